@@ -1,0 +1,53 @@
+"""Archive importers: an explicit list (like mvt's), content sniffing and one read entry point."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+from sms_audit.errors import UnsupportedArchive
+from sms_audit.importers import android_xml
+from sms_audit.importers.base import Importer, ReadOptions, ReadStats
+from sms_audit.model import Message
+
+#: Every supported format, in sniffing order. Add new importer modules here.
+IMPORTERS: tuple[ModuleType, ...] = (android_xml,)
+
+SUPPORTED_HINT = "supported: " + ", ".join(m.DESCRIPTION for m in IMPORTERS)
+
+
+def importer_names() -> list[str]:
+    return [m.NAME for m in IMPORTERS]
+
+
+def get_importer(name: str) -> Importer:
+    for module in IMPORTERS:
+        if module.NAME == name:
+            return module  # type: ignore[return-value]
+    raise KeyError(name)
+
+
+def detect(path: Path) -> Importer:
+    """Pick the importer by content (magic bytes, root element, tables, folder layout)."""
+    if not path.exists():
+        raise UnsupportedArchive("no such file or directory", path=str(path))
+    for module in IMPORTERS:
+        if module.sniff(path):
+            return module  # type: ignore[return-value]
+    # Let importers explain look-alikes they recognise (a call log, an encrypted export ...).
+    for module in IMPORTERS:
+        explain = getattr(module, "explain_unsupported", None)
+        if explain is not None:
+            explain(path)
+    raise UnsupportedArchive("not a supported archive", path=str(path), hint=SUPPORTED_HINT)
+
+
+def read_archive(path: Path, options: ReadOptions | None = None, stats: ReadStats | None = None,
+                 input_format: str | None = None) -> Iterator[Message]:
+    """Detect (or take ``input_format``) and read one archive."""
+    importer = get_importer(input_format) if input_format else detect(path)
+    return importer.read(path, options or ReadOptions(), stats if stats is not None else ReadStats())
+
+
+__all__ = ["IMPORTERS", "ReadOptions", "ReadStats", "detect", "get_importer", "read_archive"]

@@ -1,0 +1,221 @@
+"""Pure normalisation helpers: sender addresses to (key, kind) and archive timestamps to aware UTC.
+
+The sender key is what an unsubscribe is matched on, so short codes, Chinese 106 ports, service
+numbers like 95555 and alphanumeric sender IDs must survive verbatim (case-folded), and only real
+phone numbers are rewritten to E.164 (FORMATS.md §6, OPT-OUT-RULES.md §3.2).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from functools import lru_cache
+from typing import NamedTuple
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberType
+
+
+class SenderKind(StrEnum):
+    """What kind of party an address is; drives unsubscribe and trap logic."""
+
+    MOBILE = "mobile"
+    FIXED_LINE = "fixed_line"
+    LONG_CODE = "long_code"  # a possible phone number whose type phonenumbers cannot tell
+    TOLL_FREE = "toll_free"
+    PREMIUM_RATE = "premium_rate"
+    SHARED_COST = "shared_cost"  # CN 400/800 numbers, UK 084x
+    VOIP = "voip"
+    SHORT_CODE = "short_code"
+    CN_COMMERCIAL_PORT = "cn_commercial_port"  # 106 / 1069 ... SP ports
+    SERVICE_NUMBER = "service_number"  # 95555, 10086, 12306 ...
+    ALPHANUMERIC = "alphanumeric"
+    EMAIL = "email"
+    GROUP = "group"  # RCS group pseudo-address
+    UNKNOWN = "unknown"
+
+
+#: Kinds that belong to businesses rather than private persons.
+BUSINESS_KINDS = frozenset({
+    SenderKind.TOLL_FREE, SenderKind.PREMIUM_RATE, SenderKind.SHARED_COST, SenderKind.SHORT_CODE,
+    SenderKind.CN_COMMERCIAL_PORT, SenderKind.SERVICE_NUMBER, SenderKind.ALPHANUMERIC,
+})
+#: Kinds that look like a private person's number (trap heuristics, OPT-OUT-RULES.md §9).
+PERSONAL_KINDS = frozenset({SenderKind.MOBILE, SenderKind.FIXED_LINE, SenderKind.LONG_CODE})
+
+
+class Address(NamedTuple):
+    key: str
+    kind: SenderKind
+
+
+_PHONE_PUNCT = re.compile(r"[\s\-().\u00a0\u2000-\u200f\u2028\u2029\u202f\u3000/]")
+_DIGITS = re.compile(r"\+?[0-9]+")
+_CN_PORT = re.compile(r"106[0-9]{2,}")
+# Chinese bank/carrier/government service numbers (95588, 10086, 10010, 1010xxxx SP numbers, 12306 ...).
+_CN_SERVICE = re.compile(r"(?:95[0-9]{3,4}|96[0-9]{3,4}|100[0-9]{2,3}|101[0-9]{2,5}|12[0-9]{3})")
+_TYPE_KIND = {
+    PhoneNumberType.MOBILE: SenderKind.MOBILE,
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: SenderKind.MOBILE,
+    PhoneNumberType.PERSONAL_NUMBER: SenderKind.MOBILE,
+    PhoneNumberType.PAGER: SenderKind.MOBILE,
+    PhoneNumberType.FIXED_LINE: SenderKind.FIXED_LINE,
+    PhoneNumberType.TOLL_FREE: SenderKind.TOLL_FREE,
+    PhoneNumberType.PREMIUM_RATE: SenderKind.PREMIUM_RATE,
+    PhoneNumberType.SHARED_COST: SenderKind.SHARED_COST,
+    PhoneNumberType.UAN: SenderKind.SHARED_COST,
+    PhoneNumberType.VOIP: SenderKind.VOIP,
+}
+
+
+def _region(region: str | None) -> str | None:
+    return region.upper() if region and region.upper() != "ZZ" else None
+
+
+@lru_cache(maxsize=65536)
+def normalize_address(raw: str | None, region: str | None = None) -> Address:
+    """Normalise one address to its matching key and sender kind.
+
+    ``region`` is the ISO 3166 default region for national numbers ("CN", "US"); ``None`` keeps
+    national numbers as bare digits. Never raises; idempotent: normalising a key gives the same key.
+    """
+    text = (raw or "").strip()
+    if not text:
+        return Address("", SenderKind.UNKNOWN)
+    if "@" in text:
+        key = text.casefold()
+        return Address(key, SenderKind.GROUP if key.endswith("@rcs.google.com") else SenderKind.EMAIL)
+    compact = _PHONE_PUNCT.sub("", text)
+    if not _DIGITS.fullmatch(compact):
+        # Alphanumeric sender IDs ("Google", "AD-HDFCBK-P", "MTN N"): verbatim, case-folded.
+        return Address(" ".join(text.split()).casefold(), SenderKind.ALPHANUMERIC)
+    return _normalize_number(compact, _region(region))
+
+
+def _normalize_number(number: str, region: str | None) -> Address:
+    plus = number.startswith("+")
+    digits = number.lstrip("+")
+    if digits.startswith("00") and len(digits) > 8:  # international prefix written as 00
+        digits, plus = digits[2:], True
+    chinese = region == "CN"
+    if plus and digits.startswith("86"):
+        national, chinese = digits[2:], True
+    elif digits.startswith("86") and len(digits) == 13 and digits[2] == "1" and digits[3] != "0":
+        national, chinese = digits[2:], True  # 8613800138000 written without "+"
+    else:
+        national = digits
+    if chinese:
+        if _CN_PORT.fullmatch(national):
+            return Address(national, SenderKind.CN_COMMERCIAL_PORT)
+        if _CN_SERVICE.fullmatch(national):
+            return Address(national, SenderKind.SERVICE_NUMBER)
+    if not plus and len(digits) <= 6:
+        return Address(digits, SenderKind.SHORT_CODE)
+    try:
+        parsed = phonenumbers.parse(("+" + digits) if plus else digits, None if plus else region)
+    except NumberParseException:
+        kind = SenderKind.SHORT_CODE if not plus and len(digits) <= 8 else SenderKind.UNKNOWN
+        return Address(("+" if plus else "") + digits, kind)
+    if phonenumbers.is_valid_number(parsed):
+        e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        return Address(e164, _TYPE_KIND.get(phonenumbers.number_type(parsed), SenderKind.LONG_CODE))
+    if not plus and len(digits) <= 8:
+        return Address(digits, SenderKind.SHORT_CODE)
+    if phonenumbers.is_possible_number(parsed):
+        return Address(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
+                       SenderKind.LONG_CODE)
+    return Address(("+" if plus else "") + digits, SenderKind.UNKNOWN)
+
+
+def address_identity(raw: str | None) -> str:
+    """A region-independent canonical form of a raw address, used inside content-hash message ids."""
+    text = (raw or "").strip()
+    compact = _PHONE_PUNCT.sub("", text)
+    return compact.casefold() if compact else ""
+
+
+def infer_region(raw_addresses: Iterable[str]) -> str | None:
+    """Guess the phone owner's region from the international numbers in an archive.
+
+    Returns the region code of the most common country among ``+``-prefixed numbers, or ``None``.
+    """
+    counts: Counter[str] = Counter()
+    for raw in raw_addresses:
+        compact = _PHONE_PUNCT.sub("", raw or "")
+        if not compact.startswith("+") or not compact[1:].isdigit():
+            continue
+        try:
+            parsed = phonenumbers.parse(compact, None)
+        except NumberParseException:
+            continue
+        region = phonenumbers.region_code_for_country_code(parsed.country_code)
+        if region and region != "ZZ":
+            counts[region] += 1
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def valid_region(region: str) -> str:
+    """Return ``region`` upper-cased if phonenumbers knows it, else raise ValueError."""
+    code = region.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"unknown region {region!r} (use an ISO 3166 code such as CN, US, GB)")
+    return code
+
+
+# --- time -------------------------------------------------------------------------------------
+
+UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+APPLE_EPOCH = datetime(2001, 1, 1, tzinfo=UTC)
+_APPLE_NS_THRESHOLD = 10**15  # iOS 11+/macOS 10.13+ store nanoseconds (iLEAPP fix_cocoa_date)
+
+
+def from_unix_ms(value: int | str | None) -> datetime | None:
+    """Android/SB&R milliseconds since 1970 → aware UTC; ``None`` for 0/empty/garbage."""
+    n = _as_int(value)
+    return None if not n else UNIX_EPOCH + timedelta(milliseconds=n)
+
+
+def from_unix_s(value: int | str | None) -> datetime | None:
+    """Unix seconds (Android MMS ``pdu.date``, SB&R MMS ``date_sent``) → aware UTC."""
+    n = _as_int(value)
+    return None if not n else UNIX_EPOCH + timedelta(seconds=n)
+
+
+def from_apple(value: int | float | None) -> datetime | None:
+    """Apple (Cocoa) time since 2001-01-01 UTC; seconds up to iOS 10, nanoseconds after (> 1e15)."""
+    if not value:
+        return None
+    seconds = value / 1e9 if abs(value) > _APPLE_NS_THRESHOLD else value
+    return APPLE_EPOCH + timedelta(microseconds=round(seconds * 1_000_000))
+
+
+def to_apple_ns(moment: datetime) -> int:
+    """Inverse of :func:`from_apple` for the nanosecond era (used by fixture builders)."""
+    delta = moment - APPLE_EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1000
+
+
+def to_unix_ms(moment: datetime) -> int:
+    """Aware datetime → milliseconds since 1970 (inverse of :func:`from_unix_ms`)."""
+    delta = moment - UNIX_EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+def _as_int(value: int | str | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    text = value.strip()
+    if not text or text == "null":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return int(float(text))
+        except ValueError:
+            raise ValueError(f"not a number: {value!r}") from None
