@@ -1,0 +1,152 @@
+"""Read-only SQLite access for evidence databases: WAL-safe copies, table and column probing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import stat
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import quote
+
+from sms_audit.errors import CorruptArchive
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+#: Files SQLite keeps next to a database; the WAL may hold the newest, not yet checkpointed rows.
+SIDECARS = ("-wal", "-shm", "-journal")
+_HEADER_SIZE = 100
+
+
+def read_header(path: Path) -> bytes:
+    """The first 100 bytes of ``path`` ("" for a directory or an unreadable file)."""
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(_HEADER_SIZE)
+    except OSError:
+        return b""
+
+
+def is_sqlite(path: Path) -> bool:
+    """True when ``path`` is a file that starts with the SQLite 3 magic (FORMATS.md §7)."""
+    return path.is_file() and read_header(path).startswith(SQLITE_MAGIC)
+
+
+def _needs_copy(path: Path, header: bytes) -> bool:
+    # Header bytes 18/19 = 2 mean WAL mode. mode=ro on such a file fails in a read-only folder
+    # ("attempt to write a readonly database"), and immutable=1 silently ignores the -wal file.
+    wal_mode = len(header) >= 20 and (header[18] == 2 or header[19] == 2)
+    return wal_mode or any(Path(f"{path}{suffix}").exists() for suffix in SIDECARS)
+
+
+@contextmanager
+def open_readonly(path: Path) -> Iterator[sqlite3.Connection]:
+    """Open an evidence database without ever modifying it.
+
+    A WAL-mode database, or one with ``-wal``/``-shm``/``-journal`` sidecars, is copied together
+    with its sidecars into a private 0700 temporary directory (removed afterwards, even on error)
+    and the copy is opened; otherwise the original is opened with ``mode=ro``.
+    Raises CorruptArchive when the file is not a readable SQLite database.
+    """
+    header = read_header(path)
+    if not header.startswith(SQLITE_MAGIC):
+        raise CorruptArchive("not an SQLite database", path=str(path),
+                             hint="the file may be damaged, encrypted, or another format")
+    tmpdir: str | None = None
+    conn: sqlite3.Connection | None = None
+    try:
+        target = path
+        if _needs_copy(path, header):
+            tmpdir = tempfile.mkdtemp(prefix="sms-audit-")
+            os.chmod(tmpdir, stat.S_IRWXU)
+            target = Path(tmpdir) / "evidence.db"
+            shutil.copyfile(path, target)
+            for suffix in SIDECARS:
+                sidecar = Path(f"{path}{suffix}")
+                if sidecar.exists():
+                    shutil.copyfile(sidecar, Path(f"{target}{suffix}"))
+        # The copy is ours, but it is still opened read-only: SQLite replays the WAL from -wal/-shm.
+        uri = f"file:{quote(str(target.resolve()))}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise CorruptArchive(f"cannot read the SQLite database ({exc})", path=str(path),
+                                 hint="the file may be damaged or encrypted") from None
+        yield conn
+    except sqlite3.OperationalError as exc:
+        raise CorruptArchive(f"cannot read the SQLite database ({exc})", path=str(path)) from None
+    finally:
+        if conn is not None:
+            conn.close()
+        if tmpdir is not None:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def table_names(conn: sqlite3.Connection) -> set[str]:
+    """Names of the tables in the database (views and indexes excluded)."""
+    return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def column_names(conn: sqlite3.Connection, table: str) -> list[str]:
+    """Column names of ``table`` in declaration order (``PRAGMA table_info``); [] if it is missing."""
+    return [row[1] for row in conn.execute(f"PRAGMA table_info({quote_ident(table)})")]
+
+
+def quote_ident(name: str) -> str:
+    """Quote an SQL identifier (table and column names come from the file, so never trust them)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def select_list(available: Iterable[str], wanted: Iterable[str], alias: str = "") -> str:
+    """``"col"`` for every wanted column that exists, ``NULL AS "col"`` for the others.
+
+    Schemas differ between vendors and OS versions, so queries are built from what is there
+    (plaso's CheckRequiredTablesAndColumns, imessage-exporter's query variants).
+    """
+    have = {name.lower() for name in available}
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(
+        f"{prefix}{quote_ident(col)} AS {quote_ident(col)}" if col.lower() in have
+        else f"NULL AS {quote_ident(col)}"
+        for col in wanted
+    )
+
+
+def count_rows(conn: sqlite3.Connection, table: str) -> int:
+    return int(conn.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()[0])
+
+
+def scalar(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) -> object:
+    """The first column of the first row, or None (also when the query fails on an odd schema)."""
+    try:
+        row = conn.execute(sql, params).fetchone()
+    except sqlite3.DatabaseError:
+        return None
+    return None if row is None else row[0]
+
+
+def probe_tables(path: Path) -> frozenset[str] | None:
+    """Table names of an SQLite file for sniffing, or None when it is not a readable database.
+
+    Cached by (path, size, mtime): every database importer sniffs the same file in turn.
+    """
+    if not is_sqlite(path):
+        return None
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return _probe_tables(str(path.resolve()), info.st_size, info.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _probe_tables(path: str, _size: int, _mtime: int) -> frozenset[str] | None:
+    try:
+        with open_readonly(Path(path)) as conn:
+            return frozenset(table_names(conn))
+    except (CorruptArchive, sqlite3.DatabaseError, OSError):
+        return None
