@@ -12,6 +12,7 @@ class ExitCode(IntEnum):
     FINDINGS = 1
     USAGE = 2
     DATA_ERROR = 3
+    INTERNAL = 70  # a bug in sms-audit (EX_SOFTWARE); the one-line error asks for a report
     INTERRUPTED = 130
 
 

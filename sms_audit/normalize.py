@@ -219,3 +219,42 @@ def _as_int(value: int | str | None) -> int | None:
             return int(float(text))
         except ValueError:
             raise ValueError(f"not a number: {value!r}") from None
+
+
+# --- user-given times and durations -------------------------------------------------------------
+
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(sec|min|bd|s|m|h|d|w)", re.IGNORECASE)
+_DURATION_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``5min``, ``24h``, ``3d``, ``2w`` or combinations (``1d12h``) → timedelta.
+
+    Raises ValueError with a readable message. (``bd``, business days, is a policy matter and is
+    rejected here; the report module handles it.)
+    """
+    compact = text.strip().replace(" ", "")
+    pos, total = 0, 0.0
+    for match in _DURATION.finditer(compact):
+        if match.start() != pos or match.group(2).lower() == "bd":
+            break
+        total += float(match.group(1)) * _DURATION_UNITS[match.group(2).lower()]
+        pos = match.end()
+    if not compact or pos != len(compact):
+        raise ValueError(f"not a duration: {text!r} (examples: 24h, 3d, 2w, 90min)")
+    return timedelta(seconds=total)
+
+
+def parse_when(text: str, *, now: datetime | None = None) -> datetime:
+    """A point in time from the command line: ISO date/time (UTC unless it has an offset) or a
+    duration meaning "that long ago" (``7d``). Returns aware UTC; raises ValueError."""
+    value = text.strip()
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            return (now or datetime.now(UTC)) - parse_duration(value)
+        except ValueError:
+            raise ValueError(f"not a date, time or duration: {text!r} "
+                             "(examples: 2024-05-01, 2024-05-01T08:00:00+08:00, 30d)") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

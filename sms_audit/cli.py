@@ -1,0 +1,311 @@
+"""The ``sms-audit`` command line: a thin typer view over the library (import, messages, classify)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from sms_audit import __version__, config
+from sms_audit.cli_common import (
+    AppState,
+    emit,
+    get_passphrase,
+    info,
+    load_frame,
+    open_store,
+    print_error,
+    progress,
+    warn,
+)
+from sms_audit.errors import ExitCode, SmsAuditError, UsageError
+from sms_audit.output import OutputFormat
+
+
+class _Group(TyperGroup):
+    """Turns library errors into one-line messages and exit codes; tracebacks only with --debug."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SmsAuditError as exc:
+            if _debug(ctx):
+                raise
+            print_error(exc)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            sys.stderr.write("interrupted\n")
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
+        except BrokenPipeError:
+            _silence_stdout()
+            raise typer.Exit(ExitCode.OK) from None
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except Exception as exc:  # a bug: say so in one line, keep message text out of it
+            if _debug(ctx):
+                raise
+            sys.stderr.write(f"error: internal error ({type(exc).__name__}); "
+                             "run again with --debug for the traceback and please report it\n")
+            raise typer.Exit(ExitCode.INTERNAL) from None
+
+
+def _debug(ctx: typer.Context) -> bool:
+    state = ctx.find_object(AppState)
+    return bool(state and state.debug) or bool(os.environ.get("SMS_AUDIT_DEBUG"))
+
+
+def _silence_stdout() -> None:
+    """After EPIPE, point stdout at /dev/null so the interpreter's final flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="sms-audit",
+    help="Audit an exported SMS archive: who kept sending marketing after you replied TD / 退订 / STOP.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+FormatOption = Annotated[OutputFormat, typer.Option(
+    "--format", "-f", envvar=config.ENV_FORMAT, case_sensitive=False,
+    help="auto = table on a terminal, JSON Lines otherwise.")]
+OutputOption = Annotated[str | None, typer.Option(
+    "--output", "-o", help="Write to FILE instead of stdout (written atomically, mode 0600).")]
+InputFormatOption = Annotated[str | None, typer.Option(
+    "--input-format", help="Skip content detection and read archives as this format.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"sms-audit {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    db: Annotated[str | None, typer.Option(
+        "--db", help=f"Message store file. [env: {config.ENV_DB}; default: "
+                     "<user data dir>/sms-audit/archive.sqlite]", show_default=False)] = None,
+    region: Annotated[str | None, typer.Option(
+        "--region", help="Default region for national numbers (CN, US, GB...). "
+                         f"[env: {config.ENV_REGION}; default: inferred from the archive]")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or info on stderr (errors and "
+                                                                "warnings still shown).")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More detail on stderr.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Audit an exported SMS archive: who kept sending marketing after you replied TD / 退订 / STOP."""
+    state = AppState(db_flag=db, region_flag=region, quiet=quiet, verbose=verbose, debug=debug)
+    ctx.obj = state
+    try:
+        state.settings = config.load_settings()
+        state.region  # validate early: a bad region is a usage error before any work  # noqa: B018
+    except SmsAuditError as exc:
+        print_error(exc)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def _state(ctx: typer.Context) -> AppState:
+    state = ctx.find_object(AppState)
+    assert state is not None
+    return state
+
+
+def _check_input_format(name: str | None) -> str | None:
+    """Check an --input-format name early: an unknown one is a usage error (exit 2)."""
+    if name is None:
+        return None
+    from sms_audit.importers import importer_names
+
+    if name not in importer_names():
+        raise UsageError(f"unknown input format {name!r}", hint="one of: " + ", ".join(importer_names()))
+    return name
+
+
+# --- import -------------------------------------------------------------------------------------
+
+IMPORT_SUMMARY_COLUMNS = ("path", "format", "status", "read", "new", "duplicates", "skipped", "excluded")
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Archive files or iOS backup folders.",
+                                                show_default=False)],
+    input_format: InputFormatOption = None,
+) -> None:
+    """Import archives into the store (idempotent: messages already there are not added again)."""
+    from sms_audit.errors import CorruptArchive
+    from sms_audit.importers import ReadOptions, ReadStats, detect, get_importer
+    from sms_audit.store import ImportResult
+
+    state = _state(ctx)
+    fmt = _check_input_format(input_format)
+    with open_store(state, create=True) as store:
+        region = state.region or store.get_meta("region")
+        if region is None:
+            from sms_audit.cli_common import infer_archive_region
+
+            region = infer_archive_region(paths, fmt)
+        for path in paths:
+            stats = ReadStats()
+            try:
+                importer = get_importer(fmt) if fmt else detect(path)
+                result = ImportResult(path=str(path), format=importer.NAME)
+                with progress(state, f"importing {path.name}") as on_progress:
+                    options = ReadOptions(region=region, on_progress=on_progress, get_passphrase=get_passphrase)
+                    try:
+                        store.import_messages(importer.read(path, options, stats), result, source=path,
+                                              region=region, stats=stats)
+                    except CorruptArchive as exc:
+                        warn(str(exc))
+                        state.fail(ExitCode.DATA_ERROR)
+            except SmsAuditError as exc:
+                print_error(exc)
+                state.fail(exc.exit_code)
+                continue
+            except OSError as exc:
+                print_error(SmsAuditError(f"cannot read: {exc.strerror or exc}", path=str(path)))
+                state.fail(ExitCode.DATA_ERROR)
+                continue
+            for text in stats.warnings:
+                warn(f"{path}: {text}")
+            info(state, f"{path}: {importer.DESCRIPTION}: read {result.read}, new {result.new}, "
+                        f"already present {result.duplicates}, skipped {result.skipped}"
+                        + (f", excluded {result.excluded} non-messages" if result.excluded else "")
+                        + ("" if result.status == "ok" else f" ({result.status})"))
+        info(state, f"store: {state.db_path} ({store.count_messages()} messages)")
+    raise typer.Exit(state.exit_code)
+
+
+# --- messages -----------------------------------------------------------------------------------
+
+#: Field order of ``messages`` output (documented in the README).
+MESSAGES_COLUMNS = (
+    "message_id", "timestamp", "direction", "address", "sender_kind", "brand", "label", "reason", "body",
+    "service", "thread_key", "recipients", "is_group", "has_attachments", "is_filtered", "sent_timestamp",
+    "address_raw", "source_format", "source_file", "source_record",
+)
+_MESSAGES_TABLE = ("timestamp", "direction", "address", "label", "body")
+
+
+@app.command("messages")
+def messages(
+    ctx: typer.Context,
+    archives: Annotated[list[Path] | None, typer.Argument(
+        help="Archives to read directly; none = the store.", show_default=False)] = None,
+    since: Annotated[str | None, typer.Option(help="Only messages at or after this time (2024-05-01, "
+                                                   "2024-05-01T08:00+08:00, or 30d for 30 days ago).")] = None,
+    until: Annotated[str | None, typer.Option(help="Only messages before this time.")] = None,
+    sender: Annotated[str | None, typer.Option(help="Only this other party (number, short code, ID).")] = None,
+    direction: Annotated[str | None, typer.Option(help="in, out, draft, failed or other.")] = None,
+    search: Annotated[str | None, typer.Option(help="Only messages whose text contains this "
+                                                    "(case-insensitive).")] = None,
+    label: Annotated[str | None, typer.Option(help="Only this label: verification, marketing, "
+                                                   "unsubscribe-reply, unsubscribe-confirmation, other.")] = None,
+    limit: Annotated[int | None, typer.Option(min=0, help="At most N messages.")] = None,
+    newest_first: Annotated[bool, typer.Option("--newest-first", help="Newest first (with --limit: the "
+                                                                      "latest N).")] = False,
+    input_format: InputFormatOption = None,
+    fmt: FormatOption = OutputFormat.AUTO,
+    output: OutputOption = None,
+) -> None:
+    """List messages, labelled, from archives or the store."""
+    from sms_audit.classify import classify_frame, load_rules
+    from sms_audit.cli_common import effective_region
+    from sms_audit.query import MessageFilter
+
+    state = _state(ctx)
+    flt = MessageFilter.from_options(since=since, until=until, sender=sender, direction=direction,
+                                     search=search, label=label, region=state.region)
+    frame = load_frame(state, archives or [], _check_input_format(input_format), *flt.to_sql())
+    frame = flt.apply(frame)  # the same filters on archives read directly (no-op on store rows)
+    rules = load_rules(config.rules_dir())
+    frame = classify_frame(frame, region=effective_region(state, frame), rules=rules)
+    frame = flt.apply_label(frame)
+    frame = frame.sort_values(["timestamp", "message_id"], ascending=not newest_first, kind="stable")
+    if limit is not None:
+        frame = frame.head(limit)
+    count = emit(_records(frame, MESSAGES_COLUMNS), MESSAGES_COLUMNS, fmt, output, json_key="messages",
+                 table_columns=_MESSAGES_TABLE, max_widths={"body": 70, "address": 18})
+    info(state, f"{count} messages")
+    raise typer.Exit(state.exit_code)
+
+
+def _records(frame: Any, columns: tuple[str, ...]) -> Any:
+    present = [c for c in columns if c in frame.columns]
+    for row in frame[present].itertuples(index=False, name=None):
+        yield dict(zip(present, row, strict=True))
+
+
+# --- classify -----------------------------------------------------------------------------------
+
+@app.command("classify")
+def classify(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="JSONL, CSV or TSV file of messages, or - for stdin.")],
+    input_format: Annotated[str | None, typer.Option(
+        "--input-format", help="jsonl, csv or tsv (needed for stdin when detection is ambiguous).")] = None,
+    fmt: FormatOption = OutputFormat.AUTO,
+    output: OutputOption = None,
+) -> None:
+    """Label messages given as JSONL/CSV/TSV (fields: direction, sender or address, body)."""
+    from sms_audit.classify import CLASSIFY_COLUMNS, classify_frame, load_rules, read_classify_input
+
+    state = _state(ctx)
+    if input_format is not None and input_format not in ("jsonl", "csv", "tsv"):
+        raise UsageError(f"unknown input format {input_format!r}", hint="one of: jsonl, csv, tsv")
+    if source == "-":
+        frame = read_classify_input(sys.stdin, input_format, None)
+    else:
+        path = Path(source)
+        try:
+            with open(path, encoding="utf-8-sig", newline="") as handle:
+                frame = read_classify_input(handle, input_format, path.name)
+        except OSError as exc:
+            raise UsageError(f"cannot read: {exc.strerror or exc}", path=source) from None
+        except UnicodeDecodeError:
+            raise UsageError("not UTF-8 text", path=source) from None
+    input_columns = [c for c in frame.columns if c not in CLASSIFY_COLUMNS]
+    labelled = classify_frame(frame, region=state.region, rules=load_rules(config.rules_dir()))
+    columns = tuple(input_columns) + tuple(c for c in CLASSIFY_COLUMNS if c not in input_columns)
+    count = emit(_records(labelled, columns), columns, fmt, output, json_key="messages",
+                 table_columns=tuple(c for c in ("direction", "sender", "address", "label", "reason", "body")
+                                     if c in columns), max_widths={"body": 60, "reason": 40})
+    info(state, f"{count} messages classified")
+    raise typer.Exit(state.exit_code)
+
+
+def _register_optional_commands() -> None:
+    try:
+        from sms_audit import cli_report
+    except ImportError:  # pragma: no cover - the report module ships with the package
+        return
+    cli_report.register(app)
+
+
+_register_optional_commands()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app(prog_name="sms-audit")
+    except BrokenPipeError:  # raised while click prints (help text into `head`)
+        _silence_stdout()
+        sys.exit(ExitCode.OK)
