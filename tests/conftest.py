@@ -1,0 +1,42 @@
+"""Shared fixtures: an isolated environment for every test, paths to samples and sample data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_DATA = REPO / "sample_data"
+SHARED_SAMPLES = REPO.parent / "shared" / "samples"
+SHARED_EVAL = REPO.parent / "shared" / "eval"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point config/data dirs at a temp dir and drop SMS_AUDIT_* so no test sees the user's setup."""
+    home = tmp_path_factory.mktemp("home")
+    for name in list(os.environ):
+        if name.startswith("SMS_AUDIT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def shared_samples() -> Path:
+    """``../shared/samples``; tests that need real files skip when it is absent."""
+    if not SHARED_SAMPLES.is_dir():
+        pytest.skip("../shared/samples is not available")
+    return SHARED_SAMPLES
+
+
+def sample_path(*parts: str) -> Path:
+    """A file under ../shared/samples, or skip the test."""
+    path = SHARED_SAMPLES.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"sample {path} is not available")
+    return path
