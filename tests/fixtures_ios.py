@@ -190,7 +190,7 @@ class SmsDb:
         self.conn.executemany("INSERT INTO chat_handle_join VALUES (?,?)", [(chat_id, h) for h in handles])
         return chat_id
 
-    def message(self, *, guid: str, handle: int, chat: int | None, date: datetime, text: str | None = None,
+    def message(self, *, guid: str, handle: int, chat: int | None, date: datetime | None, text: str | None = None,
                 attributed: str | None = None, is_from_me: int = 0, service: str = "SMS",
                 **extra: object) -> int:
         """Insert one message. ``attributed`` is archived into attributedBody; pass text=None for the
@@ -328,8 +328,8 @@ def _tlv(tag: bytes, value: bytes | int) -> bytes:
 def make_encrypted_backup(folder: Path, sms_db: Path, passphrase: str) -> Path:
     """An encrypted backup of ``sms_db`` that iphone_backup_decrypt can open (needs pycryptodome)."""
     from Crypto.Cipher import AES
-    from Crypto.Protocol.KDF import PBKDF2
     from Crypto.Hash import SHA1, SHA256
+    from Crypto.Protocol.KDF import PBKDF2
     from Crypto.Util.Padding import pad
 
     def wrap(kek: bytes, key: bytes) -> bytes:
@@ -374,3 +374,66 @@ def make_encrypted_backup(folder: Path, sms_db: Path, passphrase: str) -> Path:
     (folder / SMS_DB_FILE_ID[:2]).mkdir(exist_ok=True)
     (folder / SMS_DB_FILE_ID[:2] / SMS_DB_FILE_ID).write_bytes(encrypt(file_key, data))
     return folder
+
+
+# --- a realistic iOS 16 database -------------------------------------------------------------
+
+OWNER = "+12025550100"
+FRIEND = "+12025550142"
+COWORKER = "+12025550167"
+
+
+def make_ios16_db(path: Path) -> Path:
+    """An iOS 16+ sms.db covering every row kind the importer must tell apart.
+
+    Kept: 22000 marketing (body only in attributedBody), the owner's STOP (text), a friend's
+    iMessage, a group message in and out (style 43, 3 participants), a photo-only MMS, a spam-
+    filtered SMS, a failed send. Excluded: a tapback, a group rename, a system row, a retracted
+    message. Skipped: a row with date 0.
+    """
+    db = SmsDb(path, client_version="17008")
+    shop = db.handle("22000")
+    friend_sms = db.handle(FRIEND)
+    friend = db.handle(FRIEND, "iMessage")
+    coworker = db.handle(COWORKER, "iMessage")
+    spammer = db.handle("+12025550188")
+    c_shop = db.chat("22000", [shop])
+    c_friend = db.chat(FRIEND, [friend], service="iMessage")
+    c_friend_sms = db.chat(FRIEND, [friend_sms])
+    c_group = db.chat("chat493875620745871235", [friend, coworker, db.handle("+12025550175", "iMessage")],
+                      style=43, service="iMessage", room_name="chat493875620745871235",
+                      display_name="Book club")
+    c_spam = db.chat("+12025550188", [spammer])
+    db.message(guid="5C1A0E52-0001-4C6B-9E21-000000000001", handle=shop, chat=c_shop,
+               date=dt("2024-03-05 14:00:00"), attributed="ACME: 20% off this weekend! Reply STOP to opt out")
+    db.message(guid="5C1A0E52-0002-4C6B-9E21-000000000002", handle=shop, chat=c_shop, is_from_me=1,
+               date=dt("2024-03-05 14:03:10"), text="STOP", attributed="STOP")
+    db.message(guid="5C1A0E52-0003-4C6B-9E21-000000000003", handle=friend, chat=c_friend,
+               service="iMessage", date=dt("2024-03-06 18:30:00"), attributed="dinner at 8?")
+    db.message(guid="5C1A0E52-0004-4C6B-9E21-000000000004", handle=friend, chat=c_friend, is_from_me=1,
+               service="iMessage", date=dt("2024-03-06 18:31:00"),
+               text="Liked “dinner at 8?”", associated_message_type=2001,
+               associated_message_guid="p:0/5C1A0E52-0003-4C6B-9E21-000000000003")
+    db.message(guid="5C1A0E52-0005-4C6B-9E21-000000000005", handle=coworker, chat=c_group,
+               service="iMessage", date=dt("2024-03-07 09:00:00"), attributed="who brings snacks?",
+               cache_roomnames="chat493875620745871235")
+    db.message(guid="5C1A0E52-0006-4C6B-9E21-000000000006", handle=0, chat=c_group, is_from_me=1,
+               service="iMessage", date=dt("2024-03-07 09:05:00"), text="me!",
+               cache_roomnames="chat493875620745871235")
+    db.message(guid="5C1A0E52-0007-4C6B-9E21-000000000007", handle=coworker, chat=c_group,
+               service="iMessage", date=dt("2024-03-07 09:06:00"), item_type=2, group_title="Book club",
+               cache_roomnames="chat493875620745871235")
+    db.message(guid="5C1A0E52-0008-4C6B-9E21-000000000008", handle=friend_sms, chat=c_friend_sms,
+               date=dt("2024-03-08 12:00:00"), text="\ufffc", attributed="\ufffc", cache_has_attachments=1)
+    db.message(guid="5C1A0E52-0009-4C6B-9E21-000000000009", handle=spammer, chat=c_spam,
+               date=dt("2024-03-09 03:00:00"), text="You won a prize! claim at example.com", is_spam=1)
+    db.message(guid="5C1A0E52-0010-4C6B-9E21-000000000010", handle=friend_sms, chat=c_friend_sms,
+               is_from_me=1, date=dt("2024-03-09 10:00:00"), text="running late", error=4)
+    db.message(guid="5C1A0E52-0011-4C6B-9E21-000000000011", handle=0, chat=None,
+               date=dt("2024-03-09 11:00:00"), text="", is_system_message=1)
+    db.message(guid="5C1A0E52-0012-4C6B-9E21-000000000012", handle=friend, chat=c_friend,
+               service="iMessage", is_from_me=1, date=dt("2024-03-09 12:00:00"),
+               date_retracted=to_apple_ns(dt("2024-03-09 12:01:00")))
+    db.message(guid="5C1A0E52-0013-4C6B-9E21-000000000013", handle=shop, chat=c_shop, date=None,
+               attributed="broken row")
+    return db.close()

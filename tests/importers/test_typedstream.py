@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from sms_audit.importers.typedstream import decode_attributed_body, strip_placeholders
+from tests.conftest import SHARED_SAMPLES
+from tests.fixtures_ios import encode_attributed_body
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the fixture builders
-from fixtures_ios import encode_attributed_body  # noqa: E402
-
-SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "samples"
-CRABSTEP = SAMPLES / "attributedbody-blobs-crabstep"
+CRABSTEP = SHARED_SAMPLES / "attributedbody-blobs-crabstep"
 
 
 def _vectors() -> list[dict[str, object]]:
