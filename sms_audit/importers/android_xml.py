@@ -159,7 +159,7 @@ def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message
         except etree.XMLSyntaxError as exc:
             line = exc.lineno or last_line
             records = stats.read + stats.skipped
-            if stream.eof and _is_eof_error(exc):
+            if stream.eof and line >= stream.last_line:  # the parser ran out of data: cut off
                 raise TruncatedArchive(
                     f"read {records} records; file is truncated at line {line}", path=str(path),
                     records_read=records, line=line,
@@ -167,18 +167,12 @@ def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message
                          "before the break was read") from None
             if stats.read == 0 and ordinal == 0 and root is None:
                 raise UnsupportedArchive("not an XML file", path=str(path)) from None
+            cause = re.sub(r",? line [0-9]+, column [0-9]+$", "", exc.msg or "syntax error")
             raise CorruptArchive(
-                f"read {records} records; malformed XML at line {line}: {exc.msg}", path=str(path),
+                f"read {records} records; malformed XML at line {line}: {cause}", path=str(path),
                 hint="the records before this line were read") from None
         if options.on_progress is not None:
             options.on_progress(size, size)
-
-
-def _is_eof_error(exc: etree.XMLSyntaxError) -> bool:
-    message = (exc.msg or "").lower()
-    return any(s in message for s in ("premature end", "end of data", "no element found",
-                                      "extra content", "expected '>'", "unclosed", "not finished",
-                                      "couldn't find end", "eof"))
 
 
 def _release(elem: etree._Element) -> None:

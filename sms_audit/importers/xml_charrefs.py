@@ -76,6 +76,7 @@ class CharRefFilter:
         self._out = b""
         self.eof = False
         self.bytes_read = 0
+        self.last_line = 1  # line number of the last byte passed on (newlines are never changed)
 
     def readable(self) -> bool:
         return True
@@ -87,6 +88,7 @@ class CharRefFilter:
             out, self._out = self._out, b""
         else:
             out, self._out = self._out[:size], self._out[size:]
+        self.last_line += out.count(b"\n")
         return out
 
     def _fill(self) -> None:
