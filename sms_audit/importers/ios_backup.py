@@ -164,8 +164,20 @@ def _read_encrypted(path: Path, options: ReadOptions, stats: ReadStats) -> Itera
         stats.details["ios_backup_sms_db"] = "Manifest.db (decrypted)"
         yield from ios_sms_db.read_database(out, options, stats, source_format=NAME, source_file=str(path))
     finally:
-        cleanup = getattr(backup, "_cleanup", None)  # removes the package's decrypted Manifest.db copy
-        if callable(cleanup):
-            with contextlib.suppress(Exception), contextlib.redirect_stdout(io.StringIO()):
-                cleanup()
+        _discard(backup)
         shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _discard(backup: Any) -> None:
+    """Remove the package's own decrypted Manifest.db copy now, not whenever __del__ runs.
+
+    iphone_backup_decrypt 0.11 only cleans up in ``__del__`` and its ``_cleanup`` is not idempotent
+    (a second call prints a warning on stdout and raises), so call it once and mark it done.
+    """
+    if backup is None or not callable(getattr(backup, "_cleanup", None)):
+        return
+    with contextlib.suppress(Exception), contextlib.redirect_stdout(io.StringIO()):
+        backup._cleanup()
+    for name in ("_temporary_folder", "_temp_manifest_db_conn"):
+        if hasattr(backup, name):
+            setattr(backup, name, None)
