@@ -104,7 +104,7 @@ def _normalize_number(number: str, region: str | None) -> Address:
     if plus and digits.startswith("86"):
         national, chinese = digits[2:], True
     elif digits.startswith("86") and len(digits) == 13 and digits[2] == "1" and digits[3] != "0":
-        national, chinese = digits[2:], True  # 8613800138000 written without "+"
+        national, chinese, plus = digits[2:], True, True  # 8613800138000 written without "+"
     else:
         national = digits
     if chinese:

@@ -1,0 +1,101 @@
+"""Address keys and kinds, time conversions, user-given times and durations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sms_audit.normalize import (
+    SenderKind,
+    address_identity,
+    from_apple,
+    from_unix_ms,
+    from_unix_s,
+    infer_region,
+    normalize_address,
+    parse_duration,
+    parse_when,
+    to_apple_ns,
+    to_unix_ms,
+)
+
+
+@pytest.mark.parametrize(("raw", "region", "key", "kind"), [
+    ("+8613800138000", None, "+8613800138000", SenderKind.MOBILE),
+    ("138 0013 8000", "CN", "+8613800138000", SenderKind.MOBILE),
+    ("8613800138000", None, "+8613800138000", SenderKind.MOBILE),
+    ("10690123456701", "CN", "10690123456701", SenderKind.CN_COMMERCIAL_PORT),
+    ("+8610690123456701", None, "10690123456701", SenderKind.CN_COMMERCIAL_PORT),
+    ("106575550001", "CN", "106575550001", SenderKind.CN_COMMERCIAL_PORT),
+    ("95555", "CN", "95555", SenderKind.SERVICE_NUMBER),
+    ("10086", "CN", "10086", SenderKind.SERVICE_NUMBER),
+    ("12306", "CN", "12306", SenderKind.SERVICE_NUMBER),
+    ("10106666", "CN", "10106666", SenderKind.SERVICE_NUMBER),
+    ("95555", "US", "95555", SenderKind.SHORT_CODE),
+    ("22000", None, "22000", SenderKind.SHORT_CODE),
+    ("(202) 555-0123", "US", "+12025550123", SenderKind.MOBILE),
+    ("+1 800 555 0100", None, "+18005550100", SenderKind.TOLL_FREE),
+    ("4008205555", "CN", "+864008205555", SenderKind.SHARED_COST),
+    ("+447700900123", None, "+447700900123", SenderKind.LONG_CODE),  # Ofcom drama range
+    ("Google", None, "google", SenderKind.ALPHANUMERIC),
+    ("AD-HDFCBK-P", "IN", "ad-hdfcbk-p", SenderKind.ALPHANUMERIC),
+    ("MTN  N", None, "mtn n", SenderKind.ALPHANUMERIC),
+    ("Someone@Example.COM", None, "someone@example.com", SenderKind.EMAIL),
+    ("group_8@rcs.google.com", None, "group_8@rcs.google.com", SenderKind.GROUP),
+    ("", None, "", SenderKind.UNKNOWN),
+])
+def test_normalize_address_keys_and_kinds(raw: str, region: str | None, key: str, kind: SenderKind) -> None:
+    assert normalize_address(raw, region) == (key, kind)
+
+
+@given(raw=st.text(max_size=30), region=st.sampled_from([None, "CN", "US", "GB", "IN", "ZZ"]))
+def test_normalize_address_never_raises_and_is_idempotent(raw: str, region: str | None) -> None:
+    key, kind = normalize_address(raw, region)
+    assert isinstance(kind, SenderKind)
+    assert normalize_address(key, region).key == key
+
+
+@given(st.from_regex(r"\+?[0-9 ()\-]{3,16}", fullmatch=True))
+def test_address_identity_ignores_punctuation(raw: str) -> None:
+    assert address_identity(raw) == address_identity(raw.replace(" ", "").replace("-", ""))
+
+
+def test_infer_region_from_international_numbers() -> None:
+    assert infer_region(["+8613800138000", "+8613900001111", "+12025550123", "10086", "Google"]) == "CN"
+    assert infer_region(["10086", "Google"]) is None
+
+
+def test_time_conversions_per_era() -> None:
+    assert from_unix_ms("1512226167463") == datetime(2017, 12, 2, 14, 49, 27, 463000, tzinfo=UTC)
+    assert from_unix_s("1720997593") == datetime(2024, 7, 14, 22, 53, 13, tzinfo=UTC)
+    assert from_apple(468107954) == datetime(2015, 11, 1, 21, 59, 14, tzinfo=UTC)  # iOS <= 10: seconds
+    assert from_apple(588813210539788032) == datetime(2019, 8, 29, 23, 13, 30, 539788, tzinfo=UTC)  # ns
+    assert from_unix_ms("0") is None and from_unix_ms("null") is None and from_apple(0) is None
+    with pytest.raises(ValueError):
+        from_unix_ms("today")
+
+
+@given(st.datetimes(min_value=datetime(2001, 2, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)))
+def test_time_conversions_round_trip(moment: datetime) -> None:
+    # (nanosecond values below 1e15, i.e. the first 11.5 days of 2001, read as seconds by design)
+    ms = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    assert from_unix_ms(to_unix_ms(ms)) == ms
+    assert abs(from_apple(to_apple_ns(moment)) - moment) <= timedelta(microseconds=1)
+
+
+def test_parse_duration_and_when() -> None:
+    assert parse_duration("24h") == timedelta(hours=24)
+    assert parse_duration("1d12h") == timedelta(days=1, hours=12)
+    assert parse_duration("90min") == timedelta(minutes=90)
+    assert parse_when("2024-05-01") == datetime(2024, 5, 1, tzinfo=UTC)
+    assert parse_when("2024-05-01T08:00:00+08:00") == datetime(2024, 5, 1, tzinfo=UTC)
+    now = datetime(2025, 1, 10, tzinfo=UTC)
+    assert parse_when("7d", now=now) == datetime(2025, 1, 3, tzinfo=UTC)
+    for bad in ("", "soon", "5 days", "3bd"):
+        with pytest.raises(ValueError):
+            parse_duration(bad)
+    with pytest.raises(ValueError, match="not a date, time or duration: 'yesterday'"):
+        parse_when("yesterday")

@@ -1,0 +1,114 @@
+"""The store: private file, schema version, idempotent imports, atomic per-file transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sms_audit.errors import StoreError, TruncatedArchive
+from sms_audit.importers import ReadOptions, ReadStats, android_xml
+from sms_audit.model import Message
+from sms_audit.store import SCHEMA_VERSION, ImportResult, Store
+from tests.fixtures_sbr import document, sms
+
+
+def _backup(tmp_path: Path, name: str, *bodies: str, start: int = 0) -> Path:
+    path = tmp_path / name
+    path.write_text(document(*(sms("95555", 1700000000000 + (start + i) * 1000, b) for i, b in enumerate(bodies))),
+                    encoding="utf-8")
+    return path
+
+
+def _import(store: Store, path: Path) -> ImportResult:
+    stats = ReadStats()
+    result = ImportResult(path=str(path), format="sbr_xml")
+    return store.import_messages(android_xml.read(path, ReadOptions(region="CN"), stats), result, source=path,
+                                 region="CN", stats=stats)
+
+
+def test_store_is_private_and_versioned(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "archive.sqlite"
+    with Store(path):
+        pass
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_store_reimport_adds_nothing_and_overlap_adds_only_new(tmp_path: Path) -> None:
+    first = _backup(tmp_path, "a.xml", "m0", "m1", "m2")
+    overlap = _backup(tmp_path, "b.xml", "m1", "m2", "m3", start=1)
+    with Store(tmp_path / "s.sqlite") as store:
+        a = _import(store, first)
+        again = _import(store, first)
+        b = _import(store, overlap)
+        assert (a.read, a.new, a.duplicates) == (3, 3, 0)
+        assert (again.read, again.new, again.duplicates) == (3, 0, 3)
+        assert (b.read, b.new, b.duplicates) == (3, 1, 2)
+        assert store.count_messages() == 4
+        records = store.imports()
+        assert [r["new"] for r in records] == [3, 0, 1]
+        assert records[0]["sha256"] and records[0]["size"] == first.stat().st_size
+        assert records[0]["status"] == "ok" and records[0]["region"] == "CN"
+        assert store.get_meta("region") == "CN"
+
+
+def test_store_interrupted_import_leaves_store_unchanged(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite") as store:
+        _import(store, _backup(tmp_path, "a.xml", "m0"))
+
+        def interrupted() -> Iterator[Message]:
+            yield from android_xml.read(_backup(tmp_path, "b.xml", "x1", "x2", start=5), ReadOptions(), ReadStats())
+            raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            store.import_messages(interrupted(), ImportResult("b.xml", "sbr_xml"), source=tmp_path / "b.xml",
+                                  region=None)
+        assert store.count_messages() == 1
+        assert len(store.imports()) == 1
+
+
+def test_store_truncated_import_keeps_complete_records(tmp_path: Path) -> None:
+    path = _backup(tmp_path, "cut.xml", "m0", "m1", "m2")
+    path.write_text(path.read_text()[:-40])
+    with Store(tmp_path / "s.sqlite") as store:
+        with pytest.raises(TruncatedArchive):
+            _import(store, path)
+        assert store.count_messages() == 2
+        (record,) = store.imports()
+        assert (record["status"], record["read"], record["new"]) == ("truncated", 2, 2)
+
+
+def test_store_round_trips_messages(tmp_path: Path) -> None:
+    path = _backup(tmp_path, "a.xml", "【招商银行】验证码：123456")
+    direct = list(android_xml.read(path, ReadOptions(region="CN"), ReadStats()))
+    with Store(tmp_path / "s.sqlite") as store:
+        _import(store, path)
+        (row,) = list(store.iter_rows())
+    assert row == direct[0].to_record()
+
+
+def test_store_missing_without_create_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError) as info:
+        Store(tmp_path / "none.sqlite", create=False)
+    assert info.value.message == "no message store yet"
+
+
+def test_store_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.sqlite"
+    bogus.write_text("hello, not sqlite " * 100)
+    with pytest.raises(StoreError) as info:
+        Store(bogus)
+    assert info.value.message.startswith("cannot open the store")
+
+
+def test_store_seen_state(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite") as store:
+        assert store.unseen("report", ["a", "b"]) == {"a", "b"}
+        store.mark_seen("report", ["a"])
+        assert store.unseen("report", ["a", "b"]) == {"b"}
+        assert store.unseen("other", ["a"]) == {"a"}
