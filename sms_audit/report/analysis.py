@@ -1,0 +1,558 @@
+"""Unsubscribe analysis on the classified frame: episodes, confirmations, violations, ledger, traps."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sms_audit.report.policy import Policy
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Columns the classifier adds to the message frame (with the defaults used when one is missing).
+CLASSIFIER_DEFAULTS: dict[str, Any] = {
+    "label": "other", "reason": "", "brand": "", "brand_display": "", "optout_keyword": "",
+    "is_resubscribe": False, "is_trap": False, "trap_reason": "", "is_promotional": False,
+}
+
+# Finding kinds and their severity (OPT-OUT-RULES.md §1: confirmation / within grace / after grace).
+VIOLATION = "violation"
+CONFIRMATION_WITH_MARKETING = "confirmation_with_marketing"
+EXTRA_CONFIRMATION = "extra_confirmation"
+LATE_CONFIRMATION = "late_confirmation"
+WITHIN_GRACE = "within_grace"
+CONFIRMATION = "confirmation"
+NON_MARKETING = "non_marketing_after_unsubscribe"
+TRAP = "trap"
+
+SEVERITY: dict[str, str] = {
+    VIOLATION: "violation",
+    CONFIRMATION_WITH_MARKETING: "violation",
+    EXTRA_CONFIRMATION: "flagged",
+    LATE_CONFIRMATION: "flagged",
+    WITHIN_GRACE: "within_grace",
+    CONFIRMATION: "info",
+    NON_MARKETING: "info",
+    TRAP: "warning",
+}
+#: Kinds that count as violations (``--check`` exits 1 on them).
+VIOLATION_KINDS = frozenset({VIOLATION, CONFIRMATION_WITH_MARKETING})
+CONFIRMATION_KINDS = frozenset({CONFIRMATION, CONFIRMATION_WITH_MARKETING, EXTRA_CONFIRMATION,
+                                LATE_CONFIRMATION})
+
+# Ledger/summary statuses, worst first.
+STATUS_ORDER = ("violated", "within grace", "honoured", "re-subscribed")
+
+SAME_NUMBER = "same-number"
+OTHER_NUMBER = "other-number"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """Evidence for one message: ids, times (UTC and local), numbers, full text, classifier rule."""
+
+    message_id: str
+    timestamp: datetime
+    local_time: str
+    direction: str
+    address: str
+    address_raw: str
+    sender_kind: str
+    body: str
+    label: str
+    reason: str
+    brand: str
+    brand_display: str
+    source_file: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubscribe:
+    """One unsubscribe episode: the first reply to a number, until a re-subscribe to that number."""
+
+    unsubscribe_id: str  # message_id of the first unsubscribe reply
+    subject: str  # brand key, or the number when no brand is known
+    brand: str
+    brand_display: str
+    address: str
+    message: MessageRef
+    keyword: str  # what the user sent ("TD")
+    asked_keyword: str  # what the prompt asked for ("T"), "" if unknown
+    reply_ids: tuple[str, ...]  # every unsubscribe reply in the episode (first included)
+    deadline: datetime  # end of the grace period (UTC)
+    resubscribe: MessageRef | None = None
+
+    @property
+    def replies(self) -> int:
+        return len(self.reply_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A message seen after an unsubscribe (or a trap), with the unsubscribe and rule behind it."""
+
+    finding_id: str
+    key: str  # stable identity for --new: kind | subject | unsubscribe id | message id
+    kind: str
+    severity: str
+    subject: str
+    brand: str
+    brand_display: str
+    via: str  # same-number | other-number | "" (traps)
+    message: MessageRef
+    unsubscribe: Unsubscribe | None
+    explanation: str
+    trap_reason: str = ""
+    reply: MessageRef | None = None  # traps: the user's reply, if any
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One unsubscribe sent and what happened since."""
+
+    unsubscribe: Unsubscribe
+    confirmed: bool
+    confirmation_at: datetime | None
+    status: str
+    violations: int
+    via_other_numbers: int
+    within_grace: int
+    non_marketing: int
+    flagged: int
+    first_violation: datetime | None
+    last_violation: datetime | None
+    days_since: int
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectSummary:
+    """One row of the summary table: a brand (or a number without a brand)."""
+
+    subject: str
+    brand: str
+    brand_display: str
+    numbers: tuple[str, ...]
+    first_unsubscribe: datetime
+    keyword: str
+    unsubscribes: int
+    confirmed: str  # yes | no | partly
+    violations: int
+    via_other_numbers: int
+    within_grace: int
+    non_marketing: int
+    flagged: int
+    last_violation: datetime | None
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Everything the renderers need."""
+
+    policy: Policy
+    timezone: str
+    timezone_source: str
+    region: str | None
+    messages_checked: int
+    first_message: datetime | None
+    last_message: datetime | None
+    unsubscribes: tuple[Unsubscribe, ...]
+    findings: tuple[Finding, ...]  # traps included (kind "trap")
+    ledger: tuple[LedgerEntry, ...]
+    summary: tuple[SubjectSummary, ...]
+    sources: tuple[str, ...] = ()
+    new_only: bool = False
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def traps(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.kind == TRAP)
+
+    @property
+    def unsubscribe_findings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.kind != TRAP)
+
+    @property
+    def violations(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.kind in VIOLATION_KINDS)
+
+
+def finding_id(key: str) -> str:
+    """A short stable id that does not reveal the numbers in ``key``."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+# --- frame preparation ------------------------------------------------------------------------
+
+def prepare(frame: pd.DataFrame) -> pd.DataFrame:
+    """Incoming/outgoing 1:1 messages sorted by time, classifier columns filled, a ``row`` column."""
+    import pandas as pd
+
+    f = frame.loc[frame["direction"].isin(["in", "out"])]
+    if "is_group" in f.columns:
+        f = f.loc[~f["is_group"].fillna(False).astype(bool)]
+    f = f.copy()
+    for name, default in CLASSIFIER_DEFAULTS.items():
+        if name not in f.columns:
+            f[name] = default
+        elif isinstance(default, bool):
+            f[name] = f[name].fillna(False).astype(bool)
+        else:
+            f[name] = f[name].fillna("").astype(str)
+    f["timestamp"] = pd.to_datetime(f["timestamp"], utc=True)
+    f = f.sort_values(["timestamp", "message_id"], kind="stable").reset_index(drop=True)
+    f["row"] = range(len(f))
+    return f
+
+
+# --- unsubscribe episodes ---------------------------------------------------------------------
+
+def find_unsubscribes(f: pd.DataFrame, policy: Policy, tz: str) -> pd.DataFrame:
+    """Episodes per number: a run of unsubscribe replies, ended by the next re-subscribe.
+
+    Returns one row per episode: ``ep, address, start, row, replies, reply_rows, end, end_row,
+    brand, brand_display, subject, keyword, asked_keyword, deadline`` (``f`` from :func:`prepare`).
+    """
+    import pandas as pd
+
+    out = f["direction"] == "out"
+    unsub = out & (f["label"] == "unsubscribe-reply")
+    resub = out & f["is_resubscribe"] & ~unsub
+    ev = f.loc[unsub | resub, ["address", "timestamp", "row"]].copy()
+    ev["type"] = "U"
+    ev.loc[resub[unsub | resub].to_numpy(), "type"] = "R"
+    ev = ev.sort_values(["address", "timestamp", "row"], kind="stable")
+    new_block = (ev["type"] != ev["type"].shift()) | (ev["address"] != ev["address"].shift())
+    ev["block"] = new_block.to_numpy(dtype=bool, na_value=True).cumsum()
+    blocks = ev.groupby("block", sort=True).agg(
+        address=("address", "first"), type=("type", "first"), start=("timestamp", "first"),
+        row=("row", "first"), replies=("row", "size"), reply_rows=("row", list))
+    blocks["end"] = blocks["start"].shift(-1)
+    blocks["end_row"] = blocks["row"].shift(-1)
+    same = (blocks["address"].shift(-1) == blocks["address"]).to_numpy(dtype=bool, na_value=False)
+    blocks.loc[~same, ["end", "end_row"]] = None
+    ep = blocks.loc[blocks["type"] == "U"].drop(columns="type").reset_index(drop=True)
+    ep["end"] = pd.to_datetime(ep["end"], utc=True)
+    ep["ep"] = range(len(ep))
+    if ep.empty:
+        for name in ("brand", "brand_display", "subject", "keyword", "asked_keyword"):
+            ep[name] = pd.Series(dtype=str)
+        ep["deadline"] = pd.Series(dtype="datetime64[us, UTC]")
+        return ep
+
+    # The number's brand: the latest branded incoming message from it at or before the reply,
+    # else its most common brand overall.
+    inc = f.loc[f["direction"] == "in"]
+    branded = inc.loc[inc["brand"] != "", ["timestamp", "address", "brand", "brand_display"]]
+    left = ep[["ep", "start", "address"]].sort_values("start")
+    latest = pd.merge_asof(left, branded.rename(columns={"timestamp": "start"}), on="start", by="address",
+                           direction="backward")
+    latest = latest.set_index("ep")
+    common = (branded.groupby(["address", "brand", "brand_display"], observed=True).size()
+              .reset_index(name="n").sort_values(["address", "n"], ascending=[True, False], kind="stable")
+              .drop_duplicates("address").set_index("address"))
+    ep["brand"] = latest["brand"].reindex(ep["ep"]).to_numpy()
+    ep["brand_display"] = latest["brand_display"].reindex(ep["ep"]).to_numpy()
+    missing = ep["brand"].isna() | (ep["brand"] == "")
+    ep.loc[missing, "brand"] = ep.loc[missing, "address"].map(common["brand"])
+    ep.loc[missing, "brand_display"] = ep.loc[missing, "address"].map(common["brand_display"])
+    ep["brand"] = ep["brand"].fillna("").astype(str)
+    ep["brand_display"] = ep["brand_display"].fillna("").astype(str)
+    ep["subject"] = ep["brand"].where(ep["brand"] != "", ep["address"])
+
+    # What the prompt asked for: the latest incoming optout keyword from that number.
+    asked = inc.loc[inc["optout_keyword"] != "", ["timestamp", "address", "optout_keyword"]]
+    asked = pd.merge_asof(left, asked.rename(columns={"timestamp": "start"}), on="start", by="address",
+                          direction="backward").set_index("ep")
+    ep["asked_keyword"] = asked["optout_keyword"].reindex(ep["ep"]).fillna("").astype(str).to_numpy()
+    ep["keyword"] = f["body"].iloc[ep["row"].to_numpy()].str.strip().str.slice(0, 24).to_numpy()
+    ep["deadline"] = policy.deadlines(ep["start"], tz).to_numpy()
+    return ep
+
+
+def _covered(f: pd.DataFrame, ep: pd.DataFrame) -> pd.DataFrame:
+    """Incoming messages inside an episode (same number, or same brand on any number).
+
+    A message covered by several episodes goes to the one that started first. A message from the
+    unsubscribed number that carries a *different* brand is not counted against the episode (a
+    shared port carries several signatures; OPT-OUT-RULES.md §3.2).
+    """
+    import numpy as np
+    import pandas as pd
+
+    inc = f.loc[f["direction"] == "in", ["row", "timestamp", "address", "brand"]]
+    cols = ["ep", "address", "brand", "start", "end", "deadline"]
+    by_number = inc.merge(ep[cols], on="address", suffixes=("", "_ep"))
+    by_number = by_number.loc[(by_number["brand"] == by_number["brand_ep"]) | (by_number["brand"] == "")
+                              | (by_number["brand_ep"] == "")]
+    by_number = by_number.assign(address_ep=by_number["address"]).drop(columns="brand_ep")
+    branded_ep = ep.loc[ep["brand"] != "", cols]
+    by_brand = inc.loc[inc["brand"] != ""].merge(branded_ep, on="brand", suffixes=("", "_ep"))
+    cand = pd.concat([by_number, by_brand], ignore_index=True)
+    active = (cand["timestamp"] > cand["start"]) & (cand["end"].isna() | (cand["timestamp"] < cand["end"]))
+    cand = cand.loc[active].sort_values(["row", "start", "ep"], kind="stable").drop_duplicates("row")
+    same_number = (cand["address"] == cand["address_ep"]).to_numpy(dtype=bool, na_value=False)
+    cand["via"] = np.where(same_number, SAME_NUMBER, OTHER_NUMBER)
+    return cand[["row", "ep", "via", "timestamp", "start", "deadline"]].reset_index(drop=True)
+
+
+def _classify_covered(f: pd.DataFrame, cov: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """Give each covered message its finding kind (vectorized)."""
+    import numpy as np
+    import pandas as pd
+
+    label = f["label"].to_numpy()[cov["row"].to_numpy()]
+    promo = f["is_promotional"].to_numpy()[cov["row"].to_numpy()]
+    is_conf = label == "unsubscribe-confirmation"
+    cov = cov.assign(is_conf=is_conf)
+    rank = cov.loc[is_conf].sort_values(["ep", "timestamp", "row"]).groupby("ep").cumcount()
+    cov["conf_rank"] = rank.reindex(cov.index).fillna(-1).astype(int)
+    in_window = (cov["timestamp"] - cov["start"]) <= pd.Timedelta(policy.confirmation_window)
+    after_grace = cov["timestamp"] >= cov["deadline"]
+    kinds = np.select(
+        [is_conf & promo,
+         is_conf & (cov["conf_rank"] > 0),
+         is_conf & ~in_window,
+         is_conf,
+         (label == "marketing") & after_grace,
+         label == "marketing"],
+        [CONFIRMATION_WITH_MARKETING, EXTRA_CONFIRMATION, LATE_CONFIRMATION, CONFIRMATION, VIOLATION,
+         WITHIN_GRACE],
+        default=NON_MARKETING)
+    return cov.assign(kind=kinds)
+
+
+def find_traps(f: pd.DataFrame) -> pd.DataFrame:
+    """Incoming trap messages, with the user's first later message to that number (if any)."""
+    import pandas as pd
+
+    traps = f.loc[(f["direction"] == "in") & f["is_trap"], ["row", "timestamp", "address", "trap_reason"]]
+    outs = f.loc[f["direction"] == "out", ["row", "timestamp", "address"]].rename(columns={"row": "reply_row"})
+    if traps.empty:
+        return traps.assign(reply_row=pd.Series(dtype=float))
+    return pd.merge_asof(traps.sort_values("timestamp"), outs.sort_values("timestamp"), on="timestamp",
+                         by="address", direction="forward", allow_exact_matches=False)
+
+
+# --- assembling the report ----------------------------------------------------------------------
+
+def analyze(frame: pd.DataFrame, policy: Policy, *, tz: str = "UTC", timezone_source: str = "default",
+            region: str | None = None, sources: Sequence[str] = ()) -> Report:
+    """Run the whole analysis on a classified frame (see :data:`CLASSIFIER_DEFAULTS`).
+
+    ``tz`` is the IANA zone for local times and business-day counting. Findings are ordered by
+    subject, then time; "now" for statuses is the newest message in the frame, not the clock.
+    """
+    import pandas as pd
+
+    f = prepare(frame)
+    ep = find_unsubscribes(f, policy, tz)
+    cov = _classify_covered(f, _covered(f, ep), policy) if len(ep) else pd.DataFrame(
+        columns=["row", "ep", "via", "timestamp", "start", "deadline", "kind"])
+    traps = find_traps(f)
+    as_of = f["timestamp"].max() if len(f) else None
+
+    rows_needed = set(ep["row"].tolist()) | set(cov["row"].tolist()) | set(traps["row"].tolist())
+    rows_needed |= {int(r) for r in ep["end_row"].dropna().tolist()}
+    rows_needed |= {int(r) for r in traps["reply_row"].dropna().tolist()}
+    refs = _message_refs(f, sorted(rows_needed), tz)
+
+    unsubscribes = _build_unsubscribes(f, ep, refs)
+    findings = _build_findings(cov, traps, unsubscribes, refs, policy, tz)
+    ledger = _build_ledger(unsubscribes, findings, as_of)
+    summary = _build_summary(f, unsubscribes, ledger, findings)
+    return Report(
+        policy=policy, timezone=tz, timezone_source=timezone_source, region=region,
+        messages_checked=len(f), first_message=_py_time(f["timestamp"].min()) if len(f) else None,
+        last_message=_py_time(as_of) if as_of is not None else None,
+        unsubscribes=tuple(unsubscribes.values()), findings=findings, ledger=ledger, summary=summary,
+        sources=tuple(sources) or _source_files(f))
+
+
+def _source_files(f: pd.DataFrame) -> tuple[str, ...]:
+    if "source_file" not in f.columns:
+        return ()
+    return tuple(sorted(str(s) for s in f["source_file"].dropna().unique() if str(s)))
+
+
+def _missing(value: Any) -> bool:
+    import pandas as pd
+
+    return value is None or bool(pd.isna(value))
+
+
+def _py_time(value: Any) -> datetime:
+    return value.to_pydatetime() if hasattr(value, "to_pydatetime") else value
+
+
+def _message_refs(f: pd.DataFrame, rows: Sequence[int], tz: str) -> dict[int, MessageRef]:
+    if not rows:
+        return {}
+    sub = f.iloc[list(rows)]
+    local = sub["timestamp"].dt.tz_convert(tz)
+    refs: dict[int, MessageRef] = {}
+    for rec, loc in zip(sub.to_dict("records"), local, strict=True):
+        refs[int(rec["row"])] = MessageRef(
+            message_id=str(rec["message_id"]), timestamp=_py_time(rec["timestamp"]),
+            local_time=loc.isoformat(), direction=str(rec["direction"]), address=str(rec["address"]),
+            address_raw=str(rec.get("address_raw") or ""), sender_kind=str(rec.get("sender_kind") or ""),
+            body=str(rec.get("body") or ""), label=str(rec["label"]), reason=str(rec["reason"]),
+            brand=str(rec["brand"]), brand_display=str(rec["brand_display"]),
+            source_file=str(rec.get("source_file") or ""))
+    return refs
+
+
+def _build_unsubscribes(f: pd.DataFrame, ep: pd.DataFrame, refs: Mapping[int, MessageRef]
+                        ) -> dict[int, Unsubscribe]:
+    ids = f["message_id"].to_numpy()
+    out: dict[int, Unsubscribe] = {}
+    for rec in ep.to_dict("records"):
+        end_row = rec["end_row"]
+        first = refs[int(rec["row"])]
+        out[int(rec["ep"])] = Unsubscribe(
+            unsubscribe_id=first.message_id, subject=str(rec["subject"]), brand=str(rec["brand"]),
+            brand_display=str(rec["brand_display"]), address=str(rec["address"]), message=first,
+            keyword=str(rec["keyword"]), asked_keyword=str(rec["asked_keyword"]),
+            reply_ids=tuple(str(ids[r]) for r in rec["reply_rows"]), deadline=_py_time(rec["deadline"]),
+            resubscribe=None if _missing(end_row) else refs[int(end_row)])
+    return out
+
+
+def _ago(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 3600:
+        return f"{max(seconds // 60, 0)} min"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} days"
+
+
+def _explain(kind: str, via: str, msg: MessageRef, unsub: Unsubscribe, policy: Policy, tz: str) -> str:
+    after = _ago(msg.timestamp - unsub.message.timestamp)
+    where = "from the same number" if via == SAME_NUMBER else f"from another number of the same brand ({msg.address})"
+    replied = f'you replied "{unsub.keyword}" to {unsub.address} at {unsub.message.local_time}'
+    deadline = _local(unsub.deadline, tz)
+    if kind == VIOLATION:
+        return (f"marketing {where}, {after} after {replied}; the grace period ({policy.grace_text}, "
+                f"{policy.kind}) ended {deadline}")
+    if kind == WITHIN_GRACE:
+        return (f"marketing {where}, {after} after {replied}; inside the grace period ({policy.grace_text}, "
+                f"until {deadline}), so not a violation")
+    if kind == CONFIRMATION:
+        return f"confirmation {where}, {after} after {replied}; one confirmation is allowed"
+    if kind == LATE_CONFIRMATION:
+        window = _ago(policy.confirmation_window)
+        return (f"confirmation {where}, {after} after {replied}; later than the {window} confirmation "
+                "window (not presumed compliant)")
+    if kind == EXTRA_CONFIRMATION:
+        return f"another confirmation {where}, {after} after {replied}; only one confirmation is allowed"
+    if kind == CONFIRMATION_WITH_MARKETING:
+        return (f"confirmation that also advertises {where}, {after} after {replied}; a confirmation may "
+                "not contain marketing (47 CFR §64.1200(a)(12))")
+    return (f"{msg.label} message {where}, {after} after {replied}; not marketing, so not counted "
+            "as a violation")
+
+
+def _local(moment: datetime, tz: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo(tz)).isoformat()
+
+
+def _build_findings(cov: pd.DataFrame, traps: pd.DataFrame, unsubscribes: Mapping[int, Unsubscribe],
+                    refs: Mapping[int, MessageRef], policy: Policy, tz: str) -> tuple[Finding, ...]:
+    findings: list[Finding] = []
+    for rec in cov.to_dict("records"):
+        unsub = unsubscribes[int(rec["ep"])]
+        msg = refs[int(rec["row"])]
+        kind = str(rec["kind"])
+        key = f"{kind}|{unsub.subject}|{unsub.unsubscribe_id}|{msg.message_id}"
+        findings.append(Finding(
+            finding_id=finding_id(key), key=key, kind=kind, severity=SEVERITY[kind], subject=unsub.subject,
+            brand=unsub.brand, brand_display=unsub.brand_display, via=str(rec["via"]), message=msg,
+            unsubscribe=unsub, explanation=_explain(kind, str(rec["via"]), msg, unsub, policy, tz)))
+    for rec in traps.to_dict("records"):
+        msg = refs[int(rec["row"])]
+        reply_row = rec.get("reply_row")
+        reply = None if _missing(reply_row) else refs[int(reply_row)]
+        key = f"{TRAP}|{msg.address}|{msg.message_id}"
+        text = ("this message asks for a reply but looks like a trap; do not reply (replying confirms "
+                "your number is in use)")
+        if reply is not None:
+            text = (f"you replied to this suspected trap at {reply.local_time}; replying confirms your number "
+                    "is in use; do not reply again")
+        findings.append(Finding(
+            finding_id=finding_id(key), key=key, kind=TRAP, severity=SEVERITY[TRAP], subject=msg.address,
+            brand=msg.brand, brand_display=msg.brand_display, via="", message=msg, unsubscribe=None,
+            explanation=text, trap_reason=str(rec["trap_reason"]), reply=reply))
+    findings.sort(key=lambda x: (x.kind == TRAP, x.subject, x.message.timestamp, x.message.message_id))
+    return tuple(findings)
+
+
+def _build_ledger(unsubscribes: Mapping[int, Unsubscribe], findings: Sequence[Finding],
+                  as_of: Any) -> tuple[LedgerEntry, ...]:
+    per: dict[str, list[Finding]] = {}
+    for item in findings:
+        if item.unsubscribe is not None:
+            per.setdefault(item.unsubscribe.unsubscribe_id, []).append(item)
+    now = _py_time(as_of) if as_of is not None else None
+    entries: list[LedgerEntry] = []
+    for unsub in unsubscribes.values():
+        items = per.get(unsub.unsubscribe_id, [])
+        bad = [i for i in items if i.kind in VIOLATION_KINDS]
+        confs = [i for i in items if i.kind in CONFIRMATION_KINDS]
+        if bad:
+            status = "violated"
+        elif unsub.resubscribe is not None:
+            status = "re-subscribed"
+        elif now is not None and unsub.deadline > now:
+            status = "within grace"
+        else:
+            status = "honoured"
+        entries.append(LedgerEntry(
+            unsubscribe=unsub, confirmed=bool(confs),
+            confirmation_at=min(c.message.timestamp for c in confs) if confs else None, status=status,
+            violations=len(bad), via_other_numbers=sum(1 for i in bad if i.via == OTHER_NUMBER),
+            within_grace=sum(1 for i in items if i.kind == WITHIN_GRACE),
+            non_marketing=sum(1 for i in items if i.kind == NON_MARKETING),
+            flagged=sum(1 for i in items if i.severity == "flagged"),
+            first_violation=min(i.message.timestamp for i in bad) if bad else None,
+            last_violation=max(i.message.timestamp for i in bad) if bad else None,
+            days_since=(now - unsub.message.timestamp).days if now is not None else 0))
+    entries.sort(key=lambda e: (e.unsubscribe.subject, e.unsubscribe.message.timestamp))
+    return tuple(entries)
+
+
+def _build_summary(f: pd.DataFrame, unsubscribes: Mapping[int, Unsubscribe], ledger: Sequence[LedgerEntry],
+                   findings: Sequence[Finding]) -> tuple[SubjectSummary, ...]:
+    inc = f.loc[(f["direction"] == "in") & (f["brand"] != ""), ["brand", "address"]].drop_duplicates()
+    numbers_by_brand = inc.groupby("brand")["address"].agg(lambda s: sorted(s.astype(str)))
+    by_subject: dict[str, list[LedgerEntry]] = {}
+    for entry in ledger:
+        by_subject.setdefault(entry.unsubscribe.subject, []).append(entry)
+    rows: list[SubjectSummary] = []
+    for subject, entries in by_subject.items():
+        first = min(entries, key=lambda e: e.unsubscribe.message.timestamp).unsubscribe
+        numbers = set(numbers_by_brand.get(first.brand, [])) if first.brand else set()
+        numbers |= {e.unsubscribe.address for e in entries}
+        numbers |= {i.message.address for i in findings if i.subject == subject and i.kind != TRAP}
+        confirmed = [e.confirmed for e in entries]
+        lasts = [e.last_violation for e in entries if e.last_violation is not None]
+        status = min((e.status for e in entries), key=STATUS_ORDER.index)
+        rows.append(SubjectSummary(
+            subject=subject, brand=first.brand, brand_display=first.brand_display,
+            numbers=tuple(sorted(numbers)), first_unsubscribe=first.message.timestamp, keyword=first.keyword,
+            unsubscribes=sum(e.unsubscribe.replies for e in entries),
+            confirmed="yes" if all(confirmed) else ("partly" if any(confirmed) else "no"),
+            violations=sum(e.violations for e in entries),
+            via_other_numbers=sum(e.via_other_numbers for e in entries),
+            within_grace=sum(e.within_grace for e in entries),
+            non_marketing=sum(e.non_marketing for e in entries), flagged=sum(e.flagged for e in entries),
+            last_violation=max(lasts) if lasts else None, status=status))
+    rows.sort(key=lambda r: (STATUS_ORDER.index(r.status), -r.violations, -r.flagged,
+                             -(r.last_violation.timestamp() if r.last_violation else 0), r.subject))
+    return tuple(rows)
