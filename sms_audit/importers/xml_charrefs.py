@@ -18,7 +18,7 @@ import re
 from typing import BinaryIO
 
 _REF = re.compile(rb"&#(?:[xX]([0-9A-Fa-f]{1,8})|([0-9]{1,10}));")
-_ILLEGAL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_ILLEGAL_BYTES = bytes(range(0x00, 0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x20))
 _REPLACEMENT = b"&#xFFFD;"
 _MAX_REF = 24  # longest reference we keep back across a chunk boundary ("&#x" + 8 digits + ";")
 
@@ -36,7 +36,7 @@ def repair_charrefs(data: bytes) -> bytes:
     """Repair one complete piece of XML text (no reference may be cut at its end)."""
     if b"&#" in data:
         data = _join_surrogates(data)
-    return _ILLEGAL_BYTES.sub(b"", data)
+    return data.translate(None, _ILLEGAL_BYTES)
 
 
 def _join_surrogates(data: bytes) -> bytes:
@@ -73,7 +73,8 @@ class CharRefFilter:
         self._raw = raw
         self._chunk_size = chunk_size
         self._pending = b""  # raw bytes held back: a possibly incomplete reference at the end
-        self._out = b""
+        self._out = b""  # repaired bytes not yet handed out, from offset self._pos
+        self._pos = 0
         self.eof = False
         self.bytes_read = 0
         self.last_line = 1  # line number of the last byte passed on (newlines are never changed)
@@ -82,12 +83,11 @@ class CharRefFilter:
         return True
 
     def read(self, size: int = -1) -> bytes:
-        while not self.eof and (size < 0 or len(self._out) < size):
+        while not self.eof and (size < 0 or len(self._out) - self._pos < size):
             self._fill()
-        if size < 0:
-            out, self._out = self._out, b""
-        else:
-            out, self._out = self._out[:size], self._out[size:]
+        end = len(self._out) if size < 0 else min(len(self._out), self._pos + size)
+        out = self._out[self._pos:end]
+        self._pos = end
         self.last_line += out.count(b"\n")
         return out
 
@@ -96,12 +96,14 @@ class CharRefFilter:
         self.bytes_read += len(chunk)
         if not chunk:
             self.eof = True
-            self._out += repair_charrefs(self._pending)
+            self._out = self._out[self._pos:] + repair_charrefs(self._pending)
+            self._pos = 0
             self._pending = b""
             return
         data = self._pending + chunk
         cut = self._safe_cut(data)
-        self._out += repair_charrefs(data[:cut])
+        self._out = self._out[self._pos:] + repair_charrefs(data[:cut])
+        self._pos = 0
         self._pending = data[cut:]
 
     @staticmethod

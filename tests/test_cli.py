@@ -1,0 +1,224 @@
+"""The command line: streams, formats, exit codes, errors and scheduled (idempotent) use."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sms_audit.cli import MESSAGES_COLUMNS, app
+from tests.conftest import REPO, SAMPLE_DATA
+from tests.fixtures_sbr import document, sms
+
+SAMPLE = SAMPLE_DATA / "android-sms-backup.xml"
+runner = CliRunner()
+
+
+def _jsonl(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def _truncated(tmp_path: Path) -> Path:
+    text = document(*(sms("10690123456701", 1700000000000 + i * 1000, f"m{i}") for i in range(5)))
+    path = tmp_path / "sms-cut.xml"
+    path.write_text(text[: text.index("m4") + 2], encoding="utf-8")
+    return path
+
+
+def test_cli_messages_from_archive_pipe_gives_jsonl() -> None:
+    result = runner.invoke(app, ["messages", str(SAMPLE)])
+    assert result.exit_code == 0, result.stderr
+    rows = _jsonl(result.stdout)
+    assert len(rows) == 189
+    assert list(rows[0]) == list(MESSAGES_COLUMNS)
+    assert rows[0]["timestamp"] <= rows[-1]["timestamp"]
+    assert result.stderr == "189 messages\n"
+
+
+def test_cli_messages_label_column_and_filter() -> None:
+    result = runner.invoke(app, ["messages", str(SAMPLE), "--label", "unsubscribe-reply"])
+    assert result.exit_code == 0, result.stderr
+    rows = _jsonl(result.stdout)
+    assert {r["label"] for r in rows} == {"unsubscribe-reply"}
+    assert sorted(r["body"] for r in rows) == ["R", "T", "TD", "TD", "退订"]
+    friend = runner.invoke(app, ["messages", str(SAMPLE), "--sender", "+8613900001111", "--search", "T",
+                                 "--direction", "out"])
+    assert [(r["body"], r["label"]) for r in _jsonl(friend.stdout)][:1] == [("T", "other")]
+
+
+def test_cli_messages_filters() -> None:
+    result = runner.invoke(app, ["messages", str(SAMPLE), "--sender", "10690123456701", "--direction", "out"])
+    assert [(r["body"], r["timestamp"]) for r in _jsonl(result.stdout)] == [("TD", "2025-09-10T12:15:00.000Z")]
+    window = runner.invoke(app, ["messages", str(SAMPLE), "--since", "2025-09-10T12:00:00Z",
+                                 "--until", "2025-09-11", "--format", "csv"])
+    lines = window.stdout.splitlines()
+    assert lines[0] == ",".join(MESSAGES_COLUMNS)
+    assert len(lines) == 1 + 2
+    latest = runner.invoke(app, ["messages", str(SAMPLE), "--limit", "2", "--newest-first"])
+    assert [r["body"][:7] for r in _jsonl(latest.stdout)] == ["【优选商城】双", "【中国移动】尊"]
+    searched = runner.invoke(app, ["messages", str(SAMPLE), "--search", "退订成功"])
+    assert len(_jsonl(searched.stdout)) == 1
+
+
+def test_cli_bad_option_values_are_usage_errors() -> None:
+    result = runner.invoke(app, ["messages", str(SAMPLE), "--since", "yesterday"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: not a date, time or duration: 'yesterday'")
+    assert result.stdout == ""
+    result = runner.invoke(app, ["messages", str(SAMPLE), "--label", "spam"])
+    assert result.exit_code == 2
+    assert "error: unknown label 'spam'\nhint: one of: verification" in result.stderr
+    assert runner.invoke(app, ["messages", "--no-such-flag"]).exit_code == 2
+    assert runner.invoke(app, ["--region", "XX", "messages"]).exit_code == 2
+
+
+def test_cli_import_twice_reports_zero_new(tmp_path: Path) -> None:
+    db = tmp_path / "store.sqlite"
+    first = runner.invoke(app, ["--db", str(db), "import", str(SAMPLE)])
+    assert first.exit_code == 0, first.stderr
+    assert f"{SAMPLE}: SMS Backup & Restore XML (.xml or .zip): read 189, new 189, already present 0, " \
+           "skipped 0" in first.stderr
+    second = runner.invoke(app, ["--db", str(db), "import", str(SAMPLE)])
+    assert second.exit_code == 0
+    assert "read 189, new 0, already present 189, skipped 0" in second.stderr
+    assert first.stdout == second.stdout == ""
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    stored = runner.invoke(app, ["--db", str(db), "messages"])
+    assert len(_jsonl(stored.stdout)) == 189
+    direct = runner.invoke(app, ["messages", str(SAMPLE)])
+    assert stored.stdout == direct.stdout  # the store gives exactly what the archive gives
+
+
+def test_cli_db_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "env.sqlite"
+    monkeypatch.setenv("SMS_AUDIT_DB", str(db))
+    assert runner.invoke(app, ["-q", "import", str(SAMPLE)]).exit_code == 0
+    assert db.exists()
+
+
+def test_cli_default_store_location(isolated_env: Path) -> None:
+    assert runner.invoke(app, ["-q", "import", str(SAMPLE)]).exit_code == 0
+    assert (isolated_env / "data" / "sms-audit" / "archive.sqlite").exists()
+
+
+def test_cli_truncated_archive_exits_3_and_keeps_records(tmp_path: Path) -> None:
+    path = _truncated(tmp_path)
+    result = runner.invoke(app, ["messages", str(path)])
+    assert result.exit_code == 3
+    assert len(_jsonl(result.stdout)) == 4
+    assert f"warning: {path}: read 4 records; file is truncated at line 8\n" in result.stderr
+    db = tmp_path / "s.sqlite"
+    imported = runner.invoke(app, ["--db", str(db), "import", str(path), str(SAMPLE)])
+    assert imported.exit_code == 3  # the other archive is still imported
+    assert "read 4, new 4, already present 0, skipped 0 (truncated)" in imported.stderr
+    assert "read 189, new 189" in imported.stderr
+
+
+def test_cli_call_log_is_a_one_line_error(tmp_path: Path) -> None:
+    calls = tmp_path / "calls-20251130.xml"
+    calls.write_text('<?xml version="1.0"?>\n<calls count="1"><call number="10086" date="1" type="1"/></calls>')
+    result = runner.invoke(app, ["messages", str(calls)])
+    assert result.exit_code == 3
+    assert result.stderr == (f"error: {calls}: this is a call log, not messages (root element is <calls>)\n"
+                             "hint: pass the sms-*.xml file of the same backup, not calls-*.xml\n0 messages\n")
+    assert result.stdout == ""
+
+
+def test_cli_unsupported_and_missing_files(tmp_path: Path) -> None:
+    junk = tmp_path / "notes.txt"
+    junk.write_text("hello")
+    result = runner.invoke(app, ["-q", "messages", str(junk), str(tmp_path / "gone.xml")])
+    assert result.exit_code == 3
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"error: {junk}: not a supported archive"
+    assert lines[1].startswith("hint: supported: SMS Backup & Restore XML")
+    assert f"error: {tmp_path / 'gone.xml'}: no such file or directory" in lines
+
+
+def test_cli_no_store_yet(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["--db", str(tmp_path / "none.sqlite"), "messages"])
+    assert result.exit_code == 3
+    assert result.stderr == (f"error: {tmp_path / 'none.sqlite'}: no message store yet\n"
+                             "hint: import an archive first: sms-audit import FILE\n")
+
+
+def test_cli_debug_shows_the_exception(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["--debug", "--db", str(tmp_path / "none.sqlite"), "messages"])
+    assert type(result.exception).__name__ == "StoreError"
+
+
+def test_cli_quiet_silences_info_not_errors(tmp_path: Path) -> None:
+    ok = runner.invoke(app, ["-q", "messages", str(SAMPLE)])
+    assert ok.stderr == ""
+    bad = runner.invoke(app, ["-q", "messages", str(_truncated(tmp_path))])
+    assert "file is truncated" in bad.stderr
+
+
+def test_cli_table_on_a_terminal(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr("sms_audit.output.stdout_is_tty", lambda: True)
+    hostile = tmp_path / "hostile.xml"
+    hostile.write_text(document(sms("10690000000001", 1700000000000, "[bold]BIG[/bold] \x1b[31mred\x1b[0m")),
+                       encoding="utf-8")
+    result = runner.invoke(app, ["messages", str(hostile)])
+    assert result.exit_code == 0
+    assert "timestamp" in result.stdout and "label" in result.stdout
+    assert "[bold]BIG[/bold]" in result.stdout
+    assert "\x1b" not in result.stdout and "\\x1b[31mred" in result.stdout
+
+
+def test_cli_output_file(tmp_path: Path) -> None:
+    target = tmp_path / "out.json"
+    result = runner.invoke(app, ["messages", str(SAMPLE), "--format", "json", "-o", str(target)])
+    assert result.exit_code == 0 and result.stdout == ""
+    document_ = json.loads(target.read_text(encoding="utf-8"))
+    assert document_["schema_version"] == 1 and len(document_["messages"]) == 189
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_cli_format_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMS_AUDIT_FORMAT", "csv")
+    result = runner.invoke(app, ["messages", str(SAMPLE), "--limit", "1"])
+    assert result.stdout.splitlines()[0] == ",".join(MESSAGES_COLUMNS)
+
+
+def test_cli_classify_stdin_keeps_input_fields() -> None:
+    lines = [{"id": "a1", "direction": "out", "sender": "10690123456701", "body": "TD"},
+             {"id": "a2", "direction": "out", "sender": "+8613900001111", "body": "T"}]
+    result = runner.invoke(app, ["classify", "-"], input="\n".join(json.dumps(x) for x in lines) + "\n")
+    assert result.exit_code == 0, result.stderr
+    rows = _jsonl(result.stdout)
+    assert [(r["id"], r["label"]) for r in rows] == [("a1", "unsubscribe-reply"), ("a2", "other")]
+    assert list(rows[0])[:4] == ["id", "direction", "sender", "body"]
+
+
+def test_cli_help_lists_every_command() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("import", "messages", "classify", "report", "evidence"):
+        assert command in result.stdout
+
+
+def _run(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMS_AUDIT_")}
+    return subprocess.run([sys.executable, "-m", "sms_audit", *args], capture_output=True, text=True,
+                          cwd=REPO, env=env, check=False, **kwargs)  # type: ignore[call-overload]
+
+
+def test_cli_subprocess_help_and_version() -> None:
+    assert "Usage" in _run("--help").stdout
+    assert _run("--version").stdout.startswith("sms-audit ")
+
+
+def test_cli_subprocess_pipe_into_head_exits_quietly() -> None:
+    shell = f"{sys.executable} -m sms_audit messages {SAMPLE} | head -3; exit ${{PIPESTATUS[0]}}"
+    result = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, cwd=REPO, check=False)
+    assert result.returncode == 0
+    assert len(result.stdout.splitlines()) == 3
+    assert all(json.loads(line)["message_id"] for line in result.stdout.splitlines())
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
