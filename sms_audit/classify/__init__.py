@@ -1,0 +1,12 @@
+"""The classifier: labels, reasons, flags, sender kinds and brands for the message frame."""
+
+from __future__ import annotations
+
+from sms_audit.classify.engine import CLASSIFY_COLUMNS, classify_frame, default_rules
+from sms_audit.classify.reader import read_classify_input
+from sms_audit.classify.rules import LABELS, Rule, RuleSet, load_rules, rules_from_toml
+
+__all__ = [
+    "CLASSIFY_COLUMNS", "LABELS", "Rule", "RuleSet", "classify_frame", "default_rules", "load_rules",
+    "read_classify_input", "rules_from_toml",
+]
