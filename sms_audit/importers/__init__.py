@@ -7,12 +7,21 @@ from pathlib import Path
 from types import ModuleType
 
 from sms_audit.errors import UnsupportedArchive
-from sms_audit.importers import android_xml
+from sms_audit.importers import (
+    android_mmssms,
+    android_telephony_backup,
+    android_xml,
+    ios_backup,
+    ios_sms_db,
+    sms_ie,
+)
 from sms_audit.importers.base import Importer, ReadOptions, ReadStats
 from sms_audit.model import Message
 
 #: Every supported format, in sniffing order. Add new importer modules here.
-IMPORTERS: tuple[ModuleType, ...] = (android_xml,)
+IMPORTERS: tuple[ModuleType, ...] = (
+    android_xml, sms_ie, ios_backup, ios_sms_db, android_mmssms, android_telephony_backup,
+)
 
 SUPPORTED_HINT = "supported: " + ", ".join(m.DESCRIPTION for m in IMPORTERS)
 

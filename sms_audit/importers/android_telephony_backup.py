@@ -1,0 +1,171 @@
+"""Android adb TelephonyBackupAgent files (``NNNNNN_sms_backup``/``_mms_backup``): zlib-compressed JSON."""
+
+from __future__ import annotations
+
+import io
+import re
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from sms_audit.errors import CorruptArchive, TruncatedArchive, UnsupportedArchive
+from sms_audit.importers.android_mmssms import build_mms, build_sms
+from sms_audit.importers.base import ReadOptions, ReadStats
+from sms_audit.importers.sms_ie import TruncatedJson, iter_json_array
+from sms_audit.model import Message, MessageBuilder
+
+NAME = "android_telephony_backup"
+DESCRIPTION = "Android adb backup TelephonyBackupAgent files (zlib JSON)"
+
+ADB_MAGIC = b"ANDROID BACKUP\n"
+_FILE_NAME = re.compile(r"[0-9]{6}_(sms|mms)_backup")
+_SNIFF_BYTES = 4096
+_CHUNK = 64 * 1024
+
+
+def _zlib_header(head: bytes) -> bool:
+    # 78 9c / 78 da / 78 01 / 78 5e: deflate, 32K window, header checksum divisible by 31 (RFC 1950).
+    return len(head) >= 2 and head[0] == 0x78 and (head[0] * 256 + head[1]) % 31 == 0
+
+
+def _sniff_file(path: Path) -> bool:
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(_SNIFF_BYTES)
+    except OSError:
+        return False
+    if not _zlib_header(head):
+        return False
+    try:
+        text = zlib.decompressobj().decompress(head, _SNIFF_BYTES)
+    except zlib.error:
+        return False
+    # [{"address":"06543219","body":"...","date":"1645543781956","type":"6","recipients":[...]}]
+    stripped = text.lstrip()
+    return (stripped.startswith(b"[{") and b'"date"' in text
+            and any(key in text for key in (b'"recipients"', b'"mms_addresses"', b'"address"')))
+
+
+def _members(path: Path) -> list[Path]:
+    """The backup files of a ``d_f`` folder, in order (000000_sms_backup, 000001_mms_backup ...)."""
+    return sorted(p for p in path.iterdir() if p.is_file() and _FILE_NAME.fullmatch(p.name))
+
+
+def sniff(path: Path) -> bool:
+    """A zlib stream that inflates to a JSON list of SMS/MMS objects, or a ``d_f`` folder of them."""
+    if path.is_dir():
+        return any(_sniff_file(p) for p in _members(path))
+    return path.is_file() and _sniff_file(path)
+
+
+def explain_unsupported(path: Path) -> None:
+    """A whole ``adb backup`` archive (.ab) has to be unpacked first."""
+    if not path.is_file():
+        return
+    with open(path, "rb") as stream:
+        head = stream.read(len(ADB_MAGIC))
+    if head == ADB_MAGIC:
+        raise UnsupportedArchive(
+            "this is a whole adb backup archive (.ab); the messages are inside it", path=str(path),
+            hint="unpack it (e.g. `abe unpack backup.ab backup.tar` with android-backup-extractor, "
+                 "then tar xf) and import apps/com.android.providers.telephony/d_f/")
+
+
+def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message]:
+    """Read one TelephonyBackupAgent file, or every ``NNNNNN_*_backup`` file of a ``d_f`` folder.
+
+    SMS ids match the SB&R/mmssms importers'; MMS carry no ``m_id`` here, so they get their own.
+    Raises CorruptArchive for data that does not inflate or parse.
+    """
+    builder = MessageBuilder(source_format=NAME, source_file=str(path), region=options.region)
+    files = _members(path) if path.is_dir() else [path]
+    if not files:
+        raise UnsupportedArchive("no TelephonyBackupAgent files (NNNNNN_sms_backup) in this folder",
+                                 path=str(path))
+    for number, member in enumerate(files, start=1):
+        ordinal = 0
+        try:
+            for record in iter_json_array(io.TextIOWrapper(_Inflater(member), "utf-8")):
+                ordinal += 1
+                message = _message(record, builder, f"{member.name}#{ordinal}")
+                if message is None:
+                    stats.skipped += 1
+                    continue
+                stats.read += 1
+                yield message
+        except TruncatedJson:
+            raise TruncatedArchive(f"{member.name}: read {ordinal} records; the data ends early",
+                                   path=str(path), records_read=stats.read) from None
+        except (ValueError, zlib.error, UnicodeDecodeError) as exc:
+            raise CorruptArchive(f"{member.name} is not a readable TelephonyBackupAgent file ({exc})",
+                                 path=str(path)) from None
+        if options.on_progress is not None:
+            options.on_progress(number, len(files))
+    stats.details["telephony_backup_files"] = str(len(files))
+
+
+class _Inflater(io.RawIOBase):
+    """A read-only stream of the inflated bytes of a zlib file (so the JSON is never all in memory)."""
+
+    def __init__(self, path: Path) -> None:
+        self._file: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self._zlib = zlib.decompressobj()
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            compressed = self._file.read(_CHUNK)
+            if not compressed:
+                self._pending = self._zlib.flush()
+                if not self._pending:
+                    return 0
+                break
+            self._pending = self._zlib.decompress(compressed)
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def _text(record: dict[str, Any], key: str) -> str | None:
+    value = record.get(key)
+    return None if value is None else str(value)
+
+
+def _int(record: dict[str, Any], key: str) -> int | None:
+    value = _text(record, key)
+    try:
+        return int(value) if value not in (None, "", "null") else None
+    except ValueError:
+        return None
+
+
+def _message(record: object, builder: MessageBuilder, source_record: str) -> Message | None:
+    if not isinstance(record, dict):
+        return None
+    recipients = [str(r) for r in record.get("recipients") or [] if r]
+    if "msg_box" in record:
+        # {"date": "1579531789" (s), "msg_box": "1", "recipients": ["+12345678"], "tr_id": "...",
+        #  "mms_addresses": [{"type": 137, "address": "+12345678", "charset": 106}, ...],
+        #  "mms_body": "Very suspicious MMS ...", "mms_charset": 106}
+        addrs = [(str(a.get("address") or ""), _int(a, "type"))
+                 for a in record.get("mms_addresses") or [] if isinstance(a, dict)]
+        body = _text(record, "mms_body")
+        return build_mms(builder, record=source_record, date_s=_int(record, "date"),
+                         date_sent_s=_int(record, "date_sent"), box=_int(record, "msg_box"),
+                         m_id=_text(record, "m_id"), tr_id=_text(record, "tr_id"), addrs=addrs,
+                         parts=[("text/plain", body)] if body else [], listed=recipients)
+    # {"address": "06543219", "body": "...", "date": "1645543781956" (ms), "date_sent": "0",
+    #  "status": "-1", "type": "6", "recipients": ["06543219"], "read": "1"}
+    address = _text(record, "address") or (recipients[0] if len(recipients) == 1 else "")
+    return build_sms(builder, record=source_record, address=address, date_ms=_int(record, "date"),
+                     kind=_int(record, "type"), body=_text(record, "body") or "",
+                     date_sent_ms=_int(record, "date_sent"))

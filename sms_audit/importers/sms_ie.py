@@ -1,0 +1,240 @@
+"""SMS Import / Export (tmo1/sms-ie): v2 ZIP with ``messages.ndjson``, v1 JSON array, ``.ssef`` detection."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from sms_audit.errors import CorruptArchive, TruncatedArchive, UnsupportedArchive
+from sms_audit.importers.android_mmssms import ADDR_FROM, OWN_PLACEHOLDER, build_mms, build_sms
+from sms_audit.importers.base import ReadOptions, ReadStats
+from sms_audit.model import Message, MessageBuilder
+
+NAME = "sms_ie"
+DESCRIPTION = "SMS Import/Export (sms-ie) ZIP or JSON"
+
+NDJSON = "messages.ndjson"
+SSEF_MAGIC = b"SSEF\x00\xff"  # libsodium SecretStream container (sms-ie ENCRYPTION.md)
+_SNIFF_BYTES = 64 * 1024
+_CHUNK = 256 * 1024
+_PROGRESS_EVERY = 2000
+
+
+class TruncatedJson(ValueError):
+    """The JSON array ends inside an element."""
+
+
+def sniff(path: Path) -> bool:
+    """A ZIP with ``messages.ndjson`` (v2), or a JSON array of message objects (v1)."""
+    if not path.is_file():
+        return False
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                return NDJSON in archive.namelist()
+        except (zipfile.BadZipFile, OSError):
+            return False
+    return _looks_like_v1(_head(path))
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(_SNIFF_BYTES)
+    except OSError:
+        return b""
+
+
+def _looks_like_v1(head: bytes) -> bool:
+    # [ { "_id": "1", "thread_id": "1", "address": "22000", "date": "1709647200123", "type": "1", ...
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not text.startswith(b"[") or not text[1:].lstrip().startswith(b"{"):
+        return False
+    return b'"date"' in text and (b'"address"' in text or b'"msg_box"' in text)
+
+
+def explain_unsupported(path: Path) -> None:
+    """An encrypted sms-ie export (``*.zip.ssef``) is recognised by its header and explained."""
+    if path.is_file() and _head(path).startswith(SSEF_MAGIC):
+        raise UnsupportedArchive(
+            "this is an encrypted SMS Import/Export file (.ssef)", path=str(path),
+            hint="decrypt it with sms-ie's tools/ssef-decrypt.py (needs PyNaCl), then import the .zip")
+
+
+def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message]:
+    """Stream the messages of an sms-ie export (all values are JSON strings).
+
+    Raises UnsupportedArchive for ``.ssef``, CorruptArchive for a damaged ZIP/JSON, and
+    TruncatedArchive (after yielding every complete record) when the export ends early.
+    """
+    explain_unsupported(path)
+    builder = MessageBuilder(source_format=NAME, source_file=str(path), region=options.region)
+    with _open(path) as (stream, size, is_v2):
+        records = _ndjson(stream, stats) if is_v2 else iter_json_array(io.TextIOWrapper(stream, "utf-8"))
+        ordinal = 0
+        try:
+            for record in records:
+                ordinal += 1
+                message = to_message(record, builder, ordinal, v1=not is_v2) if isinstance(record, dict) else None
+                if message is None:
+                    stats.skipped += 1
+                    continue
+                stats.read += 1
+                if options.on_progress is not None and ordinal % _PROGRESS_EVERY == 0:
+                    options.on_progress(ordinal, None)
+                yield message
+        except TruncatedJson:
+            raise TruncatedArchive(f"read {ordinal} records; the JSON ends early", path=str(path),
+                                   records_read=ordinal,
+                                   hint="the export was cut off; every complete record was read") from None
+        except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, EOFError) as exc:
+            raise CorruptArchive(f"read {ordinal} records, then the export is damaged ({exc})",
+                                 path=str(path)) from None
+        stats.details["sms_ie_version"] = "2 (zip)" if is_v2 else "1 (json)"
+        if options.on_progress is not None:
+            options.on_progress(size, size)
+
+
+@contextmanager
+def _open(path: Path) -> Iterator[tuple[IO[bytes], int, bool]]:
+    if not zipfile.is_zipfile(path):
+        if not _looks_like_v1(_head(path)):
+            raise UnsupportedArchive("not an SMS Import/Export export", path=str(path))
+        with open(path, "rb") as stream:
+            yield stream, path.stat().st_size, False
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            try:
+                info = archive.getinfo(NDJSON)
+            except KeyError:
+                raise UnsupportedArchive(f"the ZIP holds no {NDJSON}", path=str(path)) from None
+            if info.flag_bits & 0x1:
+                raise CorruptArchive(f"{NDJSON} inside the ZIP is encrypted", path=str(path))
+            with archive.open(info) as stream:
+                yield stream, info.file_size, True
+    except zipfile.BadZipFile as exc:
+        raise CorruptArchive(f"damaged ZIP file ({exc})", path=str(path)) from None
+
+
+def _ndjson(stream: IO[bytes], stats: ReadStats) -> Iterator[Any]:
+    # {"_id":"41","thread_id":"7","address":"22000","date":"1709647200123","type":"1","body":"..."}
+    for number, raw in enumerate(stream, start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        try:
+            yield json.loads(line)
+        except json.JSONDecodeError:
+            if not raw.endswith(b"\n"):
+                raise TruncatedJson from None
+            stats.warnings.append(f"line {number} of {NDJSON} is not JSON; skipped")
+            yield None
+
+
+def iter_json_array(stream: IO[str], chunk_size: int = _CHUNK) -> Iterator[Any]:
+    """Yield the elements of a top-level JSON array one by one, without loading the whole file.
+
+    Raises ValueError when the text is not a JSON array (or is malformed), TruncatedJson when it
+    ends inside the array.
+    """
+    decoder = json.JSONDecoder()
+    buffer, pos, eof, started = "", 0, False, False
+    while True:
+        while pos < len(buffer) and buffer[pos] in " \t\r\n\ufeff" + ("," if started else ""):
+            pos += 1
+        if pos >= len(buffer):
+            if eof:
+                raise TruncatedJson if started else ValueError("empty file")
+            more = stream.read(chunk_size)
+            buffer, pos, eof = buffer[pos:] + more, 0, more == ""
+            continue
+        if not started:
+            if buffer[pos] != "[":
+                raise ValueError("not a JSON array")
+            started, pos = True, pos + 1
+            continue
+        if buffer[pos] == "]":
+            return
+        try:
+            value, end = decoder.raw_decode(buffer, pos)
+            complete = eof or end < len(buffer)  # a number could go on in the next chunk
+        except json.JSONDecodeError as exc:
+            if eof:
+                if _cut_off(buffer, exc):
+                    raise TruncatedJson from None
+                raise
+            complete = False
+        if not complete:
+            # Read at least as much again as is buffered, so a huge element costs linear time.
+            more = stream.read(max(chunk_size, len(buffer) - pos))
+            buffer, pos, eof = buffer[pos:] + more, 0, more == ""
+            continue
+        yield value
+        buffer, pos = buffer[end:], 0
+
+
+def _cut_off(text: str, exc: json.JSONDecodeError) -> bool:
+    """True when the decode error is the end of the data (cut off), not malformed JSON inside it."""
+    return exc.msg.startswith("Unterminated string") or exc.pos >= len(text.rstrip())
+
+
+def _text(record: dict[str, Any], key: str) -> str | None:
+    value = record.get(key)
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _int(record: dict[str, Any], key: str) -> int | None:
+    value = _text(record, key)
+    try:
+        return int(value) if value not in (None, "", "null") else None
+    except ValueError:
+        return None
+
+
+def to_message(record: dict[str, Any], builder: MessageBuilder, ordinal: int, *, v1: bool) -> Message | None:
+    """One sms-ie record -> Message. MMS records have ``msg_box``; SMS have ``type``."""
+    record_id = f"{_text(record, '_id') or ordinal}"
+    if "msg_box" in record:
+        return _mms(record, builder, f"mms:{record_id}", v1=v1)
+    # SMS: {"address": "22000", "date": "1709647200123" (ms), "type": "1", "body": "..."}
+    return build_sms(builder, record=f"sms:{record_id}", address=_text(record, "address") or "",
+                     date_ms=_int(record, "date"), kind=_int(record, "type"), body=_text(record, "body") or "",
+                     date_sent_ms=_int(record, "date_sent"))
+
+
+# MMS: {"date": "1709740900" (s), "msg_box": "1", "m_id": "...",
+#       "__sender_address": {"address": "+12025550142", "type": "137"},
+#       "__recipient_addresses": [{"address": "+12025550100", "type": "151"}],
+#       "__parts": [{"seq": "0", "ct": "text/plain", "text": "look at this"}]}   (v1: no "__")
+def _mms(record: dict[str, Any], builder: MessageBuilder, source_record: str, *, v1: bool) -> Message | None:
+    prefix = "" if v1 else "__"
+    sender = record.get(f"{prefix}sender_address")
+    recipients = record.get(f"{prefix}recipient_addresses") or []
+    parts = record.get(f"{prefix}parts") or []
+    addrs: list[tuple[str, int | None]] = []
+    if isinstance(sender, dict):
+        addrs.append((_text(sender, "address") or "", ADDR_FROM))
+    for entry in recipients if isinstance(recipients, list) else []:
+        if isinstance(entry, dict):
+            addrs.append((_text(entry, "address") or "", _int(entry, "type")))
+    ordered = sorted((p for p in parts if isinstance(p, dict)) if isinstance(parts, list) else [],
+                     key=lambda p: _int(p, "seq") or 0)
+    others = [a for a, kind in addrs if kind != ADDR_FROM and a and a != OWN_PLACEHOLDER]
+    box = _int(record, "msg_box")
+    from_address = addrs[0][0] if addrs and addrs[0][1] == ADDR_FROM else ""
+    # The thread's participants are not exported: for a sent MMS they are the recipients; for a
+    # received one the sender (plus the To list, which also holds the owner, when it is a group).
+    listed = others if box != 1 else ([from_address] + (others if len(others) > 1 else []))
+    return build_mms(builder, record=source_record, date_s=_int(record, "date"),
+                     date_sent_s=_int(record, "date_sent"), box=box, m_id=_text(record, "m_id"),
+                     tr_id=_text(record, "tr_id"), addrs=addrs,
+                     parts=[(_text(p, "ct") or "", _text(p, "text")) for p in ordered],
+                     listed=[a for a in listed if a])
