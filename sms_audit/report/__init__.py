@@ -1,0 +1,1 @@
+"""The report: who kept messaging after an unsubscribe (analysis, policies, renderers, evidence)."""

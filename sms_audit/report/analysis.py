@@ -44,8 +44,8 @@ VIOLATION_KINDS = frozenset({VIOLATION, CONFIRMATION_WITH_MARKETING})
 CONFIRMATION_KINDS = frozenset({CONFIRMATION, CONFIRMATION_WITH_MARKETING, EXTRA_CONFIRMATION,
                                 LATE_CONFIRMATION})
 
-# Ledger/summary statuses, worst first.
-STATUS_ORDER = ("violated", "within grace", "honoured", "re-subscribed")
+# Ledger/summary statuses, worst first. "replied to trap": the unsubscribe went to a suspected trap.
+STATUS_ORDER = ("violated", "replied to trap", "within grace", "honoured", "re-subscribed")
 
 SAME_NUMBER = "same-number"
 OTHER_NUMBER = "other-number"
@@ -85,6 +85,7 @@ class Unsubscribe:
     reply_ids: tuple[str, ...]  # every unsubscribe reply in the episode (first included)
     deadline: datetime  # end of the grace period (UTC)
     resubscribe: MessageRef | None = None
+    to_trap: bool = False  # the number had sent a suspected trap before this reply
 
     @property
     def replies(self) -> int:
@@ -241,6 +242,7 @@ def find_unsubscribes(f: pd.DataFrame, policy: Policy, tz: str) -> pd.DataFrame:
     if ep.empty:
         for name in ("brand", "brand_display", "subject", "keyword", "asked_keyword"):
             ep[name] = pd.Series(dtype=str)
+        ep["to_trap"] = pd.Series(dtype=bool)
         ep["deadline"] = pd.Series(dtype="datetime64[us, UTC]")
         return ep
 
@@ -271,6 +273,10 @@ def find_unsubscribes(f: pd.DataFrame, policy: Policy, tz: str) -> pd.DataFrame:
     ep["asked_keyword"] = asked["optout_keyword"].reindex(ep["ep"]).fillna("").astype(str).to_numpy()
     ep["keyword"] = f["body"].iloc[ep["row"].to_numpy()].str.strip().str.slice(0, 24).to_numpy()
     ep["deadline"] = policy.deadlines(ep["start"], tz).to_numpy()
+    trap_from = f.loc[(f["direction"] == "in") & f["is_trap"], ["timestamp", "address", "row"]]
+    trapped = pd.merge_asof(left, trap_from.rename(columns={"timestamp": "start", "row": "trap_row"}),
+                            on="start", by="address", direction="backward").set_index("ep")
+    ep["to_trap"] = trapped["trap_row"].reindex(ep["ep"]).notna().to_numpy()
     return ep
 
 
@@ -418,7 +424,7 @@ def _build_unsubscribes(f: pd.DataFrame, ep: pd.DataFrame, refs: Mapping[int, Me
             brand_display=str(rec["brand_display"]), address=str(rec["address"]), message=first,
             keyword=str(rec["keyword"]), asked_keyword=str(rec["asked_keyword"]),
             reply_ids=tuple(str(ids[r]) for r in rec["reply_rows"]), deadline=_py_time(rec["deadline"]),
-            resubscribe=None if _missing(end_row) else refs[int(end_row)])
+            resubscribe=None if _missing(end_row) else refs[int(end_row)], to_trap=bool(rec["to_trap"]))
     return out
 
 
@@ -507,6 +513,8 @@ def _build_ledger(unsubscribes: Mapping[int, Unsubscribe], findings: Sequence[Fi
         confs = [i for i in items if i.kind in CONFIRMATION_KINDS]
         if bad:
             status = "violated"
+        elif unsub.to_trap:
+            status = "replied to trap"
         elif unsub.resubscribe is not None:
             status = "re-subscribed"
         elif now is not None and unsub.deadline > now:
@@ -523,7 +531,7 @@ def _build_ledger(unsubscribes: Mapping[int, Unsubscribe], findings: Sequence[Fi
             first_violation=min(i.message.timestamp for i in bad) if bad else None,
             last_violation=max(i.message.timestamp for i in bad) if bad else None,
             days_since=(now - unsub.message.timestamp).days if now is not None else 0))
-    entries.sort(key=lambda e: (e.unsubscribe.subject, e.unsubscribe.message.timestamp))
+    entries.sort(key=lambda e: (e.unsubscribe.message.timestamp, e.unsubscribe.unsubscribe_id))
     return tuple(entries)
 
 
