@@ -163,7 +163,9 @@ def iter_json_array(stream: IO[str], chunk_size: int = _CHUNK) -> Iterator[Any]:
             return
         try:
             value, end = decoder.raw_decode(buffer, pos)
-            complete = eof or end < len(buffer)  # a number could go on in the next chunk
+            # A number is only complete once a delimiter follows it ("2" may become "2.5e3").
+            delimited = end < len(buffer) and (buffer[end] in " \t\r\n,]" or not _is_number(value))
+            complete = eof or delimited
         except json.JSONDecodeError as exc:
             if eof:
                 if _cut_off(buffer, exc):
@@ -177,6 +179,10 @@ def iter_json_array(stream: IO[str], chunk_size: int = _CHUNK) -> Iterator[Any]:
             continue
         yield value
         buffer, pos = buffer[end:], 0
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _cut_off(text: str, exc: json.JSONDecodeError) -> bool:
