@@ -371,6 +371,9 @@ def analyze(frame: pd.DataFrame, policy: Policy, *, tz: str = "UTC", timezone_so
     findings = _build_findings(cov, traps, unsubscribes, refs, policy, tz)
     ledger = _build_ledger(unsubscribes, findings, as_of)
     summary = _build_summary(f, unsubscribes, ledger, findings)
+    rank = {row.subject: i for i, row in enumerate(summary)}
+    findings = tuple(sorted(findings, key=lambda x: (x.kind == TRAP, rank.get(x.subject, len(rank)),
+                                                     x.message.timestamp, x.message.message_id)))
     return Report(
         policy=policy, timezone=tz, timezone_source=timezone_source, region=region,
         messages_checked=len(f), first_message=_py_time(f["timestamp"].min()) if len(f) else None,
