@@ -270,3 +270,35 @@ def test_sniff_accepts_trimmed_database_without_chat(tmp_path: Path) -> None:
     assert ios_sms_db.sniff(tmp_path / "trimmed.db") is True
     messages, _ = _read(tmp_path / "trimmed.db")
     assert [(m.address, m.body, m.service) for m in messages] == [("22000", "hi", Service.SMS)]
+
+
+# --- sample_data/iphone-sms.db -----------------------------------------------------------------
+
+def test_iphone_sample_is_reproducible_and_reads(tmp_path: Path) -> None:
+    import importlib.util
+
+    from tests.conftest import SAMPLE_DATA
+
+    spec = importlib.util.spec_from_file_location("make_iphone_sample", SAMPLE_DATA / "make_iphone_sample.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rebuilt = module.build(tmp_path / "iphone-sms.db")
+    committed = SAMPLE_DATA / "iphone-sms.db"
+    assert rebuilt.read_bytes() == committed.read_bytes(), "run python sample_data/make_iphone_sample.py"
+    assert committed.stat().st_size < 64 * 1024
+    conn = sqlite3.connect(f"file:{committed}?mode=ro", uri=True)
+    assert conn.execute("SELECT count(*), sum(text IS NULL) FROM message").fetchone() == (21, 7)
+    conn.close()
+    messages, stats = _read(committed, region="US")
+    assert (stats.read, stats.excluded, stats.details["ios_tapbacks"]) == (20, 1, "1")
+    stops = [(m.address, m.timestamp.date().isoformat()) for m in messages
+             if m.direction is Direction.OUT and m.body == "STOP"]
+    assert stops == [("24273", "2024-03-04"), ("72345", "2024-03-08")]
+    confirmed = datetime(2024, 3, 8, 15, 20, 44, tzinfo=UTC)  # ACME's "You have been unsubscribed"
+    after = [(m.address, m.timestamp.date().isoformat()) for m in messages
+             if m.address in ("72345", "72346") and m.timestamp > confirmed]
+    assert after == [("72345", "2024-03-25"), ("72346", "2024-03-27"), ("72346", "2024-04-05")]
+    group = [m for m in messages if m.is_group]
+    assert {m.thread_key for m in group} == {"chat493875620745871235"}
+    assert len(group) == 3
