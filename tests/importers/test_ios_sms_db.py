@@ -302,3 +302,17 @@ def test_iphone_sample_is_reproducible_and_reads(tmp_path: Path) -> None:
     group = [m for m in messages if m.is_group]
     assert {m.thread_key for m in group} == {"chat493875620745871235"}
     assert len(group) == 3
+
+
+def test_detect_by_content_not_extension(tmp_path: Path) -> None:
+    from sms_audit.importers import SUPPORTED_HINT, detect
+
+    renamed = make_ios16_db(tmp_path / "backup.xml")  # an sms.db under a misleading name
+    assert detect(renamed).NAME == "ios_sms_db"
+    fake = tmp_path / "sms.db"
+    fake.write_bytes(b"not a database at all\n" * 20)
+    with pytest.raises(UnsupportedArchive) as info:
+        detect(fake)
+    assert str(info.value) == f"{fake}: not a supported archive"
+    assert info.value.hint == SUPPORTED_HINT
+    assert "iOS sms.db / macOS chat.db (SQLite)" in SUPPORTED_HINT
