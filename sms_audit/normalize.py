@@ -184,7 +184,7 @@ def from_unix_s(value: int | str | None) -> datetime | None:
     return None if not n else UNIX_EPOCH + timedelta(seconds=n)
 
 
-def from_apple(value: int | float | None) -> datetime | None:
+def from_apple(value: float | None) -> datetime | None:
     """Apple (Cocoa) time since 2001-01-01 UTC; seconds up to iOS 10, nanoseconds after (> 1e15)."""
     if not value:
         return None
@@ -250,7 +250,7 @@ def parse_when(text: str, *, now: datetime | None = None) -> datetime:
     duration meaning "that long ago" (``7d``). Returns aware UTC; raises ValueError."""
     value = text.strip()
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value)
     except ValueError:
         try:
             return (now or datetime.now(UTC)) - parse_duration(value)

@@ -51,12 +51,16 @@ def format_time(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _is_nat(value: datetime) -> bool:
+    return type(value).__name__ == "NaTType"
+
+
 def to_jsonable(value: Any) -> Any:
     """Plain JSON values: times as ISO-8601 UTC, tuples as lists, NaN/NaT/NA as null."""
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, datetime):  # pandas.Timestamp is a datetime
-        return None if value != value else format_time(value)  # NaT != NaT
+        return None if _is_nat(value) else format_time(value)
     if isinstance(value, float):
         return None if math.isnan(value) else value
     if isinstance(value, int):
@@ -169,7 +173,7 @@ def write_table(records: Iterable[Mapping[str, Any]], columns: Sequence[str], st
 
 def _table_text(value: Any) -> str:
     if isinstance(value, datetime):
-        return "" if value != value else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        return "" if _is_nat(value) else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, bool):
         return "yes" if value else ""
     if isinstance(value, (list, tuple)):

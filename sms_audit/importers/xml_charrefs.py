@@ -18,7 +18,7 @@ import re
 from typing import BinaryIO
 
 _REF = re.compile(rb"&#(?:[xX]([0-9A-Fa-f]{1,8})|([0-9]{1,10}));")
-_ILLEGAL_BYTES = bytes(range(0x00, 0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x20))
+_ILLEGAL_BYTES = bytes(range(0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x20))
 _REPLACEMENT = b"&#xFFFD;"
 _MAX_REF = 24  # longest reference we keep back across a chunk boundary ("&#x" + 8 digits + ";")
 

@@ -249,10 +249,9 @@ def test_android_xml_survives_arbitrary_body_text(tmp_path_factory: pytest.TempP
 def test_android_xml_real_truncated_sample_yields_49_records() -> None:
     path = sample_path("sbr-devadvance", "sms_and_mms.xml")
     stats = ReadStats()
-    got = []
+    got: list = []
     with pytest.raises(TruncatedArchive) as info:
-        for message in android_xml.read(path, ReadOptions(), stats):
-            got.append(message)
+        got.extend(android_xml.read(path, ReadOptions(), stats))
     assert len(got) == 49
     assert sum(m.service is Service.SMS for m in got) == 41
     assert info.value.records_read == 49 and info.value.line == 136
@@ -302,4 +301,7 @@ def test_charref_filter_is_chunk_size_independent() -> None:
     expected = repair_charrefs(data)
     for size in (1, 2, 3, 7, 8, 9, 13, 64):
         stream = CharRefFilter(io.BytesIO(data), chunk_size=size)
-        assert b"".join(iter(lambda: stream.read(5), b"")) == expected
+        pieces = []
+        while piece := stream.read(5):
+            pieces.append(piece)
+        assert b"".join(pieces) == expected
