@@ -402,17 +402,22 @@ def _message_refs(f: pd.DataFrame, rows: Sequence[int], tz: str) -> dict[int, Me
     if not rows:
         return {}
     sub = f.iloc[list(rows)]
-    local = sub["timestamp"].dt.tz_convert(tz)
-    refs: dict[int, MessageRef] = {}
-    for rec, loc in zip(sub.to_dict("records"), local, strict=True):
-        refs[int(rec["row"])] = MessageRef(
-            message_id=str(rec["message_id"]), timestamp=_py_time(rec["timestamp"]),
-            local_time=loc.isoformat(), direction=str(rec["direction"]), address=str(rec["address"]),
-            address_raw=str(rec.get("address_raw") or ""), sender_kind=str(rec.get("sender_kind") or ""),
-            body=str(rec.get("body") or ""), label=str(rec["label"]), reason=str(rec["reason"]),
-            brand=str(rec["brand"]), brand_display=str(rec["brand_display"]),
-            source_file=str(rec.get("source_file") or ""))
-    return refs
+    n = len(sub)
+
+    def text(name: str) -> list[str]:
+        if name not in sub.columns:
+            return [""] * n
+        return [str(v) for v in sub[name].fillna("").tolist()]
+
+    stamps = sub["timestamp"].dt.tz_convert("UTC").dt.to_pydatetime().tolist()
+    local = [v.isoformat() for v in sub["timestamp"].dt.tz_convert(tz).tolist()]
+    columns = zip(sub["row"].tolist(), text("message_id"), stamps, local, text("direction"), text("address"),
+                  text("address_raw"), text("sender_kind"), text("body"), text("label"), text("reason"),
+                  text("brand"), text("brand_display"), text("source_file"), strict=True)
+    return {int(row): MessageRef(message_id=mid, timestamp=ts, local_time=loc, direction=dr, address=ad,
+                                 address_raw=raw, sender_kind=kind, body=body, label=label, reason=reason,
+                                 brand=brand, brand_display=display, source_file=source)
+            for row, mid, ts, loc, dr, ad, raw, kind, body, label, reason, brand, display, source in columns}
 
 
 def _build_unsubscribes(f: pd.DataFrame, ep: pd.DataFrame, refs: Mapping[int, MessageRef]
@@ -440,11 +445,10 @@ def _ago(delta: timedelta) -> str:
     return f"{seconds // 86400} days"
 
 
-def _explain(kind: str, via: str, msg: MessageRef, unsub: Unsubscribe, policy: Policy, tz: str) -> str:
+def _explain(kind: str, via: str, msg: MessageRef, unsub: Unsubscribe, policy: Policy, deadline: str) -> str:
     after = _ago(msg.timestamp - unsub.message.timestamp)
     where = "from the same number" if via == SAME_NUMBER else f"from another number of the same brand ({msg.address})"
     replied = f'you replied "{unsub.keyword}" to {unsub.address} at {unsub.message.local_time}'
-    deadline = _local(unsub.deadline, tz)
     if kind == VIOLATION:
         return (f"marketing {where}, {after} after {replied}; the grace period ({policy.grace_text}, "
                 f"{policy.kind}) ended {deadline}")
@@ -475,15 +479,16 @@ def _local(moment: datetime, tz: str) -> str:
 def _build_findings(cov: pd.DataFrame, traps: pd.DataFrame, unsubscribes: Mapping[int, Unsubscribe],
                     refs: Mapping[int, MessageRef], policy: Policy, tz: str) -> tuple[Finding, ...]:
     findings: list[Finding] = []
-    for rec in cov.to_dict("records"):
-        unsub = unsubscribes[int(rec["ep"])]
-        msg = refs[int(rec["row"])]
-        kind = str(rec["kind"])
+    deadlines = {ep: _local(u.deadline, tz) for ep, u in unsubscribes.items()}
+    for ep, row, kind, via in zip(cov["ep"].tolist(), cov["row"].tolist(), cov["kind"].tolist(),
+                                  cov["via"].tolist(), strict=True):
+        unsub = unsubscribes[int(ep)]
+        msg = refs[int(row)]
         key = f"{kind}|{unsub.subject}|{unsub.unsubscribe_id}|{msg.message_id}"
         findings.append(Finding(
             finding_id=finding_id(key), key=key, kind=kind, severity=SEVERITY[kind], subject=unsub.subject,
-            brand=unsub.brand, brand_display=unsub.brand_display, via=str(rec["via"]), message=msg,
-            unsubscribe=unsub, explanation=_explain(kind, str(rec["via"]), msg, unsub, policy, tz)))
+            brand=unsub.brand, brand_display=unsub.brand_display, via=via, message=msg, unsubscribe=unsub,
+            explanation=_explain(kind, via, msg, unsub, policy, deadlines[int(ep)])))
     for rec in traps.to_dict("records"):
         msg = refs[int(rec["row"])]
         reply_row = rec.get("reply_row")
@@ -545,12 +550,16 @@ def _build_summary(f: pd.DataFrame, unsubscribes: Mapping[int, Unsubscribe], led
     by_subject: dict[str, list[LedgerEntry]] = {}
     for entry in ledger:
         by_subject.setdefault(entry.unsubscribe.subject, []).append(entry)
+    seen_numbers: dict[str, set[str]] = {}
+    for item in findings:
+        if item.kind != TRAP:
+            seen_numbers.setdefault(item.subject, set()).add(item.message.address)
     rows: list[SubjectSummary] = []
     for subject, entries in by_subject.items():
         first = min(entries, key=lambda e: e.unsubscribe.message.timestamp).unsubscribe
         numbers = set(numbers_by_brand.get(first.brand, [])) if first.brand else set()
         numbers |= {e.unsubscribe.address for e in entries}
-        numbers |= {i.message.address for i in findings if i.subject == subject and i.kind != TRAP}
+        numbers |= seen_numbers.get(subject, set())
         confirmed = [e.confirmed for e in entries]
         lasts = [e.last_violation for e in entries if e.last_violation is not None]
         status = min((e.status for e in entries), key=STATUS_ORDER.index)

@@ -38,7 +38,7 @@ def make_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         rec["address_raw"] = rec.get("address_raw") or rec["address"]
         rec["thread_key"] = rec.get("thread_key") or rec["address"]
         if isinstance(rec["timestamp"], str):
-            rec["timestamp"] = datetime.fromisoformat(rec["timestamp"].replace("Z", "+00:00"))
+            rec["timestamp"] = datetime.fromisoformat(rec["timestamp"])
         if row.get("label") == "marketing" and "is_promotional" not in row:
             rec["is_promotional"] = True
         records.append(rec)
