@@ -1,0 +1,197 @@
+"""Renderers: JSON against the documented schema, jsonl/csv contract, Markdown escaping, redaction."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from sms_audit.output import OutputFormat
+from sms_audit.report.analysis import Report, analyze
+from sms_audit.report.policy import PRESETS
+from sms_audit.report.redact import mask_address, redact_report, redact_text
+from sms_audit.report.render import FINDING_COLUMNS, document, md_block, md_escape, render
+from tests.conftest import REPO
+from tests.report.conftest import make_frame, scenario_rows
+
+SCHEMA = json.loads((REPO / "docs" / "report-schema.json").read_text(encoding="utf-8"))
+FIXED = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def validate(value: Any, schema: dict[str, Any], root: dict[str, Any] = SCHEMA, path: str = "$") -> None:
+    """The subset of JSON Schema 2020-12 that docs/report-schema.json uses (no dependency needed)."""
+    if "$ref" in schema:
+        name = schema["$ref"].removeprefix("#/$defs/")
+        return validate(value, root["$defs"][name], root, path)
+    if "const" in schema:
+        assert value == schema["const"], f"{path}: {value!r} != {schema['const']!r}"
+    if "enum" in schema:
+        assert value in schema["enum"], f"{path}: {value!r} not in {schema['enum']}"
+    types = schema.get("type")
+    if types is not None:
+        names = types if isinstance(types, list) else [types]
+        kinds = {"string": str, "integer": int, "boolean": bool, "object": dict, "array": list,
+                 "null": type(None), "number": (int, float)}
+        ok = any(isinstance(value, kinds[n]) and not (n == "integer" and isinstance(value, bool)) for n in names)
+        assert ok, f"{path}: {value!r} is not {names}"
+    if isinstance(value, str) and "pattern" in schema:
+        assert re.search(schema["pattern"], value), f"{path}: {value!r} !~ {schema['pattern']}"
+    if isinstance(value, int) and not isinstance(value, bool) and "minimum" in schema:
+        assert value >= schema["minimum"], f"{path}: {value} < {schema['minimum']}"
+    if isinstance(value, dict):
+        for key in schema.get("required", []):
+            assert key in value, f"{path}: missing {key}"
+        props = schema.get("properties", {})
+        if schema.get("additionalProperties") is False:
+            extra = set(value) - set(props)
+            assert not extra, f"{path}: unexpected {sorted(extra)}"
+        if "required" in schema and props:
+            assert list(value) == list(props), f"{path}: key order differs from the schema"
+        for key, sub in props.items():
+            if key in value:
+                validate(value[key], sub, root, f"{path}.{key}")
+    if isinstance(value, list) and "items" in schema:
+        for i, item in enumerate(value):
+            validate(item, schema["items"], root, f"{path}[{i}]")
+    return None
+
+
+@pytest.fixture
+def report(scenario: pd.DataFrame) -> Report:
+    return analyze(scenario, PRESETS["cn"], tz="Asia/Shanghai", timezone_source="main zone of region CN",
+                   region="CN")
+
+
+def _render(report: Report, fmt: OutputFormat, **kwargs: Any) -> str:
+    buffer = io.StringIO()
+    render(report, fmt, buffer, generated_at=FIXED, **kwargs)
+    return buffer.getvalue()
+
+
+def test_render_json_matches_schema(report: Report) -> None:
+    doc = json.loads(_render(report, OutputFormat.JSON))
+    validate(doc, SCHEMA)
+    assert doc["schema_version"] == 1 and doc["generated_at"] == "2026-01-01T00:00:00.000Z"
+    assert doc["policy"]["name"] == "cn" and doc["policy"]["kind"] == "heuristic"
+    assert doc["timezone"] == {"name": "Asia/Shanghai", "source": "main zone of region CN"}
+    assert doc["counts"]["violations"] == 2 and doc["counts"]["traps_replied"] == 1
+    assert [f["kind"] for f in doc["findings"]] == [
+        "within_grace", "violation", "violation", "non_marketing_after_unsubscribe", "confirmation"]
+    assert [t["message_id"] for t in doc["traps"]] == ["trap-1"]
+    assert [e["unsubscribe_message_id"] for e in doc["ledger"]] == ["shop-td", "star-t", "cake-r", "luck-td"]
+    assert doc["summary"][0]["numbers"] == ["1069012345670", "10690123456799"]
+
+
+def test_render_json_schema_also_fits_empty_report() -> None:
+    validate(json.loads(_render(analyze(make_frame([]), PRESETS["us"]), OutputFormat.JSON)), SCHEMA)
+
+
+def test_render_schema_validator_rejects_wrong_documents(report: Report) -> None:
+    doc = document(report, generated_at=FIXED)
+    bad = json.loads(json.dumps({**doc, "generated_at": "yesterday"}, default=str))
+    with pytest.raises(AssertionError):
+        validate(bad, SCHEMA)
+
+
+def test_render_jsonl_one_finding_per_line(report: Report) -> None:
+    lines = _render(report, OutputFormat.JSONL).splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert len(rows) == 6 and all(list(r) == list(FINDING_COLUMNS) for r in rows)
+    violation = rows[1]
+    assert violation["kind"] == "violation" and violation["timestamp"] == "2025-03-05T02:00:00.000Z"
+    assert violation["local_time"] == "2025-03-05T10:00:00+08:00"
+    assert violation["unsubscribed_at"] == "2025-03-01T03:00:00.000Z"
+    assert violation["grace_deadline"] == "2025-03-02T03:00:00.000Z"
+    assert rows[-1]["kind"] == "trap" and rows[-1]["replied"] is True
+
+
+def test_render_csv_header_and_formula_guard() -> None:
+    rows = scenario_rows()
+    rows[4] = {**rows[4], "body": "=HYPERLINK(\"http://x\")"}
+    text = _render(analyze(make_frame(rows), PRESETS["cn"], tz="Asia/Shanghai"), OutputFormat.CSV)
+    parsed = list(csv.reader(io.StringIO(text)))
+    assert tuple(parsed[0]) == FINDING_COLUMNS and len(parsed) == 7
+    bodies = [r[FINDING_COLUMNS.index("body")] for r in parsed[1:]]
+    assert "'=HYPERLINK(\"http://x\")" in bodies
+
+
+def test_render_markdown_escapes_hostile_text() -> None:
+    rows = scenario_rows()
+    rows[4] = {**rows[4], "body": "```\n<script>alert(1)</script>\n# owned | x\n\x1b[31m"}
+    rows[0] = {**rows[0], "brand_display": "优选<b>|商城", "brand": "优选<b>|商城"}
+    for r in rows[:6]:
+        if r.get("brand") == "优选商城":
+            r.update(brand="优选<b>|商城", brand_display="优选<b>|商城")
+    md = _render(analyze(make_frame(rows), PRESETS["cn"], tz="Asia/Shanghai"), OutputFormat.MD)
+    assert "<script>" not in md.replace("````text\n```\n<script>", "")  # only inside the fence
+    fence = md.index("````text\n```\n<script>alert(1)</script>\n# owned | x\n\\x1b[31m\n````")
+    assert fence > 0
+    assert "【优选&lt;b&gt;\\|商城】" in md
+    assert "\x1b" not in md
+    assert md.startswith("# sms-audit report")
+    assert "## What was checked" in md and "does not mean" in md
+
+
+def test_render_markdown_helpers() -> None:
+    assert md_escape("a|b*c_<i>&") == "a\\|b\\*c\\_&lt;i&gt;&amp;"
+    assert md_escape("two\nlines") == "two\\\\nlines"
+    assert md_block("x ```` y").startswith("`````text\n")
+
+
+def test_render_table_footer_and_details(report: Report, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "240")  # rich folds cells at 80 columns off a terminal
+    text = _render(report, OutputFormat.TABLE, details=True)
+    assert "Who kept messaging after you unsubscribed" in text
+    assert "【优选商城】" in text and "violated" in text and "re-subscribed" in text
+    assert "messages after the unsubscribe" in text and "Unsubscribe ledger" in text
+    assert "Suspected unsubscribe traps" in text
+    assert "does not mean \"compliant\"" in text and "Asia/Shanghai" in text
+    plain = _render(report, OutputFormat.TABLE)
+    assert "messages after the unsubscribe" not in plain and "Suspected unsubscribe traps" in plain
+
+
+# --- redaction ------------------------------------------------------------------------------------
+
+def test_redact_text_numbers_codes_names() -> None:
+    assert redact_text("联系13912345678") == "联系•••••••5678"
+    assert redact_text("【优选商城】验证码 482913，5分钟内有效") == "【优选商城】验证码 ••••••，5分钟内有效"
+    assert redact_text("482913是您的验证码") == "••••••是您的验证码"
+    assert redact_text("Your code is 4829") == "Your code is ••••"
+    assert redact_text("尊敬的张三先生：您好") == "尊敬的••先生：您好"
+    assert redact_text("尊敬的用户：您好") == "尊敬的用户：您好"
+    assert redact_text("王女士您好") == "•女士您好"
+    assert redact_text("Dear John Smith, hi") == "Dear •••, hi"
+    assert redact_text("收件人：李四，电话") == "收件人：•••，电话"
+    assert redact_text("code 7781", verification=True) == "code ••••"
+    assert redact_text("你的码 7781", verification=True) == "你的码 ••••"
+    assert mask_address("+8613912345678") == "+•••••••••5678"
+    assert mask_address("95555") == "95555" and mask_address("acme") == "acme"
+
+
+_SECRETS = ("13912345678", "8613912345678", "482913", "1069012345670", "10690123456799")
+
+
+@pytest.mark.parametrize("fmt", [OutputFormat.TABLE, OutputFormat.MD, OutputFormat.JSON, OutputFormat.JSONL,
+                                 OutputFormat.CSV])
+def test_redact_every_format(report: Report, fmt: OutputFormat, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "240")
+    clean = _render(report, fmt, details=True)
+    assert any(secret in clean for secret in _SECRETS)
+    text = _render(redact_report(report), fmt, details=True)
+    for secret in _SECRETS:
+        assert secret not in text, (fmt, secret)
+    assert "5678" in text  # last 4 digits kept
+    assert "优选商城" in text  # brands are not personal data
+
+
+def test_redact_keeps_ids_stable(report: Report) -> None:
+    redacted = redact_report(report)
+    assert [f.finding_id for f in redacted.findings] == [f.finding_id for f in report.findings]
+    assert [f.key for f in redacted.findings] == [f.key for f in report.findings]
+    assert json.loads(_render(redacted, OutputFormat.JSON))["redacted"] is True
