@@ -23,7 +23,7 @@ DLT_HEADER = re.compile(r"^[a-z]{2}-([a-z0-9]{3,9})(?:-([pstg]))?$")
 # Bracketed text that is an instruction or a notice, not a signature.
 _NOT_A_BRAND = re.compile(
     r"回复|退订|屏蔽|拒收|请|勿|验证码|校验码|提醒|通知|温馨|注意|尾号|[0-9]{3,}|^[0-9/ ]+$|"
-    r"^(?:ad|ads|advert|promo|sms|fwd|forwarded|re|1/2|2/2)$", re.IGNORECASE)
+    r"^(?:ad|ads|advert|promo|sms|fwd|forwarded|re|[0-9]/[0-9])$", re.IGNORECASE)
 # `Word:` prefixes that are salutations, headings or field names rather than senders.
 _NOT_A_PREFIX = frozenset("""
 dear hi hello hey urgent important reminder alert alerts notice note news update info ref acct amt

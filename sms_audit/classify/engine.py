@@ -101,50 +101,49 @@ def classify_frame(frame: pd.DataFrame, *, region: str | None = None,
 
     # --- incoming -----------------------------------------------------------------------------
     in_body = body.take(pa.array(in_idx))
-    cand = _match(in_body, compiled.prefilter["in"]) if len(in_idx) else np.zeros(0, bool)
-    in_state = _run_groups(compiled.label_groups["in"], in_body, in_idx, cand, senders,
-                           context=None, label=label, pieces=pieces)
+    in_view = _Distinct.build(in_body)
+    promo_hit = _run_groups(compiled.label_groups["in"], in_view, in_idx, senders, context=None,
+                            label=label, pieces=pieces)
     kw_rows, kw_values = _keywords(compiled.flag_groups["in"].get("optout-instruction", ()),
-                                   in_body, in_idx, cand, senders)
+                                   in_view, in_body, in_idx, senders)
     keyword.add(kw_rows, kw_values)
     has_kw = np.zeros(n, dtype=bool)
     has_kw[kw_rows] = True
-    _traps(compiled.flag_groups["in"].get("trap", ()), in_body, in_idx, cand, senders, has_kw, trap)
-    promo_done = in_state.promotional_hit
-    promotional[in_idx[promo_done]] = True
-    todo = cand & ~promo_done
-    if todo.any() and compiled.promotional["in"]:
-        pos = np.flatnonzero(todo)
-        promotional[in_idx[pos[_match(in_body.take(pa.array(pos)), compiled.promotional["in"])]]] = True
+    _traps(compiled.flag_groups["in"].get("trap", ()), in_view, in_idx, senders, has_kw, trap)
+    promotional[in_idx[promo_hit]] = True
+    if compiled.promotional["in"] and len(in_idx):
+        todo_u = np.zeros(in_view.size, dtype=bool)
+        todo_u[in_view.codes[~promo_hit]] = True
+        promo_u = in_view.match(compiled.promotional["in"], todo_u)
+        promotional[in_idx[promo_u[in_view.codes]]] = True
 
     # --- outgoing -----------------------------------------------------------------------------
     if len(out_idx):
         out_body = body.take(pa.array(out_idx))
         marketing_sender = _marketing_sender(senders.key, order, in_idx, out_idx,
                                              (label == _MARKETING) | has_kw)
-        echo_kw = _keyword_echo(senders.key, order, in_idx, out_idx, out_body, keyword.dense(pa))
+        echo_kw = _keyword_echo(senders.key, order, in_idx, out_idx, out_body, keyword.dense())
         decided = echo_kw != ""
         if decided.any():
             hits = out_idx[decided]
             label[hits] = _REPLY
             pieces.add(hits, pc.binary_join_element_wise(
-                "context.keyword-echo", pa.array(echo_kw[decided]), ": "))
-        cand_out = _match(out_body, compiled.prefilter["out"]) & ~decided
-        _run_groups(compiled.label_groups["out"], out_body, out_idx, cand_out, senders,
-                    context=marketing_sender, label=label, pieces=pieces)
+                "context.keyword-echo", pa.array(echo_kw[decided], pa.string()), ": "))
+        out_view = _Distinct.build(out_body, zero_digits=False)  # "1" and "0" differ in replies
+        _run_groups(compiled.label_groups["out"], out_view, out_idx, senders,
+                    context=marketing_sender, label=label, pieces=pieces, skip=decided)
         for group in compiled.flag_groups["out"].get("resubscribe", ()):
-            elig = cand_out & senders.eligible(group, out_idx, marketing_sender)
-            pos = np.flatnonzero(elig)
-            if len(pos):
-                resubscribe[out_idx[pos[_match(out_body.take(pa.array(pos)), group.pattern)]]] = True
+            hit_u = out_view.match(group.pattern)
+            rows = hit_u[out_view.codes] & senders.eligible(group, out_idx, marketing_sender)
+            resubscribe[out_idx[rows]] = True
 
     # --- brands ---------------------------------------------------------------------------------
-    brand_key, brand_display = _brands(body, in_idx, out_idx, senders, order, rules)
+    brand_key, brand_display = _brands(in_view, in_body, in_idx, out_idx, senders, order, rules)
 
     default_reason = pc.if_else(
         pc.is_in(direction, pa.array(["in", "out"])), "default: no rule matched",
         "default: not an incoming or outgoing message")
-    reason = pieces.dense(pa, default=default_reason)
+    reason = pieces.dense(default=default_reason)
     labels_pa = pa.array(LABELS)
     columns = {
         "label": pc.take(labels_pa, pa.array(label)),
@@ -152,10 +151,10 @@ def classify_frame(frame: pd.DataFrame, *, region: str | None = None,
         "sender_kind": senders.row_kinds(),
         "brand": brand_key,
         "brand_display": brand_display,
-        "optout_keyword": keyword.dense(pa),
+        "optout_keyword": keyword.dense(),
         "is_resubscribe": resubscribe,
         "is_trap": trap.mask(),
-        "trap_reason": trap.dense(pa),
+        "trap_reason": trap.dense(),
         "is_promotional": promotional,
     }
     for name in CLASSIFY_COLUMNS:
@@ -224,7 +223,7 @@ class _Pieces:
             out[rows] = True
         return out
 
-    def dense(self, pa_module: object = None, default: pa.Array | str = "") -> pa.Array:
+    def dense(self, default: pa.Array | str = "") -> pa.Array:
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -243,71 +242,137 @@ class _Pieces:
         return pc.if_else(missing, default.cast(pa.string()), taken)
 
 
-@dataclass(slots=True)
-class _GroupRun:
-    promotional_hit: np.ndarray
+class _Distinct:
+    """Distinct message texts with digits mapped to 0, so templated messages are matched once.
+
+    Rules see the normalised text ("验证码123456" and "验证码654321" are one string); [0-9] classes
+    and digit counts behave as on the original. Deduplication is skipped when a sample shows
+    mostly unique texts, where hashing would cost more than it saves.
+    """
+
+    def __init__(self, codes: np.ndarray, values: pa.Array) -> None:
+        self.codes = codes  # row -> distinct text
+        self.values = values
+        self.size = len(values)
+
+    @classmethod
+    def build(cls, body: pa.Array, *, zero_digits: bool = True) -> _Distinct:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        zeroed = _zero_digits(body) if zero_digits else body
+        n = len(zeroed)
+        if n >= 20_000:
+            step = max(1, n // 20_000)
+            sample = zeroed.take(pa.array(np.arange(0, n, step)))
+            if len(pc.unique(sample)) > 0.8 * len(sample):
+                return cls(np.arange(n), zeroed)
+        encoded = pc.dictionary_encode(zeroed)
+        return cls(encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary)
+
+    def match(self, pattern: str, subset: np.ndarray | None = None) -> np.ndarray:
+        """Bool per distinct text: does ``pattern`` match (only ``subset`` is searched)."""
+        import pyarrow as pa
+
+        if subset is None:
+            return _match(self.values, pattern)
+        out = np.zeros(self.size, dtype=bool)
+        pos = np.flatnonzero(subset)
+        if len(pos):
+            out[pos] = _match(self.values.take(pa.array(pos)), pattern)
+        return out
 
 
-def _run_groups(groups: Sequence[_Group], body: pa.Array, idx: np.ndarray, cand: np.ndarray,
-                senders: _Senders, *, context: np.ndarray | None, label: np.ndarray,
-                pieces: _Pieces) -> _GroupRun:
-    """Assign each candidate row the label of the highest-priority group that matches it."""
+def _zero_digits(values: pa.Array) -> pa.Array:
+    """Map ASCII digits to "0" on the UTF-8 data buffer (digits never occur inside multi-byte chars)."""
+    import pyarrow as pa
+
+    if len(values) == 0:
+        return values
+    values = pa.concat_arrays([values])  # own buffers, offset 0
+    validity, offsets, data = values.buffers()
+    if data is None:
+        return values
+    table = np.arange(256, dtype=np.uint8)
+    table[0x31:0x3A] = 0x30
+    mapped = table[np.frombuffer(data, dtype=np.uint8)]
+    return pa.Array.from_buffers(values.type, len(values), [validity, offsets, pa.py_buffer(mapped)])
+
+
+def _run_groups(groups: Sequence[_Group], view: _Distinct, idx: np.ndarray, senders: _Senders, *,
+                context: np.ndarray | None, label: np.ndarray, pieces: _Pieces,
+                skip: np.ndarray | None = None) -> np.ndarray:
+    """Give each row the label of the highest-priority group that matches it and its sender.
+
+    Returns which rows got a promotional label. A distinct text decided by a group without sender
+    conditions is not searched again by lower groups.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    undecided = cand.copy()
+    undecided = np.ones(len(idx), dtype=bool) if skip is None else ~skip
+    alive_u = np.zeros(view.size, dtype=bool)
+    alive_u[view.codes[undecided]] = True
     promotional_hit = np.zeros(len(idx), dtype=bool)
     for group in groups:
-        elig = undecided & senders.eligible(group, idx, context)
-        pos = np.flatnonzero(elig)
-        if not len(pos):
+        if not alive_u.any():
+            break
+        hit_u = view.match(group.pattern, alive_u)
+        if not hit_u.any():
             continue
-        sub = body.take(pa.array(pos))
-        hit = _match(sub, group.pattern)
-        if not hit.any():
+        rows = undecided & hit_u[view.codes]
+        if group.senders or group.not_senders or group.context:
+            rows &= senders.eligible(group, idx, context)
+        else:
+            alive_u &= ~hit_u
+        if not rows.any():
             continue
-        hit_pos = pos[hit]
-        undecided[hit_pos] = False
-        label[idx[hit_pos]] = group.label
+        undecided &= ~rows
+        label[idx[rows]] = group.label
         if group.promotional:
-            promotional_hit[hit_pos] = True
-        which, text = _first_named(sub.filter(pa.array(hit)), group.named,
+            promotional_hit |= rows
+        won_u = np.unique(view.codes[rows])
+        which, text = _first_named(view.values.take(pa.array(won_u)), group.named,
                                    [f"r{i}" for i in range(len(group.rules))])
         ids = pc.take(pa.array([r.id for r in group.rules] + [group.rules[0].id]),
                       pc.if_else(pc.less(which, 0), len(group.rules), which))
-        pieces.add(idx[hit_pos], pc.binary_join_element_wise(
-            ids, pc.utf8_slice_codeunits(text, 0, _MAX_MATCH_CHARS), ": "))
-    return _GroupRun(promotional_hit)
+        reason_u = pc.binary_join_element_wise(ids, pc.utf8_slice_codeunits(text, 0, _MAX_MATCH_CHARS), ": ")
+        pieces.add(idx[rows], reason_u.take(pa.array(np.searchsorted(won_u, view.codes[rows]))))
+    return promotional_hit
 
 
-def _keywords(groups: Sequence[_Group], body: pa.Array, idx: np.ndarray, cand: np.ndarray,
+def _keywords(groups: Sequence[_Group], view: _Distinct, body: pa.Array, idx: np.ndarray,
               senders: _Senders) -> tuple[np.ndarray, pa.Array]:
-    """Rows (frame positions) that ask for an opt-out reply, and the keyword each asks for."""
+    """Rows (frame positions) that ask for an opt-out reply, and the keyword each asks for.
+
+    Found on the distinct texts, extracted from the original text (the keyword may be digits).
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    rows: list[np.ndarray] = []
+    rows_out: list[np.ndarray] = []
     values: list[pa.Array] = []
-    todo = cand.copy()
+    todo = np.ones(len(idx), dtype=bool)
     for group in groups:
-        pos = np.flatnonzero(todo & senders.eligible(group, idx, None))
+        hit_u = view.match(group.pattern)
+        rows = todo & hit_u[view.codes] & senders.eligible(group, idx, None)
+        pos = np.flatnonzero(rows)
         if not len(pos):
             continue
-        sub = body.take(pa.array(pos))
-        _, text = _first_named(sub, group.keywords, [f"k{i}" for i in range(len(group.rules))])
+        _, text = _first_named(body.take(pa.array(pos)), group.keywords,
+                               [f"k{i}" for i in range(len(group.rules))])
         found = pc.not_equal(text, "").to_numpy(zero_copy_only=False)
         if found.any():
-            rows.append(idx[pos[found]])
+            rows_out.append(idx[pos[found]])
             values.append(pc.utf8_upper(pc.utf8_trim_whitespace(text.filter(pa.array(found)))))
             todo[pos[found]] = False
-    if not rows:
+    if not rows_out:
         return np.zeros(0, dtype=np.int64), pa.array([], pa.string())
-    all_rows = np.concatenate(rows)
-    return all_rows, pa.concat_arrays(values)
+    return np.concatenate(rows_out), pa.concat_arrays(values)
 
 
-def _traps(groups: Sequence[_Group], body: pa.Array, idx: np.ndarray, cand: np.ndarray,
-           senders: _Senders, has_kw: np.ndarray, trap: _Pieces) -> None:
+def _traps(groups: Sequence[_Group], view: _Distinct, idx: np.ndarray, senders: _Senders,
+           has_kw: np.ndarray, trap: _Pieces) -> None:
     """Trap-shaped prompts: trap rules, and any opt-out prompt from a personal-looking number."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -315,23 +380,21 @@ def _traps(groups: Sequence[_Group], body: pa.Array, idx: np.ndarray, cand: np.n
     personal = senders.tag("personal")[senders.codes[idx]] & has_kw[idx]
     if personal.any():
         rows = idx[personal]
-        kinds = pc.take(pa.array(senders.kinds_u), pa.array(senders.codes[rows]))
+        kinds = pc.take(pa.array(senders.kinds_u, pa.string()), pa.array(senders.codes[rows]))
         trap.add(rows, pc.binary_join_element_wise(
             "sender.personal-number-optout-prompt", kinds, ": "))
     for group in groups:
-        pos = np.flatnonzero(cand & senders.eligible(group, idx, None))
-        if not len(pos):
+        hit_u = view.match(group.pattern)
+        rows = hit_u[view.codes] & senders.eligible(group, idx, None)
+        if not rows.any():
             continue
-        sub = body.take(pa.array(pos))
-        hit = _match(sub, group.pattern)
-        if not hit.any():
-            continue
-        which, text = _first_named(sub.filter(pa.array(hit)), group.named,
+        won_u = np.unique(view.codes[rows])
+        which, text = _first_named(view.values.take(pa.array(won_u)), group.named,
                                    [f"r{i}" for i in range(len(group.rules))])
         ids = pc.take(pa.array([r.id for r in group.rules] + [group.rules[0].id]),
                       pc.if_else(pc.less(which, 0), len(group.rules), which))
-        trap.add(idx[pos[hit]], pc.binary_join_element_wise(
-            ids, pc.utf8_slice_codeunits(text, 0, _MAX_MATCH_CHARS), ": "))
+        reason_u = pc.binary_join_element_wise(ids, pc.utf8_slice_codeunits(text, 0, _MAX_MATCH_CHARS), ": ")
+        trap.add(idx[rows], reason_u.take(pa.array(np.searchsorted(won_u, view.codes[rows]))))
 
 
 # --- senders --------------------------------------------------------------------------------------
@@ -501,8 +564,22 @@ def _keyword_echo(key: np.ndarray, order: np.ndarray, in_idx: np.ndarray, out_id
 
 # --- brands ---------------------------------------------------------------------------------------
 
-def _brands(body: pa.Array, in_idx: np.ndarray, out_idx: np.ndarray, senders: _Senders,
-            order: np.ndarray, rules: RuleSet) -> tuple[pa.Array, pa.Array]:
+def _brand_tagged(values: pa.Array) -> pa.Array:
+    """Per value "group\x1fcaptured text" of the first brand alternative that matched, else ""."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    struct = pc.extract_regex(values, BRAND_PATTERN)
+    tagged = pa.nulls(len(values), pa.string())
+    for name in BRAND_GROUPS:
+        field = struct.field(name).cast(pa.string())
+        take = pc.and_kleene(pc.is_null(tagged), pc.not_equal(field, ""))
+        tagged = pc.if_else(take, pc.binary_join_element_wise(name, field, "\x1f"), tagged)
+    return tagged.fill_null("")
+
+
+def _brands(view: _Distinct, body: pa.Array, in_idx: np.ndarray, out_idx: np.ndarray,
+            senders: _Senders, order: np.ndarray, rules: RuleSet) -> tuple[pa.Array, pa.Array]:
     """Brand key and display per row: DLT header, 【signature】, `Brand:`, "opt out of Brand", sender ID."""
     import pandas as pd
     import pyarrow as pa
@@ -521,21 +598,26 @@ def _brands(body: pa.Array, in_idx: np.ndarray, out_idx: np.ndarray, senders: _S
             keys.append(resolve_key(text, rules.brand_aliases))
         return lookup[text]
 
-    if len(in_idx):
-        struct = pc.extract_regex(body.take(pa.array(in_idx)), BRAND_PATTERN)
-        tagged = pa.nulls(len(in_idx), pa.string())
-        for name in BRAND_GROUPS:
-            field = struct.field(name).cast(pa.string())
-            take = pc.and_kleene(pc.is_null(tagged), pc.not_equal(field, ""))
-            tagged = pc.if_else(take, pc.binary_join_element_wise(name, field, "\x1f"), tagged)
-        codes, uniques = pd.factorize(pd.Series(pd.array(tagged.fill_null(""), dtype="str")))
+    def extract(values: pa.Array) -> np.ndarray:
+        tagged = _brand_tagged(values)
+        codes, uniques = pd.factorize(pd.Series(pd.array(tagged, dtype="str")))
         mapped = np.full(len(uniques) + 1, -1, dtype=np.int64)
         for i, value in enumerate(uniques):
             group, _, text = str(value).partition("\x1f")
             clean = clean_brand(text, group) if text else ""
             if clean:
                 mapped[i] = intern(clean)
-        display[in_idx] = mapped[np.where(codes < 0, len(uniques), codes)]
+        return mapped[np.where(codes < 0, len(uniques), codes)]
+
+    if len(in_idx):
+        per_u = extract(view.values)
+        rows = per_u[view.codes]
+        # Digits were zeroed for matching: re-read brands such as "91社区" from the original text.
+        zeroed = np.array(["0" in name for name in names] + [False])
+        again = np.flatnonzero(zeroed[np.where(rows < 0, len(names), rows)])
+        if len(again):
+            rows[again] = extract(body.take(pa.array(again)))
+        display[in_idx] = rows
     # Sender-level brands: a DLT header always wins; an alphanumeric sender ID is the fallback.
     dlt_u = np.full(len(senders.raw_u), -1, dtype=np.int64)
     alpha_u = np.full(len(senders.raw_u), -1, dtype=np.int64)
