@@ -78,6 +78,8 @@ def _analyze(state: AppState, archives: list[Path], input_format: str | None, po
     policy_name = policy_name or state.settings.policy
     policy = get_policy(policy_name) if policy_name else None
     grace = grace or state.settings.grace
+    if grace:
+        with_grace(get_policy("strict"), grace)  # validate before any archive is read
     zone = valid_timezone(timezone) if timezone else None
     frame = load_frame(state, archives, input_format)
     region = effective_region(state, frame)
