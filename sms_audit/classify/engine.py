@@ -100,8 +100,9 @@ def classify_frame(frame: pd.DataFrame, *, region: str | None = None,
     out_idx = np.flatnonzero(pc.equal(direction, "out").to_numpy(zero_copy_only=False))
 
     # --- incoming -----------------------------------------------------------------------------
-    in_body = body.take(pa.array(in_idx))
-    in_view = _Distinct.build(in_body)
+    all_view = _Distinct.build(body)
+    in_view = _Distinct(all_view.codes[in_idx], all_view.values)
+    in_body = _LazyTake(body, in_idx)
     promo_hit = _run_groups(compiled.label_groups["in"], in_view, in_idx, senders, context=None,
                             label=label, pieces=pieces)
     kw_rows, kw_values = _keywords(compiled.flag_groups["in"].get("optout-instruction", ()),
@@ -140,10 +141,15 @@ def classify_frame(frame: pd.DataFrame, *, region: str | None = None,
     # --- brands ---------------------------------------------------------------------------------
     brand_key, brand_display = _brands(in_view, in_body, in_idx, out_idx, senders, order, rules)
 
-    default_reason = pc.if_else(
-        pc.is_in(direction, pa.array(["in", "out"])), "default: no rule matched",
-        "default: not an incoming or outgoing message")
-    reason = pieces.dense(default=default_reason)
+    unmatched = np.flatnonzero(~pieces.mask())
+    in_or_out = np.zeros(n, dtype=bool)
+    in_or_out[in_idx] = True
+    in_or_out[out_idx] = True
+    pieces.rows.insert(0, unmatched)
+    pieces.values.insert(0, pa.array(["default: not an incoming or outgoing message",
+                                      "default: no rule matched"], pa.string()))
+    pieces.local.insert(0, in_or_out[unmatched].astype(np.int64))
+    reason = pieces.dense()
     labels_pa = pa.array(LABELS)
     columns = {
         "label": pc.take(labels_pa, pa.array(label)),
@@ -211,11 +217,14 @@ class _Pieces:
         self.n = n
         self.rows: list[np.ndarray] = []
         self.values: list[pa.Array] = []
+        self.local: list[np.ndarray] = []
 
-    def add(self, rows: np.ndarray, values: pa.Array) -> None:
+    def add(self, rows: np.ndarray, values: pa.Array, local: np.ndarray | None = None) -> None:
+        """Row ``rows[i]`` gets ``values[local[i]]`` (``values[i]`` when ``local`` is None)."""
         if len(rows):
             self.rows.append(np.asarray(rows, dtype=np.int64))
             self.values.append(values)
+            self.local.append(np.arange(len(rows)) if local is None else np.asarray(local, np.int64))
 
     def mask(self) -> np.ndarray:
         out = np.zeros(self.n, dtype=bool)
@@ -229,17 +238,17 @@ class _Pieces:
 
         index = np.full(self.n, -1, dtype=np.int64)
         offset = 0
-        for rows in self.rows:  # later pieces win, as in a dict update
-            index[rows] = np.arange(offset, offset + len(rows))
-            offset += len(rows)
-        values = pa.concat_arrays([v.cast(pa.string()) for v in self.values]) if self.values \
-            else pa.array([], pa.string())
-        taken = pc.take(values, pa.array(np.where(index < 0, 0, index)) if offset else
-                        pa.nulls(self.n, pa.int64()))
-        missing = pa.array(index < 0)
+        for rows, values, local in zip(self.rows, self.values, self.local, strict=True):
+            index[rows] = local + offset  # later pieces win, as in a dict update
+            offset += len(values)
+        parts = [v.cast(pa.string()) for v in self.values]
         if isinstance(default, str):
-            return pc.if_else(missing, pa.scalar(default, pa.string()), taken)
-        return pc.if_else(missing, default.cast(pa.string()), taken)
+            parts.append(pa.array([default], pa.string()))
+            index[index < 0] = offset
+            return pc.take(pa.concat_arrays(parts), pa.array(index))
+        taken = pc.take(pa.concat_arrays(parts + [pa.array([""], pa.string())]),
+                        pa.array(np.where(index < 0, offset, index)))
+        return pc.if_else(pa.array(index < 0), default.cast(pa.string()), taken)
 
 
 class _Distinct:
@@ -260,15 +269,24 @@ class _Distinct:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        zeroed = _zero_digits(body) if zero_digits else body
-        n = len(zeroed)
+        n = len(body)
         if n >= 20_000:
             step = max(1, n // 20_000)
-            sample = zeroed.take(pa.array(np.arange(0, n, step)))
+            sample = body.take(pa.array(np.arange(0, n, step)))
+            if zero_digits:
+                sample = _zero_digits(sample)
             if len(pc.unique(sample)) > 0.8 * len(sample):
-                return cls(np.arange(n), zeroed)
+                # Rules are written for both forms ([0-9] classes), so the original text will do.
+                return cls(np.arange(n), body)
+        zeroed = _zero_digits(body) if zero_digits else body
         encoded = pc.dictionary_encode(zeroed)
         return cls(encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary)
+
+    def used(self) -> np.ndarray:
+        """Distinct texts that some row of this view refers to."""
+        mask = np.zeros(self.size, dtype=bool)
+        mask[self.codes] = True
+        return mask
 
     def match(self, pattern: str, subset: np.ndarray | None = None) -> np.ndarray:
         """Bool per distinct text: does ``pattern`` match (only ``subset`` is searched)."""
@@ -283,19 +301,32 @@ class _Distinct:
         return out
 
 
+class _LazyTake:
+    """Rows ``idx`` of ``values``, copied only for the few rows that are asked for."""
+
+    def __init__(self, values: pa.Array, idx: np.ndarray) -> None:
+        self.values = values
+        self.idx = idx
+
+    def take(self, positions: pa.Array) -> pa.Array:
+        import pyarrow as pa
+
+        return self.values.take(pa.array(self.idx[np.asarray(positions)]))
+
+
 def _zero_digits(values: pa.Array) -> pa.Array:
     """Map ASCII digits to "0" on the UTF-8 data buffer (digits never occur inside multi-byte chars)."""
     import pyarrow as pa
 
     if len(values) == 0:
         return values
-    values = pa.concat_arrays([values])  # own buffers, offset 0
+    if values.offset:
+        values = pa.concat_arrays([values])  # own buffers, offset 0
     validity, offsets, data = values.buffers()
     if data is None:
         return values
-    table = np.arange(256, dtype=np.uint8)
-    table[0x31:0x3A] = 0x30
-    mapped = table[np.frombuffer(data, dtype=np.uint8)]
+    raw = np.frombuffer(data, dtype=np.uint8)
+    mapped = np.where((raw - np.uint8(0x31)) < np.uint8(9), np.uint8(0x30), raw)  # "1".."9" -> "0"
     return pa.Array.from_buffers(values.type, len(values), [validity, offsets, pa.py_buffer(mapped)])
 
 
@@ -337,11 +368,11 @@ def _run_groups(groups: Sequence[_Group], view: _Distinct, idx: np.ndarray, send
         ids = pc.take(pa.array([r.id for r in group.rules] + [group.rules[0].id]),
                       pc.if_else(pc.less(which, 0), len(group.rules), which))
         reason_u = pc.binary_join_element_wise(ids, pc.utf8_slice_codeunits(text, 0, _MAX_MATCH_CHARS), ": ")
-        pieces.add(idx[rows], reason_u.take(pa.array(np.searchsorted(won_u, view.codes[rows]))))
+        pieces.add(idx[rows], reason_u, np.searchsorted(won_u, view.codes[rows]))
     return promotional_hit
 
 
-def _keywords(groups: Sequence[_Group], view: _Distinct, body: pa.Array, idx: np.ndarray,
+def _keywords(groups: Sequence[_Group], view: _Distinct, body: _LazyTake, idx: np.ndarray,
               senders: _Senders) -> tuple[np.ndarray, pa.Array]:
     """Rows (frame positions) that ask for an opt-out reply, and the keyword each asks for.
 
@@ -353,8 +384,9 @@ def _keywords(groups: Sequence[_Group], view: _Distinct, body: pa.Array, idx: np
     rows_out: list[np.ndarray] = []
     values: list[pa.Array] = []
     todo = np.ones(len(idx), dtype=bool)
+    used = view.used()
     for group in groups:
-        hit_u = view.match(group.pattern)
+        hit_u = view.match(group.pattern, used)
         rows = todo & hit_u[view.codes] & senders.eligible(group, idx, None)
         pos = np.flatnonzero(rows)
         if not len(pos):
@@ -383,8 +415,9 @@ def _traps(groups: Sequence[_Group], view: _Distinct, idx: np.ndarray, senders: 
         kinds = pc.take(pa.array(senders.kinds_u, pa.string()), pa.array(senders.codes[rows]))
         trap.add(rows, pc.binary_join_element_wise(
             "sender.personal-number-optout-prompt", kinds, ": "))
+    used = view.used() if groups else None
     for group in groups:
-        hit_u = view.match(group.pattern)
+        hit_u = view.match(group.pattern, used)
         rows = hit_u[view.codes] & senders.eligible(group, idx, None)
         if not rows.any():
             continue
@@ -394,7 +427,7 @@ def _traps(groups: Sequence[_Group], view: _Distinct, idx: np.ndarray, senders: 
         ids = pc.take(pa.array([r.id for r in group.rules] + [group.rules[0].id]),
                       pc.if_else(pc.less(which, 0), len(group.rules), which))
         reason_u = pc.binary_join_element_wise(ids, pc.utf8_slice_codeunits(text, 0, _MAX_MATCH_CHARS), ": ")
-        trap.add(idx[rows], reason_u.take(pa.array(np.searchsorted(won_u, view.codes[rows]))))
+        trap.add(idx[rows], reason_u, np.searchsorted(won_u, view.codes[rows]))
 
 
 # --- senders --------------------------------------------------------------------------------------
@@ -578,7 +611,7 @@ def _brand_tagged(values: pa.Array) -> pa.Array:
     return tagged.fill_null("")
 
 
-def _brands(view: _Distinct, body: pa.Array, in_idx: np.ndarray, out_idx: np.ndarray,
+def _brands(view: _Distinct, body: _LazyTake, in_idx: np.ndarray, out_idx: np.ndarray,
             senders: _Senders, order: np.ndarray, rules: RuleSet) -> tuple[pa.Array, pa.Array]:
     """Brand key and display per row: DLT header, 【signature】, `Brand:`, "opt out of Brand", sender ID."""
     import pandas as pd
@@ -610,8 +643,10 @@ def _brands(view: _Distinct, body: pa.Array, in_idx: np.ndarray, out_idx: np.nda
         return mapped[np.where(codes < 0, len(uniques), codes)]
 
     if len(in_idx):
-        per_u = extract(view.values)
-        rows = per_u[view.codes]
+        used = np.flatnonzero(view.used())
+        per_used = np.full(view.size, -1, dtype=np.int64)
+        per_used[used] = extract(view.values.take(pa.array(used)))
+        rows = per_used[view.codes]
         # Digits were zeroed for matching: re-read brands such as "91社区" from the original text.
         zeroed = np.array(["0" in name for name in names] + [False])
         again = np.flatnonzero(zeroed[np.where(rows < 0, len(names), rows)])
