@@ -216,6 +216,11 @@ def footer_lines(report: Report) -> list[str]:
 
 # --- table --------------------------------------------------------------------------------------
 
+def _numbers(numbers: Sequence[str], limit: int) -> str:
+    shown = ", ".join(numbers[:limit])
+    return shown + (f" (+{len(numbers) - limit} more)" if len(numbers) > limit else "")
+
+
 def _who(row: SubjectSummary) -> str:
     return f"【{row.brand_display or row.brand}】" if row.brand else row.subject
 
@@ -224,7 +229,7 @@ def write_report_table(report: Report, stream: TextIO, *, details: bool = False)
     """Human view: the summary per brand/sender, optional details, traps, then the footer."""
     tz = report.timezone
     rows = [{
-        "who": _who(r), "numbers": list(r.numbers), "first_unsubscribe": _short_local(r.first_unsubscribe, tz),
+        "who": _who(r), "numbers": _numbers(r.numbers, 4), "first_unsubscribe": _short_local(r.first_unsubscribe, tz),
         "keyword": r.keyword, "confirmed": r.confirmed, "violations": r.violations,
         "via_other_numbers": r.via_other_numbers, "within_grace": r.within_grace,
         "last_violation": _short_local(r.last_violation, tz), "status": r.status,
@@ -306,7 +311,7 @@ def write_report_markdown(report: Report, stream: TextIO) -> None:
         lines += _md_table(
             ["Brand / sender", "Numbers used", "First unsubscribe", "Keyword", "Confirmed?", "Violating msgs",
              "Via other numbers", "In grace", "Last violation", "Status"],
-            [[_who(r), ", ".join(r.numbers), _short_local(r.first_unsubscribe, tz), r.keyword, r.confirmed,
+            [[_who(r), _numbers(r.numbers, 10), _short_local(r.first_unsubscribe, tz), r.keyword, r.confirmed,
               r.violations, r.via_other_numbers, r.within_grace, _short_local(r.last_violation, tz), r.status]
              for r in report.summary])
     else:
