@@ -169,10 +169,9 @@ def evidence(
     ctx: typer.Context,
     target: Annotated[str, typer.Argument(help="A brand as the report shows it (e.g. 优选商城) or a number.",
                                           metavar="BRAND_OR_NUMBER")],
-    out_dir: Annotated[Path, typer.Option("--output", "-o", help="Folder to write the pack into.",
-                                          show_default=False)],
-    archives: Annotated[list[Path] | None, typer.Option(
-        "--archive", "-a", help="Read this archive directly instead of the store (repeatable).")] = None,
+    archives: ArchivesArg = None,
+    out_dir: Annotated[Path | None, typer.Option("--output", "-o", help="Folder to write the pack into.",
+                                                 show_default=False)] = None,
     input_format: InputFormatOpt = None,
     policy: PolicyOpt = None,
     grace: GraceOpt = None,
@@ -182,6 +181,8 @@ def evidence(
     from sms_audit.report.evidence import resolve_target, write_evidence
 
     state = _state(ctx)
+    if out_dir is None:
+        raise UsageError("the evidence pack needs a folder", hint="add -o DIR, e.g. -o evidence/")
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError("not a folder", path=str(out_dir), hint="-o takes a folder for the pack")
     result, classified = _analyze(state, archives or [], input_format, policy, grace, timezone)

@@ -97,12 +97,18 @@ def test_cli_report_sample_confirmation_then_silence(sample_doc: dict[str, Any])
 
 
 def test_cli_report_confirmation_then_silence_with_content_only_promotional(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    rules = tmp_path / "cfg" / "rules"
-    rules.mkdir(parents=True)
-    (rules / "promo.toml").write_text('[[rule]]\nid = "zh.commercial-port"\npromotional = false\n',
-                                      encoding="utf-8")
-    monkeypatch.setenv("SMS_AUDIT_CONFIG_DIR", str(tmp_path / "cfg"))
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sample's 退订成功 has no advert: with a content-only ``is_promotional`` it is the allowed confirmation."""
+    from sms_audit import cli_report
+
+    real = cli_report._classify
+
+    def content_only(frame: Any, region: str | None) -> Any:
+        out = real(frame, region)
+        out.loc[out["label"] == "unsubscribe-confirmation", "is_promotional"] = False
+        return out
+
+    monkeypatch.setattr(cli_report, "_classify", content_only)
     doc = _json(["report", str(SAMPLE)])
     row = _summary(doc)["星巴客"]
     assert (row["confirmed"], row["status"], row["violations"]) == ("yes", "honoured", 0)
@@ -214,7 +220,7 @@ def test_cli_report_redact(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_cli_evidence_pack(tmp_path: Path) -> None:
     out = tmp_path / "pack"
-    result = runner.invoke(app, ["evidence", "优选商城", "-o", str(out), "--archive", str(SAMPLE)])
+    result = runner.invoke(app, ["evidence", "优选商城", str(SAMPLE), "-o", str(out)])
     assert result.exit_code == 0, result.stderr
     names = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert names == ["complaints/10000999.txt", "complaints/10010.txt", "complaints/10086999.txt",
@@ -263,9 +269,11 @@ def test_cli_evidence_by_number_and_from_store(tmp_path: Path) -> None:
     assert "nothing to report" in (clean / "complaints" / "12321.txt").read_text(encoding="utf-8")
 
 
-def test_cli_evidence_unknown_target(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["evidence", "不存在", "-o", str(tmp_path / "x"), "--archive", str(SAMPLE)])
+def test_cli_evidence_unknown_target_and_missing_folder(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["evidence", "不存在", str(SAMPLE), "-o", str(tmp_path / "x")])
     assert result.exit_code == 2 and "no messages from or to" in result.stderr
+    result = runner.invoke(app, ["evidence", "优选商城", str(SAMPLE)])
+    assert result.exit_code == 2 and "hint: add -o DIR" in result.stderr
 
 
 def test_cli_report_help_lists_options() -> None:
