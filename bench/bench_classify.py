@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import random
 import re
+import resource
 import sys
 import time
-import resource
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +15,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sms_audit.classify import LABELS, classify_frame, default_rules  # noqa: E402
-from sms_audit.classify.engine import _compile  # noqa: E402
-from sms_audit.normalize import normalize_address  # noqa: E402
+from sms_audit.classify import LABELS, classify_frame, default_rules
+from sms_audit.classify.engine import _compile
+from sms_audit.normalize import normalize_address
 
 # Fictional senders only: 106 ports and service numbers, +86 1xx 0000 xxxx mobiles, US 555-01xx,
 # UK Ofcom drama range, short codes, alphanumeric IDs.

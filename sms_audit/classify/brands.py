@@ -25,12 +25,7 @@ _NOT_A_BRAND = re.compile(
     r"回复|退订|屏蔽|拒收|请|勿|验证码|校验码|提醒|通知|温馨|注意|尾号|[0-9]{3,}|^[0-9/ ]+$|"
     r"^(?:ad|ads|advert|promo|sms|fwd|forwarded|re|[0-9]/[0-9])$", re.IGNORECASE)
 # `Word:` prefixes that are salutations, headings or field names rather than senders.
-_NOT_A_PREFIX = frozenset("""
-dear hi hello hey urgent important reminder alert alerts notice note news update info ref acct amt
-code otp pin msg sms free freemsg private warning fwd re subject attn congratulations congrats
-customer account balance bal date time txn desc from to tel call web url link price offer sale
-promotion winner attention yes no ok the your our reply text txt send stop help tip quiz question
-""".split())
+_NOT_A_PREFIX = frozenset(["dear", "hi", "hello", "hey", "urgent", "important", "reminder", "alert", "alerts", "notice", "note", "news", "update", "info", "ref", "acct", "amt", "code", "otp", "pin", "msg", "sms", "free", "freemsg", "private", "warning", "fwd", "re", "subject", "attn", "congratulations", "congrats", "customer", "account", "balance", "bal", "date", "time", "txn", "desc", "from", "to", "tel", "call", "web", "url", "link", "price", "offer", "sale", "promotion", "winner", "attention", "yes", "no", "ok", "the", "your", "our", "reply", "text", "txt", "send", "stop", "help", "tip", "quiz", "question"])
 _GENERIC_SUFFIXES = ("股份有限公司", "有限公司", "官方旗舰店", "旗舰店", "俱乐部", "官方", "官网", "商城", "公司", "网")
 
 
@@ -52,10 +47,7 @@ def clean_brand(display: str, group: str) -> str:
         return ""
     if group in ("lead", "trail") and _NOT_A_BRAND.search(text):
         return ""
-    if group == "prefix":
-        if text.casefold() in _NOT_A_PREFIX or text.split()[0].casefold() in _NOT_A_PREFIX:
-            return ""
-    if group == "phrase" and text.split()[0].casefold() in _NOT_A_PREFIX:
+    if group in ("prefix", "phrase") and text.split()[0].casefold() in _NOT_A_PREFIX:
         return ""
     return text
 

@@ -51,7 +51,6 @@ class _Group:
 class _Compiled:
     label_groups: dict[str, tuple[_Group, ...]]  # direction -> groups, highest priority first
     flag_groups: dict[str, dict[str, tuple[_Group, ...]]]  # direction -> flag -> groups
-    prefilter: dict[str, str]  # direction -> union of every pattern
     promotional: dict[str, str]  # direction -> union of promotional patterns
 
 
@@ -83,9 +82,9 @@ def classify_frame(frame: pd.DataFrame, *, region: str | None = None,
     compiled = _compile(rules)
     n = len(frame)
     result = frame.copy()
-    body = _arrow_text(frame["body"] if "body" in frame else None, n)
+    body = _arrow_text(frame.get("body", None), n)
     direction = pc.utf8_lower(pc.utf8_trim_whitespace(
-        _arrow_text(frame["direction"] if "direction" in frame else None, n)))
+        _arrow_text(frame.get("direction", None), n)))
     senders = _Senders.build(frame, n, region)
     order = _order(frame, n)
 
@@ -255,7 +254,7 @@ class _Distinct:
     """Distinct message texts with digits mapped to 0, so templated messages are matched once.
 
     Rules see the normalised text ("验证码123456" and "验证码654321" are one string); [0-9] classes
-    and digit counts behave as on the original. Deduplication is skipped when a sample shows
+    and digit counts behave as on the original, and reasons never repeat a code or card number. Deduplication is skipped when a sample shows
     mostly unique texts, where hashing would cost more than it saves.
     """
 
@@ -276,8 +275,7 @@ class _Distinct:
             if zero_digits:
                 sample = _zero_digits(sample)
             if len(pc.unique(sample)) > 0.8 * len(sample):
-                # Rules are written for both forms ([0-9] classes), so the original text will do.
-                return cls(np.arange(n), body)
+                return cls(np.arange(n), _zero_digits(body) if zero_digits else body)
         zeroed = _zero_digits(body) if zero_digits else body
         encoded = pc.dictionary_encode(zeroed)
         return cls(encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary)
@@ -698,7 +696,6 @@ def _compile(rules: RuleSet) -> _Compiled:
 def _compile_cached(rules: tuple[Rule, ...]) -> _Compiled:
     label_groups: dict[str, tuple[_Group, ...]] = {}
     flag_groups: dict[str, dict[str, tuple[_Group, ...]]] = {}
-    prefilter: dict[str, str] = {}
     promotional: dict[str, str] = {}
     for direction in ("in", "out"):
         applicable = [r for r in rules if r.applies_to(direction)]
@@ -708,9 +705,8 @@ def _compile_cached(rules: tuple[Rule, ...]) -> _Compiled:
         for flag in {r.flag for r in applicable if r.flag}:
             flags[flag] = _groups([r for r in applicable if r.flag == flag], by_label=False)
         flag_groups[direction] = flags
-        prefilter[direction] = _union(_plain(r.pattern) for r in applicable)
         promotional[direction] = _union(_plain(r.pattern) for r in labelled if r.promotional)
-    return _Compiled(label_groups, flag_groups, prefilter, promotional)
+    return _Compiled(label_groups, flag_groups, promotional)
 
 
 def _groups(rules: list[Rule], *, by_label: bool) -> tuple[_Group, ...]:

@@ -1,0 +1,240 @@
+"""Each rule family with real-world phrasing (zh and en), the friend's T/N/STOP traps, context rules."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from sms_audit.classify import CLASSIFY_COLUMNS, classify_frame
+
+
+def classify(rows: list[tuple[str, str, str]], **kwargs: object) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["direction", "address", "body"])
+    return classify_frame(frame, **kwargs)  # type: ignore[arg-type]
+
+
+def one(direction: str, address: str, body: str, region: str | None = "CN") -> pd.Series:
+    return classify([(direction, address, body)], region=region).iloc[0]
+
+
+@pytest.mark.parametrize(("address", "body", "reason"), [
+    ("106575578803", "【淘宝网】您的验证码是585632，5分钟内有效。", "zh.otp-code: 验证码是000000"),
+    ("95188", "【支付宝】717354，守住校验码，打死都不要告诉别人哦！", "zh.otp-code: 】000000，守住校验码"),
+    ("106590961663", "【优酷土豆】验证码174211（有效期3分钟）。如非本人操作，请忽略本短信。回复TD退订",
+     "zh.otp-code: 验证码000000"),
+])
+def test_classify_zh_verification_even_with_optout_footer(address: str, body: str, reason: str) -> None:
+    row = one("in", address, body)
+    assert row["label"] == "verification"
+    assert row["reason"] == reason
+
+
+@pytest.mark.parametrize("body", [
+    "G-312106 is your Google verification code.",
+    "Your OTP is 460134 (Ref code GYUB). This password will be expired within 5 minutes.",
+    "Telegram code: 85703",
+    "<#> 803 415 is your Instagram code SIYRxKrru1t",
+])
+def test_classify_en_verification(body: str) -> None:
+    assert one("in", "Google", body, region=None)["label"] == "verification"
+
+
+def test_classify_ticket_and_prize_codes_are_not_verification() -> None:
+    ticket = one("in", "1065502333138", "【腾讯科技】星美影城超体6排9座已买，凭兑换码156233和验证码550075到星美影城终端机取票")
+    prize = one("in", "10694295927702", "恭喜您被浙江卫视栏目组抽选为场外幸运用户，荣获梦想基金。请登入www.x.com领取，验证码5188")
+    assert (ticket["label"], ticket["reason"]) == ("other", "zh.not-otp-code: 兑换码")
+    assert prize["label"] == "other"
+    assert prize["reason"].startswith("zh.scam-prize: ")
+
+
+@pytest.mark.parametrize(("address", "body", "reason", "keyword"), [
+    ("10106666", "携程网上订国航指定航班，输优惠码CA0630，最高赠200元礼品卡。回T退订【携程】",
+     "zh.coupon-code: 优惠码", "T"),
+    ("106937095175", "【京东】图书4周年，抢400-200优惠券，感谢您的支持 jd.com/jSPupR 回复TD退订",
+     "zh.marketing-strong: 优惠券", "TD"),
+    ("10657580371237", "【胖丁mami】亲，不止于1212！12.10-12.13全店满399减20，上不封顶！ 退订回N",
+     "zh.marketing-strong: 满000减", "N"),
+])
+def test_classify_zh_marketing_and_optout_keyword(address: str, body: str, reason: str, keyword: str) -> None:
+    row = one("in", address, body)
+    assert (row["label"], row["reason"], row["optout_keyword"]) == ("marketing", reason, keyword)
+    assert row["is_promotional"]
+
+
+def test_classify_zh_footer_only_is_marketing_and_explained() -> None:
+    row = one("in", "106900000000", "亲爱的会员，冬日新款到店，欢迎品鉴。回T退订")
+    assert row["label"] == "marketing"
+    assert row["optout_keyword"] == "T"
+
+
+def test_classify_en_marketing_with_stop_footer() -> None:
+    row = one("in", "42528", "Huge Summer Wine Sale! 62% off Marlborough Sauvignon Blanc! View Deal "
+                             "https://bit.ly/3xmZNuq Reply stop to opt out", region=None)
+    assert row["label"] == "marketing"
+    assert row["optout_keyword"] == "STOP"
+
+
+@pytest.mark.parametrize(("address", "body"), [
+    ("95338", "【顺丰速运】您有上海市寄来快件207464886627预计2小时内派送，如需更改请致电。退订回复CC"),
+    ("95555", "您尾号4118的信用卡31日18:24消费人民币1,085.00元。非常香港，你刷卡我返现 t.cn/RPGOt1Z 。[招商银行]"),
+])
+def test_classify_transactional_with_footer_or_promo_tail_is_other(address: str, body: str) -> None:
+    assert one("in", address, body)["label"] == "other"
+
+
+@pytest.mark.parametrize(("address", "body", "region"), [
+    ("+447700900054", ("Congratulations, Your entry into our contest last month made you a WINNER! Goto "
+                      "http://www.apple.com.text.won.com to claim your prize!"), None),
+    ("10657586971967", "贺周四带学员建【北辰实业】周五拉停板，请全国散户共同见证！热线4006547800", "CN"),
+    ("+12025550160", ("CA SERVICE DEPT [EDD]: Your EDD Card Has Been Temporarily Suspended. Please visit: "
+                     "http://eddphelp.info Reply STOP To Opt-Out."), None),
+])
+def test_classify_scams_are_other(address: str, body: str, region: str | None) -> None:
+    assert one("in", address, body, region=region)["label"] == "other"
+
+
+@pytest.mark.parametrize(("address", "body", "region"), [
+    ("1069013355", "【同程旅游】退订成功，不会再收到同程的营销短信啦。", "CN"),
+    ("10086", "您已成功取消流量使用提醒短信，如需恢复请回复KTSJTX。中国移动", "CN"),
+    ("+12025550143", ("You have successfully been unsubscribed. You will not receive any more messages "
+                     "from this number. Reply START to resubscribe."), None),
+    ("31507", "DietFix: You have been unsubscribed. No more msgs will be sent. Help? Reply HELP.", None),
+])
+def test_classify_confirmations(address: str, body: str, region: str | None) -> None:
+    assert one("in", address, body, region=region)["label"] == "unsubscribe-confirmation"
+
+
+def test_classify_confirmation_with_advert_is_flagged_promotional() -> None:
+    row = one("in", "+447700900794", "You are now unsubscribed all services. Get tons of sexy babes "
+                                     "straight to your phone! FREE entry, go to http://gotbabes.co.uk.", None)
+    assert row["label"] == "unsubscribe-confirmation"
+    assert row["is_promotional"]
+
+
+@pytest.mark.parametrize(("address", "body", "region"), [
+    ("Etisalat", "Dear Customer, you have successfully opted out of 500MB Data plan. Text help to 229", None),
+    ("10086", "您已成功退订10元100M流量包，下月生效。", "CN"),
+    ("1069018800", "【美团】您的外卖订单已退款成功，退款金额将原路返回。", "CN"),
+    ("+447700900289", "Sorry! U can not unsubscribe yet. THE MOB offer package has a min term of 54 weeks", None),
+    ("10086", "尊敬的客户，您已成功订阅天气预报短信服务，每天7点为您发送，退订请回复QXTQ。【中国移动】", "CN"),
+])
+def test_classify_cancelling_a_plan_refund_or_optin_is_not_a_confirmation(
+        address: str, body: str, region: str | None) -> None:
+    assert one("in", address, body, region=region)["label"] == "other"
+
+
+@pytest.mark.parametrize(("address", "body", "region"), [
+    ("1069012345671", "TD", "CN"), ("106575260011", "Td", "CN"), ("1065797701", "退订", "CN"),
+    ("1065980099", "退订，别再发了", "CN"), ("10690123", "0000", "CN"), ("1065757036", "B", "CN"),
+    ("10690118", "QXDY", "CN"), ("1069088855", "T", "CN"), ("106911112", "R", "CN"),
+    ("26262", "STOP", None), ("72345", "STOPALL", None), ("22395", "OPT-OUT", None),
+    ("89555", "Please stop texting me", None), ("84199", "ENG STOP", None),
+    ("+12025550155", "STOP!", None), ("+12025550187", "Stop sending me these messages", None),
+])
+def test_classify_unsubscribe_replies(address: str, body: str, region: str | None) -> None:
+    assert one("out", address, body, region=region)["label"] == "unsubscribe-reply"
+
+
+@pytest.mark.parametrize(("address", "body", "region"), [
+    ("+8613800004821", "T", "CN"), ("+8613900007315", "N", "CN"), ("+8613800003318", "R", "CN"),
+    ("+8613900005519", "停", "CN"), ("+8613700001187", "退了", "CN"),
+    ("+447700900615", "stop it!", None), ("+12025550147", "omg stop", None),
+    ("+447700900615", "STOP it lol", None), ("+12025550169", "Stop texting me at work pls", None),
+    ("+8618800004410", "我已经回复TD了，还在发", "CN"), ("+12025550176", "I replied STOP but they keep texting", None),
+    ("10086", "1", "CN"), ("131", "2", None), ("69669", "YES", None),
+])
+def test_classify_friends_t_n_stop_stay_other(address: str, body: str, region: str | None) -> None:
+    assert one("out", address, body, region=region)["label"] == "other"
+
+
+def test_classify_keyword_echo_uses_the_senders_own_prompt() -> None:
+    result = classify([
+        ("in", "1069000012345", "【某商城】新品上市，全场5折。回复KK退订"),
+        ("out", "1069000012345", "kk"),
+        ("out", "1069000099999", "KK"),
+    ], region="CN")
+    assert result["label"].tolist() == ["marketing", "unsubscribe-reply", "other"]
+    assert result["reason"].iloc[1] == "context.keyword-echo: KK"
+    assert result["brand"].iloc[1] == "某商城"
+
+
+def test_classify_keyword_echo_needs_the_prompt_first_when_timestamps_exist() -> None:
+    frame = pd.DataFrame({
+        "direction": ["out", "in"], "address": ["1069000012345"] * 2,
+        "body": ["KK", "新品上市，全场5折。回复KK退订"],
+        "timestamp": ["2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z"],
+    })
+    assert classify_frame(frame, region="CN")["label"].tolist() == ["other", "marketing"]
+
+
+def test_classify_t_to_a_long_code_counts_after_it_sent_marketing() -> None:
+    result = classify([
+        ("in", "+8613812340000", "本店新品上市全场8折优惠，详询热线，回T退订"),
+        ("out", "+8613812340000", "T"),
+        ("out", "+8613899990000", "T"),
+    ], region="CN")
+    assert result["label"].tolist() == ["marketing", "unsubscribe-reply", "other"]
+    assert result["is_trap"].tolist() == [True, False, False]
+    assert result["trap_reason"].iloc[0] == "sender.personal-number-optout-prompt: mobile"
+
+
+def test_classify_resubscribe_flag() -> None:
+    result = classify([("out", "72345", "START"), ("out", "+8613800001111", "start")], region=None)
+    assert result["is_resubscribe"].tolist() == [True, False]
+    assert result["label"].tolist() == ["other", "other"]
+
+
+def test_classify_trap_confirming_reply() -> None:
+    row = one("in", "1069000012345", "【某某】您的号码已被选中参加活动，回复1确认退订")
+    assert row["is_trap"]
+    assert row["trap_reason"].startswith("zh.trap-confirm-reply: ")
+
+
+@pytest.mark.parametrize(("address", "body", "brand", "display"), [
+    ("95555", "【招商银行】您的账户有新的活动。", "招商银行", "招商银行"),
+    ("95555", "您尾号1234的信用卡消费人民币10.00元。[招商银行]", "招商银行", "招商银行"),
+    ("10690918", "【中原地产】您已取消订阅，我们将不再向您发送房源信息。", "中原地产", "中原地产"),
+    ("31507", "DietFix: You have been unsubscribed. No more msgs will be sent.", "dietfix", "DietFix"),
+    ("26262", "You are opted out of Adventure Works texts and will not receive further messages.",
+     "adventureworks", "Adventure Works"),
+    ("AD-HDFCBK-P", "Get a pre-approved personal loan at 10.5% p.a. Apply now.", "hdfcbk", "HDFCBK"),
+    ("+447700900123", "hello there", "", ""),
+])
+def test_classify_brand_extraction(address: str, body: str, brand: str, display: str) -> None:
+    row = one("in", address, body, region="CN" if address.startswith(("9", "106")) else None)
+    assert (row["brand"], row["brand_display"]) == (brand, display)
+
+
+def test_classify_one_merchant_many_numbers_share_a_brand() -> None:
+    result = classify([("in", "1069000011111", "【京东】图书4周年，抢优惠券"),
+                       ("in", "1065700022222", "京东618大促，全场5折【京东】")], region="CN")
+    assert result["brand"].tolist() == ["京东", "京东"]
+
+
+def test_classify_dlt_promotional_suffix_marks_marketing() -> None:
+    row = one("in", "AX-SHOPPR-P", "Hello from our store", region=None)
+    assert (row["label"], row["brand"]) == ("marketing", "shoppr")
+
+
+def test_classify_columns_order_dtypes_and_index() -> None:
+    frame = pd.DataFrame({"id": ["a", "b", "c"], "direction": ["in", "out", "draft"],
+                          "address": ["95555", "106900", ""], "body": ["x", None, "TD"]},
+                         index=[10, 5, 7])
+    result = classify_frame(frame, region="CN")
+    assert list(result.columns) == ["id", "direction", "address", "body", *CLASSIFY_COLUMNS]
+    assert list(result.index) == [10, 5, 7]
+    assert result["id"].tolist() == ["a", "b", "c"]
+    for name in ("label", "reason", "sender_kind", "brand", "brand_display", "optout_keyword", "trap_reason"):
+        assert result[name].dtype == "str"
+        assert not result[name].isna().any()
+    assert result["label"].tolist() == ["other", "other", "other"]
+    assert result["reason"].iloc[2] == "default: not an incoming or outgoing message"
+    assert result["sender_kind"].tolist() == ["service_number", "cn_commercial_port", "unknown"]
+
+
+def test_classify_keeps_a_given_sender_kind() -> None:
+    frame = pd.DataFrame({"direction": ["out"], "address": ["+15550100"], "sender_kind": ["short_code"],
+                          "body": ["R"]})
+    result = classify_frame(frame)
+    assert result["sender_kind"].iloc[0] == "short_code"
+    assert result["label"].iloc[0] == "unsubscribe-reply"
