@@ -13,8 +13,9 @@ MASK = "•"
 _PHONE = re.compile(r"\+?[0-9](?:[ \-]?[0-9]){6,}")
 # A code next to its keyword: "验证码 482913", "code: 4829", "482913是您的验证码", "G-482913".
 _CODE_AFTER = re.compile(
-    r"((?:验证码|校验码|动态码|注册码|确认码|授权码|短信码|取件码|code|otp|passcode|pin)"
-    r"(?:[ \t]*(?:is|为|是|:|：)?[ \t]*))(G-)?([A-Za-z0-9]{4,8})(?![A-Za-z0-9])", re.IGNORECASE)
+    r"((?:验证码|校验码|动态码|注册码|确认码|授权码|短信码|取件码|(?<![A-Za-z])(?:code|otp|passcode|pin))"
+    r"(?:[ \t]*(?:is|为|是|:|：)?[ \t]*))(G-)?((?=[A-Za-z]*[0-9])[A-Za-z0-9]{4,8})(?![A-Za-z0-9])",
+    re.IGNORECASE)
 _CODE_BEFORE = re.compile(r"(?<![A-Za-z0-9])([0-9]{4,8})([ \t]*(?:是|为|is)[ \t]*(?:您|你|your))",
                           re.IGNORECASE)
 _CODE_ANY = re.compile(r"(?<![0-9])[0-9]{4,8}(?![0-9])")

@@ -11,6 +11,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sms_audit.output import OutputFormat
 from sms_audit.report.analysis import Report, analyze
@@ -195,3 +197,19 @@ def test_redact_keeps_ids_stable(report: Report) -> None:
     assert [f.finding_id for f in redacted.findings] == [f.finding_id for f in report.findings]
     assert [f.key for f in redacted.findings] == [f.key for f in report.findings]
     assert json.loads(_render(redacted, OutputFormat.JSON))["redacted"] is True
+
+
+def test_redact_text_leaves_words_after_code_keywords() -> None:
+    assert redact_text("Your code is ready") == "Your code is ready"
+    assert redact_text("promo code: SAVE20") == "promo code: ••••••"
+    assert redact_text("Barcode 12345678 attached") == "Barcode ••••5678 attached"  # a long number
+
+
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("0123456789 +-abcXYZ验证码尊敬的先生女士：,code\n")), max_size=60))
+def test_redact_text_idempotent_and_no_long_digit_runs(text: str) -> None:
+    once = redact_text(text)
+    assert redact_text(once) == once
+    assert not re.search(r"[0-9](?:[ \-]?[0-9]){6,}", once)
