@@ -241,7 +241,8 @@ def write_report_table(report: Report, stream: TextIO, *, details: bool = False)
         detail_cols = ["kind", "time", "number", "via", "body"]
         by_subject: dict[str, list[Finding]] = {}
         for item in report.unsubscribe_findings:
-            by_subject.setdefault(item.subject, []).append(item)
+            if item.kind != NON_MARKETING:
+                by_subject.setdefault(item.subject, []).append(item)
         for row in report.summary:
             items = by_subject.get(row.subject, [])
             if not items:
@@ -249,6 +250,13 @@ def write_report_table(report: Report, stream: TextIO, *, details: bool = False)
             write_table([{"kind": i.kind, "time": _short_local(i.message.timestamp, tz), "number": i.message.address,
                           "via": i.via, "body": i.message.body} for i in items], detail_cols, stream,
                         title=f"{_who(row)}: messages after the unsubscribe", max_widths={"body": 60})
+        others = [i for i in report.unsubscribe_findings if i.kind == NON_MARKETING]
+        if others:
+            write_table([{"brand": f"【{i.brand_display}】" if i.brand else i.subject, "label": i.message.label,
+                          "time": _short_local(i.message.timestamp, tz), "number": i.message.address,
+                          "body": i.message.body} for i in others], ["brand", "label", "time", "number", "body"],
+                        stream, title="Non-marketing after an unsubscribe (codes, notices: not violations)",
+                        max_widths={"body": 60})
         if report.ledger:
             write_table([{
                 "who": (f"【{e.unsubscribe.brand_display}】" if e.unsubscribe.brand else e.unsubscribe.subject),
@@ -337,8 +345,18 @@ def write_report_markdown(report: Report, stream: TextIO) -> None:
                              "local; later messages are not counted.")
             lines.append("")
         for item in by_subject.get(row.subject, []):
+            if item.kind == NON_MARKETING:
+                continue
             lines += _md_message(item.message, tz, f"{item.kind} ({item.via})")
             lines[-2:-2] = [f"  {md_escape(item.explanation)}", ""]
+    others = [i for i in report.unsubscribe_findings if i.kind == NON_MARKETING]
+    if others:
+        lines += ["## Non-marketing after an unsubscribe (not violations)", "",
+                  ("Verification codes and notices are not marketing: they are listed here, never counted, and "
+                  "should not be reported."), ""]
+        for item in others:
+            who = f"【{item.brand_display}】" if item.brand else item.subject
+            lines += _md_message(item.message, tz, f"{who}: {item.message.label}")
     if report.traps:
         lines += ["## Suspected unsubscribe traps: do not reply", ""]
         for trap in report.traps:
