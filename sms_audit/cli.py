@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from sms_audit import __version__, config
+from sms_audit import __version__, cli_report, config
 from sms_audit.cli_common import (
     AppState,
     emit,
@@ -238,11 +238,13 @@ def messages(
     rules = load_rules(config.rules_dir())
     frame = classify_frame(frame, region=effective_region(state, frame), rules=rules)
     frame = flt.apply_label(frame)
+    frame["brand"] = frame["brand_display"]  # as written in the signature; the report groups by key
     frame = frame.sort_values(["timestamp", "message_id"], ascending=not newest_first, kind="stable")
     if limit is not None:
         frame = frame.head(limit)
     count = emit(_records(frame, MESSAGES_COLUMNS), MESSAGES_COLUMNS, fmt, output, json_key="messages",
-                 table_columns=_MESSAGES_TABLE, max_widths={"body": 70, "address": 18})
+                 table_columns=_MESSAGES_TABLE, max_widths={"body": 70, "address": 18},
+                 headers={"timestamp": "time (UTC)"})
     info(state, f"{count} messages")
     raise typer.Exit(state.exit_code)
 
@@ -291,15 +293,7 @@ def classify(
     raise typer.Exit(state.exit_code)
 
 
-def _register_optional_commands() -> None:
-    try:
-        from sms_audit import cli_report
-    except ImportError:  # pragma: no cover - the report module ships with the package
-        return
-    cli_report.register(app)
-
-
-_register_optional_commands()
+cli_report.register(app)
 
 
 def main() -> None:

@@ -100,7 +100,10 @@ def _normalize_number(number: str, region: str | None) -> Address:
     digits = number.lstrip("+")
     if digits.startswith("00") and len(digits) > 8:  # international prefix written as 00
         digits, plus = digits[2:], True
-    chinese = region == "CN"
+    # 106 ports exist only in China, and no other plan starts a national number with 106:
+    # recognise them whenever the region is unknown too.
+    chinese = region == "CN" or (region is None and not plus and _CN_PORT.fullmatch(digits) is not None
+                                 and len(digits) >= 8)
     if plus and digits.startswith("86"):
         national, chinese = digits[2:], True
     elif digits.startswith("86") and len(digits) == 13 and digits[2] == "1" and digits[3] != "0":
@@ -140,11 +143,15 @@ def address_identity(raw: str | None) -> str:
 def infer_region(raw_addresses: Iterable[str]) -> str | None:
     """Guess the phone owner's region from the international numbers in an archive.
 
-    Returns the region code of the most common country among ``+``-prefixed numbers, or ``None``.
+    Returns the region code of the most common country among ``+``-prefixed numbers and Chinese
+    106 ports, or ``None``.
     """
     counts: Counter[str] = Counter()
     for raw in raw_addresses:
         compact = _PHONE_PUNCT.sub("", raw or "")
+        if compact.isdigit() and len(compact) >= 8 and _CN_PORT.fullmatch(compact):
+            counts["CN"] += 1  # a Chinese commercial port: only Chinese phones receive these
+            continue
         if not compact.startswith("+") or not compact[1:].isdigit():
             continue
         try:

@@ -166,7 +166,10 @@ def write_table(records: Iterable[Mapping[str, Any]], columns: Sequence[str], st
     for record in records:
         table.add_row(*(Text(visible(_table_text(record.get(c)))) for c in columns))
         count += 1
-    console = Console(file=stream, markup=False, highlight=False, emoji=False, soft_wrap=False)
+    is_terminal = hasattr(stream, "isatty") and stream.isatty()
+    # Off a terminal (a file, a test) rich would assume 80 columns: use the table's natural width.
+    console = Console(file=stream, markup=False, highlight=False, emoji=False, soft_wrap=False,
+                      width=None if is_terminal else 4096)
     console.print(table)
     return count
 

@@ -46,7 +46,8 @@ def test_cli_messages_label_column_and_filter() -> None:
     assert result.exit_code == 0, result.stderr
     rows = _jsonl(result.stdout)
     assert {r["label"] for r in rows} == {"unsubscribe-reply"}
-    assert sorted(r["body"] for r in rows) == ["R", "T", "TD", "TD", "退订"]
+    # "1" answers the trap's "回复1确认退订": an unsubscribe by intent (the report flags the trap)
+    assert sorted(r["body"] for r in rows) == ["1", "R", "T", "TD", "TD", "退订"]
     friend = runner.invoke(app, ["messages", str(SAMPLE), "--sender", "+8613900001111", "--search", "T",
                                  "--direction", "out"])
     assert [(r["body"], r["label"]) for r in _jsonl(friend.stdout)][:1] == [("T", "other")]
@@ -60,8 +61,9 @@ def test_cli_messages_filters() -> None:
     lines = window.stdout.splitlines()
     assert lines[0] == ",".join(MESSAGES_COLUMNS)
     assert len(lines) == 1 + 2
+    everything = _jsonl(runner.invoke(app, ["messages", str(SAMPLE)]).stdout)
     latest = runner.invoke(app, ["messages", str(SAMPLE), "--limit", "2", "--newest-first"])
-    assert [r["body"][:7] for r in _jsonl(latest.stdout)] == ["【优选商城】双", "【中国移动】尊"]
+    assert _jsonl(latest.stdout) == everything[::-1][:2]
     searched = runner.invoke(app, ["messages", str(SAMPLE), "--search", "退订成功"])
     assert len(_jsonl(searched.stdout)) == 1
 
@@ -160,16 +162,16 @@ def test_cli_quiet_silences_info_not_errors(tmp_path: Path) -> None:
     assert "file is truncated" in bad.stderr
 
 
-def test_cli_table_on_a_terminal(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_cli_table_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sms_audit.output.stdout_is_tty", lambda: True)
-    hostile = tmp_path / "hostile.xml"
-    hostile.write_text(document(sms("10690000000001", 1700000000000, "[bold]BIG[/bold] \x1b[31mred\x1b[0m")),
-                       encoding="utf-8")
-    result = runner.invoke(app, ["messages", str(hostile)])
+    hostile = {"direction": "in", "sender": "10690000000001", "body": "[bold]BIG[/bold] \x1b[31mred\x1b[0m"}
+    result = runner.invoke(app, ["classify", "-"], input=json.dumps(hostile) + "\n")
     assert result.exit_code == 0
-    assert "timestamp" in result.stdout and "label" in result.stdout
+    assert "label" in result.stdout and "body" in result.stdout
     assert "[bold]BIG[/bold]" in result.stdout
     assert "\x1b" not in result.stdout and "\\x1b[31mred" in result.stdout
+    listed = runner.invoke(app, ["messages", str(SAMPLE), "--limit", "3"])
+    assert listed.stdout.startswith("┏") and "timestamp" in listed.stdout
 
 
 def test_cli_output_file(tmp_path: Path) -> None:

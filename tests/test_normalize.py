@@ -30,6 +30,7 @@ from sms_audit.normalize import (
     ("10690123456701", "CN", "10690123456701", SenderKind.CN_COMMERCIAL_PORT),
     ("+8610690123456701", None, "10690123456701", SenderKind.CN_COMMERCIAL_PORT),
     ("106575550001", "CN", "106575550001", SenderKind.CN_COMMERCIAL_PORT),
+    ("1069012345671", None, "1069012345671", SenderKind.CN_COMMERCIAL_PORT),
     ("95555", "CN", "95555", SenderKind.SERVICE_NUMBER),
     ("10086", "CN", "10086", SenderKind.SERVICE_NUMBER),
     ("12306", "CN", "12306", SenderKind.SERVICE_NUMBER),
@@ -66,6 +67,7 @@ def test_address_identity_ignores_punctuation(raw: str) -> None:
 def test_infer_region_from_international_numbers() -> None:
     assert infer_region(["+8613800138000", "+8613900001111", "+12025550123", "10086", "Google"]) == "CN"
     assert infer_region(["10086", "Google"]) is None
+    assert infer_region(["1069012345671", "106575550001", "+12025550123"]) == "CN"
 
 
 def test_time_conversions_per_era() -> None:

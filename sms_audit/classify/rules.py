@@ -191,7 +191,10 @@ def _build_rule(entry: dict[str, Any], previous: Rule | None, file_lang: str, or
                 raise UsageError(f"{where}: '{name}' must be true or false", path=origin)
             updates[name] = entry[name]
     if previous is None and "promotional" not in entry:
-        updates["promotional"] = entry.get("label") == "marketing" and not entry.get("flag")
+        # Content, not the sender, makes a message promotional: sender-conditioned priors (any
+        # signed 106-port text, an Indian -P header) label marketing but do not flag the content.
+        updates["promotional"] = (entry.get("label") == "marketing" and not entry.get("flag")
+                                  and not entry.get("senders"))
     rule = replace(rule, **updates)
     _validate(rule, origin, where)
     return rule

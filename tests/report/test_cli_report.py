@@ -89,9 +89,6 @@ def test_cli_report_sample_trap(sample_doc: dict[str, Any]) -> None:
     assert _summary(sample_doc)["+8613900004321"]["status"] == "replied to trap"
 
 
-@pytest.mark.xfail(strict=False, reason="classifier: is_promotional also comes from sender-prior rules "
-                                        "(zh.commercial-port: any signed 106-port message), so 退订成功 counts "
-                                        "as a confirmation with marketing")
 def test_cli_report_sample_confirmation_then_silence(sample_doc: dict[str, Any]) -> None:
     row = _summary(sample_doc)["星巴客"]
     assert (row["confirmed"], row["status"], row["violations"]) == ("yes", "honoured", 0)
