@@ -254,7 +254,8 @@ class _Distinct:
     """Distinct message texts with digits mapped to 0, so templated messages are matched once.
 
     Rules see the normalised text ("验证码123456" and "验证码654321" are one string); [0-9] classes
-    and digit counts behave as on the original, and reasons never repeat a code or card number. Deduplication is skipped when a sample shows
+    and digit counts behave as on the original, and reasons never repeat a code or card number
+    (runs of 4+ digits read as 0000...). Deduplication is skipped when a sample shows
     mostly unique texts, where hashing would cost more than it saves.
     """
 
@@ -313,7 +314,12 @@ class _LazyTake:
 
 
 def _zero_digits(values: pa.Array) -> pa.Array:
-    """Map ASCII digits to "0" on the UTF-8 data buffer (digits never occur inside multi-byte chars)."""
+    """Map the digits of runs of 4+ ASCII digits to "0" on the UTF-8 data buffer.
+
+    Codes, card and phone numbers collapse so templated texts dedupe; short numbers ("回复1确认",
+    "满199减50") stay as written, so reasons quote them truthfully. Digits never occur inside
+    multi-byte UTF-8 characters, and a run never continues across two strings.
+    """
     import pyarrow as pa
 
     if len(values) == 0:
@@ -324,7 +330,21 @@ def _zero_digits(values: pa.Array) -> pa.Array:
     if data is None:
         return values
     raw = np.frombuffer(data, dtype=np.uint8)
-    mapped = np.where((raw - np.uint8(0x31)) < np.uint8(9), np.uint8(0x30), raw)  # "1".."9" -> "0"
+    pos = np.flatnonzero((raw - np.uint8(0x30)) < np.uint8(10))  # where the digits are
+    if len(pos) == 0:
+        return values
+    width = np.int64 if pa.types.is_large_string(values.type) else np.int32
+    bounds = np.frombuffer(offsets, dtype=width)[: len(values) + 1]
+    string_start = np.zeros(len(raw) + 1, dtype=bool)
+    string_start[bounds] = True
+    # a new run starts where the previous byte is no digit, or where a new string begins
+    new_run = np.ones(len(pos), dtype=bool)
+    new_run[1:] = (np.diff(pos) != 1) | string_start[pos[1:]]
+    run_starts = np.flatnonzero(new_run)
+    run_lengths = np.diff(np.append(run_starts, len(pos)))
+    long_digit = np.repeat(run_lengths >= 4, run_lengths)
+    mapped = raw.copy()
+    mapped[pos[long_digit]] = 0x30
     return pa.Array.from_buffers(values.type, len(values), [validity, offsets, pa.py_buffer(mapped)])
 
 

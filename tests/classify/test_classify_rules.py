@@ -53,7 +53,7 @@ def test_classify_ticket_and_prize_codes_are_not_verification() -> None:
     ("106937095175", "【京东】图书4周年，抢400-200优惠券，感谢您的支持 jd.com/jSPupR 回复TD退订",
      "zh.marketing-strong: 优惠券", "TD"),
     ("10657580371237", "【胖丁mami】亲，不止于1212！12.10-12.13全店满399减20，上不封顶！ 退订回N",
-     "zh.marketing-strong: 满000减", "N"),
+     "zh.marketing-strong: 满399减", "N"),
 ])
 def test_classify_zh_marketing_and_optout_keyword(address: str, body: str, reason: str, keyword: str) -> None:
     row = one("in", address, body)
