@@ -277,14 +277,14 @@ def write_report_table(report: Report, stream: TextIO, *, details: bool = False)
 
 # --- markdown -----------------------------------------------------------------------------------
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# Only what is Markdown or HTML syntax mid-line (text never starts a line here: it follows "| " or
+# "- **label**: "), so dates, numbers and sentences stay readable when pasted as plain text.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~<>&])")
 
 
 def md_escape(text: str) -> str:
     """Inline Markdown text: controls made visible, HTML and Markdown syntax escaped, one line."""
-    text = visible(str(text), keep_newlines=False)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    return _MD_SPECIAL.sub(r"\\\1", visible(str(text), keep_newlines=False))
 
 
 def md_block(text: str) -> str:

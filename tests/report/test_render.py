@@ -134,14 +134,15 @@ def test_render_markdown_escapes_hostile_text() -> None:
     assert "<script>" not in md.replace("````text\n```\n<script>", "")  # only inside the fence
     fence = md.index("````text\n```\n<script>alert(1)</script>\n# owned | x\n\\x1b[31m\n````")
     assert fence > 0
-    assert "【优选&lt;b&gt;\\|商城】" in md
+    assert "【优选\\<b\\>\\|商城】" in md
     assert "\x1b" not in md
     assert md.startswith("# sms-audit report")
     assert "## What was checked" in md and "does not mean" in md
 
 
 def test_render_markdown_helpers() -> None:
-    assert md_escape("a|b*c_<i>&") == "a\\|b\\*c\\_&lt;i&gt;&amp;"
+    assert md_escape("a|b*c_<i>&amp; [x](javascript:y)") == "a\\|b\\*c\\_\\<i\\>\\&amp; \\[x\\](javascript:y)"
+    assert md_escape("2025-09-10 20:15 (UTC+8).") == "2025-09-10 20:15 (UTC+8)."
     assert md_escape("two\nlines") == "two\\\\nlines"
     assert md_block("x ```` y").startswith("`````text\n")
 
