@@ -29,10 +29,23 @@ _NOT_A_PREFIX = frozenset(["dear", "hi", "hello", "hey", "urgent", "important", 
 _GENERIC_SUFFIXES = ("股份有限公司", "有限公司", "官方旗舰店", "旗舰店", "俱乐部", "官方", "官网", "商城", "公司", "网")
 
 
+# Trailing English words that name a channel or legal form of the same merchant ("ACME Outlet",
+# "ACME Deals", "Acme Inc."): one merchant, several short codes.
+_GENERIC_WORDS = frozenset(["inc", "llc", "ltd", "plc", "co", "corp", "corporation", "company", "group", "store",
+                            "stores", "shop", "outlet", "outlets", "online", "official", "deals", "offers",
+                            "rewards", "alerts", "club", "team", "us", "usa", "uk", "app", "sms", "texts"])
+_WORD = re.compile(r"[^\W_]+")
+
+
 def brand_key(display: str) -> str:
-    """Normalise a brand as written to the key one merchant's numbers share ("招商银行", "CMB")."""
-    text = unicodedata.normalize("NFKC", display).casefold()
-    text = "".join(ch for ch in text if ch.isalnum())
+    """Normalise a brand as written to the key one merchant's numbers share ("招商银行", "CMB").
+
+    "ACME Outlet" and "ACME" share the key "acme": grouping is an inference, and the report says so.
+    """
+    words = _WORD.findall(unicodedata.normalize("NFKC", display).casefold())
+    while len(words) > 1 and words[-1] in _GENERIC_WORDS:
+        words.pop()
+    text = "".join(words)
     for suffix in _GENERIC_SUFFIXES:
         if text.endswith(suffix) and len(text) > len(suffix) + 1:
             text = text[: -len(suffix)]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sms_audit.errors import UsageError
 from sms_audit.output import format_time, visible, write_csv
 from sms_audit.report.analysis import VIOLATION, Finding, Report, prepare
-from sms_audit.report.render import write_report_markdown
+from sms_audit.report.render import brand_label, write_report_markdown
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -148,7 +148,7 @@ def _one_line(text: str) -> str:
 def complaint_texts(report: Report, target: Target) -> dict[str, str]:
     """Ready-to-send texts per channel (OPT-OUT-RULES.md §10), marketing messages only."""
     items = complaint_messages(report)
-    who = f"【{target.brand_display}】" if target.brand else target.subject
+    who = brand_label(target.brand_display) if target.brand else target.subject
     if not items:
         note = (f"No marketing message from {who} after the grace period was found, so there is nothing to "
                 "report. Verification codes and notices are never included in complaints.\n")

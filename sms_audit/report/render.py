@@ -70,10 +70,18 @@ CAVEATS: tuple[str, ...] = (
     "these rules."),
     ("Grace periods marked heuristic are defaults chosen by sms-audit, not law; change them with --policy "
     "or --grace."),
-    ("Brand grouping is an inference from message signatures (【…】) and brand names; numbers are never "
-    "grouped by contact name."),
+    ("Brand grouping is an inference from message signatures (【…】) and brand names (\"ACME Outlet\" counts "
+    "as ACME); numbers are never grouped by contact name."),
     "sms-audit never sends anything. Do not reply to suspected traps: a reply confirms your number is in use.",
 )
+
+
+_CJK = re.compile("[\u3000-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def brand_label(display: str) -> str:
+    """A brand as people know it: Chinese signatures in 【】, other brand names as they are."""
+    return f"【{display}】" if _CJK.search(display) else display
 
 
 # --- records ------------------------------------------------------------------------------------
@@ -222,7 +230,7 @@ def _numbers(numbers: Sequence[str], limit: int) -> str:
 
 
 def _who(row: SubjectSummary) -> str:
-    return f"【{row.brand_display or row.brand}】" if row.brand else row.subject
+    return brand_label(row.brand_display or row.brand) if row.brand else row.subject
 
 
 def write_report_table(report: Report, stream: TextIO, *, details: bool = False) -> None:
@@ -252,14 +260,14 @@ def write_report_table(report: Report, stream: TextIO, *, details: bool = False)
                         title=f"{_who(row)}: messages after the unsubscribe", max_widths={"body": 60})
         others = [i for i in report.unsubscribe_findings if i.kind == NON_MARKETING]
         if others:
-            write_table([{"brand": f"【{i.brand_display}】" if i.brand else i.subject, "label": i.message.label,
+            write_table([{"brand": brand_label(i.brand_display) if i.brand else i.subject, "label": i.message.label,
                           "time": _short_local(i.message.timestamp, tz), "number": i.message.address,
                           "body": i.message.body} for i in others], ["brand", "label", "time", "number", "body"],
                         stream, title="Non-marketing after an unsubscribe (codes, notices: not violations)",
                         max_widths={"body": 60})
         if report.ledger:
             write_table([{
-                "who": (f"【{e.unsubscribe.brand_display}】" if e.unsubscribe.brand else e.unsubscribe.subject),
+                "who": (brand_label(e.unsubscribe.brand_display) if e.unsubscribe.brand else e.unsubscribe.subject),
                 "number": e.unsubscribe.address, "sent": _short_local(e.unsubscribe.message.timestamp, tz),
                 "keyword": e.unsubscribe.keyword, "replies": e.unsubscribe.replies,
                 "confirmed": "yes" if e.confirmed else "no", "status": e.status, "days": e.days_since,
@@ -355,7 +363,7 @@ def write_report_markdown(report: Report, stream: TextIO) -> None:
                   ("Verification codes and notices are not marketing: they are listed here, never counted, and "
                   "should not be reported."), ""]
         for item in others:
-            who = f"【{item.brand_display}】" if item.brand else item.subject
+            who = brand_label(item.brand_display) if item.brand else item.subject
             lines += _md_message(item.message, tz, f"{who}: {item.message.label}")
     if report.traps:
         lines += ["## Suspected unsubscribe traps: do not reply", ""]

@@ -238,3 +238,13 @@ def test_classify_keeps_a_given_sender_kind() -> None:
     result = classify_frame(frame)
     assert result["sender_kind"].iloc[0] == "short_code"
     assert result["label"].iloc[0] == "unsubscribe-reply"
+
+
+def test_classify_brand_key_groups_channel_words() -> None:
+    """One merchant's sub-brands share a key; different merchants do not."""
+    from sms_audit.classify.brands import brand_key
+
+    assert brand_key("ACME Outlet") == brand_key("ACME") == brand_key("Acme Inc.") == "acme"
+    assert brand_key("Blue Bottle Coffee") == "bluebottlecoffee"
+    assert brand_key("Outlet") == "outlet"  # never stripped to nothing
+    assert brand_key("优选商城") == brand_key("优选") == "优选"

@@ -18,6 +18,7 @@ from tests.fixtures_sbr import document, sms
 from tests.report.test_render import SCHEMA, validate
 
 SAMPLE = SAMPLE_DATA / "android-sms-backup.xml"
+IPHONE_SAMPLE = SAMPLE_DATA / "iphone-sms.db"
 runner = CliRunner()
 SHOP = "优选"  # brand key the classifier gives 【优选商城】
 
@@ -278,3 +279,21 @@ def test_cli_report_help_lists_options() -> None:
     result = runner.invoke(app, ["report", "--help"])
     for option in ("--policy", "--grace", "--timezone", "--details", "--check", "--new", "--redact", "--format"):
         assert option in result.stdout
+
+
+def test_cli_report_iphone_sample_groups_acme_outlet_with_acme() -> None:
+    """The US sample: STOP to 72345, confirmed; ACME keeps texting past 10 business days, also as
+    "ACME Outlet" from 72346 (one merchant, two short codes); Blue Bottle Coffee honours STOP."""
+    result = CliRunner().invoke(app, ["report", str(IPHONE_SAMPLE), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["policy"]["name"] == "us"
+    rows = {row["brand"]: row for row in doc["summary"]}
+    acme = rows["acme"]
+    assert (acme["numbers"], acme["violations"], acme["via_other_numbers"], acme["confirmed"]) == (
+        ["72345", "72346"], 3, 2, "yes")
+    assert acme["first_unsubscribe"] == "2024-03-08T15:20:41.000Z"
+    assert acme["last_violation"] == "2024-04-05T16:30:00.000Z"
+    assert rows["bluebottlecoffee"]["status"] == "honoured"
+    rx = [f for f in doc["findings"] if "Rx Reminder" in f.get("body", "")]
+    assert rx == []  # a pharmacy pickup notice is not marketing
