@@ -156,7 +156,8 @@ def _sources(state: AppState, archives: list[Path], frame: pd.DataFrame) -> list
     from sms_audit.report.evidence import SourceFile, source_file
 
     if archives:
-        return [source_file(p) for p in archives if p.is_file()]
+        formats = frame.groupby("source_file")["source_format"].first().to_dict() if len(frame) else {}
+        return [source_file(p, str(formats.get(str(p), ""))) for p in archives if p.is_file()]
     with open_store(state, create=False) as store:
         rows = store.source_files()
     used = {str(s) for s in frame["source_file"].dropna().unique()} if "source_file" in frame else set()

@@ -53,13 +53,9 @@ class Target:
 
 def source_file(path: Path, fmt: str = "") -> SourceFile:
     """Size and SHA-256 of an archive read directly."""
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-            size += len(block)
-    return SourceFile(path=str(path), size=size, sha256=digest.hexdigest(), format=fmt)
+    from sms_audit.store import sha256_file
+
+    return SourceFile(path=str(path), size=path.stat().st_size, sha256=sha256_file(path), format=fmt)
 
 
 def _fold(text: str) -> str:

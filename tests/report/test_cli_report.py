@@ -243,6 +243,7 @@ def test_cli_evidence_pack(tmp_path: Path) -> None:
     sources = list(csv.DictReader(io.StringIO((out / "sources.csv").read_text(encoding="utf-8"))))
     assert sources[0]["sha256"] == hashlib.sha256(SAMPLE.read_bytes()).hexdigest()
     assert int(sources[0]["size"]) == SAMPLE.stat().st_size
+    assert sources[0]["format"] == "sbr_xml"
     summary = (out / "summary.md").read_text(encoding="utf-8")
     assert summary.startswith("# Evidence: 优选商城") and "No confirmation was received" in summary
     assert "MIIT Order No" in summary and "## How to complain" in summary
