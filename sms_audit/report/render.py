@@ -205,7 +205,7 @@ def footer_lines(report: Report) -> list[str]:
         f"{c['confirmed']} were confirmed; {c['violations']} violating message(s) from "
         f"{c['violating_subjects']} sender(s)/brand(s); {c['within_grace']} message(s) within the grace period; "
         f"{c['non_marketing_after_unsubscribe']} non-marketing message(s) after an unsubscribe (not counted)."),
-        "Policy: " + report.policy.describe() + ".",
+        "Policy " + report.policy.describe().removeprefix("policy ") + ".",
         f"Scope: {report.policy.scope}. Confirmation: {report.policy.confirmation_text}.",
     ]
     if report.policy.notes:
