@@ -13,13 +13,17 @@ from typer.core import TyperGroup
 from sms_audit import __version__, cli_report, config
 from sms_audit.cli_common import (
     AppState,
+    ArchivesArg,
+    InputFormatOption,
+    OutputOption,
     emit,
-    get_passphrase,
     info,
     load_frame,
     open_store,
     print_error,
     progress,
+    read_options,
+    reporting_errors,
     warn,
 )
 from sms_audit.errors import ExitCode, SmsAuditError, UsageError
@@ -81,10 +85,6 @@ app = typer.Typer(
 FormatOption = Annotated[OutputFormat, typer.Option(
     "--format", "-f", envvar=config.ENV_FORMAT, case_sensitive=False,
     help="auto = table on a terminal, JSON Lines otherwise.")]
-OutputOption = Annotated[str | None, typer.Option(
-    "--output", "-o", help="Write to FILE instead of stdout (written atomically, mode 0600).")]
-InputFormatOption = Annotated[str | None, typer.Option(
-    "--input-format", help="Skip content detection and read archives as this format.")]
 
 
 def _version(value: bool) -> None:
@@ -150,8 +150,7 @@ def import_(
     input_format: InputFormatOption = None,
 ) -> None:
     """Import archives into the store (idempotent: messages already there are not added again)."""
-    from sms_audit.errors import CorruptArchive
-    from sms_audit.importers import ReadOptions, ReadStats, detect, get_importer
+    from sms_audit.importers import ReadStats, detect, get_importer
     from sms_audit.store import ImportResult
 
     state = _state(ctx)
@@ -164,31 +163,20 @@ def import_(
             region = infer_archive_region(paths, fmt)
         for path in paths:
             stats = ReadStats()
-            try:
+            result: ImportResult | None = None
+            with reporting_errors(state, path):
                 importer = get_importer(fmt) if fmt else detect(path)
                 result = ImportResult(path=str(path), format=importer.NAME)
                 with progress(state, f"importing {path.name}") as on_progress:
-                    options = ReadOptions(region=region, on_progress=on_progress, get_passphrase=get_passphrase)
-                    try:
-                        store.import_messages(importer.read(path, options, stats), result, source=path,
-                                              region=region, stats=stats)
-                    except CorruptArchive as exc:
-                        warn(str(exc))
-                        state.fail(ExitCode.DATA_ERROR)
-            except SmsAuditError as exc:
-                print_error(exc)
-                state.fail(exc.exit_code)
-                continue
-            except OSError as exc:
-                print_error(SmsAuditError(f"cannot read: {exc.strerror or exc}", path=str(path)))
-                state.fail(ExitCode.DATA_ERROR)
-                continue
+                    store.import_messages(importer.read(path, read_options(region, on_progress), stats),
+                                          result, source=path, region=region, stats=stats)
             for text in stats.warnings:
                 warn(f"{path}: {text}")
-            info(state, f"{path}: {importer.DESCRIPTION}: read {result.read}, new {result.new}, "
-                        f"already present {result.duplicates}, skipped {result.skipped}"
-                        + (f", excluded {result.excluded} non-messages" if result.excluded else "")
-                        + ("" if result.status == "ok" else f" ({result.status})"))
+            if result is not None and result.status != "pending":  # recorded in the store
+                info(state, f"{path}: {importer.DESCRIPTION}: read {result.read}, new {result.new}, "
+                            f"already present {result.duplicates}, skipped {result.skipped}"
+                            + (f", excluded {result.excluded} non-messages" if result.excluded else "")
+                            + ("" if result.status == "ok" else f" ({result.status})"))
         info(state, f"store: {state.db_path} ({store.count_messages()} messages)")
     raise typer.Exit(state.exit_code)
 
@@ -207,8 +195,7 @@ _MESSAGES_TABLE = ("timestamp", "direction", "address", "label", "body")
 @app.command("messages")
 def messages(
     ctx: typer.Context,
-    archives: Annotated[list[Path] | None, typer.Argument(
-        help="Archives to read directly; none = the store.", show_default=False)] = None,
+    archives: ArchivesArg = None,
     since: Annotated[str | None, typer.Option(help="Only messages at or after this time (2024-05-01, "
                                                    "2024-05-01T08:00+08:00, or 30d for 30 days ago).")] = None,
     until: Annotated[str | None, typer.Option(help="Only messages before this time.")] = None,

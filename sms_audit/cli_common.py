@@ -10,11 +10,13 @@ import itertools
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
+
+import typer
 
 from sms_audit import config
 from sms_audit.errors import ExitCode, SmsAuditError, UsageError
@@ -24,11 +26,19 @@ if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console
 
-    from sms_audit.importers.base import ProgressCallback
+    from sms_audit.importers.base import ProgressCallback, ReadOptions
     from sms_audit.model import Message
     from sms_audit.store import Store
 
 _REGION_SAMPLE = 5000  # messages read ahead to infer the owner's region
+
+# Options and arguments shared by the commands (one definition, one help text).
+ArchivesArg = Annotated[list[Path] | None, typer.Argument(
+    help="Archives to read directly; none = the store.", show_default=False)]
+OutputOption = Annotated[str | None, typer.Option(
+    "--output", "-o", help="Write to FILE instead of stdout (written atomically, mode 0600).")]
+InputFormatOption = Annotated[str | None, typer.Option(
+    "--input-format", help="Skip content detection and read archives as this format.")]
 
 
 @dataclass(slots=True)
@@ -179,45 +189,62 @@ def infer_archive_region(paths: Sequence[Path], input_format: str | None) -> str
     addresses: list[str] = []
     for path in paths:
         try:
-            stream = read_archive(path, ReadOptions(get_passphrase=get_passphrase), ReadStats(), input_format)
+            # no passphrase here: an encrypted backup is decrypted once, when it is read for real
+            stream = read_archive(path, ReadOptions(), ReadStats(), input_format)
             addresses.extend(m.address_raw for m in itertools.islice(stream, _REGION_SAMPLE))
         except SmsAuditError:
             continue  # reported when the archive is read for real
     return infer_region(addresses)
 
 
-def read_archives(state: AppState, paths: Sequence[Path], input_format: str | None,
-                  on_message: Callable[[Message], None] | None = None) -> list[Message]:
+@contextmanager
+def reporting_errors(state: AppState, path: Path) -> Iterator[None]:
+    """Report a failing archive on stderr and record the exit code; the run goes on with the next.
+
+    A truncated archive is a warning (every complete record before the break was kept).
+    """
+    from sms_audit.errors import TruncatedArchive
+
+    try:
+        yield
+    except TruncatedArchive as exc:
+        warn(str(exc))
+        state.fail(ExitCode.DATA_ERROR)
+    except SmsAuditError as exc:
+        print_error(exc)
+        state.fail(exc.exit_code)
+    except OSError as exc:
+        print_error(SmsAuditError(f"cannot read: {exc.strerror or exc}", path=str(path)))
+        state.fail(ExitCode.DATA_ERROR)
+
+
+def read_options(region: str | None, on_progress: ProgressCallback | None) -> ReadOptions:
+    """How archives are read: the owner's region, a progress bar, and the passphrase source."""
+    from sms_audit.importers import ReadOptions
+
+    return ReadOptions(region=region, on_progress=on_progress, get_passphrase=get_passphrase)
+
+
+def read_archives(state: AppState, paths: Sequence[Path], input_format: str | None) -> list[Message]:
     """Read archives directly (no store), deduplicated by message_id across files.
 
     Errors are reported per archive and recorded in ``state`` (exit 3); the other archives are
     still read, and a truncated archive keeps every message before the break.
     """
-    from sms_audit.errors import TruncatedArchive
-    from sms_audit.importers import ReadOptions, ReadStats, detect, get_importer
+    from sms_audit.importers import ReadStats, detect, get_importer
 
     region = state.region or infer_archive_region(paths, input_format)
     seen: set[str] = set()
     messages: list[Message] = []
     for path in paths:
         stats = ReadStats()
-        try:
+        with reporting_errors(state, path):
             importer = get_importer(input_format) if input_format else detect(path)
             with progress(state, f"reading {path.name}") as on_progress:
-                options = ReadOptions(region=region, on_progress=on_progress, get_passphrase=get_passphrase)
-                for message in importer.read(path, options, stats):
+                for message in importer.read(path, read_options(region, on_progress), stats):
                     if message.message_id not in seen:
                         seen.add(message.message_id)
                         messages.append(message)
-        except TruncatedArchive as exc:
-            warn(str(exc))
-            state.fail(ExitCode.DATA_ERROR)
-        except SmsAuditError as exc:
-            print_error(exc)
-            state.fail(exc.exit_code)
-        except OSError as exc:
-            print_error(SmsAuditError(f"cannot read: {exc.strerror or exc}", path=str(path)))
-            state.fail(ExitCode.DATA_ERROR)
         for text in stats.warnings:
             warn(f"{path}: {text}")
     return messages

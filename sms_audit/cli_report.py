@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sms_audit import config
-from sms_audit.cli_common import AppState, info, load_frame, open_output, open_store
+from sms_audit.cli_common import (
+    AppState,
+    ArchivesArg,
+    InputFormatOption,
+    OutputOption,
+    info,
+    load_frame,
+    open_output,
+    open_store,
+)
 from sms_audit.errors import ExitCode, UsageError
 from sms_audit.output import OutputFormat, resolve_format
 
@@ -22,15 +31,9 @@ if TYPE_CHECKING:
 #: Scope name under which ``report --new`` remembers findings in the store.
 NEW_SCOPE = "report"
 
-ArchivesArg = Annotated[list[Path] | None, typer.Argument(
-    help="Archives to read directly; none = the store.", show_default=False)]
 FormatOpt = Annotated[OutputFormat, typer.Option(
     "--format", "-f", envvar=config.ENV_FORMAT, case_sensitive=False,
     help="auto = table on a terminal, JSON Lines otherwise; md = a Markdown report.")]
-OutputOpt = Annotated[str | None, typer.Option(
-    "--output", "-o", help="Write to FILE instead of stdout (written atomically, mode 0600).")]
-InputFormatOpt = Annotated[str | None, typer.Option(
-    "--input-format", help="Skip content detection and read archives as this format.")]
 PolicyOpt = Annotated[str | None, typer.Option(
     "--policy", envvar=config.ENV_POLICY,
     help="Grace-period rules: cn, us, ca, au, sg, uk, eu, in or strict. [default: from config, else the "
@@ -109,8 +112,8 @@ def report(
     ctx: typer.Context,
     archives: ArchivesArg = None,
     fmt: FormatOpt = OutputFormat.AUTO,
-    output: OutputOpt = None,
-    input_format: InputFormatOpt = None,
+    output: OutputOption = None,
+    input_format: InputFormatOption = None,
     policy: PolicyOpt = None,
     grace: GraceOpt = None,
     timezone: TimezoneOpt = None,
@@ -173,7 +176,7 @@ def evidence(
     archives: ArchivesArg = None,
     out_dir: Annotated[Path | None, typer.Option("--output", "-o", help="Folder to write the pack into.",
                                                  show_default=False)] = None,
-    input_format: InputFormatOpt = None,
+    input_format: InputFormatOption = None,
     policy: PolicyOpt = None,
     grace: GraceOpt = None,
     timezone: TimezoneOpt = None,

@@ -93,7 +93,7 @@ class ImportResult:
     duplicates: int = 0
     skipped: int = 0
     excluded: int = 0
-    status: str = "ok"
+    status: str = "pending"  # ok | truncated | corrupt once recorded in the store
     details: dict[str, str] = field(default_factory=dict)
 
 
@@ -216,6 +216,8 @@ class Store:
                 result.status = "truncated" if isinstance(exc, TruncatedArchive) else "corrupt"
             result.new += self._insert(batch)
             result.duplicates = result.read - result.new
+            if result.status == "pending":
+                result.status = "ok"
             if stats is not None:
                 result.skipped, result.excluded = stats.skipped, stats.excluded
                 result.details.update(stats.details)
