@@ -173,11 +173,34 @@ def import_(
             for text in stats.warnings:
                 warn(f"{path}: {text}")
             if result is not None and result.status != "pending":  # recorded in the store
-                info(state, f"{path}: {importer.DESCRIPTION}: read {result.read}, new {result.new}, "
+                device = ", ".join(result.details[k] for k in ("device_name", "ios_version") if k in result.details)
+                info(state, f"{path}: {importer.DESCRIPTION}{f' ({device})' if device else ''}: "
+                            f"read {result.read}, new {result.new}, "
                             f"already present {result.duplicates}, skipped {result.skipped}"
                             + (f", excluded {result.excluded} non-messages" if result.excluded else "")
                             + ("" if result.status == "ok" else f" ({result.status})"))
         info(state, f"store: {state.db_path} ({store.count_messages()} messages)")
+    raise typer.Exit(state.exit_code)
+
+
+#: Field order of ``imports`` output.
+IMPORTS_COLUMNS = ("import_id", "finished_at", "path", "format", "status", "read", "new", "duplicates", "skipped",
+                   "excluded", "size", "sha256", "region", "started_at", "details")
+
+
+@app.command("imports")
+def imports(ctx: typer.Context, fmt: FormatOption = OutputFormat.AUTO, output: OutputOption = None) -> None:
+    """List the imports recorded in the store: file, size, SHA-256, format and counts."""
+    import json
+
+    state = _state(ctx)
+    with open_store(state, create=False) as store:
+        records = store.imports()
+    for record in records:
+        record["details"] = json.loads(record["details"] or "{}")
+    emit(records, IMPORTS_COLUMNS, fmt, output, json_key="imports",
+         table_columns=("import_id", "finished_at", "path", "format", "status", "read", "new", "duplicates",
+                        "skipped"))
     raise typer.Exit(state.exit_code)
 
 

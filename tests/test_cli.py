@@ -97,6 +97,17 @@ def test_cli_import_twice_reports_zero_new(tmp_path: Path) -> None:
     assert stored.stdout == direct.stdout  # the store gives exactly what the archive gives
 
 
+def test_cli_imports_lists_import_records(tmp_path: Path) -> None:
+    db = tmp_path / "store.sqlite"
+    runner.invoke(app, ["--db", str(db), "-q", "import", str(SAMPLE)])
+    runner.invoke(app, ["--db", str(db), "-q", "import", str(SAMPLE)])
+    rows = _jsonl(runner.invoke(app, ["--db", str(db), "imports"]).stdout)
+    assert [(r["import_id"], r["format"], r["status"], r["read"], r["new"], r["duplicates"]) for r in rows] == [
+        (1, "sbr_xml", "ok", 189, 189, 0), (2, "sbr_xml", "ok", 189, 0, 189)]
+    assert rows[0]["size"] == SAMPLE.stat().st_size and len(rows[0]["sha256"]) == 64
+    assert rows[0]["region"] == "CN"
+
+
 def test_cli_db_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = tmp_path / "env.sqlite"
     monkeypatch.setenv("SMS_AUDIT_DB", str(db))
