@@ -235,3 +235,21 @@ def test_cli_subprocess_pipe_into_head_exits_quietly() -> None:
     assert len(result.stdout.splitlines()) == 3
     assert all(json.loads(line)["message_id"] for line in result.stdout.splitlines())
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+
+
+def test_cli_interrupt_exits_130_and_bug_exits_70(monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("sms_audit.cli_common.read_archives", interrupted)
+    result = runner.invoke(app, ["messages", str(SAMPLE)])
+    assert (result.exit_code, result.stderr, result.stdout) == (130, "interrupted\n", "")
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise ZeroDivisionError("secret message text")
+
+    monkeypatch.setattr("sms_audit.cli_common.read_archives", broken)
+    result = runner.invoke(app, ["messages", str(SAMPLE)])
+    assert result.exit_code == 70
+    assert result.stderr == ("error: internal error (ZeroDivisionError); run again with --debug for the "
+                             "traceback and please report it\n")
