@@ -240,6 +240,7 @@ def read_archives(state: AppState, paths: Sequence[Path], input_format: str | No
         stats = ReadStats()
         with reporting_errors(state, path):
             importer = get_importer(input_format) if input_format else detect(path)
+            info(state, f"{path}: {importer.DESCRIPTION}")
             with progress(state, f"reading {path.name}") as on_progress:
                 for message in importer.read(path, read_options(region, on_progress), stats):
                     if message.message_id not in seen:

@@ -38,7 +38,7 @@ def test_cli_messages_from_archive_pipe_gives_jsonl() -> None:
     assert len(rows) == 189
     assert list(rows[0]) == list(MESSAGES_COLUMNS)
     assert rows[0]["timestamp"] <= rows[-1]["timestamp"]
-    assert result.stderr == "189 messages\n"
+    assert result.stderr == f"{SAMPLE}: SMS Backup & Restore XML (.xml or .zip)\n189 messages\n"
 
 
 def test_cli_messages_label_column_and_filter() -> None:
@@ -136,10 +136,10 @@ def test_cli_truncated_archive_exits_3_and_keeps_records(tmp_path: Path) -> None
 def test_cli_call_log_is_a_one_line_error(tmp_path: Path) -> None:
     calls = tmp_path / "calls-20251130.xml"
     calls.write_text('<?xml version="1.0"?>\n<calls count="1"><call number="10086" date="1" type="1"/></calls>')
-    result = runner.invoke(app, ["messages", str(calls)])
+    result = runner.invoke(app, ["-q", "messages", str(calls)])
     assert result.exit_code == 3
     assert result.stderr == (f"error: {calls}: this is a call log, not messages (root element is <calls>)\n"
-                             "hint: pass the sms-*.xml file of the same backup, not calls-*.xml\n0 messages\n")
+                             "hint: pass the sms-*.xml file of the same backup, not calls-*.xml\n")
     assert result.stdout == ""
 
 
@@ -253,3 +253,29 @@ def test_cli_interrupt_exits_130_and_bug_exits_70(monkeypatch: pytest.MonkeyPatc
     assert result.exit_code == 70
     assert result.stderr == ("error: internal error (ZeroDivisionError); run again with --debug for the "
                              "traceback and please report it\n")
+
+
+# A user who joined their building's group-buy list does not want it counted as marketing.
+RULE_FILE = """[[rule]]
+id = "user.building-group-buy"
+label = "other"
+direction = "in"
+priority = 95
+pattern = '【物业之家】'
+"""
+
+
+def test_cli_user_rules_change_a_label(isolated_env: Path) -> None:
+    rules = isolated_env / "config" / "sms-audit" / "rules"
+    rules.mkdir(parents=True)
+    line = json.dumps({"direction": "in", "sender": "1069012340000", "body": "【物业之家】社区团购今晚开团，新鲜水果拼单立减"}) + "\n"
+    before = _jsonl(runner.invoke(app, ["classify", "-"], input=line).stdout)[0]
+    assert (before["label"], before["reason"]) == ("marketing", "zh.marketing-strong: 团购")
+    (rules / "mine.toml").write_text(RULE_FILE, encoding="utf-8")
+    after = _jsonl(runner.invoke(app, ["classify", "-"], input=line).stdout)[0]
+    assert (after["label"], after["reason"]) == ("other", "user.building-group-buy: 【物业之家】")
+    (rules / "mine.toml").write_text(RULE_FILE.replace('"other"', '"spam"'), encoding="utf-8")
+    broken = runner.invoke(app, ["classify", "-"], input=line)
+    assert broken.exit_code == 2
+    assert broken.stderr.startswith(f"error: {rules / 'mine.toml'}: ")
+    assert "Traceback" not in broken.stderr and broken.stdout == ""
