@@ -15,7 +15,7 @@ added or removed, so parser line numbers still point into the original file.
 from __future__ import annotations
 
 import re
-from typing import BinaryIO
+from typing import IO
 
 _REF = re.compile(rb"&#(?:[xX]([0-9A-Fa-f]{1,8})|([0-9]{1,10}));")
 _ILLEGAL_BYTES = bytes(range(0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x20))
@@ -69,7 +69,7 @@ def _join_surrogates(data: bytes) -> bytes:
 class CharRefFilter:
     """A read-only binary stream wrapper that applies :func:`repair_charrefs` while streaming."""
 
-    def __init__(self, raw: BinaryIO, chunk_size: int = 1 << 20) -> None:
+    def __init__(self, raw: IO[bytes], chunk_size: int = 1 << 20) -> None:
         self._raw = raw
         self._chunk_size = chunk_size
         self._pending = b""  # raw bytes held back: a possibly incomplete reference at the end
