@@ -1,10 +1,15 @@
-"""--redact: mask phone numbers (keep the last 4 digits), verification codes and personal names."""
+"""--redact: mask personal phone numbers (keep the last 4 digits), verification codes and names.
+
+Business numbers (106 ports, service numbers, short codes, toll-free) stay readable: they belong to
+the merchant, not to a person, and are what a complaint is about.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
 
+from sms_audit.normalize import BUSINESS_KINDS, normalize_address
 from sms_audit.report.analysis import Finding, LedgerEntry, MessageRef, Report, SubjectSummary, Unsubscribe
 
 MASK = "•"
@@ -46,18 +51,20 @@ def mask_number(text: str) -> str:
 
 
 def mask_address(address: str) -> str:
-    """Mask a sender address with 7+ digits; short codes and alphanumeric senders stay."""
+    """Mask a personal address (7+ digits, or an e-mail); business numbers and sender IDs stay."""
     if "@" in address:
         local, _, domain = address.partition("@")
         return (local[:1] + MASK * 3 + "@" + domain) if local else address
-    return mask_number(address) if sum(ch.isdigit() for ch in address) >= 7 else address
+    if sum(ch.isdigit() for ch in address) < 7 or normalize_address(address).kind in BUSINESS_KINDS:
+        return address
+    return mask_number(address)
 
 
 def redact_text(text: str, *, verification: bool = False) -> str:
     """Mask numbers, codes and names in free text. ``verification``: mask every 4–8 digit run too."""
     if not text:
         return text
-    text = _PHONE.sub(lambda m: mask_number(m.group(0)), text)
+    text = _PHONE.sub(lambda m: mask_address(m.group(0)), text)
     text = _CODE_AFTER.sub(lambda m: m.group(1) + (m.group(2) or "") + MASK * len(m.group(3)), text)
     text = _CODE_BEFORE.sub(lambda m: MASK * len(m.group(1)) + m.group(2), text)
     if verification:
