@@ -9,10 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from sms_audit.normalize import BUSINESS_KINDS, normalize_address
+from sms_audit.normalize import SenderKind, normalize_address
 from sms_audit.report.analysis import Finding, LedgerEntry, MessageRef, Report, SubjectSummary, Unsubscribe
 
 MASK = "•"
+# Long numbers that can only belong to a business (a 7-8 digit "short code" may be a landline).
+_MERCHANT_NUMBERS = frozenset({SenderKind.CN_COMMERCIAL_PORT, SenderKind.SERVICE_NUMBER, SenderKind.TOLL_FREE,
+                               SenderKind.SHARED_COST, SenderKind.PREMIUM_RATE})
 
 # 7+ digits, optionally with a leading + and single spaces/dashes between digit groups.
 _PHONE = re.compile(r"\+?[0-9](?:[ \-]?[0-9]){6,}")
@@ -55,7 +58,7 @@ def mask_address(address: str) -> str:
     if "@" in address:
         local, _, domain = address.partition("@")
         return (local[:1] + MASK * 3 + "@" + domain) if local else address
-    if sum(ch.isdigit() for ch in address) < 7 or normalize_address(address).kind in BUSINESS_KINDS:
+    if sum(ch.isdigit() for ch in address) < 7 or normalize_address(address).kind in _MERCHANT_NUMBERS:
         return address
     return mask_number(address)
 
