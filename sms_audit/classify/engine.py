@@ -26,6 +26,7 @@ _OTHER = LABELS.index("other")
 _REPLY = LABELS.index("unsubscribe-reply")
 _MARKETING = LABELS.index("marketing")
 _MAX_MATCH_CHARS = 60
+_ZERO_BLOCK = 1 << 17  # bytes per block in _zero_digits
 # Outgoing text is compared with a requested keyword after trimming this punctuation ("Q!" == "Q").
 _ECHO_TRIM = " \t!！.。,，~～?？"
 
@@ -45,6 +46,7 @@ class _Group:
     pattern: str  # any-rule pattern, for contains
     named: str  # one named group per rule, for extract (which rule, what text)
     keywords: str  # for optout-instruction groups: one keyword group per rule
+    digit_blind: bool  # flag groups: keywords read on digit-zeroed text are exact unless they hold "0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +85,6 @@ def classify_frame(frame: pd.DataFrame, *, region: str | None = None,
     n = len(frame)
     result = frame.copy()
     body = _arrow_text(frame.get("body", None), n)
-    direction = pc.utf8_lower(pc.utf8_trim_whitespace(
-        _arrow_text(frame.get("direction", None), n)))
     senders = _Senders.build(frame, n, region)
     order = _order(frame, n)
 
@@ -95,8 +95,7 @@ def classify_frame(frame: pd.DataFrame, *, region: str | None = None,
     promotional = np.zeros(n, dtype=bool)
     resubscribe = np.zeros(n, dtype=bool)
 
-    in_idx = np.flatnonzero(pc.equal(direction, "in").to_numpy(zero_copy_only=False))
-    out_idx = np.flatnonzero(pc.equal(direction, "out").to_numpy(zero_copy_only=False))
+    in_idx, out_idx = _directions(_arrow_text(frame.get("direction", None), n))
 
     # --- incoming -----------------------------------------------------------------------------
     all_view = _Distinct.build(body)
@@ -104,9 +103,9 @@ def classify_frame(frame: pd.DataFrame, *, region: str | None = None,
     in_body = _LazyTake(body, in_idx)
     promo_hit = _run_groups(compiled.label_groups["in"], in_view, in_idx, senders, context=None,
                             label=label, pieces=pieces)
-    kw_rows, kw_values = _keywords(compiled.flag_groups["in"].get("optout-instruction", ()),
-                                   in_view, in_body, in_idx, senders)
-    keyword.add(kw_rows, kw_values)
+    kw_rows, kw_values, kw_local = _keywords(compiled.flag_groups["in"].get("optout-instruction", ()),
+                                             in_view, in_body, in_idx, senders)
+    keyword.add(kw_rows, kw_values, kw_local)
     has_kw = np.zeros(n, dtype=bool)
     has_kw[kw_rows] = True
     _traps(compiled.flag_groups["in"].get("trap", ()), in_view, in_idx, senders, has_kw, trap)
@@ -120,16 +119,17 @@ def classify_frame(frame: pd.DataFrame, *, region: str | None = None,
     # --- outgoing -----------------------------------------------------------------------------
     if len(out_idx):
         out_body = body.take(pa.array(out_idx))
+        out_view = _Distinct.build(out_body, zero_digits=False)  # "1" and "0" differ in replies
         marketing_sender = _marketing_sender(senders.key, order, in_idx, out_idx,
                                              (label == _MARKETING) | has_kw)
-        echo_kw = _keyword_echo(senders.key, order, in_idx, out_idx, out_body, keyword.dense())
-        decided = echo_kw != ""
+        echo, echo_words = _keyword_echo(senders.key, order, out_idx, out_view,
+                                         kw_rows, kw_values, kw_local)
+        decided = echo >= 0
         if decided.any():
             hits = out_idx[decided]
             label[hits] = _REPLY
-            pieces.add(hits, pc.binary_join_element_wise(
-                "context.keyword-echo", pa.array(echo_kw[decided], pa.string()), ": "))
-        out_view = _Distinct.build(out_body, zero_digits=False)  # "1" and "0" differ in replies
+            pieces.add(hits, pc.binary_join_element_wise("context.keyword-echo", echo_words, ": "),
+                       echo[decided])
         _run_groups(compiled.label_groups["out"], out_view, out_idx, senders,
                     context=marketing_sender, label=label, pieces=pieces, skip=decided)
         for group in compiled.flag_groups["out"].get("resubscribe", ()):
@@ -149,9 +149,8 @@ def classify_frame(frame: pd.DataFrame, *, region: str | None = None,
                                       "default: no rule matched"], pa.string()))
     pieces.local.insert(0, in_or_out[unmatched].astype(np.int64))
     reason = pieces.dense()
-    labels_pa = pa.array(LABELS)
     columns = {
-        "label": pc.take(labels_pa, pa.array(label)),
+        "label": pa.array(LABELS, pa.large_string()).take(pa.array(label)),
         "reason": reason,
         "sender_kind": senders.row_kinds(),
         "brand": brand_key,
@@ -174,15 +173,36 @@ def classify_frame(frame: pd.DataFrame, *, region: str | None = None,
 # --- matching helpers -----------------------------------------------------------------------------
 
 def _arrow_text(series: pd.Series | None, n: int) -> pa.Array:
-    """A column as a non-null pyarrow string array ("" for missing)."""
+    """A column as a non-null pyarrow string array ("" for missing).
+
+    A pyarrow-backed column is used as it is (no copy), so 1M bodies cost nothing to hand over.
+    """
     import pandas as pd
     import pyarrow as pa
 
     if series is None:
         return pa.array([""] * n, pa.string())
-    text = series.astype(pd.StringDtype("pyarrow")).fillna("")
-    arr = text.array.__arrow_array__()
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    dtype = series.dtype
+    arrow_backed = (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+                    or isinstance(dtype, pd.ArrowDtype) and (pa.types.is_string(dtype.pyarrow_dtype)
+                                                             or pa.types.is_large_string(dtype.pyarrow_dtype)))
+    if not arrow_backed:
+        series = series.astype(pd.StringDtype("pyarrow"))
+    arr = series.array.__arrow_array__()
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+    return arr.fill_null("") if arr.null_count else arr
+
+
+def _directions(direction: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose direction reads "in" and "out" (trimmed, any case), normalised per distinct value."""
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(direction)
+    values = pc.utf8_lower(pc.utf8_trim_whitespace(encoded.dictionary))
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    return tuple(np.flatnonzero(pc.equal(values, word).to_numpy(zero_copy_only=False)[codes])
+                 for word in ("in", "out"))  # type: ignore[return-value]
 
 
 def _match(values: pa.Array, pattern: str) -> np.ndarray:
@@ -231,23 +251,19 @@ class _Pieces:
             out[rows] = True
         return out
 
-    def dense(self, default: pa.Array | str = "") -> pa.Array:
+    def dense(self, default: str = "") -> pa.Array:
+        """One large_string per row (the storage of pandas' "str" columns, so no later copy)."""
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         index = np.full(self.n, -1, dtype=np.int64)
         offset = 0
         for rows, values, local in zip(self.rows, self.values, self.local, strict=True):
             index[rows] = local + offset  # later pieces win, as in a dict update
             offset += len(values)
-        parts = [v.cast(pa.string()) for v in self.values]
-        if isinstance(default, str):
-            parts.append(pa.array([default], pa.string()))
-            index[index < 0] = offset
-            return pc.take(pa.concat_arrays(parts), pa.array(index))
-        taken = pc.take(pa.concat_arrays(parts + [pa.array([""], pa.string())]),
-                        pa.array(np.where(index < 0, offset, index)))
-        return pc.if_else(pa.array(index < 0), default.cast(pa.string()), taken)
+        parts = [v.cast(pa.large_string()) for v in self.values]
+        parts.append(pa.array([default], pa.large_string()))
+        index[index < 0] = offset
+        return pa.concat_arrays(parts).take(pa.array(index))
 
 
 class _Distinct:
@@ -318,34 +334,54 @@ def _zero_digits(values: pa.Array) -> pa.Array:
 
     Codes, card and phone numbers collapse so templated texts dedupe; short numbers ("回复1确认",
     "满199减50") stay as written, so reasons quote them truthfully. Digits never occur inside
-    multi-byte UTF-8 characters, and a run never continues across two strings.
+    multi-byte UTF-8 characters, and a run never continues across two strings. The buffer is
+    scanned in cache-sized blocks with reused scratch arrays: whole-buffer temporaries cost more
+    in page faults than in arithmetic.
     """
     import pyarrow as pa
 
     if len(values) == 0:
         return values
-    if values.offset:
-        values = pa.concat_arrays([values])  # own buffers, offset 0
     validity, offsets, data = values.buffers()
     if data is None:
         return values
-    raw = np.frombuffer(data, dtype=np.uint8)
-    pos = np.flatnonzero((raw - np.uint8(0x30)) < np.uint8(10))  # where the digits are
-    if len(pos) == 0:
-        return values
     width = np.int64 if pa.types.is_large_string(values.type) else np.int32
-    bounds = np.frombuffer(offsets, dtype=width)[: len(values) + 1]
-    string_start = np.zeros(len(raw) + 1, dtype=bool)
-    string_start[bounds] = True
-    # a new run starts where the previous byte is no digit, or where a new string begins
-    new_run = np.ones(len(pos), dtype=bool)
-    new_run[1:] = (np.diff(pos) != 1) | string_start[pos[1:]]
-    run_starts = np.flatnonzero(new_run)
-    run_lengths = np.diff(np.append(run_starts, len(pos)))
-    long_digit = np.repeat(run_lengths >= 4, run_lengths)
+    bounds = np.frombuffer(offsets, dtype=width)[values.offset: values.offset + len(values) + 1]
+    raw = np.frombuffer(data, dtype=np.uint8)
     mapped = raw.copy()
-    mapped[pos[long_digit]] = 0x30
-    return pa.Array.from_buffers(values.type, len(values), [validity, offsets, pa.py_buffer(mapped)])
+    first, last = int(bounds[0]), int(bounds[-1])
+    block = _ZERO_BLOCK
+    scratch = np.empty(block + 6, dtype=np.uint8)
+    digit = np.empty(block + 6, dtype=bool)
+    window = np.empty(block + 3, dtype=bool)
+    run = np.empty(block + 6, dtype=bool)
+    for start in range(first, last, block):
+        # [lo, hi) adds 3 bytes either side, so runs that straddle two blocks are seen whole
+        lo, hi = max(first, start - 3), min(last, start + block + 3)
+        size = hi - lo
+        if size < 4:
+            continue
+        d, w, r = digit[:size], window[:size - 3], run[:size]
+        np.less(np.subtract(raw[lo:hi], 0x30, out=scratch[:size]), 10, out=d)
+        # w[i]: bytes i..i+3 are all digits and no string starts at i+1..i+3
+        np.logical_and(d[:-3], d[1:-2], out=w)
+        w &= d[2:-1]
+        w &= d[3:]
+        if not w.any():
+            continue
+        cut = bounds[np.searchsorted(bounds, lo + 1): np.searchsorted(bounds, hi)] - lo
+        for back in (1, 2, 3):
+            hit = cut - back
+            w[hit[(hit >= 0) & (hit < len(w))]] = False
+        r[:] = False
+        r[:-3] |= w
+        r[1:-2] |= w
+        r[2:-1] |= w
+        r[3:] |= w
+        core = slice(start - lo, min(start + block, last) - lo)
+        np.copyto(mapped[start: start + (core.stop - core.start)], 0x30, where=r[core])
+    return pa.Array.from_buffers(values.type, len(values), [validity, offsets, pa.py_buffer(mapped)],
+                                 offset=values.offset)
 
 
 def _run_groups(groups: Sequence[_Group], view: _Distinct, idx: np.ndarray, senders: _Senders, *,
@@ -353,54 +389,98 @@ def _run_groups(groups: Sequence[_Group], view: _Distinct, idx: np.ndarray, send
                 skip: np.ndarray | None = None) -> np.ndarray:
     """Give each row the label of the highest-priority group that matches it and its sender.
 
-    Returns which rows got a promotional label. A distinct text decided by a group without sender
-    conditions is not searched again by lower groups.
+    Returns which rows got a promotional label. Decided per distinct text where possible: a text
+    matched by a group without sender conditions is decided there and not searched by lower
+    groups; only rows whose text a sender- or context-conditional group matched first are
+    checked one by one. Each row costs a few integer gathers, not a pass per group.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     undecided = np.ones(len(idx), dtype=bool) if skip is None else ~skip
     alive_u = np.zeros(view.size, dtype=bool)
     alive_u[view.codes[undecided]] = True
-    promotional_hit = np.zeros(len(idx), dtype=bool)
-    for group in groups:
+    unset = len(groups)
+    small = np.int16 if unset < 32_000 else np.int64  # group numbers: cheap row-wide gathers
+    winner_u = np.full(view.size, unset, dtype=small)  # first unconditional group per text
+    conditional: list[tuple[int, np.ndarray]] = []
+    for gi, group in enumerate(groups):
         if not alive_u.any():
             break
         hit_u = view.match(group.pattern, alive_u)
         if not hit_u.any():
             continue
-        rows = undecided & hit_u[view.codes]
         if group.senders or group.not_senders or group.context:
-            rows &= senders.eligible(group, idx, context)
+            conditional.append((gi, hit_u))
         else:
+            winner_u[hit_u] = gi
             alive_u &= ~hit_u
-        if not rows.any():
-            continue
-        undecided &= ~rows
-        label[idx[rows]] = group.label
-        if group.promotional:
-            promotional_hit |= rows
-        won_u = np.unique(view.codes[rows])
-        which, text = _first_named(view.values.take(pa.array(won_u)), group.named,
-                                   [f"r{i}" for i in range(len(group.rules))])
-        ids = pc.take(pa.array([r.id for r in group.rules] + [group.rules[0].id]),
-                      pc.if_else(pc.less(which, 0), len(group.rules), which))
-        reason_u = pc.binary_join_element_wise(ids, pc.utf8_slice_codeunits(text, 0, _MAX_MATCH_CHARS), ": ")
-        pieces.add(idx[rows], reason_u, np.searchsorted(won_u, view.codes[rows]))
-    return promotional_hit
+    # row -> group number; -1 for skipped rows, `unset` for no match
+    row_group = winner_u[view.codes]
+    if skip is not None:
+        row_group[skip] = -1
+    # a conditional group can only take rows whose text it matched above the text's winner
+    ahead = [(gi, hit_u & (winner_u > gi)) for gi, hit_u in conditional]
+    ahead = [(gi, ahead_u) for gi, ahead_u in ahead if ahead_u.any()]
+    overridden: list[tuple[int, np.ndarray]] = []
+    if ahead:
+        maybe = np.flatnonzero(np.logical_or.reduce([a for _, a in ahead])[view.codes])
+        for gi, ahead_u in ahead:
+            cand = maybe[ahead_u[view.codes[maybe]] & (row_group[maybe] > gi)]
+            rows = cand[senders.eligible(groups[gi], idx[cand], context)]
+            row_group[rows] = gi
+            overridden.append((gi, rows))
+    hit = (row_group >= 0) & (row_group < unset)
+    # reasons per distinct text for the unconditional winners, per (group, text) for the others
+    by_text = hit.copy()
+    for gi, rows in overridden:
+        by_text[rows] = False
+        won_u, local = np.unique(view.codes[rows], return_inverse=True)
+        pieces.add(idx[rows], _reasons(groups[gi], view.values.take(pa.array(won_u))), local)
+    decided = np.flatnonzero(by_text)
+    if len(decided):
+        codes = view.codes[decided]
+        reason_at = np.full(view.size, -1, dtype=np.int64)
+        parts: list[pa.Array] = []
+        offset = 0
+        won_u = np.zeros(view.size, dtype=bool)
+        won_u[codes] = True
+        for gi in np.unique(winner_u[won_u]):
+            texts = np.flatnonzero(won_u & (winner_u == gi))
+            parts.append(_reasons(groups[gi], view.values.take(pa.array(texts))))
+            reason_at[texts] = offset + np.arange(len(texts))
+            offset += len(texts)
+        pieces.add(idx[decided], pa.concat_arrays(parts), reason_at[codes])
+    labels = np.array([g.label for g in groups] + [-1], dtype=np.int8)
+    promotional = np.array([g.promotional for g in groups] + [False])
+    label[idx[hit]] = labels[row_group[hit]]
+    return promotional[row_group]  # -1 and `unset` both read the trailing False
+
+
+def _reasons(group: _Group, texts: pa.Array) -> pa.Array:
+    """ "rule-id: matched text" for texts the group matched: the first rule whose part matched."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    which, text = _first_named(texts, group.named, [f"r{i}" for i in range(len(group.rules))])
+    ids = pc.take(pa.array([r.id for r in group.rules] + [group.rules[0].id]),
+                  pc.if_else(pc.less(which, 0), len(group.rules), which))
+    return pc.binary_join_element_wise(ids, pc.utf8_slice_codeunits(text, 0, _MAX_MATCH_CHARS), ": ")
 
 
 def _keywords(groups: Sequence[_Group], view: _Distinct, body: _LazyTake, idx: np.ndarray,
-              senders: _Senders) -> tuple[np.ndarray, pa.Array]:
-    """Rows (frame positions) that ask for an opt-out reply, and the keyword each asks for.
+              senders: _Senders) -> tuple[np.ndarray, pa.Array, np.ndarray]:
+    """Rows (frame positions) that ask for an opt-out reply, keywords, and which keyword each asks for.
 
-    Found on the distinct texts, extracted from the original text (the keyword may be digits).
+    Found and read on the distinct texts; read again from the original text only where digit
+    zeroing could have changed the keyword (it contains "0", or the rule tells digits apart).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     rows_out: list[np.ndarray] = []
     values: list[pa.Array] = []
+    locals_out: list[np.ndarray] = []
+    offset = 0
     todo = np.ones(len(idx), dtype=bool)
     used = view.used()
     for group in groups:
@@ -409,16 +489,28 @@ def _keywords(groups: Sequence[_Group], view: _Distinct, body: _LazyTake, idx: n
         pos = np.flatnonzero(rows)
         if not len(pos):
             continue
-        _, text = _first_named(body.take(pa.array(pos)), group.keywords,
-                               [f"k{i}" for i in range(len(group.rules))])
-        found = pc.not_equal(text, "").to_numpy(zero_copy_only=False)
+        names = [f"k{i}" for i in range(len(group.rules))]
+        won_u, local = np.unique(view.codes[pos], return_inverse=True)
+        _, text_u = _first_named(view.values.take(pa.array(won_u)), group.keywords, names)
+        if group.digit_blind:
+            exact_u = np.logical_not(pc.match_substring(text_u, "0").to_numpy(zero_copy_only=False))
+        else:
+            exact_u = np.zeros(len(won_u), dtype=bool)
+        redo = np.flatnonzero(~exact_u[local])
+        if len(redo):
+            _, text_redo = _first_named(body.take(pa.array(pos[redo])), group.keywords, names)
+            local[redo] = len(won_u) + np.arange(len(redo))
+            text_u = pa.concat_arrays([text_u, text_redo])
+        found = pc.not_equal(text_u, "").to_numpy(zero_copy_only=False)[local]
         if found.any():
             rows_out.append(idx[pos[found]])
-            values.append(pc.utf8_upper(pc.utf8_trim_whitespace(text.filter(pa.array(found)))))
+            values.append(pc.utf8_upper(pc.utf8_trim_whitespace(text_u)))
+            locals_out.append(local[found] + offset)
+            offset += len(text_u)
             todo[pos[found]] = False
     if not rows_out:
-        return np.zeros(0, dtype=np.int64), pa.array([], pa.string())
-    return np.concatenate(rows_out), pa.concat_arrays(values)
+        return np.zeros(0, dtype=np.int64), pa.array([], pa.string()), np.zeros(0, dtype=np.int64)
+    return np.concatenate(rows_out), pa.concat_arrays(values), np.concatenate(locals_out)
 
 
 def _traps(groups: Sequence[_Group], view: _Distinct, idx: np.ndarray, senders: _Senders,
@@ -439,13 +531,8 @@ def _traps(groups: Sequence[_Group], view: _Distinct, idx: np.ndarray, senders: 
         rows = hit_u[view.codes] & senders.eligible(group, idx, None)
         if not rows.any():
             continue
-        won_u = np.unique(view.codes[rows])
-        which, text = _first_named(view.values.take(pa.array(won_u)), group.named,
-                                   [f"r{i}" for i in range(len(group.rules))])
-        ids = pc.take(pa.array([r.id for r in group.rules] + [group.rules[0].id]),
-                      pc.if_else(pc.less(which, 0), len(group.rules), which))
-        reason_u = pc.binary_join_element_wise(ids, pc.utf8_slice_codeunits(text, 0, _MAX_MATCH_CHARS), ": ")
-        trap.add(idx[rows], reason_u, np.searchsorted(won_u, view.codes[rows]))
+        won_u, local = np.unique(view.codes[rows], return_inverse=True)
+        trap.add(idx[rows], _reasons(group, view.values.take(pa.array(won_u))), local)
 
 
 # --- senders --------------------------------------------------------------------------------------
@@ -464,24 +551,26 @@ class _Senders:
 
     @classmethod
     def build(cls, frame: pd.DataFrame, n: int, region: str | None) -> _Senders:
+        """Normalise each distinct address once; row facts are integer codes into them."""
         import pandas as pd
+        import pyarrow.compute as pc
 
-        raw = frame["address"] if "address" in frame else pd.Series([""] * n, index=frame.index)
-        raw = raw.astype(pd.StringDtype("pyarrow")).fillna("")
-        codes, uniques = pd.factorize(raw, sort=False)
-        raw_u = [str(u) for u in uniques]
+        encoded = pc.dictionary_encode(_arrow_text(frame.get("address", None), n))  # first-seen order
+        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        raw_u = encoded.dictionary.to_pylist()
         if len(raw_u) == 0:
             raw_u = [""]
             codes = np.zeros(n, dtype=np.int64)
         given_u = [""] * len(raw_u)
         if "sender_kind" in frame:
-            given = frame["sender_kind"].astype(pd.StringDtype("pyarrow")).fillna("")
-            nonempty = (given != "").to_numpy(dtype=bool, na_value=False)
-            if nonempty.any():
-                first = pd.Series(np.flatnonzero(nonempty)).groupby(codes[nonempty]).first()
-                given_values = given.to_numpy(dtype=object)
-                for code, row in first.items():
-                    given_u[int(code)] = str(given_values[row])
+            given = _arrow_text(frame["sender_kind"], n)
+            rows = np.flatnonzero(pc.not_equal(given, "").to_numpy(zero_copy_only=False))
+            if len(rows):
+                first = np.full(len(raw_u), n, dtype=np.int64)  # first row with a kind, per address
+                np.minimum.at(first, codes[rows], rows)
+                known = np.flatnonzero(first < n)
+                for code, kind in zip(known, given.take(first[known]).to_pylist(), strict=True):
+                    given_u[code] = kind
         if region is None:
             region = infer_region(raw_u)
         keys_u: list[str] = []
@@ -493,7 +582,7 @@ class _Senders:
         tags = _tags(raw_u, keys_u, kinds_u)
         key_codes_u, _ = pd.factorize(pd.Series(keys_u, dtype=object))
         key = np.asarray(key_codes_u, dtype=np.int64)[codes]
-        return cls(np.asarray(codes, dtype=np.int64), keys_u, kinds_u, key, tags, None, raw_u)
+        return cls(codes, keys_u, kinds_u, key, tags, None, raw_u)
 
     def tag(self, name: str) -> np.ndarray:
         return self.tags.get(name, np.zeros(len(self.kinds_u), dtype=bool))
@@ -518,9 +607,8 @@ class _Senders:
 
     def row_kinds(self) -> pa.Array:
         import pyarrow as pa
-        import pyarrow.compute as pc
 
-        return pc.take(pa.array(self.kinds_u, pa.string()), pa.array(self.codes))
+        return pa.array(self.kinds_u, pa.large_string()).take(pa.array(self.codes))
 
 
 def _tags(raw_u: list[str], keys_u: list[str], kinds_u: list[str]) -> dict[str, np.ndarray]:
@@ -574,43 +662,49 @@ def _order(frame: pd.DataFrame, n: int) -> np.ndarray:
 def _marketing_sender(key: np.ndarray, order: np.ndarray, in_idx: np.ndarray, out_idx: np.ndarray,
                       marketing: np.ndarray) -> np.ndarray:
     """Rows whose address has sent marketing (or an opt-out prompt) before them."""
-    import pandas as pd
-
     result = np.zeros(len(order), dtype=bool)
     src = in_idx[marketing[in_idx]]
     if not len(src) or not len(out_idx):
         return result
-    first = pd.Series(order[src]).groupby(key[src]).min()
-    firsts = first.reindex(key[out_idx]).to_numpy()
-    result[out_idx] = ~np.isnan(firsts) & (firsts < order[out_idx])
+    first = np.full(int(key.max()) + 1, len(order), dtype=np.int64)  # earliest rank per address
+    np.minimum.at(first, key[src], order[src])
+    result[out_idx] = first[key[out_idx]] < order[out_idx]
     return result
 
 
-def _keyword_echo(key: np.ndarray, order: np.ndarray, in_idx: np.ndarray, out_idx: np.ndarray,
-                  out_body: pa.Array, keyword: pa.Array) -> np.ndarray:
-    """For each outgoing row, the keyword it repeats from an earlier prompt of the same address."""
+def _keyword_echo(key: np.ndarray, order: np.ndarray, out_idx: np.ndarray, out_view: _Distinct,
+                  kw_rows: np.ndarray, kw_values: pa.Array, kw_local: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+    """For each outgoing row, the keyword it repeats from an earlier prompt of the same address.
+
+    Returns an index into the returned keywords per outgoing row (-1: none). Keywords and reply
+    texts are compared as integer codes into one keyword list, so rows are never strings.
+    """
     import pandas as pd
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    echo = np.full(len(out_idx), "", dtype=object)
-    kw_in = keyword.take(pa.array(in_idx)).to_numpy(zero_copy_only=False)
-    has = kw_in != ""
-    if not has.any():
-        return echo
-    prompts = pd.DataFrame({"key": key[in_idx][has], "kw": kw_in[has], "at": order[in_idx][has]})
-    prompts = prompts.groupby(["key", "kw"], as_index=False)["at"].min()
-    text = pc.utf8_upper(pc.utf8_trim(out_body, _ECHO_TRIM))
-    short = pc.less_equal(pc.utf8_length(text), 12).to_numpy(zero_copy_only=False)
-    if not short.any():
-        return echo
-    replies = pd.DataFrame({"pos": np.flatnonzero(short), "key": key[out_idx][short],
-                            "kw": text.filter(pa.array(short)).to_numpy(zero_copy_only=False),
-                            "when": order[out_idx][short]})
-    joined = replies.merge(prompts, on=["key", "kw"], how="inner")
-    joined = joined[joined["at"] < joined["when"]]
-    echo[joined["pos"].to_numpy()] = joined["kw"].to_numpy()
-    return echo
+    echo = np.full(len(out_idx), -1, dtype=np.int64)
+    words = pc.unique(kw_values)
+    if not len(kw_rows) or not len(out_idx):
+        return echo, words
+    real = pc.not_equal(words, "").to_numpy(zero_copy_only=False)
+    prompt_code = pc.index_in(kw_values, value_set=words).to_numpy(zero_copy_only=False)[kw_local]
+    has = real[prompt_code]
+    prompt_rows, prompt_code = kw_rows[has], prompt_code[has]
+    # distinct reply texts, trimmed and upper-cased like the keywords; short ones only
+    text_u = pc.utf8_upper(pc.utf8_trim(out_view.values, _ECHO_TRIM))
+    reply_u = pc.index_in(text_u, value_set=words).fill_null(-1).to_numpy(zero_copy_only=False)
+    short_u = pc.less_equal(pc.utf8_length(text_u), 12).to_numpy(zero_copy_only=False)
+    reply_u = np.where(short_u & real[reply_u] & (reply_u >= 0), reply_u, -1)
+    reply = reply_u[out_view.codes]
+    pos = np.flatnonzero(reply >= 0)
+    if not len(pos) or not len(prompt_rows):
+        return echo, words
+    width = len(words)
+    first = pd.Series(order[prompt_rows]).groupby(key[prompt_rows] * width + prompt_code).min()
+    at = first.reindex(key[out_idx[pos]] * width + reply[pos]).to_numpy()
+    ok = ~np.isnan(at) & (at < order[out_idx[pos]])
+    echo[pos[ok]] = reply[pos[ok]]
+    return echo, words
 
 
 # --- brands ---------------------------------------------------------------------------------------
@@ -634,10 +728,7 @@ def _brands(view: _Distinct, body: _LazyTake, in_idx: np.ndarray, out_idx: np.nd
     """Brand key and display per row: DLT header, 【signature】, `Brand:`, "opt out of Brand", sender ID."""
     import pandas as pd
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    n = len(order)
-    display = np.full(n, -1, dtype=np.int64)  # index into `names`
     names: list[str] = []
     keys: list[str] = []
     lookup: dict[str, int] = {}
@@ -652,7 +743,7 @@ def _brands(view: _Distinct, body: _LazyTake, in_idx: np.ndarray, out_idx: np.nd
     def extract(values: pa.Array) -> np.ndarray:
         tagged = _brand_tagged(values)
         codes, uniques = pd.factorize(pd.Series(pd.array(tagged, dtype="str")))
-        mapped = np.full(len(uniques) + 1, -1, dtype=np.int64)
+        mapped = np.full(len(uniques) + 1, -1, dtype=np.int32)
         for i, value in enumerate(uniques):
             group, _, text = str(value).partition("\x1f")
             clean = clean_brand(text, group) if text else ""
@@ -660,20 +751,10 @@ def _brands(view: _Distinct, body: _LazyTake, in_idx: np.ndarray, out_idx: np.nd
                 mapped[i] = intern(clean)
         return mapped[np.where(codes < 0, len(uniques), codes)]
 
-    if len(in_idx):
-        used = np.flatnonzero(view.used())
-        per_used = np.full(view.size, -1, dtype=np.int64)
-        per_used[used] = extract(view.values.take(pa.array(used)))
-        rows = per_used[view.codes]
-        # Digits were zeroed for matching: re-read brands such as "91社区" from the original text.
-        zeroed = np.array(["0" in name for name in names] + [False])
-        again = np.flatnonzero(zeroed[np.where(rows < 0, len(names), rows)])
-        if len(again):
-            rows[again] = extract(body.take(pa.array(again)))
-        display[in_idx] = rows
     # Sender-level brands: a DLT header always wins; an alphanumeric sender ID is the fallback.
-    dlt_u = np.full(len(senders.raw_u), -1, dtype=np.int64)
-    alpha_u = np.full(len(senders.raw_u), -1, dtype=np.int64)
+    # Per distinct address and text first, then one gather per row (int32: brands are few).
+    dlt_u = np.full(len(senders.raw_u), -1, dtype=np.int32)
+    alpha_u = np.full(len(senders.raw_u), -1, dtype=np.int32)
     for i, (raw, kind) in enumerate(zip(senders.raw_u, senders.kinds_u, strict=True)):
         if kind != SenderKind.ALPHANUMERIC.value:
             continue
@@ -682,28 +763,38 @@ def _brands(view: _Distinct, body: _LazyTake, in_idx: np.ndarray, out_idx: np.nd
             dlt_u[i] = intern(header)
         elif 2 <= len(raw.strip()) <= 24:
             alpha_u[i] = intern(" ".join(raw.split()))
-    rows_dlt = dlt_u[senders.codes]
-    display = np.where(rows_dlt >= 0, rows_dlt, display)
-    rows_alpha = alpha_u[senders.codes]
-    is_in = np.zeros(n, dtype=bool)
-    is_in[in_idx] = True
-    display = np.where((display < 0) & is_in, rows_alpha, display)
-    # Outgoing rows (a STOP reply) take the brand of the address's earlier incoming messages.
-    if len(out_idx) and len(in_idx):
-        branded = in_idx[display[in_idx] >= 0]
-        if len(branded):
-            last = pd.DataFrame({"key": senders.key[branded], "at": order[branded],
-                                 "brand": display[branded]}).sort_values("at")
-            per_key = last.groupby("key")["brand"].last()
-            found = per_key.reindex(senders.key[out_idx]).to_numpy()
-            fill = ~np.isnan(found) & (display[out_idx] < 0)
-            display[out_idx[fill]] = found[fill].astype(np.int64)
+    display = dlt_u[senders.codes]  # index into `names`, -1 for none
+    if len(in_idx):
+        used = np.flatnonzero(view.used())
+        per_used = np.full(view.size, -1, dtype=np.int32)
+        per_used[used] = extract(view.values.take(pa.array(used)))
+        rows = per_used[view.codes]
+        # Digits were zeroed for matching: re-read brands such as "91社区" from the original text.
+        zeroed = np.array(["0" in name for name in names] + [False])
+        again = np.flatnonzero(zeroed[rows])  # -1 reads the trailing False
+        if len(again):
+            rows[again] = extract(body.take(pa.array(again)))
+        rows = np.where(rows >= 0, rows, alpha_u[senders.codes[in_idx]])
+        display[in_idx] = np.where(display[in_idx] >= 0, display[in_idx], rows)
+    # Outgoing rows (a STOP reply) take the brand of the address's latest branded incoming message.
     if len(out_idx):
-        display[out_idx] = np.where(display[out_idx] < 0, rows_alpha[out_idx], display[out_idx])
-    names_pa = pa.array(names + [""], pa.string())
-    keys_pa = pa.array(keys + [""], pa.string())
+        out_display = display[out_idx]
+        need = np.flatnonzero(out_display < 0)
+        branded = in_idx[display[in_idx] >= 0]
+        if len(need) and len(branded):
+            latest = np.full(int(senders.key.max()) + 1, -1, dtype=np.int64)  # order of latest, per key
+            np.maximum.at(latest, senders.key[branded], order[branded])
+            at_order = np.full(len(order), -1, dtype=np.int32)  # brand by rank in time
+            at_order[order[branded]] = display[branded]
+            found = latest[senders.key[out_idx[need]]]
+            fill = found >= 0
+            out_display[need[fill]] = at_order[found[fill]]
+        out_display = np.where(out_display >= 0, out_display, alpha_u[senders.codes[out_idx]])
+        display[out_idx] = out_display
+    names_pa = pa.array(names + [""], pa.large_string())
+    keys_pa = pa.array(keys + [""], pa.large_string())
     index = pa.array(np.where(display < 0, len(names), display))
-    return pc.take(keys_pa, index), pc.take(names_pa, index)
+    return keys_pa.take(index), names_pa.take(index)
 
 
 # --- rule compilation -----------------------------------------------------------------------------
@@ -744,9 +835,59 @@ def _groups(rules: list[Rule], *, by_label: bool) -> tuple[_Group, ...]:
             pattern=_union(_plain(r.pattern) for r in members),
             named="|".join(f"(?P<r{i}>{_plain(r.pattern)})" for i, r in enumerate(members)),
             keywords="|".join(_keyword_named(r.pattern, i) for i, r in enumerate(members)),
+            digit_blind=not by_label and all(_digit_blind(r.pattern) for r in members),
         ))
     groups.sort(key=lambda g: -g.priority)  # stable: file order breaks ties
     return tuple(groups)
+
+
+def _digit_blind(pattern: str) -> bool:
+    """Whether ``pattern`` treats all ASCII digits alike, except literal "0"s inside the keyword.
+
+    Zeroing digits then only adds matches that use such a "0", so on the zeroed text the regex
+    takes the same path as on the original whenever the keyword it reads has no "0" (and so reads
+    the same). Unknown syntax answers False: the caller then reads the original text.
+    """
+    try:
+        from re import _constants as sre
+        from re import _parser
+        tree = _parser.parse(pattern)
+    except Exception:  # noqa: BLE001 - any parse problem only costs speed
+        return False
+    keyword = tree.state.groupdict.get(KEYWORD_GROUP)
+    digits = frozenset(range(0x30, 0x3A))
+    full_categories = {sre.CATEGORY_DIGIT, sre.CATEGORY_WORD, sre.CATEGORY_NOT_SPACE}
+
+    def blind(items: object, in_keyword: bool) -> bool:
+        for op, arg in items:  # type: ignore[attr-defined]
+            if op in (sre.LITERAL, sre.NOT_LITERAL):
+                if arg in digits and not (op is sre.LITERAL and arg == 0x30 and in_keyword):
+                    return False
+            elif op is sre.IN:
+                if any(o is sre.CATEGORY and a in full_categories for o, a in arg):
+                    continue
+                covered = set()
+                for o, a in arg:
+                    if o is sre.LITERAL:
+                        covered.add(a)
+                    elif o is sre.RANGE:
+                        covered.update(range(a[0], a[1] + 1))
+                if 0 < len(covered & digits) < len(digits):
+                    return False
+            elif op is sre.SUBPATTERN:
+                if not blind(arg[3], in_keyword or arg[0] == keyword):
+                    return False
+            elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT):
+                if not blind(arg[2], in_keyword):
+                    return False
+            elif op is sre.BRANCH:
+                if not all(blind(branch, in_keyword) for branch in arg[1]):
+                    return False
+            elif op not in (sre.ANY, sre.AT):
+                return False
+        return True
+
+    return blind(tree, False)
 
 
 def _plain(pattern: str) -> str:
