@@ -293,7 +293,7 @@ def classify(
             raise UsageError(f"cannot read: {exc.strerror or exc}", path=source) from None
         except UnicodeDecodeError:
             raise UsageError("not UTF-8 text", path=source) from None
-    input_columns = [c for c in frame.columns if c not in CLASSIFY_COLUMNS]
+    input_columns = [c for c in frame.attrs.get("input_columns", frame.columns) if c not in CLASSIFY_COLUMNS]
     labelled = classify_frame(frame, region=state.region, rules=load_rules(config.rules_dir()))
     columns = tuple(input_columns) + tuple(c for c in CLASSIFY_COLUMNS if c not in input_columns)
     count = emit(_records(labelled, columns), columns, fmt, output, json_key="messages",

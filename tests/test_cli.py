@@ -279,3 +279,17 @@ def test_cli_user_rules_change_a_label(isolated_env: Path) -> None:
     assert broken.exit_code == 2
     assert broken.stderr.startswith(f"error: {rules / 'mine.toml'}: ")
     assert "Traceback" not in broken.stderr and broken.stdout == ""
+
+
+def test_cli_classify_tsv_file_in_input_order(tmp_path: Path) -> None:
+    source = tmp_path / "mine.tsv"
+    source.write_text("id\tdirection\tsender\tbody\n"
+                      "7\tin\t95555\t【招商银行】验证码：482913，您正在登录手机银行。回TD退订\n"
+                      "3\tout\t1069012345671\tTD\n"
+                      "5\tin\t1069012345671\t【优选商城】会员日全场满199减50 回T退订\n", encoding="utf-8")
+    result = runner.invoke(app, ["classify", str(source), "--format", "csv"])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("id,direction,sender,body,label,reason,sender_kind,brand")
+    rows = [line.split(",") for line in lines[1:]]
+    assert [(r[0], r[4]) for r in rows] == [("7", "verification"), ("3", "unsubscribe-reply"), ("5", "marketing")]

@@ -24,7 +24,8 @@ def read_classify_input(stream: TextIO | BinaryIO, input_format: str | None,
     The format is ``input_format`` if given, else taken from ``name``'s extension, else sniffed:
     ``{`` first → JSONL, a tab in the header → TSV, otherwise CSV. Needs ``direction``, ``body``
     and ``sender`` or ``address``; when only ``sender`` exists an ``address`` column is added (a
-    copy, for classification) after the input columns. Raises UsageError on a missing field or a
+    copy, for classification) after the input columns; ``frame.attrs["input_columns"]`` names the
+    columns the input really had. Raises UsageError on a missing field or a
     malformed line.
     """
     import pandas as pd
@@ -50,6 +51,7 @@ def read_classify_input(stream: TextIO | BinaryIO, input_format: str | None,
                          hint="each message needs direction (in/out), sender or address, and body")
     if "address" not in present:
         frame["address"] = frame["sender"]
+    frame.attrs["input_columns"] = list(columns)  # what to write back: the added copy is not input
     return frame
 
 
