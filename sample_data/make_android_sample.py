@@ -191,10 +191,10 @@ def _mms_xml(m: Mms) -> str:
     date_s = int(m.when.timestamp())
     received = m.box == 1
     address = "~".join(m.members)
-    parts = ['      <part seq="-1" ct="application/smil" name="null" chset="null" cd="null" fn="null" '
-             'cid="&lt;smil&gt;" cl="smil.xml" ctt_s="null" ctt_t="null" text="&lt;smil&gt;&lt;body&gt;&lt;par '
-             'dur=&quot;5000ms&quot;&gt;&lt;text src=&quot;text.000000.txt&quot;/&gt;&lt;/par&gt;&lt;/body&gt;'
-             '&lt;/smil&gt;" />']
+    parts = [('      <part seq="-1" ct="application/smil" name="null" chset="null" cd="null" fn="null" '
+              'cid="&lt;smil&gt;" cl="smil.xml" ctt_s="null" ctt_t="null" text="&lt;smil&gt;&lt;body&gt;&lt;par '
+              'dur=&quot;5000ms&quot;&gt;&lt;text src=&quot;text.000000.txt&quot;/&gt;&lt;/par&gt;&lt;/body&gt;'
+              '&lt;/smil&gt;" />')]
     if m.with_image:
         parts.append('      <part seq="0" ct="image/png" name="IMG_0001.png" chset="null" cd="null" fn="null" '
                      'cid="&lt;IMG_0001&gt;" cl="IMG_0001.png" ctt_s="null" ctt_t="null" text="null" '
@@ -231,8 +231,8 @@ def main() -> None:
         "<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>",
         "<!--File Created By SMS Backup & Restore v10.20.002 on 30/11/2025 21:14:05-->",
         '<?xml-stylesheet type="text/xsl" href="sms.xsl"?>',
-        f'<smses count="{len(msgs)}" backup_set="5f0c2a6e-8d1b-4c7e-9a3f-2b6d1e9c4a70" '
-        f'backup_date="{backup_date}" type="full">',
+        (f'<smses count="{len(msgs)}" backup_set="5f0c2a6e-8d1b-4c7e-9a3f-2b6d1e9c4a70" '
+         f'backup_date="{backup_date}" type="full">'),
     ]
     lines += [_sms_xml(m) if isinstance(m, Sms) else _mms_xml(m) for m in msgs]
     lines.append("</smses>")
