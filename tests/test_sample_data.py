@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ def test_android_sample_is_reproducible(tmp_path: Path, monkeypatch: pytest.Monk
     spec = importlib.util.spec_from_file_location("make_android_sample", SAMPLE_DATA / "make_android_sample.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up there
     spec.loader.exec_module(module)
     monkeypatch.setattr(module, "OUT", tmp_path / "android-sms-backup.xml")
     module.main()
