@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sms_audit.errors import CorruptArchive, TruncatedArchive, UnsupportedArchive
+from sms_audit.importers._provider_json import int_field, text_field
 from sms_audit.importers.android_mmssms import build_mms, build_sms
 from sms_audit.importers.base import ReadOptions, ReadStats
 from sms_audit.importers.sms_ie import TruncatedJson, iter_json_array
@@ -135,19 +136,6 @@ class _Inflater(io.RawIOBase):
         super().close()
 
 
-def _text(record: dict[str, Any], key: str) -> str | None:
-    value = record.get(key)
-    return None if value is None else str(value)
-
-
-def _int(record: dict[str, Any], key: str) -> int | None:
-    value = _text(record, key)
-    try:
-        return int(value) if value not in (None, "", "null") else None
-    except ValueError:
-        return None
-
-
 def _message(record: object, builder: MessageBuilder, source_record: str) -> Message | None:
     if not isinstance(record, dict):
         return None
@@ -156,16 +144,16 @@ def _message(record: object, builder: MessageBuilder, source_record: str) -> Mes
         # {"date": "1579531789" (s), "msg_box": "1", "recipients": ["+12345678"], "tr_id": "...",
         #  "mms_addresses": [{"type": 137, "address": "+12345678", "charset": 106}, ...],
         #  "mms_body": "Very suspicious MMS ...", "mms_charset": 106}
-        addrs = [(str(a.get("address") or ""), _int(a, "type"))
+        addrs = [(str(a.get("address") or ""), int_field(a, "type"))
                  for a in record.get("mms_addresses") or [] if isinstance(a, dict)]
-        body = _text(record, "mms_body")
-        return build_mms(builder, record=source_record, date_s=_int(record, "date"),
-                         date_sent_s=_int(record, "date_sent"), box=_int(record, "msg_box"),
-                         m_id=_text(record, "m_id"), tr_id=_text(record, "tr_id"), addrs=addrs,
+        body = text_field(record, "mms_body")
+        return build_mms(builder, record=source_record, date_s=int_field(record, "date"),
+                         date_sent_s=int_field(record, "date_sent"), box=int_field(record, "msg_box"),
+                         m_id=text_field(record, "m_id"), tr_id=text_field(record, "tr_id"), addrs=addrs,
                          parts=[("text/plain", body)] if body else [], listed=recipients)
     # {"address": "06543219", "body": "...", "date": "1645543781956" (ms), "date_sent": "0",
     #  "status": "-1", "type": "6", "recipients": ["06543219"], "read": "1"}
-    address = _text(record, "address") or (recipients[0] if len(recipients) == 1 else "")
-    return build_sms(builder, record=source_record, address=address, date_ms=_int(record, "date"),
-                     kind=_int(record, "type"), body=_text(record, "body") or "",
-                     date_sent_ms=_int(record, "date_sent"))
+    address = text_field(record, "address") or (recipients[0] if len(recipients) == 1 else "")
+    return build_sms(builder, record=source_record, address=address, date_ms=int_field(record, "date"),
+                     kind=int_field(record, "type"), body=text_field(record, "body") or "",
+                     date_sent_ms=int_field(record, "date_sent"))

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sms_audit.errors import CorruptArchive, TruncatedArchive, UnsupportedArchive
+from sms_audit.importers._provider_json import int_field, text_field
 from sms_audit.importers.android_mmssms import ADDR_FROM, OWN_PLACEHOLDER, build_mms, build_sms
 from sms_audit.importers.base import ReadOptions, ReadStats
 from sms_audit.model import Message, MessageBuilder
@@ -190,30 +191,15 @@ def _cut_off(text: str, exc: json.JSONDecodeError) -> bool:
     return exc.msg.startswith("Unterminated string") or exc.pos >= len(text.rstrip())
 
 
-def _text(record: dict[str, Any], key: str) -> str | None:
-    value = record.get(key)
-    if value is None:
-        return None
-    return value if isinstance(value, str) else str(value)
-
-
-def _int(record: dict[str, Any], key: str) -> int | None:
-    value = _text(record, key)
-    try:
-        return int(value) if value not in (None, "", "null") else None
-    except ValueError:
-        return None
-
-
 def to_message(record: dict[str, Any], builder: MessageBuilder, ordinal: int, *, v1: bool) -> Message | None:
     """One sms-ie record -> Message. MMS records have ``msg_box``; SMS have ``type``."""
-    record_id = f"{_text(record, '_id') or ordinal}"
+    record_id = f"{text_field(record, '_id') or ordinal}"
     if "msg_box" in record:
         return _mms(record, builder, f"mms:{record_id}", v1=v1)
     # SMS: {"address": "22000", "date": "1709647200123" (ms), "type": "1", "body": "..."}
-    return build_sms(builder, record=f"sms:{record_id}", address=_text(record, "address") or "",
-                     date_ms=_int(record, "date"), kind=_int(record, "type"), body=_text(record, "body") or "",
-                     date_sent_ms=_int(record, "date_sent"))
+    return build_sms(builder, record=f"sms:{record_id}", address=text_field(record, "address") or "",
+                     date_ms=int_field(record, "date"), kind=int_field(record, "type"), body=text_field(record, "body") or "",
+                     date_sent_ms=int_field(record, "date_sent"))
 
 
 # MMS: {"date": "1709740900" (s), "msg_box": "1", "m_id": "...",
@@ -227,20 +213,20 @@ def _mms(record: dict[str, Any], builder: MessageBuilder, source_record: str, *,
     parts = record.get(f"{prefix}parts") or []
     addrs: list[tuple[str, int | None]] = []
     if isinstance(sender, dict):
-        addrs.append((_text(sender, "address") or "", ADDR_FROM))
+        addrs.append((text_field(sender, "address") or "", ADDR_FROM))
     for entry in recipients if isinstance(recipients, list) else []:
         if isinstance(entry, dict):
-            addrs.append((_text(entry, "address") or "", _int(entry, "type")))
+            addrs.append((text_field(entry, "address") or "", int_field(entry, "type")))
     ordered = sorted((p for p in parts if isinstance(p, dict)) if isinstance(parts, list) else [],
-                     key=lambda p: _int(p, "seq") or 0)
+                     key=lambda p: int_field(p, "seq") or 0)
     others = [a for a, kind in addrs if kind != ADDR_FROM and a and a != OWN_PLACEHOLDER]
-    box = _int(record, "msg_box")
+    box = int_field(record, "msg_box")
     from_address = addrs[0][0] if addrs and addrs[0][1] == ADDR_FROM else ""
     # The thread's participants are not exported: for a sent MMS they are the recipients; for a
     # received one the sender (plus the To list, which also holds the owner, when it is a group).
     listed = others if box != 1 else ([from_address] + (others if len(others) > 1 else []))
-    return build_mms(builder, record=source_record, date_s=_int(record, "date"),
-                     date_sent_s=_int(record, "date_sent"), box=box, m_id=_text(record, "m_id"),
-                     tr_id=_text(record, "tr_id"), addrs=addrs,
-                     parts=[(_text(p, "ct") or "", _text(p, "text")) for p in ordered],
+    return build_mms(builder, record=source_record, date_s=int_field(record, "date"),
+                     date_sent_s=int_field(record, "date_sent"), box=box, m_id=text_field(record, "m_id"),
+                     tr_id=text_field(record, "tr_id"), addrs=addrs,
+                     parts=[(text_field(p, "ct") or "", text_field(p, "text")) for p in ordered],
                      listed=[a for a in listed if a])
