@@ -248,3 +248,11 @@ def test_classify_brand_key_groups_channel_words() -> None:
     assert brand_key("Blue Bottle Coffee") == "bluebottlecoffee"
     assert brand_key("Outlet") == "outlet"  # never stripped to nothing
     assert brand_key("优选商城") == brand_key("优选") == "优选"
+
+
+def test_classify_weak_zh_vocabulary_needs_a_business_sender() -> None:
+    """活动/会员/积分 in a friend's chat are not marketing; from a 106 port with a signature they are."""
+    chat = one("in", "+8613900001111", "周末一起去参加读书会活动吗？我有会员卡")
+    assert (chat["label"], chat["reason"]) == ("other", "default: no rule matched")
+    port = one("in", "1069012345678", "【悦读书店】周末读书会活动，会员积分翻倍")
+    assert port["label"] == "marketing" and port["reason"].startswith("zh.marketing: ")
