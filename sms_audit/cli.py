@@ -244,10 +244,9 @@ def messages(
     flt = MessageFilter.from_options(since=since, until=until, sender=sender, direction=direction,
                                      search=search, label=label, region=state.region)
     frame = load_frame(state, archives or [], _check_input_format(input_format), *flt.to_sql())
-    frame = flt.apply(frame)  # the same filters on archives read directly (no-op on store rows)
     rules = load_rules(config.rules_dir())
     frame = classify_frame(frame, region=effective_region(state, frame), rules=rules)
-    frame = flt.apply_label(frame)
+    frame = flt.apply_label(flt.apply(frame))  # after classifying: labels need each sender's history
     frame["brand"] = frame["brand_display"]  # as written in the signature; the report groups by key
     frame = frame.sort_values(["timestamp", "message_id"], ascending=not newest_first, kind="stable")
     if limit is not None:

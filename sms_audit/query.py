@@ -1,7 +1,8 @@
 """Message filters (--since/--until/--sender/--direction/--search/--label), defined once.
 
-The same filter runs as SQL against the store (so ``--limit`` on a million messages stays cheap)
-and on a frame of messages read straight from archives.
+Labels depend on a sender's history (a reply "Q" is an unsubscribe because that sender asked for
+"Q" earlier), so only the sender filter, which keeps a sender's whole history, is pushed into the
+store's SQL; every other filter runs on the classified frame.
 """
 
 from __future__ import annotations
@@ -49,28 +50,13 @@ class MessageFilter:
         return cls(since_at, until_at, key, sender.strip() if sender else None, direction, search, label)
 
     def to_sql(self) -> tuple[str, list[Any]]:
-        """A WHERE clause (without the keyword) and its parameters for the store's messages table."""
-        clauses: list[str] = []
-        params: list[Any] = []
-        if self.since:
-            clauses.append("timestamp_us >= ?")
-            params.append(_us(self.since))
-        if self.until:
-            clauses.append("timestamp_us < ?")
-            params.append(_us(self.until))
-        if self.sender is not None:
-            clauses.append("(address = ? OR address_raw = ? OR thread_key = ?)")
-            params.extend([self.sender, self.sender_raw, self.sender])
-        if self.direction:
-            clauses.append("direction = ?")
-            params.append(self.direction)
-        if self.search:
-            clauses.append("instr(lower(body), lower(?)) > 0")
-            params.append(self.search)
-        return " AND ".join(clauses), params
+        """A WHERE clause (without the keyword) and its parameters: the sender filter only."""
+        if self.sender is None:
+            return "", []
+        return "(address = ? OR address_raw = ? OR thread_key = ?)", [self.sender, self.sender_raw, self.sender]
 
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The same filters on a message frame (vectorized)."""
+        """Every filter but the label on a message frame (vectorized); run it after classifying."""
         mask = None
 
         def both(cond: Any) -> None:
@@ -94,6 +80,3 @@ class MessageFilter:
         """--label, after classification."""
         return frame if not self.label else frame[frame["label"] == self.label]
 
-
-def _us(moment: datetime) -> int:
-    return int(moment.timestamp() * 1_000_000)

@@ -293,3 +293,16 @@ def test_cli_classify_tsv_file_in_input_order(tmp_path: Path) -> None:
     assert lines[0].startswith("id,direction,sender,body,label,reason,sender_kind,brand")
     rows = [line.split(",") for line in lines[1:]]
     assert [(r[0], r[4]) for r in rows] == [("7", "verification"), ("3", "unsubscribe-reply"), ("5", "marketing")]
+
+
+def test_cli_messages_time_filter_keeps_each_senders_history(tmp_path: Path) -> None:
+    """The reply "1" is an unsubscribe only because the same number asked for "1" just before;
+    a --since between the two must not lose that context (store and archive alike)."""
+    db = tmp_path / "s.sqlite"
+    runner.invoke(app, ["--db", str(db), "-q", "import", str(SAMPLE)])
+    for source in ([], [str(SAMPLE)]):
+        result = runner.invoke(app, ["--db", str(db), "messages", *source, "--since", "2025-10-21T14:50:00Z",
+                                     "--until", "2025-10-22", "--direction", "out"])
+        rows = _jsonl(result.stdout)
+        assert [(r["body"], r["label"], r["reason"]) for r in rows] == [
+            ("1", "unsubscribe-reply", "context.keyword-echo: 1")]
