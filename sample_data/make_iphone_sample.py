@@ -12,42 +12,16 @@ Run: ``python sample_data/make_iphone_sample.py`` (rewrites the database next to
 from __future__ import annotations
 
 import sqlite3
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
+
+from sms_audit.importers.typedstream import encode_attributed_body
+
 SQL = HERE / "iphone-sms.sql"
 OUT = HERE / "iphone-sms.db"
-
-
-def _ts_int(n: int) -> bytes:
-    """typedstream integer: 1 byte below 0x80, else 0x81 + int16 LE or 0x82 + int32 LE."""
-    if 0 <= n < 0x80:
-        return bytes([n])
-    if n < 0x8000:
-        return b"\x81" + n.to_bytes(2, "little", signed=True)
-    return b"\x82" + n.to_bytes(4, "little", signed=True)
-
-
-def _cls(name: bytes, version: int) -> bytes:
-    return b"\x84\x84" + _ts_int(len(name)) + name + _ts_int(version)
-
-
-def encode_attributed_body(text: str) -> bytes:
-    """``text`` as an archived NSMutableAttributedString (layout of FORMATS.md §4.5).
-
-    Kept in this script (a copy of tests/fixtures_ios.py's encoder) so it runs on its own.
-    """
-    data = text.encode("utf-8")
-    utf16_len = len(text.encode("utf-16-le")) // 2
-    nsobject = bytes([0x92 + 3])  # object 3 = the NSObject class
-    return b"".join([
-        b"\x04\x0bstreamtyped\x81\xe8\x03", b"\x84\x01@", b"\x84",
-        _cls(b"NSMutableAttributedString", 0), _cls(b"NSAttributedString", 0), _cls(b"NSObject", 0), b"\x85",
-        b"\x92\x84", _cls(b"NSMutableString", 1), _cls(b"NSString", 1), nsobject,
-        b"\x84\x01+", _ts_int(len(data)), data, b"\x86",
-        b"\x84\x02iI\x01", _ts_int(utf16_len), b"\x92\x84", _cls(b"NSDictionary", 0), nsobject,
-        b"\x84\x01i\x00\x86\x86",
-    ])
 
 
 def build(out: Path = OUT, sql: Path = SQL) -> Path:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sms_audit.importers.typedstream import encode_attributed_body
 from sms_audit.normalize import APPLE_EPOCH, to_apple_ns
 
 # --- schemas ---------------------------------------------------------------------------------
@@ -110,39 +111,6 @@ INSERT INTO message (ROWID, address, date, text, flags, country) VALUES
 
 
 # --- attributedBody --------------------------------------------------------------------------
-
-def _ts_int(n: int) -> bytes:
-    """typedstream integer: 1 byte below 0x80, else 0x81 + int16 LE or 0x82 + int32 LE."""
-    if 0 <= n < 0x80:
-        return bytes([n])
-    if -0x8000 <= n < 0x8000:
-        return b"\x81" + n.to_bytes(2, "little", signed=True)
-    return b"\x82" + n.to_bytes(4, "little", signed=True)
-
-
-def encode_attributed_body(text: str, *, mutable: bool = True) -> bytes:
-    """Archive ``text`` the way iOS 16 stores ``message.attributedBody`` (FORMATS.md §4.5 layout)."""
-    def cls(name: bytes, version: int) -> bytes:
-        return b"\x84\x84" + _ts_int(len(name)) + name + _ts_int(version)
-
-    head = b"\x04\x0bstreamtyped\x81\xe8\x03" + b"\x84\x01@" + b"\x84"
-    if mutable:  # objects: 0 root, 1 NSMutableAttributedString, 2 NSAttributedString, 3 NSObject
-        head += cls(b"NSMutableAttributedString", 0) + cls(b"NSAttributedString", 0)
-        nsobject_ref = 0x92 + 3
-    else:  # objects: 0 root, 1 NSAttributedString, 2 NSObject
-        head += cls(b"NSAttributedString", 0)
-        nsobject_ref = 0x92 + 2
-    head += cls(b"NSObject", 0) + b"\x85"
-    data = text.encode("utf-8")
-    string = b"\x92\x84" + (cls(b"NSMutableString", 1) + cls(b"NSString", 1) if mutable
-                            else cls(b"NSString", 1))
-    string += bytes([nsobject_ref]) + b"\x84\x01+" + _ts_int(len(data)) + data + b"\x86"
-    utf16_len = len(text.encode("utf-16-le")) // 2
-    # One attribute run over the whole text ("iI" = location, length) with an empty dictionary.
-    runs = b"\x84\x02iI\x01" + _ts_int(utf16_len) + b"\x92\x84" + cls(b"NSDictionary", 0)
-    runs += bytes([nsobject_ref]) + b"\x84\x01i\x00\x86\x86"
-    return head + string + runs
-
 
 # --- sms.db builder --------------------------------------------------------------------------
 

@@ -8,9 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sms_audit.importers.typedstream import decode_attributed_body, strip_placeholders
+from sms_audit.importers.typedstream import decode_attributed_body, encode_attributed_body, strip_placeholders
 from tests.conftest import SHARED_SAMPLES
-from tests.fixtures_ios import encode_attributed_body
 
 CRABSTEP = SHARED_SAMPLES / "attributedbody-blobs-crabstep"
 
