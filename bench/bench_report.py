@@ -25,8 +25,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sms_audit.report.analysis import VIOLATION, analyze  # noqa: E402
-from sms_audit.report.policy import get_policy  # noqa: E402
+from sms_audit.report.analysis import VIOLATION, analyze
+from sms_audit.report.policy import get_policy
 
 BRANDS = 2000
 PORTS_PER_BRAND = 5
