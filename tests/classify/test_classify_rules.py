@@ -256,3 +256,24 @@ def test_classify_weak_zh_vocabulary_needs_a_business_sender() -> None:
     assert (chat["label"], chat["reason"]) == ("other", "default: no rule matched")
     port = one("in", "1069012345678", "【悦读书店】周末读书会活动，会员积分翻倍")
     assert port["label"] == "marketing" and port["reason"].startswith("zh.marketing: ")
+
+
+@pytest.mark.parametrize("body", [
+    "r u free tonight? the new thai place has a deal on, cheap and good",
+    "haha i never win anything. see u at 7, 20 mins late sorry",
+    "pls txt me when ur done, price of the tickets went up again",
+])
+def test_classify_en_sales_words_in_a_friends_chat_stay_other(body: str) -> None:
+    """free/win/deal/cheap/mins/txt from a personal number are chat unless a commercial marker is beside them."""
+    assert one("in", "+447700900123", body, region="GB")["label"] == "other"
+
+
+@pytest.mark.parametrize(("address", "body", "reason"), [
+    ("+447700900456", "FREE upgrade to the latest camera phone! Call 0800 123 4567 now", "en.marketing-words-marked: "),
+    ("+447700900456", "Half price line rental this month only, see www.example-mobiles.co.uk", "en.promo-words-marked: "),
+    ("SHOPCO", "Weekend sale: everything must go, hurry in store", "en.promo-words: "),
+    ("SHOPCO", "Get 2 free coffees with any cake this week", "en.marketing-words: "),
+])
+def test_classify_en_sales_words_with_a_marker_or_business_sender(address: str, body: str, reason: str) -> None:
+    row = one("in", address, body, region="GB")
+    assert row["label"] == "marketing" and row["reason"].startswith(reason)
