@@ -113,7 +113,7 @@ def read_80w(folder: Path) -> list[Group]:
     return [spam, ham]
 
 
-_FBS_PLACEHOLDERS = {"DIGIT": "88", "PHONE": "4008123456", "URL": "http://t.cn/abc", "PLACE": "某地",
+_FBS_PLACEHOLDERS = {"DIGIT": "88", "PHONE": "4008123456", "URL": "http://wap.example.cn/x", "PLACE": "某地",
                      "NAME": "某某", "WECHAT": "wx1234", "QQ": "12345678"}
 
 

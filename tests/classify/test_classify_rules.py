@@ -277,3 +277,33 @@ def test_classify_en_sales_words_in_a_friends_chat_stay_other(body: str) -> None
 def test_classify_en_sales_words_with_a_marker_or_business_sender(address: str, body: str, reason: str) -> None:
     row = one("in", address, body, region="GB")
     assert row["label"] == "marketing" and row["reason"].startswith(reason)
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    ("亲，新用户首存500送500，时时返水不封顶，网址 www.example-yule.cn", "zh.scam-gambling: "),
+    ("周末真人游戏，充值后一倍流水即可提款，加微信 ab1234 了解", "zh.scam-gambling: "),
+    ("小王，你仔细看看我们聚会的相册吧 http://ex.example.cn/a1", "zh.scam-malware-link: "),
+    ("您的亲友给您发来照片，点击查看 http://ex.example.cn/p2", "zh.scam-malware-link: "),
+    ("尊敬的客户：您的账户已满8000积分，可兑换68元现金，请登录 http://ex.example.cn 领取，逾期清零", "zh.scam-points-cash: "),
+    ("尊敬的用户：您的电子密码器将于明日失效，请登录 http://ex.example.cn 重新激活", "zh.bank-security-notice: "),
+    ("央视节目组指定您为本期场外互动者，获得现金8万元及笔记本电脑一台，请登录领取", "zh.scam-prize: "),
+    ("了解真相，远离中共，平安是福 http://ex.example.cn", "zh.scam-political: "),
+])
+def test_classify_zh_scams_and_bank_notices_from_a_port_are_other(body: str, reason: str) -> None:
+    row = one("in", "1065901234567", body)
+    assert row["label"] == "other" and row["reason"].startswith(reason)
+
+
+@pytest.mark.parametrize("body", [
+    "【金福珠宝】国庆特惠：黄金每克优惠20元，钻石彩金8折，详询门店。回T退订",
+    "【优品商城】会员积分可兑换现金券，购物满199元立减50元，回TD退订",
+    "【海湾移动】预存100元送50元话费，存送活动火热进行中，回N退订",
+])
+def test_classify_zh_jewellery_points_and_topup_adverts_stay_marketing(body: str) -> None:
+    """彩金 (coloured gold), 积分兑换现金券 and 存送 top-ups are ordinary adverts, not gambling or phishing."""
+    assert one("in", "1069012345678", body)["label"] == "marketing"
+
+
+def test_classify_zh_otp_mentioning_e_banking_stays_verification() -> None:
+    row = one("in", "95588", "您正在登录网上银行，验证码 482913，5分钟内有效，过期失效。【工商银行】")
+    assert row["label"] == "verification"
