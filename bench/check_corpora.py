@@ -203,18 +203,19 @@ def read_thai(folder: Path) -> list[Group]:
 
 
 def read_otp_synthetic(folder: Path) -> list[Group]:
-    valid = Group("otp-synth csv valid", frozenset({"verification"}), "US", "template OTPs from a +1 long code")
-    invalid = Group("otp-synth csv not valid", NOT_VERIF, "US", "template non-OTPs from a +1 long code")
+    # The csv's valid/not valid column does not follow the text (both hold the same OTP templates), so
+    # it is not used: every template is expected to read as an OTP (one prize lure among them is not).
+    csv_rows = Group("otp-synth csv", frozenset({"verification"}), "US", "template texts from a +1 long code")
     otp = Group("otp-synth otp.txt", frozenset({"verification"}), "CN", "zh/en template OTPs from a 106 port")
     non = Group("otp-synth non_otp.txt", NOT_VERIF, "CN", "zh/en template non-OTPs from a 106 port")
     with (folder / "SMS_OTP_10000_samples.csv").open(encoding="utf-8") as handle:
         for rec in csv.DictReader(handle):
-            (valid if rec["label"] == "valid" else invalid).rows.append(("in", rec["phone_id"], rec["sms_text"]))
+            csv_rows.rows.append(("in", rec["phone_id"], rec["sms_text"]))
     for body in _lines(folder / "otp_messages_1000.txt"):
         otp.rows.append(("in", "106900001234", body))
     for body in _lines(folder / "non_otp_messages_1000.txt"):
         non.rows.append(("in", "106900001234", body))
-    return [valid, invalid, otp, non]
+    return [csv_rows, otp, non]
 
 
 def read_nus(folder: Path) -> list[Group]:

@@ -307,3 +307,17 @@ def test_classify_zh_jewellery_points_and_topup_adverts_stay_marketing(body: str
 def test_classify_zh_otp_mentioning_e_banking_stays_verification() -> None:
     row = one("in", "95588", "您正在登录网上银行，验证码 482913，5分钟内有效，过期失效。【工商银行】")
     assert row["label"] == "verification"
+
+
+@pytest.mark.parametrize("body", [
+    "Use 284 617 to verify your Snapgram account.",
+    "Your Acme verification code is Qx7Lm2Pz9RtB",
+    "Your login code is: 4kT9wz",
+])
+def test_classify_en_spaced_and_letter_digit_codes_are_verification(body: str) -> None:
+    assert one("in", "Acme", body, region="GB")["label"] == "verification"
+
+
+def test_classify_en_code_words_without_a_code_are_not_verification() -> None:
+    row = one("in", "Acme", "Your security code is the 3 digits on the back of your card", region="GB")
+    assert row["label"] != "verification"
