@@ -321,3 +321,13 @@ def test_classify_en_spaced_and_letter_digit_codes_are_verification(body: str) -
 def test_classify_en_code_words_without_a_code_are_not_verification() -> None:
     row = one("in", "Acme", "Your security code is the 3 digits on the back of your card", region="GB")
     assert row["label"] != "verification"
+
+
+@pytest.mark.parametrize("body", [
+    "您账户5521于06月03日入账工资，人民币8650.00。周末出游享满减 e95555.cn/ab。[招商银行]",
+    "您的卡号6032于5月8日还款人民币2000.00元，当前可用额度充足，分期购车低至0利率。【某某银行】",
+    "【快打车】您的订单已由李师傅应答，车牌京A0000，请准时到上车点，下载客户端领更多优惠",
+    "【好物商城】订单状态更新：您购买的商品已出库，会员积分翻倍活动进行中",
+])
+def test_classify_zh_account_alerts_and_order_updates_with_promo_tails_are_other(body: str) -> None:
+    assert one("in", "1069012345678", body)["label"] == "other"
