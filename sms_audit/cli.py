@@ -33,7 +33,7 @@ from sms_audit.output import OutputFormat
 class _Group(TyperGroup):
     """Turns library errors into one-line messages and exit codes; tracebacks only with --debug."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]  # typer's Context subclass
         try:
             return super().invoke(ctx)
         except SmsAuditError as exc:

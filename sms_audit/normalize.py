@@ -158,6 +158,8 @@ def infer_region(raw_addresses: Iterable[str]) -> str | None:
             parsed = phonenumbers.parse(compact, None)
         except NumberParseException:
             continue
+        if parsed.country_code is None:
+            continue
         region = phonenumbers.region_code_for_country_code(parsed.country_code)
         if region and region != "ZZ":
             counts[region] += 1

@@ -75,7 +75,8 @@ def _load_plist(path: Path, stats: ReadStats) -> dict[str, Any]:
 #              "Product Type": "iPhone9,3", "Last Backup Date": datetime(...), ...}
 # Manifest.plist: {"IsEncrypted": True, "Lockdown": {"DeviceName", "ProductVersion", ...}, "Date", ...}
 def _record_device(info: dict[str, Any], manifest: dict[str, Any], stats: ReadStats) -> None:
-    lockdown = manifest.get("Lockdown") if isinstance(manifest.get("Lockdown"), dict) else {}
+    raw_lockdown = manifest.get("Lockdown")
+    lockdown: dict[str, Any] = raw_lockdown if isinstance(raw_lockdown, dict) else {}
     facts = {
         "device_name": info.get("Device Name") or lockdown.get("DeviceName"),
         "ios_version": info.get("Product Version") or lockdown.get("ProductVersion"),
