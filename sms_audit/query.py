@@ -49,11 +49,37 @@ class MessageFilter:
         key = normalize_address(sender, region).key if sender else None
         return cls(since_at, until_at, key, sender.strip() if sender else None, direction, search, label)
 
-    def to_sql(self) -> tuple[str, list[Any]]:
-        """A WHERE clause (without the keyword) and its parameters: the sender filter only."""
-        if self.sender is None:
-            return "", []
-        return "(address = ? OR address_raw = ? OR thread_key = ?)", [self.sender, self.sender_raw, self.sender]
+    def to_sql(self, *, history_safe: bool = True) -> tuple[str, list[Any]]:
+        """A WHERE clause (without the keyword) and its parameters for the store.
+
+        ``history_safe`` (the default) keeps to the sender filter, which keeps each sender's whole
+        history for classification. Otherwise time, direction and (ASCII) search are included too,
+        for picking rows whose senders' histories are then loaded separately.
+        """
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.sender is not None:
+            clauses.append("(address = ? OR address_raw = ? OR thread_key = ?)")
+            params.extend([self.sender, self.sender_raw, self.sender])
+        if not history_safe:
+            if self.since:
+                clauses.append("timestamp_us >= ?")
+                params.append(_us(self.since))
+            if self.until:
+                clauses.append("timestamp_us < ?")
+                params.append(_us(self.until))
+            if self.direction:
+                clauses.append("direction = ?")
+                params.append(self.direction)
+            if self.search:
+                clauses.append("instr(lower(body), lower(?)) > 0")  # SQLite lower() is ASCII-only
+                params.append(self.search)
+        return " AND ".join(clauses), params
+
+    @property
+    def sql_exact(self) -> bool:
+        """Whether :meth:`to_sql` selects exactly what :meth:`apply` keeps (search must be ASCII)."""
+        return self.search is None or self.search.isascii()
 
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Every filter but the label on a message frame (vectorized); run it after classifying."""
@@ -80,3 +106,7 @@ class MessageFilter:
         """--label, after classification."""
         return frame if not self.label else frame[frame["label"] == self.label]
 
+
+def _us(moment: datetime) -> int:
+    delta = moment - datetime(1970, 1, 1, tzinfo=moment.tzinfo)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

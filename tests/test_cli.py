@@ -306,3 +306,22 @@ def test_cli_messages_time_filter_keeps_each_senders_history(tmp_path: Path) -> 
         rows = _jsonl(result.stdout)
         assert [(r["body"], r["label"], r["reason"]) for r in rows] == [
             ("1", "unsubscribe-reply", "context.keyword-echo: 1")]
+
+
+@pytest.mark.parametrize("args", [
+    ["--limit", "7", "--newest-first"],
+    ["--limit", "5"],
+    ["--limit", "4", "--since", "2025-10-21T14:50:00Z", "--direction", "out"],
+    ["--limit", "3", "--search", "td", "--newest-first"],
+    ["--limit", "3", "--sender", "10690123456702"],
+])
+def test_cli_messages_limit_on_the_store_matches_the_full_path(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
+    """--limit picks rows in SQL and loads only their senders' histories; same output as reading all."""
+    db = tmp_path / "s.sqlite"
+    runner.invoke(app, ["--db", str(db), "-q", "import", str(SAMPLE)])
+    fast = runner.invoke(app, ["--db", str(db), "messages", *args])
+    monkeypatch.setattr("sms_audit.cli._FAST_LIMIT", -1)
+    full = runner.invoke(app, ["--db", str(db), "messages", *args])
+    assert fast.exit_code == full.exit_code == 0
+    assert fast.stdout == full.stdout and fast.stdout
