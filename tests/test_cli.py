@@ -325,3 +325,21 @@ def test_cli_messages_limit_on_the_store_matches_the_full_path(
     full = runner.invoke(app, ["--db", str(db), "messages", *args])
     assert fast.exit_code == full.exit_code == 0
     assert fast.stdout == full.stdout and fast.stdout
+
+
+def test_cli_import_backup_folder_records_the_sms_db_hash(tmp_path: Path) -> None:
+    import hashlib
+
+    from tests.conftest import sample_path
+
+    folder = sample_path("iosbackup-mvt-ios14")
+    sms_db = folder / "3d" / "3d0d7e5fb2ce288813306e4d4636395e047a3d28"
+    db = tmp_path / "s.sqlite"
+    imported = runner.invoke(app, ["--db", str(db), "import", str(folder)])
+    assert imported.exit_code == 0
+    assert f"{folder}: iOS backup folder (iTunes/Finder, also encrypted) (iPhone, 14.3): read 1, new 1" \
+           in imported.stderr
+    (record,) = _jsonl(runner.invoke(app, ["--db", str(db), "imports"]).stdout)
+    assert record["sha256"] == hashlib.sha256(sms_db.read_bytes()).hexdigest()
+    assert record["details"]["sha256_of"] == "sms.db in the backup folder"
+    assert record["details"]["ios_version"] == "14.3"

@@ -56,6 +56,7 @@ def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message
         return
     stats.details["ios_backup_encrypted"] = "no"
     db_path = _find_sms_db(path, stats)
+    _record_hash(db_path, stats, "sms.db in the backup folder")
     yield from ios_sms_db.read_database(db_path, options, stats, source_format=NAME, source_file=str(path))
 
 
@@ -163,10 +164,20 @@ def _read_encrypted(path: Path, options: ReadOptions, stats: ReadStats) -> Itera
             except (ValueError, OSError) as exc:
                 raise CorruptArchive(f"cannot decrypt sms.db ({exc})", path=str(path)) from None
         stats.details["ios_backup_sms_db"] = "Manifest.db (decrypted)"
+        _record_hash(out, stats, "sms.db decrypted from the backup")
         yield from ios_sms_db.read_database(out, options, stats, source_format=NAME, source_file=str(path))
     finally:
         _discard(backup)
         shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _record_hash(db_path: Path, stats: ReadStats, what: str) -> None:
+    """A folder has no single hash: the import record gets the SHA-256 of the sms.db read from it."""
+    from sms_audit.store import sha256_file
+
+    stats.details["sha256"] = sha256_file(db_path)
+    stats.details["sha256_of"] = what
+    stats.details["sms_db_size"] = str(db_path.stat().st_size)
 
 
 def _discard(backup: Any) -> None:
