@@ -145,16 +145,19 @@ IMPORT_SUMMARY_COLUMNS = ("path", "format", "status", "read", "new", "duplicates
 @app.command("import")
 def import_(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="Archive files or iOS backup folders.",
-                                                show_default=False)],
+    paths: Annotated[list[Path], typer.Argument(
+        help="Archive files, iOS backup folders, or folders of archives.", show_default=False)],
     input_format: InputFormatOption = None,
 ) -> None:
     """Import archives into the store (idempotent: messages already there are not added again)."""
     from sms_audit.importers import ReadStats, detect, get_importer
     from sms_audit.store import ImportResult
 
+    from sms_audit.importers import expand_folders
+
     state = _state(ctx)
     fmt = _check_input_format(input_format)
+    paths = expand_folders(paths, fmt)
     with open_store(state, create=True) as store:
         region = state.region or store.get_meta("region")
         if region is None:

@@ -231,8 +231,9 @@ def read_archives(state: AppState, paths: Sequence[Path], input_format: str | No
     Errors are reported per archive and recorded in ``state`` (exit 3); the other archives are
     still read, and a truncated archive keeps every message before the break.
     """
-    from sms_audit.importers import ReadStats, detect, get_importer
+    from sms_audit.importers import ReadStats, detect, expand_folders, get_importer
 
+    paths = expand_folders(list(paths), input_format)
     region = state.region or infer_archive_region(paths, input_format)
     seen: set[str] = set()
     messages: list[Message] = []

@@ -343,3 +343,21 @@ def test_cli_import_backup_folder_records_the_sms_db_hash(tmp_path: Path) -> Non
     assert record["sha256"] == hashlib.sha256(sms_db.read_bytes()).hexdigest()
     assert record["details"]["sha256_of"] == "sms.db in the backup folder"
     assert record["details"]["ios_version"] == "14.3"
+
+
+def test_cli_import_a_folder_of_backups(tmp_path: Path) -> None:
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    (folder / "sms-20251130.xml").write_bytes(SAMPLE.read_bytes())
+    (folder / "sms-20251201.xml").write_text(document(sms("95555", 1764600000000, "new one")), encoding="utf-8")
+    (folder / "readme.txt").write_text("not an archive", encoding="utf-8")
+    db = tmp_path / "s.sqlite"
+    result = runner.invoke(app, ["--db", str(db), "import", str(folder)])
+    assert result.exit_code == 0, result.stderr
+    assert "sms-20251130.xml: SMS Backup & Restore XML (.xml or .zip): read 189, new 189" in result.stderr
+    assert "sms-20251201.xml: SMS Backup & Restore XML (.xml or .zip): read 1, new 1" in result.stderr
+    assert "readme.txt" not in result.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    missing = runner.invoke(app, ["--db", str(db), "import", str(empty)])
+    assert missing.exit_code == 3 and f"error: {empty}: not a supported archive" in missing.stderr

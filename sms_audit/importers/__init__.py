@@ -52,6 +52,24 @@ def detect(path: Path) -> Importer:
     raise UnsupportedArchive("not a supported archive", path=str(path), hint=SUPPORTED_HINT)
 
 
+def expand_folders(paths: list[Path], input_format: str | None = None) -> list[Path]:
+    """Archives to read: a folder that is no archive itself (an iOS backup or an adb telephony
+    folder is one) stands for the supported files directly inside it, sorted by name.
+
+    So ``sms-audit import ~/backups/sms/`` imports every SB&R file there; an empty or unrelated
+    folder is kept as is and gets the usual "not a supported archive" error.
+    """
+    expanded: list[Path] = []
+    for path in paths:
+        if input_format or not path.is_dir() or any(m.sniff(path) for m in IMPORTERS):
+            expanded.append(path)
+            continue
+        inside = [p for p in sorted(path.iterdir())
+                  if not p.name.startswith(".") and any(m.sniff(p) for m in IMPORTERS)]
+        expanded.extend(inside or [path])
+    return expanded
+
+
 def read_archive(path: Path, options: ReadOptions | None = None, stats: ReadStats | None = None,
                  input_format: str | None = None) -> Iterator[Message]:
     """Detect (or take ``input_format``) and read one archive."""
@@ -59,4 +77,4 @@ def read_archive(path: Path, options: ReadOptions | None = None, stats: ReadStat
     return importer.read(path, options or ReadOptions(), stats if stats is not None else ReadStats())
 
 
-__all__ = ["IMPORTERS", "ReadOptions", "ReadStats", "detect", "get_importer", "read_archive"]
+__all__ = ["IMPORTERS", "ReadOptions", "ReadStats", "detect", "expand_folders", "get_importer", "read_archive"]
