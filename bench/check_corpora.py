@@ -225,7 +225,7 @@ def read_nus(folder: Path) -> list[Group]:
                                           ("smsCorpus_zh_xml_2015.03.09.zip", "zh", "CN", "")):
         with zipfile.ZipFile(folder / archive) as zf:
             data = zf.read(zf.namelist()[0]).decode("utf-8", errors="replace")
-        texts = [_unescape(m.group(1)) for m in re.finditer(r"<text>(.*?)</text>", data, re.S)]
+        texts = [_unescape(m.group(1)) for m in re.finditer(r"<text>(.*?)</text>", data, re.DOTALL)]
         out = Group(f"nus-{lang} out", OUT_PERSONAL, region, "sent to a friend's mobile")
         inc = Group(f"nus-{lang} in", NOT_MKT_VERIF, region, "the same chat as received from a friend's mobile")
         for i, text in enumerate(texts):

@@ -150,10 +150,8 @@ def import_(
     input_format: InputFormatOption = None,
 ) -> None:
     """Import archives into the store (idempotent: messages already there are not added again)."""
-    from sms_audit.importers import ReadStats, detect, get_importer
+    from sms_audit.importers import ReadStats, detect, expand_folders, get_importer
     from sms_audit.store import ImportResult
-
-    from sms_audit.importers import expand_folders
 
     state = _state(ctx)
     fmt = _check_input_format(input_format)

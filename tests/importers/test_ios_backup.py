@@ -54,6 +54,8 @@ def test_read_real_mvt_ios14_backup() -> None:
         "backup_date": "2021-12-03T19:33:13", "ios_backup_encrypted": "no", "ios_backup_sms_db": "Manifest.db",
         "ios_message_columns": "74", "ios_tapbacks": "0", "ios_group_events": "0", "ios_system": "0",
         "ios_empty": "0", "ios_spam": "0",
+        "sha256": "2d7c6e9a504cd54ea8a389ebf27285d06d4a3043c35ec06e458c5a571eaf48d0",
+        "sha256_of": "sms.db in the backup folder", "sms_db_size": "28672",
     }
     assert messages == [Message(
         message_id=make_message_id("ios", "FDC6EC94-9D5A-434D-90FA-BF170E10A311"), source_format="ios_backup",
