@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from sms_audit.errors import CorruptArchive
+from sms_audit.importers.base import read_head
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 #: Files SQLite keeps next to a database; the WAL may hold the newest, not yet checkpointed rows.
@@ -21,18 +22,9 @@ SIDECARS = ("-wal", "-shm", "-journal")
 _HEADER_SIZE = 100
 
 
-def read_header(path: Path) -> bytes:
-    """The first 100 bytes of ``path`` ("" for a directory or an unreadable file)."""
-    try:
-        with open(path, "rb") as stream:
-            return stream.read(_HEADER_SIZE)
-    except OSError:
-        return b""
-
-
 def is_sqlite(path: Path) -> bool:
     """True when ``path`` is a file that starts with the SQLite 3 magic (FORMATS.md §7)."""
-    return path.is_file() and read_header(path).startswith(SQLITE_MAGIC)
+    return path.is_file() and read_head(path, _HEADER_SIZE).startswith(SQLITE_MAGIC)
 
 
 def _needs_copy(path: Path, header: bytes) -> bool:
@@ -51,7 +43,7 @@ def open_readonly(path: Path) -> Iterator[sqlite3.Connection]:
     and the copy is opened; otherwise the original is opened with ``mode=ro``.
     Raises CorruptArchive when the file is not a readable SQLite database.
     """
-    header = read_header(path)
+    header = read_head(path, _HEADER_SIZE)
     if not header.startswith(SQLITE_MAGIC):
         raise CorruptArchive("not an SQLite database", path=str(path),
                              hint="the file may be damaged, encrypted, or another format")

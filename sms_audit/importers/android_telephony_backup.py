@@ -12,7 +12,7 @@ from typing import IO, Any
 from sms_audit.errors import CorruptArchive, TruncatedArchive, UnsupportedArchive
 from sms_audit.importers._provider_json import int_field, text_field
 from sms_audit.importers.android_mmssms import build_mms, build_sms
-from sms_audit.importers.base import ReadOptions, ReadStats
+from sms_audit.importers.base import ReadOptions, ReadStats, read_head
 from sms_audit.importers.sms_ie import TruncatedJson, iter_json_array
 from sms_audit.model import Message, MessageBuilder
 
@@ -31,11 +31,7 @@ def _zlib_header(head: bytes) -> bool:
 
 
 def _sniff_file(path: Path) -> bool:
-    try:
-        with open(path, "rb") as stream:
-            head = stream.read(_SNIFF_BYTES)
-    except OSError:
-        return False
+    head = read_head(path, _SNIFF_BYTES)
     if not _zlib_header(head):
         return False
     try:

@@ -13,7 +13,7 @@ from typing import IO
 from lxml import etree
 
 from sms_audit.errors import CorruptArchive, TruncatedArchive, UnsupportedArchive
-from sms_audit.importers.base import ReadOptions, ReadStats
+from sms_audit.importers.base import ReadOptions, ReadStats, read_head
 from sms_audit.importers.xml_charrefs import CharRefFilter
 from sms_audit.model import Direction, Message, MessageBuilder, Service, mms_message_id, sms_message_id
 from sms_audit.normalize import SenderKind, from_unix_ms, from_unix_s, normalize_address
@@ -101,8 +101,7 @@ def _head(path: Path) -> bytes:
                     return b"<smses>" if info is not None else b""
                 with archive.open(info) as stream:
                     return stream.read(_SNIFF_BYTES)
-        with open(path, "rb") as stream:
-            return stream.read(_SNIFF_BYTES)
+        return read_head(path, _SNIFF_BYTES)
     except (OSError, zipfile.BadZipFile):
         return b""
 

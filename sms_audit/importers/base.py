@@ -34,6 +34,15 @@ class ReadStats:
     details: dict[str, str] = field(default_factory=dict)  # schema version, device, iOS version ...
 
 
+def read_head(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes of a file, for content sniffing; b"" for a folder or unreadable file."""
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(size)
+    except OSError:
+        return b""
+
+
 class Importer(Protocol):
     """An importer is a module with these names (like mvt's module list)."""
 

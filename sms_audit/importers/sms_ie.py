@@ -13,7 +13,7 @@ from typing import IO, Any
 from sms_audit.errors import CorruptArchive, TruncatedArchive, UnsupportedArchive
 from sms_audit.importers._provider_json import int_field, text_field
 from sms_audit.importers.android_mmssms import ADDR_FROM, OWN_PLACEHOLDER, build_mms, build_sms
-from sms_audit.importers.base import ReadOptions, ReadStats
+from sms_audit.importers.base import ReadOptions, ReadStats, read_head
 from sms_audit.model import Message, MessageBuilder
 
 NAME = "sms_ie"
@@ -40,15 +40,7 @@ def sniff(path: Path) -> bool:
                 return NDJSON in archive.namelist()
         except (zipfile.BadZipFile, OSError):
             return False
-    return _looks_like_v1(_head(path))
-
-
-def _head(path: Path) -> bytes:
-    try:
-        with open(path, "rb") as stream:
-            return stream.read(_SNIFF_BYTES)
-    except OSError:
-        return b""
+    return _looks_like_v1(read_head(path, _SNIFF_BYTES))
 
 
 def _looks_like_v1(head: bytes) -> bool:
@@ -61,7 +53,7 @@ def _looks_like_v1(head: bytes) -> bool:
 
 def explain_unsupported(path: Path) -> None:
     """An encrypted sms-ie export (``*.zip.ssef``) is recognised by its header and explained."""
-    if path.is_file() and _head(path).startswith(SSEF_MAGIC):
+    if path.is_file() and read_head(path, _SNIFF_BYTES).startswith(SSEF_MAGIC):
         raise UnsupportedArchive(
             "this is an encrypted SMS Import/Export file (.ssef)", path=str(path),
             hint="decrypt it with sms-ie's tools/ssef-decrypt.py (needs PyNaCl), then import the .zip")
@@ -104,7 +96,7 @@ def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message
 @contextmanager
 def _open(path: Path) -> Iterator[tuple[IO[bytes], int, bool]]:
     if not zipfile.is_zipfile(path):
-        if not _looks_like_v1(_head(path)):
+        if not _looks_like_v1(read_head(path, _SNIFF_BYTES)):
             raise UnsupportedArchive("not an SMS Import/Export export", path=str(path))
         with open(path, "rb") as stream:
             yield stream, path.stat().st_size, False
