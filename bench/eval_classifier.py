@@ -6,16 +6,16 @@ import argparse
 import csv
 import io
 import json
-import re
+import random
 import sys
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/check_corpora.py
 
 from sms_audit.classify import LABELS, classify_frame
 
@@ -86,83 +86,22 @@ def print_scores(dev: pd.DataFrame, result: pd.DataFrame, *, show_errors: bool) 
 
 # --- raw corpora --------------------------------------------------------------------------------
 
-def _rows_lines(path: Path, sep: str | None, text_field: int, encoding: str = "utf-8") -> Iterator[str]:
-    with path.open(encoding=encoding, errors="replace") as handle:
-        for line in handle:
-            line = line.rstrip("\n")
-            parts = line.split(sep) if sep else [line]
-            if len(parts) > text_field and parts[text_field].strip():
-                yield parts[text_field]
-
-
 def corpus_messages(name: str, folder: Path) -> pd.DataFrame:
-    """Up to PER_CORPUS messages of one corpus as a frame (direction, address, body); formats per PROVENANCE.txt."""
-    rows: list[dict[str, str]] = []
+    """A fixed sample of up to PER_CORPUS messages of one corpus (direction, address, body).
 
-    def add(body: str, direction: str = "in", address: str = "") -> bool:
-        rows.append({"direction": direction, "address": address, "body": " ".join(body.split())})
-        return len(rows) >= PER_CORPUS
+    The corpus formats are read once, by bench/check_corpora.py's readers (with realistic senders).
+    """
+    from check_corpora import READERS
 
-    if name == "exais-sms":
-        with (folder / "all_ExAIS_SPAM_Dataset.csv").open(encoding="utf-8", errors="replace") as f:
-            for rec in csv.reader(f):
-                if len(rec) > 7 and rec[1] in ("send", "receive") and add(
-                        ",".join(x for x in rec[7:] if x), "out" if rec[1] == "send" else "in", rec[2]):
-                    break
-    elif name == "mendeley-smishing-5971":
-        with (folder / "Dataset_5971.csv").open(encoding="utf-8", errors="replace") as f:
-            for rec in csv.DictReader(f):
-                if add(rec["TEXT"]):
-                    break
-    elif name == "smishtank":
-        with (folder / "smishtank.csv").open(encoding="utf-8", errors="replace") as f:
-            for rec in csv.DictReader(f):
-                if add(rec.get("MainText") or rec.get("Fulltext") or "", "in", rec.get("Sender") or ""):
-                    break
-    elif name == "otp-synthetic":
-        with (folder / "SMS_OTP_10000_samples.csv").open(encoding="utf-8") as f:
-            for rec in csv.DictReader(f):
-                if add(rec["sms_text"], "in", rec["phone_id"]):
-                    break
-    elif name == "spamhunter":
-        with (folder / "tweet_spam_labeelled.csv").open(encoding="utf-8", errors="replace") as f:
-            for rec in csv.DictReader(f):
-                if add(rec["SMS Translation"]):
-                    break
-    elif name == "thai-sms-receive-sites":
-        for file in ("otp.txt", "ok.txt", "spam.txt", "scam.txt"):
-            for body in _rows_lines(folder / file, "|", 1):
-                if add(body):
-                    break
-    elif name == "uci-sms-spam":
-        for body in _rows_lines(folder / "SMSSpamCollection", "\t", 1):
-            if add(body):
-                break
-    elif name == "zh-80w-head":
-        for body in _rows_lines(folder / "junk_message.txt", "\t", 1):
-            if add(body):
-                break
-    elif name == "zh-fbs-spam":
-        for file in sorted(folder.glob("*__*.txt")):
-            for i, body in enumerate(_rows_lines(file, None, 0)):
-                if i >= PER_CORPUS // 14 or add(body.replace(" ", "")):
-                    break
-    elif name == "zh-mudou-spam":
-        for body in _rows_lines(folder / "mudou_spam.test", "\t", 1):
-            if add(body):
-                break
-    elif name == "nus-sms-corpus":
-        for archive in ("smsCorpus_en_xml_2015.03.09_all.zip", "smsCorpus_zh_xml_2015.03.09.zip"):
-            with zipfile.ZipFile(folder / archive) as zf:
-                data = zf.read(zf.namelist()[0]).decode("utf-8", errors="replace")
-            for i, match in enumerate(re.finditer(r"<text>(.*?)</text>", data)):
-                if i >= PER_CORPUS // 2 or add(match.group(1), "out", "+6580000000"):
-                    break
+    reader = READERS.get(name)
+    rows = [row for group in reader(folder) for row in group.rows] if reader else []
+    if len(rows) > PER_CORPUS:
+        rows = random.Random(7).sample(rows, PER_CORPUS)
     return pd.DataFrame(rows, columns=["direction", "address", "body"], dtype=str)
 
 
 def print_corpora(root: Path) -> dict[str, dict[str, int]]:
-    print(f"\nlabels over raw corpora (first {PER_CORPUS} messages each; nobody labelled these for us)")
+    print(f"\nlabels over raw corpora (a fixed sample of {PER_CORPUS} messages each; nobody labelled these for us)")
     print(f"{'corpus':<26}{'n':>6}" + "".join(f"{lab[:11]:>13}" for lab in LABELS))
     counts: dict[str, dict[str, int]] = {}
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
@@ -172,7 +111,7 @@ def print_corpora(root: Path) -> dict[str, dict[str, int]]:
             print(f"{folder.name:<26} skipped: {exc}")
             continue
         if frame.empty:
-            print(f"{folder.name:<26} skipped: format not known (see its PROVENANCE.txt)")
+            print(f"{folder.name:<26} skipped: no reader (not message text; see its PROVENANCE.txt)")
             continue
         labels = classify_frame(frame)["label"].value_counts()
         counts[folder.name] = {lab: int(labels.get(lab, 0)) for lab in LABELS}
