@@ -16,7 +16,9 @@ from sms_audit.cli_common import (
     ArchivesArg,
     InputFormatOption,
     OutputOption,
+    classify_messages,
     emit,
+    get_state,
     info,
     load_frame,
     open_store,
@@ -120,12 +122,6 @@ def _main(
         raise typer.Exit(exc.exit_code) from None
 
 
-def _state(ctx: typer.Context) -> AppState:
-    state = ctx.find_object(AppState)
-    assert state is not None
-    return state
-
-
 def _check_input_format(name: str | None) -> str | None:
     """Check an --input-format name early: an unknown one is a usage error (exit 2)."""
     if name is None:
@@ -153,7 +149,7 @@ def import_(
     from sms_audit.importers import ReadStats, detect, expand_folders, get_importer
     from sms_audit.store import ImportResult
 
-    state = _state(ctx)
+    state = get_state(ctx)
     fmt = _check_input_format(input_format)
     paths = expand_folders(paths, fmt)
     with open_store(state, create=True) as store:
@@ -194,7 +190,7 @@ def imports(ctx: typer.Context, fmt: FormatOption = OutputFormat.AUTO, output: O
     """List the imports recorded in the store: file, size, SHA-256, format and counts."""
     import json
 
-    state = _state(ctx)
+    state = get_state(ctx)
     with open_store(state, create=False) as store:
         records = store.imports()
     for record in records:
@@ -237,19 +233,17 @@ def messages(
     output: OutputOption = None,
 ) -> None:
     """List messages, labelled, from archives or the store."""
-    from sms_audit.classify import classify_frame, load_rules
     from sms_audit.cli_common import effective_region
     from sms_audit.query import MessageFilter
 
-    state = _state(ctx)
+    state = get_state(ctx)
     flt = MessageFilter.from_options(since=since, until=until, sender=sender, direction=direction,
                                      search=search, label=label, region=state.region)
-    rules = load_rules(config.rules_dir())
     if not archives and limit is not None and limit <= _FAST_LIMIT and flt.label is None and flt.sql_exact:
-        frame = _latest_from_store(state, flt, limit, newest_first, rules)
+        frame = _latest_from_store(state, flt, limit, newest_first)
     else:
         frame = load_frame(state, archives or [], _check_input_format(input_format), *flt.to_sql())
-        frame = classify_frame(frame, region=effective_region(state, frame), rules=rules)
+        frame = classify_messages(frame, effective_region(state, frame))
         frame = flt.apply_label(flt.apply(frame))  # after classifying: labels need each sender's history
     frame["brand"] = frame["brand_display"]  # as written in the signature; the report groups by key
     frame = frame.sort_values(["timestamp", "message_id"], ascending=not newest_first, kind="stable")
@@ -265,10 +259,9 @@ def messages(
 _FAST_LIMIT = 5000  # up to this many rows, --limit picks rows in SQL and loads only their senders
 
 
-def _latest_from_store(state: AppState, flt: Any, limit: int, newest_first: bool, rules: Any) -> Any:
+def _latest_from_store(state: AppState, flt: Any, limit: int, newest_first: bool) -> Any:
     """--limit on a large store without reading it all: pick the rows in SQL, then classify them
     with their senders' whole histories (labels depend on them), as the full path would."""
-    from sms_audit.classify import classify_frame
     from sms_audit.cli_common import effective_region
 
     with open_store(state, create=False) as store:
@@ -276,7 +269,7 @@ def _latest_from_store(state: AppState, flt: Any, limit: int, newest_first: bool
         addresses = picked["address"].unique().tolist()
         marks = ", ".join("?" * len(addresses))
         history = store.load_frame(f"address IN ({marks})" if addresses else "0", addresses)
-    labelled = classify_frame(history, region=effective_region(state, history), rules=rules)
+    labelled = classify_messages(history, effective_region(state, history))
     return labelled[labelled["message_id"].isin(picked["message_id"])]
 
 
@@ -298,9 +291,9 @@ def classify(
     output: OutputOption = None,
 ) -> None:
     """Label messages given as JSONL/CSV/TSV (fields: direction, sender or address, body)."""
-    from sms_audit.classify import CLASSIFY_COLUMNS, classify_frame, load_rules, read_classify_input
+    from sms_audit.classify import CLASSIFY_COLUMNS, read_classify_input
 
-    state = _state(ctx)
+    state = get_state(ctx)
     if input_format is not None and input_format not in ("jsonl", "csv", "tsv"):
         raise UsageError(f"unknown input format {input_format!r}", hint="one of: jsonl, csv, tsv")
     if source == "-":
@@ -315,7 +308,7 @@ def classify(
         except UnicodeDecodeError:
             raise UsageError("not UTF-8 text", path=source) from None
     input_columns = [c for c in frame.attrs.get("input_columns", frame.columns) if c not in CLASSIFY_COLUMNS]
-    labelled = classify_frame(frame, region=state.region, rules=load_rules(config.rules_dir()))
+    labelled = classify_messages(frame, state.region)
     columns = tuple(input_columns) + tuple(c for c in CLASSIFY_COLUMNS if c not in input_columns)
     count = emit(_records(labelled, columns), columns, fmt, output, json_key="messages",
                  table_columns=tuple(c for c in ("direction", "sender", "address", "label", "reason", "body")

@@ -67,6 +67,22 @@ class AppState:
             self.exit_code = code
 
 
+def get_state(ctx: typer.Context) -> AppState:
+    """The run state set by the app callback (a bare app in tests gets a default one)."""
+    state = ctx.find_object(AppState)
+    if state is None:
+        state = AppState(settings=config.load_settings())
+        ctx.obj = state
+    return state
+
+
+def classify_messages(frame: pd.DataFrame, region: str | None) -> pd.DataFrame:
+    """Label a message frame with the packaged rules plus the user's (``<config dir>/rules``)."""
+    from sms_audit.classify import classify_frame, load_rules
+
+    return classify_frame(frame, region=region, rules=load_rules(config.rules_dir()))
+
+
 # --- stderr -------------------------------------------------------------------------------------
 
 _stderr: Console | None = None

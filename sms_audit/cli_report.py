@@ -14,6 +14,8 @@ from sms_audit.cli_common import (
     ArchivesArg,
     InputFormatOption,
     OutputOption,
+    classify_messages,
+    get_state,
     info,
     load_frame,
     open_output,
@@ -51,20 +53,6 @@ def register(app: typer.Typer) -> None:
     app.command("evidence")(evidence)
 
 
-def _state(ctx: typer.Context) -> AppState:
-    state = ctx.find_object(AppState)
-    if state is None:  # a bare app without the main callback (tests)
-        state = AppState(settings=config.load_settings())
-        ctx.obj = state
-    return state
-
-
-def _classify(frame: pd.DataFrame, region: str | None) -> pd.DataFrame:
-    from sms_audit.classify import classify_frame, load_rules
-
-    return classify_frame(frame, region=region, rules=load_rules(config.rules_dir()))
-
-
 def _analyze(state: AppState, archives: list[Path], input_format: str | None, policy_name: str | None,
              grace: str | None, timezone: str | None) -> tuple[Report, pd.DataFrame]:
     from sms_audit.cli_common import effective_region
@@ -96,7 +84,7 @@ def _analyze(state: AppState, archives: list[Path], input_format: str | None, po
         tz, tz_source = zone, "--timezone"
     else:
         tz, tz_source = default_timezone(region, state.settings.timezone)
-    classified = _classify(frame, region)
+    classified = classify_messages(frame, region)
     return analyze(classified, policy, tz=tz, timezone_source=tz_source, region=region), classified
 
 
@@ -123,14 +111,15 @@ def report(
                                                         "new violations).")] = False,
     new: Annotated[bool, typer.Option("--new", help="Only findings not shown by an earlier --new run "
                                                     "(state kept in the store; no archives).")] = False,
-    redact: Annotated[bool, typer.Option("--redact", help="Mask phone numbers (last 4 digits kept), "
-                                                          "verification codes and names.")] = False,
+    redact: Annotated[bool, typer.Option("--redact", help="Mask personal phone numbers (last 4 digits "
+                                                          "kept), verification codes and names; "
+                                                          "merchants' numbers stay.")] = False,
 ) -> None:
     """Who kept messaging after you unsubscribed: per brand and number, with evidence."""
     from sms_audit.report.redact import redact_report
     from sms_audit.report.render import counts, footer_lines, render
 
-    state = _state(ctx)
+    state = get_state(ctx)
     if new and archives:
         raise UsageError("--new works on the store, not on archives given directly",
                          hint="sms-audit import FILE first, then: sms-audit report --new")
@@ -184,7 +173,7 @@ def evidence(
     """Write an evidence pack for one brand or number: timeline, summary, sources, complaint texts."""
     from sms_audit.report.evidence import resolve_target, write_evidence
 
-    state = _state(ctx)
+    state = get_state(ctx)
     if out_dir is None:
         raise UsageError("the evidence pack needs a folder", hint="add -o DIR, e.g. -o evidence/")
     if out_dir.exists() and not out_dir.is_dir():
