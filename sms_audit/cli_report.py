@@ -171,6 +171,7 @@ def evidence(
     timezone: TimezoneOpt = None,
 ) -> None:
     """Write an evidence pack for one brand or number: timeline, summary, sources, complaint texts."""
+    from sms_audit.report.analysis import prepare
     from sms_audit.report.evidence import resolve_target, write_evidence
 
     state = get_state(ctx)
@@ -179,7 +180,8 @@ def evidence(
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError("not a folder", path=str(out_dir), hint="-o takes a folder for the pack")
     result, classified = _analyze(state, archives or [], input_format, policy, grace, timezone)
-    chosen = resolve_target(result, classified, target, result.region)
-    written = write_evidence(result, classified, chosen, out_dir, _sources(state, archives or [], classified))
+    prepared = prepare(classified)  # sorted once for the target lookup and the timeline
+    chosen = resolve_target(result, prepared, target, result.region)
+    written = write_evidence(result, prepared, chosen, out_dir, _sources(state, archives or [], classified))
     info(state, f"evidence for {chosen.brand_display or chosen.subject}: {len(written)} files in {out_dir}")
     raise typer.Exit(state.exit_code)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sms_audit.errors import UsageError
 from sms_audit.output import format_time, visible, write_csv
-from sms_audit.report.analysis import VIOLATION, Finding, Report, prepare
+from sms_audit.report.analysis import VIOLATION, Finding, Report
 from sms_audit.report.render import brand_label, write_report_markdown
 
 if TYPE_CHECKING:
@@ -62,11 +62,11 @@ def _fold(text: str) -> str:
     return text.strip().strip("【】[]").casefold()
 
 
-def resolve_target(report: Report, frame: pd.DataFrame, target: str, region: str | None) -> Target:
-    """Find the brand or number ``target`` names; raises UsageError when none or several match."""
+def resolve_target(report: Report, f: pd.DataFrame, target: str, region: str | None) -> Target:
+    """Find the brand or number ``target`` names in ``f`` (a frame from :func:`prepare`); raises
+    UsageError when none or several match."""
     from sms_audit.normalize import normalize_address
 
-    f = prepare(frame)
     wanted = _fold(target)
     brands = f.loc[(f["brand"].str.casefold() == wanted) | (f["brand_display"].str.casefold() == wanted),
                    "brand"].unique().tolist()
@@ -104,9 +104,9 @@ def _subreport(report: Report, target: Target) -> Report:
                    summary=tuple(s for s in report.summary if s.subject in subjects))
 
 
-def timeline(frame: pd.DataFrame, report: Report, target: Target) -> list[dict[str, Any]]:
-    """Every message to and from the target's numbers (other brands on a shared port left out)."""
-    f = prepare(frame)
+def timeline(f: pd.DataFrame, report: Report, target: Target) -> list[dict[str, Any]]:
+    """Every message to and from the target's numbers (other brands on a shared port left out);
+    ``f`` is a frame from :func:`prepare`."""
     mask = f["address"].isin(list(target.addresses))
     if target.brand:
         mask &= (f["brand"] == target.brand) | (f["brand"] == "") | (f["direction"] == "out")
@@ -217,7 +217,10 @@ def _write(path: Path, text: str) -> None:
 
 def write_evidence(report: Report, frame: pd.DataFrame, target: Target, out_dir: Path,
                    sources: Sequence[SourceFile], *, generated_at: datetime | None = None) -> list[Path]:
-    """Write the pack into ``out_dir`` (created private, 0700); returns the files written."""
+    """Write the pack into ``out_dir`` (created private, 0700); returns the files written.
+
+    ``frame`` is the classified frame after :func:`~sms_audit.report.analysis.prepare`.
+    """
     try:
         out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         (out_dir / "complaints").mkdir(exist_ok=True, mode=0o700)
