@@ -243,7 +243,7 @@ def messages(
         frame = _latest_from_store(state, flt, limit, newest_first)
     else:
         frame = load_frame(state, archives or [], _check_input_format(input_format), *flt.to_sql())
-        frame = classify_messages(frame, effective_region(state, frame))
+        frame = classify_messages(frame, effective_region(state, frame, use_store=not archives))
         frame = flt.apply_label(flt.apply(frame))  # after classifying: labels need each sender's history
     frame["brand"] = frame["brand_display"]  # as written in the signature; the report groups by key
     frame = frame.sort_values(["timestamp", "message_id"], ascending=not newest_first, kind="stable")

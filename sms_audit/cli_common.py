@@ -241,8 +241,10 @@ def read_options(region: str | None, on_progress: ProgressCallback | None) -> Re
     return ReadOptions(region=region, on_progress=on_progress, get_passphrase=get_passphrase)
 
 
-def read_archives(state: AppState, paths: Sequence[Path], input_format: str | None) -> list[Message]:
-    """Read archives directly (no store), deduplicated by message_id across files.
+def read_archives(state: AppState, paths: Sequence[Path],
+                  input_format: str | None) -> tuple[list[Message], str | None]:
+    """Read archives directly (no store), deduplicated by message_id across files; also returns the
+    region their national numbers were normalised with.
 
     Errors are reported per archive and recorded in ``state`` (exit 3); the other archives are
     still read, and a truncated archive keeps every message before the break.
@@ -265,7 +267,7 @@ def read_archives(state: AppState, paths: Sequence[Path], input_format: str | No
                         messages.append(message)
         for text in stats.warnings:
             warn(f"{path}: {text}")
-    return messages
+    return messages, region
 
 
 def load_frame(state: AppState, archives: Sequence[Path], input_format: str | None,
@@ -274,17 +276,21 @@ def load_frame(state: AppState, archives: Sequence[Path], input_format: str | No
     from sms_audit.model import to_frame
 
     if archives:
-        return to_frame(read_archives(state, archives, input_format))
+        messages, region = read_archives(state, archives, input_format)
+        frame = to_frame(messages)
+        frame.attrs["region"] = region  # what effective_region() must use for these messages
+        return frame
     with open_store(state, create=False) as store:
         return store.load_frame(where, params)
 
 
-def effective_region(state: AppState, frame: pd.DataFrame | None = None) -> str | None:
-    """Explicit region, else the store's remembered one, else inferred from the frame's numbers."""
-    region = state.region
+def effective_region(state: AppState, frame: pd.DataFrame | None = None, *, use_store: bool = True) -> str | None:
+    """Explicit region, else the one the frame's archives were read with, else the store's
+    remembered one (``use_store``: the frame came from the store), else inferred from the frame."""
+    region = state.region or (frame.attrs.get("region") if frame is not None else None)
     if region:
         return region
-    if state.db_path.exists():
+    if use_store and state.db_path.exists():
         try:
             with open_store(state, create=False) as store:
                 remembered = store.get_meta("region")

@@ -73,7 +73,7 @@ def _analyze(state: AppState, archives: list[Path], input_format: str | None, po
         with_grace(get_policy("strict"), grace)  # validate before any archive is read
     zone = valid_timezone(timezone) if timezone else None
     frame = load_frame(state, archives, input_format)
-    region = effective_region(state, frame)
+    region = effective_region(state, frame, use_store=not archives)
     if policy is None:
         policy = get_policy(default_policy_name(region))
         how = f"region {region}" if region else "no region known: fallback"
