@@ -31,15 +31,29 @@ _IN = [
     ("mobile", "晚上一起吃饭吗？{n}"),
     ("mobile", "我快到家了，你呢"),
     ("short", "{n} is your Google verification code."),
-    ("short", "Huge Summer Wine Sale! {d}% off Sauvignon Blanc! View Deal https://bit.ly/3x{n} Reply stop to opt out"),
-    ("short", "You have successfully been unsubscribed. You will not receive any more messages. Reply START to resubscribe."),
+    (
+        "short",
+        "Huge Summer Wine Sale! {d}% off Sauvignon Blanc! View Deal https://bit.ly/3x{n} Reply stop to opt out",
+    ),
+    (
+        "short",
+        "You have successfully been unsubscribed. You will not receive any more messages. Reply START to resubscribe.",
+    ),
     ("uk", "URGENT! Your mobile No won a £2,000 bonus caller prize on 02/06/03! call 0906{n} ASAP"),
     ("uk", "Hey, are we still on for dinner at {d}? Let me know"),
     ("alpha", "Acct: ******{n4} Amt: NGN{n}.00 DrDesc: CASH WDL Avail Bal: NGN38.75"),
     ("alpha", "Your OTP is {n} (Ref: QWER). Do not share."),
 ]
-_OUT = [("port", "TD"), ("port", "退订"), ("mobile", "T"), ("mobile", "好的，一会儿见"), ("short", "STOP"),
-        ("uk", "ok see you soon"), ("uk", "stop it lol"), ("port", "N")]
+_OUT = [
+    ("port", "TD"),
+    ("port", "退订"),
+    ("mobile", "T"),
+    ("mobile", "好的，一会儿见"),
+    ("short", "STOP"),
+    ("uk", "ok see you soon"),
+    ("uk", "stop it lol"),
+    ("port", "N"),
+]
 
 
 def synthetic_frame(n: int, seed: int = 7) -> pd.DataFrame:
@@ -53,8 +67,9 @@ def synthetic_frame(n: int, seed: int = 7) -> pd.DataFrame:
         "uk": [f"+447700900{rng.randrange(0, 1000):03d}" for _ in range(600)],
         "alpha": ["GTBank", "Google", "AD-HDFCBK-P", "LINE", "MTN N"],
     }
-    kinds = {kind: [normalize_address(a, "CN").kind.value for a in addresses]
-             for kind, addresses in pools.items()}
+    kinds = {
+        kind: [normalize_address(a, "CN").kind.value for a in addresses] for kind, addresses in pools.items()
+    }
     directions, addresses, sender_kinds, bodies = [], [], [], []
     for _ in range(n):
         outgoing = rng.random() < 0.15
@@ -63,11 +78,15 @@ def synthetic_frame(n: int, seed: int = 7) -> pd.DataFrame:
         directions.append("out" if outgoing else "in")
         addresses.append(pools[pool_kind][j])
         sender_kinds.append(kinds[pool_kind][j])
-        bodies.append(template.format(n=rng.randrange(100000, 999999), n4=rng.randrange(1000, 9999),
-                                      d=rng.randrange(1, 28)))
+        bodies.append(
+            template.format(
+                n=rng.randrange(100000, 999999), n4=rng.randrange(1000, 9999), d=rng.randrange(1, 28)
+            )
+        )
     string = pd.StringDtype("pyarrow", na_value=np.nan)
-    return pd.DataFrame({"direction": directions, "address": addresses, "sender_kind": sender_kinds,
-                         "body": bodies}).astype(string)
+    return pd.DataFrame(
+        {"direction": directions, "address": addresses, "sender_kind": sender_kinds, "body": bodies}
+    ).astype(string)
 
 
 def python_loop(frame: pd.DataFrame) -> list[str]:
@@ -91,8 +110,12 @@ def python_loop(frame: pd.DataFrame) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=1_000_000, help="number of messages")
-    parser.add_argument("--baseline-sample", type=int, default=200_000,
-                        help="messages the python-loop baseline runs on (its rate is per message)")
+    parser.add_argument(
+        "--baseline-sample",
+        type=int,
+        default=200_000,
+        help="messages the python-loop baseline runs on (its rate is per message)",
+    )
     args = parser.parse_args(argv)
     frame = synthetic_frame(args.n)
     classify_frame(frame.head(1000))  # warm up: load and compile the rules once
@@ -107,13 +130,17 @@ def main(argv: list[str] | None = None) -> int:
     loop_elapsed = time.perf_counter() - started
     rate = args.n / elapsed
     loop_rate = len(sample) / loop_elapsed
-    print(f"classify: vectorized {rate:,.0f} msg/s ({elapsed:.2f} s for {args.n:,}) | "
-          f"baseline \"python-loop\" {loop_rate:,.0f} msg/s ({loop_elapsed:.2f} s for {len(sample):,}) | "
-          f"{rate / loop_rate:.1f}x")
+    print(
+        f"classify: vectorized {rate:,.0f} msg/s ({elapsed:.2f} s for {args.n:,}) | "
+        f'baseline "python-loop" {loop_rate:,.0f} msg/s ({loop_elapsed:.2f} s for {len(sample):,}) | '
+        f"{rate / loop_rate:.1f}x"
+    )
     print(f"peak RSS {rss_after / 1024:,.0f} MiB (input frame built before: {rss_before / 1024:,.0f} MiB)")
     agree = float((result["label"].head(len(sample)).to_numpy() == np.array(loop_labels)).mean())
-    print(f"label agreement with the baseline on its sample: {agree:.4f} "
-          f"(the baseline has no sender or context conditions)")
+    print(
+        f"label agreement with the baseline on its sample: {agree:.4f} "
+        f"(the baseline has no sender or context conditions)"
+    )
     print("labels: " + ", ".join(f"{k} {v:,}" for k, v in result["label"].value_counts().items()))
     return 0
 

@@ -25,7 +25,7 @@ PHOTO = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwG
 
 
 def write_backup(path: Path, n: int, *, surrogates: bool) -> None:
-    photo = (PHOTO * (256 * 1024 // len(PHOTO)))
+    photo = PHOTO * (256 * 1024 // len(PHOTO))
     emoji = "&#55357;&#56832;" if surrogates else "😀"
     with open(path, "w", encoding="utf-8") as out:
         out.write("<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>\n")
@@ -39,12 +39,15 @@ def write_backup(path: Path, n: int, *, surrogates: bool) -> None:
                     f'    <parts><part seq="0" ct="image/png" data="{photo}" />'
                     f'<part seq="1" ct="text/plain" text="photo {i}" /></parts>\n'
                     f'    <addrs><addr address="+1202555{i % 100:04d}" type="137" charset="106" /></addrs>\n'
-                    "  </mms>\n")
+                    "  </mms>\n"
+                )
             else:
                 body = f"【优选商城】会员日第{i}场，满199减50 回T退订" + (emoji if i % 200 == 0 else "")
-                out.write(f'  <sms protocol="0" address="1069{i % 977:08d}" date="{date}" type="{1 + (i % 7 == 0)}" '
-                          f'subject="null" body="{body}" toa="null" sc_toa="null" service_center="null" read="1" '
-                          f'status="-1" locked="0" date_sent="0" sub_id="1" />\n')
+                out.write(
+                    f'  <sms protocol="0" address="1069{i % 977:08d}" date="{date}" type="{1 + (i % 7 == 0)}" '
+                    f'subject="null" body="{body}" toa="null" sc_toa="null" service_center="null" read="1" '
+                    f'status="-1" locked="0" date_sent="0" sub_id="1" />\n'
+                )
         out.write("</smses>\n")
 
 
@@ -73,8 +76,13 @@ print(n, elapsed, (peak - before) / 1024)
 
 def measure(which: str, path: Path) -> tuple[int, float, float]:
     """Run one reader in a fresh process so peak memory is its own."""
-    out = subprocess.run([sys.executable, "-c", CHILD, which, str(path)], capture_output=True, text=True,
-                         check=True, cwd=Path(__file__).resolve().parents[1]).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, which, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    ).stdout.split()
     return int(out[0]), float(out[1]), float(out[2])
 
 
@@ -89,9 +97,11 @@ def main() -> None:
             size_mb = os.path.getsize(ours) / 1e6
             count, secs, mem = measure("sms-audit", ours)
             bcount, bsecs, bmem = measure("stdlib-iterparse", base)
-            print(f"import {n:,} records ({size_mb:,.0f} MB): sms-audit {count / secs:,.0f} msg/s "
-                  f"({secs:.2f} s, peak +{mem:,.0f} MB) | baseline \"stdlib-iterparse\" {bcount / bsecs:,.0f} rec/s "
-                  f"({bsecs:.2f} s, peak +{bmem:,.0f} MB) | {bsecs / secs:.2f}x")
+            print(
+                f"import {n:,} records ({size_mb:,.0f} MB): sms-audit {count / secs:,.0f} msg/s "
+                f'({secs:.2f} s, peak +{mem:,.0f} MB) | baseline "stdlib-iterparse" {bcount / bsecs:,.0f} rec/s '
+                f"({bsecs:.2f} s, peak +{bmem:,.0f} MB) | {bsecs / secs:.2f}x"
+            )
             gc.collect()
 
 

@@ -44,27 +44,56 @@ def synthetic(n: int, seed: int = 7) -> pd.DataFrame:
     brand = np.where(kind == "chat", "", np.char.add("brand", brand_id.astype(str)))
     direction = np.where((kind == "chat") & (rng.random(n) < 0.5), "out", "in")
     label = np.where(kind == "chat", "other", kind)
-    body = np.where(label == "marketing", "【品牌】会员日满199减50 回T退订", "【品牌】验证码0000，5分钟内有效")
-    frame = pd.DataFrame({
-        "message_id": [f"m{i:08d}" for i in range(n)], "timestamp": times, "direction": direction,
-        "address": address, "address_raw": address, "sender_kind": np.where(kind == "chat", "mobile",
-                                                                             "cn_commercial_port"),
-        "body": body, "label": label, "reason": "bench", "brand": brand, "brand_display": brand,
-        "optout_keyword": np.where(label == "marketing", "T", ""), "is_resubscribe": False, "is_trap": False,
-        "trap_reason": "", "is_promotional": label == "marketing", "is_group": False, "source_file": "bench",
-    })
+    body = np.where(
+        label == "marketing", "【品牌】会员日满199减50 回T退订", "【品牌】验证码0000，5分钟内有效"
+    )
+    frame = pd.DataFrame(
+        {
+            "message_id": [f"m{i:08d}" for i in range(n)],
+            "timestamp": times,
+            "direction": direction,
+            "address": address,
+            "address_raw": address,
+            "sender_kind": np.where(kind == "chat", "mobile", "cn_commercial_port"),
+            "body": body,
+            "label": label,
+            "reason": "bench",
+            "brand": brand,
+            "brand_display": brand,
+            "optout_keyword": np.where(label == "marketing", "T", ""),
+            "is_resubscribe": False,
+            "is_trap": False,
+            "trap_reason": "",
+            "is_promotional": label == "marketing",
+            "is_group": False,
+            "source_file": "bench",
+        }
+    )
     # Unsubscribe replies: 1 in 40 ports gets a "TD" at a random time; 1 in 10 of those a later START.
     ports = np.unique(port)
     chosen = rng.choice(ports, len(ports) // 40, replace=False)
     when = start + pd.to_timedelta(rng.integers(0, 300 * 86400, len(chosen)), unit="s")
-    replies = pd.DataFrame({
-        "message_id": [f"u{i:08d}" for i in range(len(chosen))], "timestamp": when, "direction": "out",
-        "address": chosen.astype(str), "address_raw": chosen.astype(str), "sender_kind": "cn_commercial_port",
-        "body": "TD", "label": "unsubscribe-reply", "reason": "bench",
-        "brand": np.char.add("brand", ((chosen - 10690000000000) // PORTS_PER_BRAND).astype(str)),
-        "optout_keyword": "", "is_resubscribe": False, "is_trap": False, "trap_reason": "",
-        "is_promotional": False, "is_group": False, "source_file": "bench",
-    })
+    replies = pd.DataFrame(
+        {
+            "message_id": [f"u{i:08d}" for i in range(len(chosen))],
+            "timestamp": when,
+            "direction": "out",
+            "address": chosen.astype(str),
+            "address_raw": chosen.astype(str),
+            "sender_kind": "cn_commercial_port",
+            "body": "TD",
+            "label": "unsubscribe-reply",
+            "reason": "bench",
+            "brand": np.char.add("brand", ((chosen - 10690000000000) // PORTS_PER_BRAND).astype(str)),
+            "optout_keyword": "",
+            "is_resubscribe": False,
+            "is_trap": False,
+            "trap_reason": "",
+            "is_promotional": False,
+            "is_group": False,
+            "source_file": "bench",
+        }
+    )
     replies["brand_display"] = replies["brand"]
     resub = replies.sample(frac=0.1, random_state=seed).copy()
     resub["message_id"] = "r" + resub["message_id"].str[1:]
@@ -106,10 +135,12 @@ def main() -> None:
     start = time.perf_counter()
     baseline_found = python_loop(frame, timedelta(hours=24))
     base = time.perf_counter() - start
-    print(f"report: sms-audit {len(frame) / ours:,.0f} msg/s ({ours:.2f} s for {len(frame):,}; "
-          f"{len(report.unsubscribes):,} unsubscribes, {found:,} violations, {len(report.findings):,} findings; "
-          f"peak +{peak:,.0f} MB) | baseline \"python-loop\" {len(frame) / base:,.0f} msg/s ({base:.2f} s; "
-          f"{baseline_found:,} violations, no ledger/evidence) | {base / ours:.1f}x")
+    print(
+        f"report: sms-audit {len(frame) / ours:,.0f} msg/s ({ours:.2f} s for {len(frame):,}; "
+        f"{len(report.unsubscribes):,} unsubscribes, {found:,} violations, {len(report.findings):,} findings; "
+        f'peak +{peak:,.0f} MB) | baseline "python-loop" {len(frame) / base:,.0f} msg/s ({base:.2f} s; '
+        f"{baseline_found:,} violations, no ledger/evidence) | {base / ours:.1f}x"
+    )
 
 
 if __name__ == "__main__":

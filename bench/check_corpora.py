@@ -86,11 +86,20 @@ def _cn_mobile(i: int) -> str:
 
 # --- corpus readers -------------------------------------------------------------------------------
 
+
 def read_mudou(folder: Path) -> list[Group]:
-    spam = Group("zh-mudou spam", frozenset({"marketing"}), "CN",
-                 "label 1 from a 106 port; scams/fraud are legitimately other, some OTPs are labelled spam")
-    ham = Group("zh-mudou ham", NOT_MARKETING, "CN",
-                "label 0 (a real inbox: notices, OTPs, and brand promotions the corpus calls ham) from a 106 port")
+    spam = Group(
+        "zh-mudou spam",
+        frozenset({"marketing"}),
+        "CN",
+        "label 1 from a 106 port; scams/fraud are legitimately other, some OTPs are labelled spam",
+    )
+    ham = Group(
+        "zh-mudou ham",
+        NOT_MARKETING,
+        "CN",
+        "label 0 (a real inbox: notices, OTPs, and brand promotions the corpus calls ham) from a 106 port",
+    )
     for file in ("mudou_spam.train", "mudou_spam.test"):
         for i, line in enumerate(_lines(folder / file)):
             parts = line.split("\t")
@@ -103,8 +112,12 @@ def read_80w(folder: Path) -> list[Group]:
     content = json.loads((folder / "train_content.json").read_text(encoding="utf-8"))
     labels = json.loads((folder / "train_label.json").read_text(encoding="utf-8"))
     spam = Group("zh-80w spam", frozenset({"marketing"}), "CN", "label 1 from a 106 port")
-    ham = Group("zh-80w ham", NOT_MKT_VERIF, "CN",
-                "label 0 (mostly sentences and chat) from a Chinese mobile: neither marketing nor an OTP")
+    ham = Group(
+        "zh-80w ham",
+        NOT_MKT_VERIF,
+        "CN",
+        "label 0 (mostly sentences and chat) from a Chinese mobile: neither marketing nor an OTP",
+    )
     for i, (body, label) in enumerate(zip(content, labels, strict=False)):
         if str(label) == "1":
             spam.rows.append(("in", f"10657{i:08d}", body))
@@ -113,15 +126,24 @@ def read_80w(folder: Path) -> list[Group]:
     return [spam, ham]
 
 
-_FBS_PLACEHOLDERS = {"DIGIT": "88", "PHONE": "4008123456", "URL": "http://wap.example.cn/x", "PLACE": "某地",
-                     "NAME": "某某", "WECHAT": "wx1234", "QQ": "12345678"}
+_FBS_PLACEHOLDERS = {
+    "DIGIT": "88",
+    "PHONE": "4008123456",
+    "URL": "http://wap.example.cn/x",
+    "PLACE": "某地",
+    "NAME": "某某",
+    "WECHAT": "wx1234",
+    "QQ": "12345678",
+}
 
 
 def read_fbs(folder: Path) -> list[Group]:
     """Word-segmented fake-base-station spam: spaces between Chinese words are dropped, placeholders filled."""
     ad = Group("zh-fbs AD__*", frozenset({"marketing"}), "CN", "advertising categories from a 106 port")
     fr = Group("zh-fbs FR__*", frozenset({"other"}), "CN", "fraud/phishing from a 106 port")
-    il = Group("zh-fbs IL__*", frozenset({"other"}), "CN", "illegal offers (escort, fake ID/invoice, gambling)")
+    il = Group(
+        "zh-fbs IL__*", frozenset({"other"}), "CN", "illegal offers (escort, fake ID/invoice, gambling)"
+    )
     words = re.compile(r"\b(" + "|".join(_FBS_PLACEHOLDERS) + r")\b")
     joins = re.compile(r"(?<=[^\x00-\x7f]) | (?=[^\x00-\x7f])")
     for file in sorted(folder.glob("*__*.txt")):
@@ -133,8 +155,9 @@ def read_fbs(folder: Path) -> list[Group]:
 
 
 def read_uci(folder: Path) -> list[Group]:
-    spam = Group("uci spam", frozenset({"marketing"}), "GB",
-                 "from a UK short code; prize scams are legitimately other")
+    spam = Group(
+        "uci spam", frozenset({"marketing"}), "GB", "from a UK short code; prize scams are legitimately other"
+    )
     ham = Group("uci ham", NOT_MKT_VERIF, "GB", "personal chat from a UK mobile")
     for i, line in enumerate(_lines(folder / "SMSSpamCollection")):
         label, _, body = line.partition("\t")
@@ -148,8 +171,12 @@ def read_uci(folder: Path) -> list[Group]:
 def read_exais(folder: Path) -> list[Group]:
     spam = Group("exais in SPAM", frozenset({"marketing"}), "NG", "received, real sender")
     ham = Group("exais in HAM", NOT_MARKETING, "NG", "received, real sender (banks, carriers, friends)")
-    out = Group("exais out", frozenset({"other", "unsubscribe-reply"}), "NG",
-                "sent; listed here: every unsubscribe-reply, to read")
+    out = Group(
+        "exais out",
+        frozenset({"other", "unsubscribe-reply"}),
+        "NG",
+        "sent; listed here: every unsubscribe-reply, to read",
+    )
     with (folder / "all_ExAIS_SPAM_Dataset.csv").open(encoding="utf-8", errors="replace") as handle:
         for rec in csv.reader(handle):
             if len(rec) < 8 or rec[1] not in ("send", "receive"):
@@ -177,9 +204,15 @@ def read_mendeley(folder: Path) -> list[Group]:
 
 
 def read_smishtank(folder: Path) -> list[Group]:
-    ads = Group("smishtank Advertisement", frozenset({"marketing", "other"}), "US",
-                "crowd-reported; ads may be scams: only verification is wrong")
-    rest = Group("smishtank scams", frozenset({"other"}), "US", "account alerts, delivery, prize, crypto ... lures")
+    ads = Group(
+        "smishtank Advertisement",
+        frozenset({"marketing", "other"}),
+        "US",
+        "crowd-reported; ads may be scams: only verification is wrong",
+    )
+    rest = Group(
+        "smishtank scams", frozenset({"other"}), "US", "account alerts, delivery, prize, crypto ... lures"
+    )
     with (folder / "smishtank.csv").open(encoding="utf-8", errors="replace") as handle:
         for rec in csv.DictReader(handle):
             body = rec.get("MainText") or ""
@@ -189,10 +222,16 @@ def read_smishtank(folder: Path) -> list[Group]:
 
 
 def read_thai(folder: Path) -> list[Group]:
-    groups = {"otp": Group("thai-sites OTP (Latin)", frozenset({"verification"}), "TH",
-                           "non-Thai lines labelled OTP, sender an alphanumeric ID"),
-              "ok": Group("thai-sites OK (Latin)", NOT_VERIF, "TH", "non-Thai notices"),
-              "scam": Group("thai-sites scam (Latin)", frozenset({"other"}), "TH", "non-Thai scams")}
+    groups = {
+        "otp": Group(
+            "thai-sites OTP (Latin)",
+            frozenset({"verification"}),
+            "TH",
+            "non-Thai lines labelled OTP, sender an alphanumeric ID",
+        ),
+        "ok": Group("thai-sites OK (Latin)", NOT_VERIF, "TH", "non-Thai notices"),
+        "scam": Group("thai-sites scam (Latin)", frozenset({"other"}), "TH", "non-Thai scams"),
+    }
     for file in sorted(folder.glob("*.txt")):
         for line in _lines(file):
             label, _, body = line.partition("|")
@@ -221,13 +260,17 @@ def read_otp_synthetic(folder: Path) -> list[Group]:
 def read_nus(folder: Path) -> list[Group]:
     """Personal chat, both as sent to a friend (never an opt-out) and as received from one."""
     groups = []
-    for archive, lang, region, number in (("smsCorpus_en_xml_2015.03.09_all.zip", "en", "SG", "+658000{:04d}"),
-                                          ("smsCorpus_zh_xml_2015.03.09.zip", "zh", "CN", "")):
+    for archive, lang, region, number in (
+        ("smsCorpus_en_xml_2015.03.09_all.zip", "en", "SG", "+658000{:04d}"),
+        ("smsCorpus_zh_xml_2015.03.09.zip", "zh", "CN", ""),
+    ):
         with zipfile.ZipFile(folder / archive) as zf:
             data = zf.read(zf.namelist()[0]).decode("utf-8", errors="replace")
         texts = [_unescape(m.group(1)) for m in re.finditer(r"<text>(.*?)</text>", data, re.DOTALL)]
         out = Group(f"nus-{lang} out", OUT_PERSONAL, region, "sent to a friend's mobile")
-        inc = Group(f"nus-{lang} in", NOT_MKT_VERIF, region, "the same chat as received from a friend's mobile")
+        inc = Group(
+            f"nus-{lang} in", NOT_MKT_VERIF, region, "the same chat as received from a friend's mobile"
+        )
         for i, text in enumerate(texts):
             address = number.format(i % 10000) if number else _cn_mobile(i)
             out.rows.append(("out", address, text))
@@ -237,18 +280,31 @@ def read_nus(folder: Path) -> list[Group]:
 
 
 def _unescape(text: str) -> str:
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&")
+    return (
+        text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", '"')
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+    )
 
 
 READERS = {
-    "zh-mudou-spam": read_mudou, "zh-80w-head": read_80w, "zh-fbs-spam": read_fbs,
-    "uci-sms-spam": read_uci, "exais-sms": read_exais, "mendeley-smishing-5971": read_mendeley,
-    "smishtank": read_smishtank, "thai-sms-receive-sites": read_thai, "otp-synthetic": read_otp_synthetic,
+    "zh-mudou-spam": read_mudou,
+    "zh-80w-head": read_80w,
+    "zh-fbs-spam": read_fbs,
+    "uci-sms-spam": read_uci,
+    "exais-sms": read_exais,
+    "mendeley-smishing-5971": read_mendeley,
+    "smishtank": read_smishtank,
+    "thai-sms-receive-sites": read_thai,
+    "otp-synthetic": read_otp_synthetic,
     "nus-sms-corpus": read_nus,
 }
 
 
 # --- checking -------------------------------------------------------------------------------------
+
 
 def dev_keys(path: Path) -> set[str]:
     if not path.exists():
@@ -279,7 +335,9 @@ def check_group(group: Group, seen: set[str]) -> tuple[pd.DataFrame, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--corpora", type=Path, default=CORPORA)
     parser.add_argument("--dev", type=Path, default=DEV, help="rows whose body is here are left out")
     parser.add_argument("--group", default="", help="only groups whose name contains this text")
@@ -302,21 +360,35 @@ def main(argv: list[str] | None = None) -> int:
                 frame, in_dev = check_group(group, seen)
                 results.append((group, frame, in_dev))
 
-    short = {"verification": "verif", "marketing": "mkt", "unsubscribe-reply": "reply",
-             "unsubscribe-confirmation": "conf", "other": "other"}
+    short = {
+        "verification": "verif",
+        "marketing": "mkt",
+        "unsubscribe-reply": "reply",
+        "unsubscribe-confirmation": "conf",
+        "other": "other",
+    }
     print(f"unseen corpus rows (dev.tsv bodies and duplicates left out); {len(seen)} dev bodies\n")
-    print(f"{'group':<28}{'n':>7}{'in dev':>7}{'agree':>8}  expected" + " " * 17
-          + "".join(f"{short[label]:>7}" for label in LABELS))
+    print(
+        f"{'group':<28}{'n':>7}{'in dev':>7}{'agree':>8}  expected"
+        + " " * 17
+        + "".join(f"{short[label]:>7}" for label in LABELS)
+    )
     figures: dict[str, dict[str, object]] = {}
     for group, frame, in_dev in results:
         n = len(frame)
         counts = frame["label"].value_counts() if n else pd.Series(dtype=int)
         agree = float(frame["label"].isin(group.expect).mean()) if n else float("nan")
         expect = "|".join(short[x] for x in LABELS if x in group.expect)
-        print(f"{group.name:<28}{n:>7}{in_dev:>7}{agree:>8.3f}  {expect:<25}"
-              + "".join(f"{int(counts.get(label, 0)):>7}" for label in LABELS))
-        figures[group.name] = {"n": n, "in_dev": in_dev, "agree": agree,
-                               "labels": {label: int(counts.get(label, 0)) for label in LABELS}}
+        print(
+            f"{group.name:<28}{n:>7}{in_dev:>7}{agree:>8.3f}  {expect:<25}"
+            + "".join(f"{int(counts.get(label, 0)):>7}" for label in LABELS)
+        )
+        figures[group.name] = {
+            "n": n,
+            "in_dev": in_dev,
+            "agree": agree,
+            "labels": {label: int(counts.get(label, 0)) for label in LABELS},
+        }
 
     rng = random.Random(args.seed)
     for group, frame, _ in results:
@@ -325,13 +397,18 @@ def main(argv: list[str] | None = None) -> int:
         wrong = frame[~frame["label"].isin(group.expect)]
         if wrong.empty or not (args.all or args.samples):
             continue
-        picked = list(range(len(wrong))) if args.all else sorted(rng.sample(range(len(wrong)),
-                                                                            min(args.samples, len(wrong))))
+        picked = (
+            list(range(len(wrong)))
+            if args.all
+            else sorted(rng.sample(range(len(wrong)), min(args.samples, len(wrong))))
+        )
         print(f"\n== {group.name}: {len(wrong)} disagreements ({group.note}); showing {len(picked)}")
         for i in picked:
             row = wrong.iloc[i]
-            print(f"  [{row['direction']} {row['address']} {row['sender_kind']}] got={row['label']} "
-                  f"({row['reason']})\n      {row['body'][:200]}")
+            print(
+                f"  [{row['direction']} {row['address']} {row['sender_kind']}] got={row['label']} "
+                f"({row['reason']})\n      {row['body'][:200]}"
+            )
     print(f"\n(read and classified in {time.perf_counter() - started:.1f} s)")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, ensure_ascii=False), encoding="utf-8")

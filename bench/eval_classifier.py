@@ -58,17 +58,26 @@ def macro_f1(table: dict[str, dict[str, float]]) -> float:
 def print_scores(dev: pd.DataFrame, result: pd.DataFrame, *, show_errors: bool) -> dict[str, object]:
     gold, pred = dev["label"], result["label"]
     table = scores(gold, pred)
-    short = {"verification": "verif", "marketing": "mkt", "unsubscribe-reply": "unsub-reply",
-             "unsubscribe-confirmation": "unsub-conf", "other": "other"}
+    short = {
+        "verification": "verif",
+        "marketing": "mkt",
+        "unsubscribe-reply": "unsub-reply",
+        "unsubscribe-confirmation": "unsub-conf",
+        "other": "other",
+    }
     print(f"dev set: {len(dev)} rows")
     print(f"{'label':<26}{'P':>7}{'R':>7}{'F1':>7}{'n':>6}")
     for label, row in table.items():
-        print(f"{label:<26}{row['precision']:>7.3f}{row['recall']:>7.3f}{row['f1']:>7.3f}{int(row['support']):>6}")
+        print(
+            f"{label:<26}{row['precision']:>7.3f}{row['recall']:>7.3f}{row['f1']:>7.3f}{int(row['support']):>6}"
+        )
     accuracy = float((gold == pred).mean())
     print(f"macro-F1 {macro_f1(table):.3f}   accuracy {accuracy:.3f}")
     for lang, part in dev.groupby("lang"):
         sub = scores(part["label"], pred.loc[part.index])
-        print(f"  {lang}: macro-F1 {macro_f1(sub):.3f}, accuracy {float((part['label'] == pred.loc[part.index]).mean()):.3f}")
+        print(
+            f"  {lang}: macro-F1 {macro_f1(sub):.3f}, accuracy {float((part['label'] == pred.loc[part.index]).mean()):.3f}"
+        )
     print("\nconfusion matrix (rows = gold, columns = predicted)")
     print(" " * 12 + "".join(f"{short[c]:>12}" for c in LABELS))
     for g in LABELS:
@@ -79,12 +88,15 @@ def print_scores(dev: pd.DataFrame, result: pd.DataFrame, *, show_errors: bool) 
     if show_errors:
         for i, row in wrong.iterrows():
             got = result.loc[i]
-            print(f"  [{row['lang']} {row['direction']} {row['address']} {got['sender_kind']}] "
-                  f"gold={row['label']} got={got['label']} ({got['reason']})\n      {row['body'][:150]}")
+            print(
+                f"  [{row['lang']} {row['direction']} {row['address']} {got['sender_kind']}] "
+                f"gold={row['label']} got={got['label']} ({got['reason']})\n      {row['body'][:150]}"
+            )
     return {"macro_f1": macro_f1(table), "accuracy": accuracy, "labels": table}
 
 
 # --- raw corpora --------------------------------------------------------------------------------
+
 
 def corpus_messages(name: str, folder: Path) -> pd.DataFrame:
     """A fixed sample of up to PER_CORPUS messages of one corpus (direction, address, body).
@@ -101,7 +113,9 @@ def corpus_messages(name: str, folder: Path) -> pd.DataFrame:
 
 
 def print_corpora(root: Path) -> dict[str, dict[str, int]]:
-    print(f"\nlabels over raw corpora (a fixed sample of {PER_CORPUS} messages each; nobody labelled these for us)")
+    print(
+        f"\nlabels over raw corpora (a fixed sample of {PER_CORPUS} messages each; nobody labelled these for us)"
+    )
     print(f"{'corpus':<26}{'n':>6}" + "".join(f"{lab[:11]:>13}" for lab in LABELS))
     counts: dict[str, dict[str, int]] = {}
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
@@ -115,7 +129,9 @@ def print_corpora(root: Path) -> dict[str, dict[str, int]]:
             continue
         labels = classify_frame(frame)["label"].value_counts()
         counts[folder.name] = {lab: int(labels.get(lab, 0)) for lab in LABELS}
-        print(f"{folder.name:<26}{len(frame):>6}" + "".join(f"{counts[folder.name][lab]:>13}" for lab in LABELS))
+        print(
+            f"{folder.name:<26}{len(frame):>6}" + "".join(f"{counts[folder.name][lab]:>13}" for lab in LABELS)
+        )
     return counts
 
 

@@ -31,9 +31,13 @@ def build(out: Path = OUT, sql: Path = SQL) -> Path:
     try:
         conn.executescript(sql.read_text(encoding="utf-8"))
         rows = conn.execute("SELECT ROWID, text FROM message ORDER BY ROWID").fetchall()
-        conn.executemany("UPDATE message SET attributedBody = ? WHERE ROWID = ?",
-                         [(encode_attributed_body(text), rowid) for rowid, text in rows if text is not None])
-        conn.execute("UPDATE message SET text = NULL WHERE guid IN (SELECT guid FROM temp.plan WHERE ab_only = 1)")
+        conn.executemany(
+            "UPDATE message SET attributedBody = ? WHERE ROWID = ?",
+            [(encode_attributed_body(text), rowid) for rowid, text in rows if text is not None],
+        )
+        conn.execute(
+            "UPDATE message SET text = NULL WHERE guid IN (SELECT guid FROM temp.plan WHERE ab_only = 1)"
+        )
         conn.commit()
         conn.execute("DROP TABLE temp.plan")
         conn.execute("VACUUM")

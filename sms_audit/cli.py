@@ -54,8 +54,10 @@ class _Group(TyperGroup):
         except Exception as exc:  # a bug: say so in one line, keep message text out of it
             if _debug(ctx):
                 raise
-            sys.stderr.write(f"error: internal error ({type(exc).__name__}); "
-                             "run again with --debug for the traceback and please report it\n")
+            sys.stderr.write(
+                f"error: internal error ({type(exc).__name__}); "
+                "run again with --debug for the traceback and please report it\n"
+            )
             raise typer.Exit(ExitCode.INTERNAL) from None
 
 
@@ -84,9 +86,16 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-FormatOption = Annotated[OutputFormat, typer.Option(
-    "--format", "-f", envvar=config.ENV_FORMAT, case_sensitive=False,
-    help="auto = table on a terminal, JSON Lines otherwise.")]
+FormatOption = Annotated[
+    OutputFormat,
+    typer.Option(
+        "--format",
+        "-f",
+        envvar=config.ENV_FORMAT,
+        case_sensitive=False,
+        help="auto = table on a terminal, JSON Lines otherwise.",
+    ),
+]
 
 
 def _version(value: bool) -> None:
@@ -98,18 +107,34 @@ def _version(value: bool) -> None:
 @app.callback()
 def _main(
     ctx: typer.Context,
-    db: Annotated[str | None, typer.Option(
-        "--db", help=f"Message store file. [env: {config.ENV_DB}; default: "
-                     "<user data dir>/sms-audit/archive.sqlite]", show_default=False)] = None,
-    region: Annotated[str | None, typer.Option(
-        "--region", help="Default region for national numbers (CN, US, GB...). "
-                         f"[env: {config.ENV_REGION}; default: inferred from the archive]")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or info on stderr (errors and "
-                                                                "warnings still shown).")] = False,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help=f"Message store file. [env: {config.ENV_DB}; default: "
+            "<user data dir>/sms-audit/archive.sqlite]",
+            show_default=False,
+        ),
+    ] = None,
+    region: Annotated[
+        str | None,
+        typer.Option(
+            "--region",
+            help="Default region for national numbers (CN, US, GB...). "
+            f"[env: {config.ENV_REGION}; default: inferred from the archive]",
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="No progress or info on stderr (errors and warnings still shown)."
+        ),
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More detail on stderr.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     """Audit an exported SMS archive: who kept sending marketing after you replied TD / 退订 / STOP."""
     state = AppState(db_flag=db, region_flag=region, quiet=quiet, verbose=verbose, debug=debug)
@@ -141,8 +166,10 @@ IMPORT_SUMMARY_COLUMNS = ("path", "format", "status", "read", "new", "duplicates
 @app.command("import")
 def import_(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(
-        help="Archive files, iOS backup folders, or folders of archives.", show_default=False)],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Archive files, iOS backup folders, or folders of archives.", show_default=False),
+    ],
     input_format: InputFormatOption = None,
 ) -> None:
     """Import archives into the store (idempotent: messages already there are not added again)."""
@@ -165,24 +192,49 @@ def import_(
                 importer = get_importer(fmt) if fmt else detect(path)
                 result = ImportResult(path=str(path), format=importer.NAME)
                 with progress(state, f"importing {path.name}") as on_progress:
-                    store.import_messages(importer.read(path, read_options(region, on_progress), stats),
-                                          result, source=path, region=region, stats=stats)
+                    store.import_messages(
+                        importer.read(path, read_options(region, on_progress), stats),
+                        result,
+                        source=path,
+                        region=region,
+                        stats=stats,
+                    )
             for text in stats.warnings:
                 warn(f"{path}: {text}")
             if result is not None and result.status != "pending":  # recorded in the store
-                device = ", ".join(result.details[k] for k in ("device_name", "ios_version") if k in result.details)
-                info(state, f"{path}: {importer.DESCRIPTION}{f' ({device})' if device else ''}: "
-                            f"read {result.read}, new {result.new}, "
-                            f"already present {result.duplicates}, skipped {result.skipped}"
-                            + (f", excluded {result.excluded} non-messages" if result.excluded else "")
-                            + ("" if result.status == "ok" else f" ({result.status})"))
+                device = ", ".join(
+                    result.details[k] for k in ("device_name", "ios_version") if k in result.details
+                )
+                info(
+                    state,
+                    f"{path}: {importer.DESCRIPTION}{f' ({device})' if device else ''}: "
+                    f"read {result.read}, new {result.new}, "
+                    f"already present {result.duplicates}, skipped {result.skipped}"
+                    + (f", excluded {result.excluded} non-messages" if result.excluded else "")
+                    + ("" if result.status == "ok" else f" ({result.status})"),
+                )
         info(state, f"store: {state.db_path} ({store.count_messages()} messages)")
     raise typer.Exit(state.exit_code)
 
 
 #: Field order of ``imports`` output.
-IMPORTS_COLUMNS = ("import_id", "finished_at", "path", "format", "status", "read", "new", "duplicates", "skipped",
-                   "excluded", "size", "sha256", "region", "started_at", "details")
+IMPORTS_COLUMNS = (
+    "import_id",
+    "finished_at",
+    "path",
+    "format",
+    "status",
+    "read",
+    "new",
+    "duplicates",
+    "skipped",
+    "excluded",
+    "size",
+    "sha256",
+    "region",
+    "started_at",
+    "details",
+)
 
 
 @app.command("imports")
@@ -195,9 +247,24 @@ def imports(ctx: typer.Context, fmt: FormatOption = OutputFormat.AUTO, output: O
         records = store.imports()
     for record in records:
         record["details"] = json.loads(record["details"] or "{}")
-    emit(records, IMPORTS_COLUMNS, fmt, output, json_key="imports",
-         table_columns=("import_id", "finished_at", "path", "format", "status", "read", "new", "duplicates",
-                        "skipped"))
+    emit(
+        records,
+        IMPORTS_COLUMNS,
+        fmt,
+        output,
+        json_key="imports",
+        table_columns=(
+            "import_id",
+            "finished_at",
+            "path",
+            "format",
+            "status",
+            "read",
+            "new",
+            "duplicates",
+            "skipped",
+        ),
+    )
     raise typer.Exit(state.exit_code)
 
 
@@ -205,9 +272,26 @@ def imports(ctx: typer.Context, fmt: FormatOption = OutputFormat.AUTO, output: O
 
 #: Field order of ``messages`` output (documented in the README).
 MESSAGES_COLUMNS = (
-    "message_id", "timestamp", "direction", "address", "sender_kind", "brand", "label", "reason", "body",
-    "service", "thread_key", "recipients", "is_group", "has_attachments", "is_filtered", "sent_timestamp",
-    "address_raw", "source_format", "source_file", "source_record",
+    "message_id",
+    "timestamp",
+    "direction",
+    "address",
+    "sender_kind",
+    "brand",
+    "label",
+    "reason",
+    "body",
+    "service",
+    "thread_key",
+    "recipients",
+    "is_group",
+    "has_attachments",
+    "is_filtered",
+    "sent_timestamp",
+    "address_raw",
+    "source_format",
+    "source_file",
+    "source_record",
 )
 _MESSAGES_TABLE = ("timestamp", "direction", "address", "label", "body")
 
@@ -216,18 +300,32 @@ _MESSAGES_TABLE = ("timestamp", "direction", "address", "label", "body")
 def messages(
     ctx: typer.Context,
     archives: ArchivesArg = None,
-    since: Annotated[str | None, typer.Option(help="Only messages at or after this time (2024-05-01, "
-                                                   "2024-05-01T08:00+08:00, or 30d for 30 days ago).")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Only messages at or after this time (2024-05-01, "
+            "2024-05-01T08:00+08:00, or 30d for 30 days ago)."
+        ),
+    ] = None,
     until: Annotated[str | None, typer.Option(help="Only messages before this time.")] = None,
-    sender: Annotated[str | None, typer.Option(help="Only this other party (number, short code, ID).")] = None,
+    sender: Annotated[
+        str | None, typer.Option(help="Only this other party (number, short code, ID).")
+    ] = None,
     direction: Annotated[str | None, typer.Option(help="in, out, draft, failed or other.")] = None,
-    search: Annotated[str | None, typer.Option(help="Only messages whose text contains this "
-                                                    "(case-insensitive).")] = None,
-    label: Annotated[str | None, typer.Option(help="Only this label: verification, marketing, "
-                                                   "unsubscribe-reply, unsubscribe-confirmation, other.")] = None,
+    search: Annotated[
+        str | None, typer.Option(help="Only messages whose text contains this (case-insensitive).")
+    ] = None,
+    label: Annotated[
+        str | None,
+        typer.Option(
+            help="Only this label: verification, marketing, "
+            "unsubscribe-reply, unsubscribe-confirmation, other."
+        ),
+    ] = None,
     limit: Annotated[int | None, typer.Option(min=0, help="At most N messages.")] = None,
-    newest_first: Annotated[bool, typer.Option("--newest-first", help="Newest first (with --limit: the "
-                                                                      "latest N).")] = False,
+    newest_first: Annotated[
+        bool, typer.Option("--newest-first", help="Newest first (with --limit: the latest N).")
+    ] = False,
     input_format: InputFormatOption = None,
     fmt: FormatOption = OutputFormat.AUTO,
     output: OutputOption = None,
@@ -237,8 +335,15 @@ def messages(
     from sms_audit.query import MessageFilter
 
     state = get_state(ctx)
-    flt = MessageFilter.from_options(since=since, until=until, sender=sender, direction=direction,
-                                     search=search, label=label, region=state.region)
+    flt = MessageFilter.from_options(
+        since=since,
+        until=until,
+        sender=sender,
+        direction=direction,
+        search=search,
+        label=label,
+        region=state.region,
+    )
     if not archives and limit is not None and limit <= _FAST_LIMIT and flt.label is None and flt.sql_exact:
         frame = _latest_from_store(state, flt, limit, newest_first)
     else:
@@ -249,9 +354,16 @@ def messages(
     frame = frame.sort_values(["timestamp", "message_id"], ascending=not newest_first, kind="stable")
     if limit is not None:
         frame = frame.head(limit)
-    count = emit(_records(frame, MESSAGES_COLUMNS), MESSAGES_COLUMNS, fmt, output, json_key="messages",
-                 table_columns=_MESSAGES_TABLE, max_widths={"body": 70, "address": 18},
-                 headers={"timestamp": "time (UTC)"})
+    count = emit(
+        _records(frame, MESSAGES_COLUMNS),
+        MESSAGES_COLUMNS,
+        fmt,
+        output,
+        json_key="messages",
+        table_columns=_MESSAGES_TABLE,
+        max_widths={"body": 70, "address": 18},
+        headers={"timestamp": "time (UTC)"},
+    )
     info(state, f"{count} messages")
     raise typer.Exit(state.exit_code)
 
@@ -281,12 +393,17 @@ def _records(frame: Any, columns: tuple[str, ...]) -> Any:
 
 # --- classify -----------------------------------------------------------------------------------
 
+
 @app.command("classify")
 def classify(
     ctx: typer.Context,
     source: Annotated[str, typer.Argument(help="JSONL, CSV or TSV file of messages, or - for stdin.")],
-    input_format: Annotated[str | None, typer.Option(
-        "--input-format", help="jsonl, csv or tsv (needed for stdin when detection is ambiguous).")] = None,
+    input_format: Annotated[
+        str | None,
+        typer.Option(
+            "--input-format", help="jsonl, csv or tsv (needed for stdin when detection is ambiguous)."
+        ),
+    ] = None,
     fmt: FormatOption = OutputFormat.AUTO,
     output: OutputOption = None,
 ) -> None:
@@ -310,9 +427,17 @@ def classify(
     input_columns = [c for c in frame.attrs.get("input_columns", frame.columns) if c not in CLASSIFY_COLUMNS]
     labelled = classify_messages(frame, state.region)
     columns = tuple(input_columns) + tuple(c for c in CLASSIFY_COLUMNS if c not in input_columns)
-    count = emit(_records(labelled, columns), columns, fmt, output, json_key="messages",
-                 table_columns=tuple(c for c in ("direction", "sender", "address", "label", "reason", "body")
-                                     if c in columns), max_widths={"body": 60, "reason": 40})
+    count = emit(
+        _records(labelled, columns),
+        columns,
+        fmt,
+        output,
+        json_key="messages",
+        table_columns=tuple(
+            c for c in ("direction", "sender", "address", "label", "reason", "body") if c in columns
+        ),
+        max_widths={"body": 60, "reason": 40},
+    )
     info(state, f"{count} messages classified")
     raise typer.Exit(state.exit_code)
 

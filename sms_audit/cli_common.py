@@ -33,12 +33,17 @@ if TYPE_CHECKING:
 _REGION_SAMPLE = 5000  # messages read ahead to infer the owner's region
 
 # Options and arguments shared by the commands (one definition, one help text).
-ArchivesArg = Annotated[list[Path] | None, typer.Argument(
-    help="Archives to read directly; none = the store.", show_default=False)]
-OutputOption = Annotated[str | None, typer.Option(
-    "--output", "-o", help="Write to FILE instead of stdout (written atomically, mode 0600).")]
-InputFormatOption = Annotated[str | None, typer.Option(
-    "--input-format", help="Skip content detection and read archives as this format.")]
+ArchivesArg = Annotated[
+    list[Path] | None, typer.Argument(help="Archives to read directly; none = the store.", show_default=False)
+]
+OutputOption = Annotated[
+    str | None,
+    typer.Option("--output", "-o", help="Write to FILE instead of stdout (written atomically, mode 0600)."),
+]
+InputFormatOption = Annotated[
+    str | None,
+    typer.Option("--input-format", help="Skip content detection and read archives as this format."),
+]
 
 
 @dataclass(slots=True)
@@ -129,8 +134,14 @@ def progress(state: AppState, description: str) -> Iterator[ProgressCallback | N
         return
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                  console=stderr(), transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=stderr(),
+        transient=True,
+    ) as bar:
         task = bar.add_task(visible(description, keep_newlines=False), total=None)
 
         def update(done: int, total: int | None) -> None:
@@ -153,6 +164,7 @@ def get_passphrase(prompt: str) -> str | None:
 
 
 # --- output -------------------------------------------------------------------------------------
+
 
 @contextmanager
 def open_output(path: str | None) -> Iterator[TextIO]:
@@ -178,8 +190,13 @@ def open_output(path: str | None) -> Iterator[TextIO]:
         raise
 
 
-def emit(records: Iterable[Mapping[str, Any]], columns: Sequence[str], fmt: OutputFormat,
-         output: str | None, **kwargs: Any) -> int:
+def emit(
+    records: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    fmt: OutputFormat,
+    output: str | None,
+    **kwargs: Any,
+) -> int:
     """Write records to stdout or ``-o FILE`` in the resolved format; returns the count."""
     to_stdout = output is None or output == "-"
     resolved = resolve_format(fmt, to_stdout=to_stdout)
@@ -190,6 +207,7 @@ def emit(records: Iterable[Mapping[str, Any]], columns: Sequence[str], fmt: Outp
 
 
 # --- loading messages ---------------------------------------------------------------------------
+
 
 def open_store(state: AppState, *, create: bool) -> Store:
     from sms_audit.store import Store
@@ -241,8 +259,9 @@ def read_options(region: str | None, on_progress: ProgressCallback | None) -> Re
     return ReadOptions(region=region, on_progress=on_progress, get_passphrase=get_passphrase)
 
 
-def read_archives(state: AppState, paths: Sequence[Path],
-                  input_format: str | None) -> tuple[list[Message], str | None]:
+def read_archives(
+    state: AppState, paths: Sequence[Path], input_format: str | None
+) -> tuple[list[Message], str | None]:
     """Read archives directly (no store), deduplicated by message_id across files; also returns the
     region their national numbers were normalised with.
 
@@ -270,8 +289,13 @@ def read_archives(state: AppState, paths: Sequence[Path],
     return messages, region
 
 
-def load_frame(state: AppState, archives: Sequence[Path], input_format: str | None,
-               where: str = "", params: Sequence[Any] = ()) -> pd.DataFrame:
+def load_frame(
+    state: AppState,
+    archives: Sequence[Path],
+    input_format: str | None,
+    where: str = "",
+    params: Sequence[Any] = (),
+) -> pd.DataFrame:
     """The message frame from archives (read directly) or, with none given, from the store."""
     from sms_audit.model import to_frame
 
@@ -284,7 +308,9 @@ def load_frame(state: AppState, archives: Sequence[Path], input_format: str | No
         return store.load_frame(where, params)
 
 
-def effective_region(state: AppState, frame: pd.DataFrame | None = None, *, use_store: bool = True) -> str | None:
+def effective_region(
+    state: AppState, frame: pd.DataFrame | None = None, *, use_store: bool = True
+) -> str | None:
     """Explicit region, else the one the frame's archives were read with, else the store's
     remembered one (``use_store``: the frame came from the store), else inferred from the frame."""
     region = state.region or (frame.attrs.get("region") if frame is not None else None)

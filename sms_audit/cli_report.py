@@ -33,18 +33,39 @@ if TYPE_CHECKING:
 #: Scope name under which ``report --new`` remembers findings in the store.
 NEW_SCOPE = "report"
 
-FormatOpt = Annotated[OutputFormat, typer.Option(
-    "--format", "-f", envvar=config.ENV_FORMAT, case_sensitive=False,
-    help="auto = table on a terminal, JSON Lines otherwise; md = a Markdown report.")]
-PolicyOpt = Annotated[str | None, typer.Option(
-    "--policy", envvar=config.ENV_POLICY,
-    help="Grace-period rules: cn, us, ca, au, sg, uk, eu, in or strict. [default: from config, else the "
-         "region (+86 → cn, +1 → us)]", show_default=False)]
-GraceOpt = Annotated[str | None, typer.Option(
-    "--grace", help="Override the grace period: 24h, 72h, 3d, 10bd (business days), 1mo.")]
-TimezoneOpt = Annotated[str | None, typer.Option(
-    "--timezone", help="IANA zone for local times and business days. [default: config, else the "
-                       "region's main zone, else UTC]", show_default=False)]
+FormatOpt = Annotated[
+    OutputFormat,
+    typer.Option(
+        "--format",
+        "-f",
+        envvar=config.ENV_FORMAT,
+        case_sensitive=False,
+        help="auto = table on a terminal, JSON Lines otherwise; md = a Markdown report.",
+    ),
+]
+PolicyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--policy",
+        envvar=config.ENV_POLICY,
+        help="Grace-period rules: cn, us, ca, au, sg, uk, eu, in or strict. [default: from config, else the "
+        "region (+86 → cn, +1 → us)]",
+        show_default=False,
+    ),
+]
+GraceOpt = Annotated[
+    str | None,
+    typer.Option("--grace", help="Override the grace period: 24h, 72h, 3d, 10bd (business days), 1mo."),
+]
+TimezoneOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--timezone",
+        help="IANA zone for local times and business days. [default: config, else the "
+        "region's main zone, else UTC]",
+        show_default=False,
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -53,8 +74,14 @@ def register(app: typer.Typer) -> None:
     app.command("evidence")(evidence)
 
 
-def _analyze(state: AppState, archives: list[Path], input_format: str | None, policy_name: str | None,
-             grace: str | None, timezone: str | None) -> tuple[Report, pd.DataFrame]:
+def _analyze(
+    state: AppState,
+    archives: list[Path],
+    input_format: str | None,
+    policy_name: str | None,
+    grace: str | None,
+    timezone: str | None,
+) -> tuple[Report, pd.DataFrame]:
     from sms_audit.cli_common import effective_region
     from sms_audit.report.analysis import analyze
     from sms_audit.report.policy import (
@@ -91,9 +118,13 @@ def _analyze(state: AppState, archives: list[Path], input_format: str | None, po
 def _only_new(report: Report, unseen: set[str]) -> Report:
     findings = tuple(f for f in report.findings if f.key in unseen)
     subjects = {f.subject for f in findings}
-    return replace(report, findings=findings, new_only=True,
-                   summary=tuple(s for s in report.summary if s.subject in subjects),
-                   ledger=tuple(e for e in report.ledger if e.unsubscribe.subject in subjects))
+    return replace(
+        report,
+        findings=findings,
+        new_only=True,
+        summary=tuple(s for s in report.summary if s.subject in subjects),
+        ledger=tuple(e for e in report.ledger if e.unsubscribe.subject in subjects),
+    )
 
 
 def report(
@@ -105,15 +136,28 @@ def report(
     policy: PolicyOpt = None,
     grace: GraceOpt = None,
     timezone: TimezoneOpt = None,
-    details: Annotated[bool, typer.Option("--details", help="Table: add the messages after each "
-                                                            "unsubscribe and the ledger.")] = False,
-    check: Annotated[bool, typer.Option("--check", help="Exit 1 when there are violations (with --new: "
-                                                        "new violations).")] = False,
-    new: Annotated[bool, typer.Option("--new", help="Only findings not shown by an earlier --new run "
-                                                    "(state kept in the store; no archives).")] = False,
-    redact: Annotated[bool, typer.Option("--redact", help="Mask personal phone numbers (last 4 digits "
-                                                          "kept), verification codes and names; "
-                                                          "merchants' numbers stay.")] = False,
+    details: Annotated[
+        bool, typer.Option("--details", help="Table: add the messages after each unsubscribe and the ledger.")
+    ] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 when there are violations (with --new: new violations).")
+    ] = False,
+    new: Annotated[
+        bool,
+        typer.Option(
+            "--new",
+            help="Only findings not shown by an earlier --new run (state kept in the store; no archives).",
+        ),
+    ] = False,
+    redact: Annotated[
+        bool,
+        typer.Option(
+            "--redact",
+            help="Mask personal phone numbers (last 4 digits "
+            "kept), verification codes and names; "
+            "merchants' numbers stay.",
+        ),
+    ] = False,
 ) -> None:
     """Who kept messaging after you unsubscribed: per brand and number, with evidence."""
     from sms_audit.report.redact import redact_report
@@ -121,8 +165,10 @@ def report(
 
     state = get_state(ctx)
     if new and archives:
-        raise UsageError("--new works on the store, not on archives given directly",
-                         hint="sms-audit import FILE first, then: sms-audit report --new")
+        raise UsageError(
+            "--new works on the store, not on archives given directly",
+            hint="sms-audit import FILE first, then: sms-audit report --new",
+        )
     result, _ = _analyze(state, archives or [], input_format, policy, grace, timezone)
     keys = [f.key for f in result.findings]
     if new:
@@ -154,17 +200,24 @@ def _sources(state: AppState, archives: list[Path], frame: pd.DataFrame) -> list
         rows = store.source_files()
     used = {str(s) for s in frame["source_file"].dropna().unique()} if "source_file" in frame else set()
     picked = [r for r in rows if r["path"] in used or Path(r["path"]).name in used] or rows
-    return [SourceFile(path=r["path"], size=r["size"], sha256=r["sha256"], format=r["format"] or "")
-            for r in picked]
+    return [
+        SourceFile(path=r["path"], size=r["size"], sha256=r["sha256"], format=r["format"] or "")
+        for r in picked
+    ]
 
 
 def evidence(
     ctx: typer.Context,
-    target: Annotated[str, typer.Argument(help="A brand as the report shows it (e.g. 优选商城) or a number.",
-                                          metavar="BRAND_OR_NUMBER")],
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="A brand as the report shows it (e.g. 优选商城) or a number.", metavar="BRAND_OR_NUMBER"
+        ),
+    ],
     archives: ArchivesArg = None,
-    out_dir: Annotated[Path | None, typer.Option("--output", "-o", help="Folder to write the pack into.",
-                                                 show_default=False)] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Folder to write the pack into.", show_default=False)
+    ] = None,
     input_format: InputFormatOption = None,
     policy: PolicyOpt = None,
     grace: GraceOpt = None,

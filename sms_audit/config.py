@@ -63,8 +63,11 @@ def load_settings() -> Settings:
         raise UsageError(f"cannot read config: {exc}", path=str(path)) from None
     unknown = sorted(set(data) - _KNOWN_KEYS)
     if unknown:
-        raise UsageError(f"unknown setting {unknown[0]!r}", path=str(path),
-                         hint="known settings: " + ", ".join(sorted(_KNOWN_KEYS)))
+        raise UsageError(
+            f"unknown setting {unknown[0]!r}",
+            path=str(path),
+            hint="known settings: " + ", ".join(sorted(_KNOWN_KEYS)),
+        )
     return Settings(**{k: str(v) for k, v in data.items()})
 
 

@@ -48,8 +48,15 @@ class CorruptArchive(SmsAuditError):
 class TruncatedArchive(CorruptArchive):
     """The input ends early; every complete record before the break was still read."""
 
-    def __init__(self, message: str, *, path: str | None = None, records_read: int = 0,
-                 line: int | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        records_read: int = 0,
+        line: int | None = None,
+        hint: str | None = None,
+    ) -> None:
         super().__init__(message, path=path, hint=hint)
         self.records_read = records_read
         self.line = line

@@ -66,9 +66,23 @@ class Message:
 
 #: Stable field order of the message frame and of every machine-readable message output.
 MESSAGE_COLUMNS: tuple[str, ...] = (
-    "message_id", "timestamp", "direction", "address", "sender_kind", "address_raw", "body",
-    "service", "thread_key", "recipients", "is_group", "has_attachments", "is_filtered",
-    "sent_timestamp", "source_format", "source_file", "source_record",
+    "message_id",
+    "timestamp",
+    "direction",
+    "address",
+    "sender_kind",
+    "address_raw",
+    "body",
+    "service",
+    "thread_key",
+    "recipients",
+    "is_group",
+    "has_attachments",
+    "is_filtered",
+    "sent_timestamp",
+    "source_format",
+    "source_file",
+    "source_record",
 )
 
 
@@ -103,11 +117,23 @@ class MessageBuilder:
     region: str | None = None
     _seen_threads: dict[str, str] = field(default_factory=dict)
 
-    def build(self, *, natural_id: str, source_record: str, direction: Direction, address_raw: str,
-              timestamp: datetime, body: str, thread_key: str | None = None,
-              sent_timestamp: datetime | None = None, service: Service = Service.SMS,
-              recipients: Sequence[str] = (), has_attachments: bool = False, is_group: bool = False,
-              is_filtered: bool = False) -> Message:
+    def build(
+        self,
+        *,
+        natural_id: str,
+        source_record: str,
+        direction: Direction,
+        address_raw: str,
+        timestamp: datetime,
+        body: str,
+        thread_key: str | None = None,
+        sent_timestamp: datetime | None = None,
+        service: Service = Service.SMS,
+        recipients: Sequence[str] = (),
+        has_attachments: bool = False,
+        is_group: bool = False,
+        is_filtered: bool = False,
+    ) -> Message:
         addr = normalize_address(address_raw, self.region)
         norm_recipients = tuple(
             dict.fromkeys(normalize_address(r, self.region).key for r in recipients if r and r.strip())
@@ -147,8 +173,19 @@ def normalize_frame_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     string = pd.StringDtype(storage="pyarrow")
-    for name in ("message_id", "direction", "address", "sender_kind", "address_raw", "body", "service",
-                 "thread_key", "source_format", "source_file", "source_record"):
+    for name in (
+        "message_id",
+        "direction",
+        "address",
+        "sender_kind",
+        "address_raw",
+        "body",
+        "service",
+        "thread_key",
+        "source_format",
+        "source_file",
+        "source_record",
+    ):
         frame[name] = frame[name].fillna("").astype(str).astype(string)
     for name in ("timestamp", "sent_timestamp"):
         frame[name] = pd.to_datetime(frame[name], utc=True, format="ISO8601").astype("datetime64[us, UTC]")

@@ -39,10 +39,17 @@ class SenderKind(StrEnum):
 
 
 #: Kinds that belong to businesses rather than private persons.
-BUSINESS_KINDS = frozenset({
-    SenderKind.TOLL_FREE, SenderKind.PREMIUM_RATE, SenderKind.SHARED_COST, SenderKind.SHORT_CODE,
-    SenderKind.CN_COMMERCIAL_PORT, SenderKind.SERVICE_NUMBER, SenderKind.ALPHANUMERIC,
-})
+BUSINESS_KINDS = frozenset(
+    {
+        SenderKind.TOLL_FREE,
+        SenderKind.PREMIUM_RATE,
+        SenderKind.SHARED_COST,
+        SenderKind.SHORT_CODE,
+        SenderKind.CN_COMMERCIAL_PORT,
+        SenderKind.SERVICE_NUMBER,
+        SenderKind.ALPHANUMERIC,
+    }
+)
 #: Kinds that look like a private person's number (trap heuristics, OPT-OUT-RULES.md §9).
 PERSONAL_KINDS = frozenset({SenderKind.MOBILE, SenderKind.FIXED_LINE, SenderKind.LONG_CODE})
 
@@ -102,8 +109,9 @@ def _normalize_number(number: str, region: str | None) -> Address:
         digits, plus = digits[2:], True
     # 106 ports exist only in China, and no other plan starts a national number with 106:
     # recognise them whenever the region is unknown too.
-    chinese = region == "CN" or (region is None and not plus and _CN_PORT.fullmatch(digits) is not None
-                                 and len(digits) >= 8)
+    chinese = region == "CN" or (
+        region is None and not plus and _CN_PORT.fullmatch(digits) is not None and len(digits) >= 8
+    )
     if plus and digits.startswith("86"):
         national, chinese = digits[2:], True
     elif digits.startswith("86") and len(digits) == 13 and digits[2] == "1" and digits[3] != "0":
@@ -128,8 +136,9 @@ def _normalize_number(number: str, region: str | None) -> Address:
     if not plus and len(digits) <= 8:
         return Address(digits, SenderKind.SHORT_CODE)
     if phonenumbers.is_possible_number(parsed):
-        return Address(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
-                       SenderKind.LONG_CODE)
+        return Address(
+            phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), SenderKind.LONG_CODE
+        )
     return Address(("+" if plus else "") + digits, SenderKind.UNKNOWN)
 
 
@@ -264,6 +273,8 @@ def parse_when(text: str, *, now: datetime | None = None) -> datetime:
         try:
             return (now or datetime.now(UTC)) - parse_duration(value)
         except ValueError:
-            raise ValueError(f"not a date, time or duration: {text!r} "
-                             "(examples: 2024-05-01, 2024-05-01T08:00:00+08:00, 30d)") from None
+            raise ValueError(
+                f"not a date, time or duration: {text!r} "
+                "(examples: 2024-05-01, 2024-05-01T08:00:00+08:00, 30d)"
+            ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

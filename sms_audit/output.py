@@ -44,6 +44,7 @@ def resolve_format(fmt: OutputFormat, *, to_stdout: bool) -> OutputFormat:
 
 # --- values -------------------------------------------------------------------------------------
 
+
 def format_time(value: datetime) -> str:
     """ISO-8601 UTC with millisecond precision and a ``Z``: ``2024-05-01T08:30:00.000Z``."""
     if value.tzinfo is None:
@@ -119,6 +120,7 @@ def csv_safe(text: str) -> str:
 
 # --- writers ------------------------------------------------------------------------------------
 
+
 def write_jsonl(records: Iterable[Mapping[str, Any]], columns: Sequence[str], stream: TextIO) -> int:
     """One JSON object per line, keys in ``columns`` order. Returns the number of records."""
     count = 0
@@ -135,8 +137,13 @@ def write_json(document: Mapping[str, Any], stream: TextIO) -> None:
     stream.write("\n")
 
 
-def write_csv(records: Iterable[Mapping[str, Any]], columns: Sequence[str], stream: TextIO, *,
-              escape_controls: bool = False) -> int:
+def write_csv(
+    records: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    stream: TextIO,
+    *,
+    escape_controls: bool = False,
+) -> int:
     """Header plus rows; lists joined with ``;``; formula-looking cells prefixed with ``'``."""
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(columns)
@@ -150,9 +157,15 @@ def write_csv(records: Iterable[Mapping[str, Any]], columns: Sequence[str], stre
     return count
 
 
-def write_table(records: Iterable[Mapping[str, Any]], columns: Sequence[str], stream: TextIO, *,
-                title: str | None = None, headers: Mapping[str, str] | None = None,
-                max_widths: Mapping[str, int] | None = None) -> int:
+def write_table(
+    records: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    stream: TextIO,
+    *,
+    title: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    max_widths: Mapping[str, int] | None = None,
+) -> int:
     """A rich table for people. Cells are ``Text`` objects: markup is never interpreted."""
     from rich.console import Console
     from rich.table import Table
@@ -168,8 +181,14 @@ def write_table(records: Iterable[Mapping[str, Any]], columns: Sequence[str], st
         count += 1
     is_terminal = hasattr(stream, "isatty") and stream.isatty()
     # Off a terminal (a file, a test) rich would assume 80 columns: use the table's natural width.
-    console = Console(file=stream, markup=False, highlight=False, emoji=False, soft_wrap=False,
-                      width=None if is_terminal else 4096)
+    console = Console(
+        file=stream,
+        markup=False,
+        highlight=False,
+        emoji=False,
+        soft_wrap=False,
+        width=None if is_terminal else 4096,
+    )
     console.print(table)
     return count
 
@@ -184,11 +203,19 @@ def _table_text(value: Any) -> str:
     return _cell_text(value)
 
 
-def write_records(records: Iterable[Mapping[str, Any]], columns: Sequence[str], fmt: OutputFormat,
-                  stream: TextIO, *, json_key: str = "records", json_meta: Mapping[str, Any] | None = None,
-                  title: str | None = None, headers: Mapping[str, str] | None = None,
-                  table_columns: Sequence[str] | None = None,
-                  max_widths: Mapping[str, int] | None = None) -> int:
+def write_records(
+    records: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    fmt: OutputFormat,
+    stream: TextIO,
+    *,
+    json_key: str = "records",
+    json_meta: Mapping[str, Any] | None = None,
+    title: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    table_columns: Sequence[str] | None = None,
+    max_widths: Mapping[str, int] | None = None,
+) -> int:
     """Write records in one of the contract formats; returns the number written."""
     if fmt is OutputFormat.JSONL:
         return write_jsonl(records, columns, stream)
@@ -199,6 +226,7 @@ def write_records(records: Iterable[Mapping[str, Any]], columns: Sequence[str], 
         write_json({"schema_version": 1, **(json_meta or {}), json_key: rows}, stream)
         return len(rows)
     if fmt is OutputFormat.TABLE:
-        return write_table(records, table_columns or columns, stream, title=title, headers=headers,
-                           max_widths=max_widths)
+        return write_table(
+            records, table_columns or columns, stream, title=title, headers=headers, max_widths=max_widths
+        )
     raise ValueError(f"format {fmt.value} is not available here")

@@ -32,9 +32,17 @@ class MessageFilter:
     label: str | None = None
 
     @classmethod
-    def from_options(cls, *, since: str | None, until: str | None, sender: str | None,
-                     direction: str | None, search: str | None, label: str | None,
-                     region: str | None) -> MessageFilter:
+    def from_options(
+        cls,
+        *,
+        since: str | None,
+        until: str | None,
+        sender: str | None,
+        direction: str | None,
+        search: str | None,
+        label: str | None,
+        region: str | None,
+    ) -> MessageFilter:
         """Validate command-line values; bad ones raise UsageError (exit 2)."""
         try:
             since_at = parse_when(since) if since else None
@@ -42,8 +50,9 @@ class MessageFilter:
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         if direction is not None and direction not in {d.value for d in Direction}:
-            raise UsageError(f"unknown direction {direction!r}",
-                             hint="one of: " + ", ".join(d.value for d in Direction))
+            raise UsageError(
+                f"unknown direction {direction!r}", hint="one of: " + ", ".join(d.value for d in Direction)
+            )
         if label is not None and label not in LABELS:
             raise UsageError(f"unknown label {label!r}", hint="one of: " + ", ".join(LABELS))
         key = normalize_address(sender, region).key if sender else None
@@ -94,8 +103,11 @@ class MessageFilter:
         if self.until:
             both(frame["timestamp"] < self.until)
         if self.sender is not None:
-            both((frame["address"] == self.sender) | (frame["address_raw"] == self.sender_raw)
-                 | (frame["thread_key"] == self.sender))
+            both(
+                (frame["address"] == self.sender)
+                | (frame["address_raw"] == self.sender_raw)
+                | (frame["thread_key"] == self.sender)
+            )
         if self.direction:
             both(frame["direction"] == self.direction)
         if self.search:

@@ -123,8 +123,11 @@ class Store:
         self.path = path
         if not path.exists():
             if not create:
-                raise StoreError("no message store yet", path=str(path),
-                                 hint="import an archive first: sms-audit import FILE")
+                raise StoreError(
+                    "no message store yet",
+                    path=str(path),
+                    hint="import an archive first: sms-audit import FILE",
+                )
             self._create_private(path)
         try:
             self.conn = sqlite3.connect(path, isolation_level=None)
@@ -132,8 +135,11 @@ class Store:
             self.conn.execute("PRAGMA busy_timeout = 5000")
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot open the store: {exc}", path=str(path),
-                             hint="is it an sms-audit store? use --db to choose another file") from None
+            raise StoreError(
+                f"cannot open the store: {exc}",
+                path=str(path),
+                hint="is it an sms-audit store? use --db to choose another file",
+            ) from None
 
     @staticmethod
     def _create_private(path: Path) -> None:
@@ -149,8 +155,11 @@ class Store:
     def _migrate(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise StoreError(f"store schema {version} is newer than this sms-audit ({SCHEMA_VERSION})",
-                             path=str(self.path), hint="upgrade sms-audit")
+            raise StoreError(
+                f"store schema {version} is newer than this sms-audit ({SCHEMA_VERSION})",
+                path=str(self.path),
+                hint="upgrade sms-audit",
+            )
         for target in range(version, SCHEMA_VERSION):
             self.conn.execute("BEGIN IMMEDIATE")
             try:
@@ -178,13 +187,23 @@ class Store:
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
-        self.conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) "
-                          "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     # --- writing -------------------------------------------------------------------------------
 
-    def import_messages(self, messages: Iterable[Message], result: ImportResult, *, source: Path,
-                        region: str | None, stats: ReadStats | None = None) -> ImportResult:
+    def import_messages(
+        self,
+        messages: Iterable[Message],
+        result: ImportResult,
+        *,
+        source: Path,
+        region: str | None,
+        stats: ReadStats | None = None,
+    ) -> ImportResult:
         """Insert messages in ONE transaction; duplicates (same message_id) are counted, not added.
 
         If ``messages`` raises, the exception propagates after the transaction is rolled back,
@@ -201,7 +220,8 @@ class Store:
             cursor = conn.execute(
                 "INSERT INTO imports(path, format, status, read, new, duplicates, skipped, excluded,"
                 " region, started_at, finished_at) VALUES (?, ?, 'running', 0, 0, 0, 0, 0, ?, ?, ?)",
-                (str(source), result.format, region, started, started))
+                (str(source), result.format, region, started, started),
+            )
             import_id = cursor.lastrowid
             batch: list[tuple[Any, ...]] = []
             try:
@@ -229,9 +249,20 @@ class Store:
             conn.execute(
                 "UPDATE imports SET size=?, sha256=?, status=?, read=?, new=?, duplicates=?, skipped=?,"
                 " excluded=?, details=?, finished_at=? WHERE import_id=?",
-                (size, digest, result.status, result.read, result.new, result.duplicates, result.skipped,
-                 result.excluded, json.dumps(details, ensure_ascii=False, sort_keys=True), _now(),
-                 import_id))
+                (
+                    size,
+                    digest,
+                    result.status,
+                    result.read,
+                    result.new,
+                    result.duplicates,
+                    result.skipped,
+                    result.excluded,
+                    json.dumps(details, ensure_ascii=False, sort_keys=True),
+                    _now(),
+                    import_id,
+                ),
+            )
             if region and self.get_meta("region") is None:
                 self.set_meta("region", region)
             conn.execute("COMMIT")
@@ -254,20 +285,34 @@ class Store:
     def count_messages(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM messages").fetchone()[0])
 
-    def iter_rows(self, where: str = "", params: Sequence[Any] = (), *, limit: int | None = None,
-                  newest_first: bool = False) -> Iterator[dict[str, Any]]:
+    def iter_rows(
+        self,
+        where: str = "",
+        params: Sequence[Any] = (),
+        *,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> Iterator[dict[str, Any]]:
         """Message records (MESSAGE_COLUMNS) ordered by time, optionally filtered with SQL."""
         order = "DESC" if newest_first else "ASC"
-        sql = f"SELECT {_SELECT} FROM messages {('WHERE ' + where) if where else ''} " \
-              f"ORDER BY timestamp_us {order}, message_id {order}"
+        sql = (
+            f"SELECT {_SELECT} FROM messages {('WHERE ' + where) if where else ''} "
+            f"ORDER BY timestamp_us {order}, message_id {order}"
+        )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         with closing(self.conn.execute(sql, tuple(params))) as cursor:
             for row in cursor:
                 yield _record(row)
 
-    def load_frame(self, where: str = "", params: Sequence[Any] = (), *, limit: int | None = None,
-                   newest_first: bool = False) -> pd.DataFrame:
+    def load_frame(
+        self,
+        where: str = "",
+        params: Sequence[Any] = (),
+        *,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> pd.DataFrame:
         from sms_audit.model import to_frame
 
         return to_frame(self.iter_rows(where, params, limit=limit, newest_first=newest_first))
@@ -281,9 +326,11 @@ class Store:
         """Latest import record per source path (for evidence: name, size, SHA-256)."""
         cursor = self.conn.execute(
             "SELECT path, size, sha256, format, max(finished_at) FROM imports "
-            "WHERE status != 'running' GROUP BY path, sha256 ORDER BY path")
-        return [{"path": p, "size": s, "sha256": h, "format": f, "imported_at": t}
-                for p, s, h, f, t in cursor]
+            "WHERE status != 'running' GROUP BY path, sha256 ORDER BY path"
+        )
+        return [
+            {"path": p, "size": s, "sha256": h, "format": f, "imported_at": t} for p, s, h, f, t in cursor
+        ]
 
     # --- run state (report --new) -----------------------------------------------------------------
 
@@ -297,8 +344,10 @@ class Store:
         now = _now()
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            self.conn.executemany("INSERT OR IGNORE INTO seen(scope, key, first_seen) VALUES (?, ?, ?)",
-                                  [(scope, k, now) for k in keys])
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO seen(scope, key, first_seen) VALUES (?, ?, ?)",
+                [(scope, k, now) for k in keys],
+            )
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
@@ -306,20 +355,52 @@ class Store:
 
 
 _STORE_COLUMNS = (
-    "message_id", "timestamp_us", "direction", "address", "sender_kind", "address_raw", "body", "service",
-    "thread_key", "recipients", "is_group", "has_attachments", "is_filtered", "sent_timestamp_us",
-    "source_format", "source_file", "source_record",
+    "message_id",
+    "timestamp_us",
+    "direction",
+    "address",
+    "sender_kind",
+    "address_raw",
+    "body",
+    "service",
+    "thread_key",
+    "recipients",
+    "is_group",
+    "has_attachments",
+    "is_filtered",
+    "sent_timestamp_us",
+    "source_format",
+    "source_file",
+    "source_record",
 )
-_INSERT = (f"INSERT OR IGNORE INTO messages({', '.join(_STORE_COLUMNS)}, import_id) "
-           f"VALUES ({', '.join('?' * (len(_STORE_COLUMNS) + 1))})")
+_INSERT = (
+    f"INSERT OR IGNORE INTO messages({', '.join(_STORE_COLUMNS)}, import_id) "
+    f"VALUES ({', '.join('?' * (len(_STORE_COLUMNS) + 1))})"
+)
 _SELECT = ", ".join(_STORE_COLUMNS)
 
 
 def _row(m: Message, import_id: int | None) -> tuple[Any, ...]:
-    return (m.message_id, _us(m.timestamp), m.direction.value, m.address, m.sender_kind, m.address_raw,
-            m.body, m.service.value, m.thread_key, json.dumps(list(m.recipients), ensure_ascii=False),
-            int(m.is_group), int(m.has_attachments), int(m.is_filtered), _us(m.sent_timestamp),
-            m.source_format, m.source_file, m.source_record, import_id)
+    return (
+        m.message_id,
+        _us(m.timestamp),
+        m.direction.value,
+        m.address,
+        m.sender_kind,
+        m.address_raw,
+        m.body,
+        m.service.value,
+        m.thread_key,
+        json.dumps(list(m.recipients), ensure_ascii=False),
+        int(m.is_group),
+        int(m.has_attachments),
+        int(m.is_filtered),
+        _us(m.sent_timestamp),
+        m.source_format,
+        m.source_file,
+        m.source_record,
+        import_id,
+    )
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -81,11 +81,15 @@ CREATE TABLE message_attachment_join (message_id INTEGER REFERENCES message (ROW
 #: iOS 7-era database: Apple-epoch *seconds*, no reactions/group-event columns (_ClientVersion 7006).
 IOS7_SCHEMA = f"CREATE TABLE message ({_MESSAGE_IOS7});\nCREATE TABLE chat ({_CHAT_IOS7});\n{_COMMON}"
 #: iOS 14 (_ClientVersion 14006): nanoseconds, `text` always filled.
-IOS14_SCHEMA = (f"CREATE TABLE message ({_MESSAGE_IOS7}{_MESSAGE_IOS14_EXTRA});\n"
-                f"CREATE TABLE chat ({_CHAT_IOS7}{_CHAT_IOS16_EXTRA});\n{_COMMON}")
+IOS14_SCHEMA = (
+    f"CREATE TABLE message ({_MESSAGE_IOS7}{_MESSAGE_IOS14_EXTRA});\n"
+    f"CREATE TABLE chat ({_CHAT_IOS7}{_CHAT_IOS16_EXTRA});\n{_COMMON}"
+)
 #: iOS 16+ (_ClientVersion 17xxx): nanoseconds, `text` often NULL with the body in attributedBody.
-IOS16_SCHEMA = (f"CREATE TABLE message ({_MESSAGE_IOS7}{_MESSAGE_IOS14_EXTRA}{_MESSAGE_IOS16_EXTRA});\n"
-                f"CREATE TABLE chat ({_CHAT_IOS7}{_CHAT_IOS16_EXTRA});\n{_COMMON}")
+IOS16_SCHEMA = (
+    f"CREATE TABLE message ({_MESSAGE_IOS7}{_MESSAGE_IOS14_EXTRA}{_MESSAGE_IOS16_EXTRA});\n"
+    f"CREATE TABLE chat ({_CHAT_IOS7}{_CHAT_IOS16_EXTRA});\n{_COMMON}"
+)
 
 #: The iOS 5 layout (smsdb-ios5-legacy-eichbaum): no handle/chat, Unix dates, direction in flags.
 IOS5_LEGACY_SCHEMA = """
@@ -114,6 +118,7 @@ INSERT INTO message (ROWID, address, date, text, flags, country) VALUES
 
 # --- sms.db builder --------------------------------------------------------------------------
 
+
 def apple_seconds(moment: datetime) -> int:
     """Apple-epoch seconds (iOS <= 10)."""
     return int((moment - APPLE_EPOCH).total_seconds())
@@ -133,8 +138,9 @@ class SmsDb:
         self.conn = sqlite3.connect(self.path)
         self.conn.executescript(self.schema)
         if self.client_version is not None:
-            self.conn.execute("INSERT INTO _SqliteDatabaseProperties VALUES ('_ClientVersion', ?)",
-                              (self.client_version,))
+            self.conn.execute(
+                "INSERT INTO _SqliteDatabaseProperties VALUES ('_ClientVersion', ?)", (self.client_version,)
+            )
 
     def date(self, moment: datetime | None) -> int:
         if moment is None:
@@ -142,32 +148,71 @@ class SmsDb:
         return apple_seconds(moment) if self.seconds_dates else to_apple_ns(moment)
 
     def handle(self, ident: str, service: str = "SMS", country: str = "us") -> int:
-        cur = self.conn.execute("INSERT INTO handle (id, country, service, uncanonicalized_id) VALUES (?,?,?,?)",
-                                (ident, country, service, ident))
+        cur = self.conn.execute(
+            "INSERT INTO handle (id, country, service, uncanonicalized_id) VALUES (?,?,?,?)",
+            (ident, country, service, ident),
+        )
         return int(cur.lastrowid or 0)
 
-    def chat(self, identifier: str, handles: list[int], *, style: int = 45, service: str = "SMS",
-             room_name: str | None = None, display_name: str | None = None) -> int:
+    def chat(
+        self,
+        identifier: str,
+        handles: list[int],
+        *,
+        style: int = 45,
+        service: str = "SMS",
+        room_name: str | None = None,
+        display_name: str | None = None,
+    ) -> int:
         sep = "+" if style == 43 else "-"
         cur = self.conn.execute(
             "INSERT INTO chat (guid, style, state, account_id, chat_identifier, service_name, room_name, "
             "account_login, display_name) VALUES (?,?,3,?,?,?,?,?,?)",
-            (f"{service};{sep};{identifier}", style, "8A1B0C2D-0000-4000-8000-000000000001", identifier,
-             service, room_name, "P:+12025550100", display_name))
+            (
+                f"{service};{sep};{identifier}",
+                style,
+                "8A1B0C2D-0000-4000-8000-000000000001",
+                identifier,
+                service,
+                room_name,
+                "P:+12025550100",
+                display_name,
+            ),
+        )
         chat_id = int(cur.lastrowid or 0)
         self.conn.executemany("INSERT INTO chat_handle_join VALUES (?,?)", [(chat_id, h) for h in handles])
         return chat_id
 
-    def message(self, *, guid: str, handle: int, chat: int | None, date: datetime | None, text: str | None = None,
-                attributed: str | None = None, is_from_me: int = 0, service: str = "SMS",
-                **extra: object) -> int:
+    def message(
+        self,
+        *,
+        guid: str,
+        handle: int,
+        chat: int | None,
+        date: datetime | None,
+        text: str | None = None,
+        attributed: str | None = None,
+        is_from_me: int = 0,
+        service: str = "SMS",
+        **extra: object,
+    ) -> int:
         """Insert one message. ``attributed`` is archived into attributedBody; pass text=None for the
         iOS 16 "body only in attributedBody" case."""
         values: dict[str, object] = {
-            "guid": guid, "text": text, "handle_id": handle, "service": service, "is_from_me": is_from_me,
-            "date": self.date(date), "date_read": 0, "date_delivered": 0, "is_finished": 1,
-            "is_sent": is_from_me, "is_delivered": 1, "is_read": 1 - is_from_me,
-            "account": "p:+12025550100", "account_guid": "8A1B0C2D-0000-4000-8000-000000000001",
+            "guid": guid,
+            "text": text,
+            "handle_id": handle,
+            "service": service,
+            "is_from_me": is_from_me,
+            "date": self.date(date),
+            "date_read": 0,
+            "date_delivered": 0,
+            "is_finished": 1,
+            "is_sent": is_from_me,
+            "is_delivered": 1,
+            "is_read": 1 - is_from_me,
+            "account": "p:+12025550100",
+            "account_guid": "8A1B0C2D-0000-4000-8000-000000000001",
             "country": "us",
         }
         if attributed is not None:
@@ -205,23 +250,41 @@ SMS_DB_FILE_ID = hashlib.sha1(b"HomeDomain-Library/SMS/sms.db").hexdigest()  # 3
 def _mbfile_plist(relative_path: str, size: int, extra: dict[str, object] | None = None) -> bytes:
     """The NSKeyedArchiver MBFile blob of Manifest.db `Files.file` (shape of the iOS 14 manifest)."""
     record: dict[str, object] = {
-        "$class": plistlib.UID(3), "Birth": 1600000000, "Flags": 0, "GroupID": 501, "InodeNumber": 279_000,
-        "LastModified": 1600000000, "LastStatusChange": 1600000000, "Mode": 0o100644,
-        "ProtectionClass": 4, "RelativePath": plistlib.UID(2), "Size": size, "UserID": 501,
+        "$class": plistlib.UID(3),
+        "Birth": 1600000000,
+        "Flags": 0,
+        "GroupID": 501,
+        "InodeNumber": 279_000,
+        "LastModified": 1600000000,
+        "LastStatusChange": 1600000000,
+        "Mode": 0o100644,
+        "ProtectionClass": 4,
+        "RelativePath": plistlib.UID(2),
+        "Size": size,
+        "UserID": 501,
     }
-    objects: list[object] = ["$null", record, relative_path,
-                             {"$classname": "MBFile", "$classes": ["MBFile", "NSObject"]}]
+    objects: list[object] = [
+        "$null",
+        record,
+        relative_path,
+        {"$classname": "MBFile", "$classes": ["MBFile", "NSObject"]},
+    ]
     if extra:
         for key, value in extra.items():
             if isinstance(value, bytes):
                 objects.append({"NS.data": value, "$class": plistlib.UID(len(objects) + 1)})
-                objects.append({"$classname": "NSMutableData",
-                                "$classes": ["NSMutableData", "NSData", "NSObject"]})
+                objects.append(
+                    {"$classname": "NSMutableData", "$classes": ["NSMutableData", "NSData", "NSObject"]}
+                )
                 record[key] = plistlib.UID(len(objects) - 2)
             else:
                 record[key] = value
-    archive = {"$version": 100000, "$archiver": "NSKeyedArchiver", "$top": {"root": plistlib.UID(1)},
-               "$objects": objects}
+    archive = {
+        "$version": 100000,
+        "$archiver": "NSKeyedArchiver",
+        "$top": {"root": plistlib.UID(1)},
+        "$objects": objects,
+    }
     return plistlib.dumps(archive, fmt=plistlib.FMT_BINARY)
 
 
@@ -234,17 +297,30 @@ CREATE TABLE Properties (key TEXT PRIMARY KEY, value BLOB);
 """
 
 INFO_PLIST = {
-    "Build Version": "21E236", "Device Name": "Test iPhone", "Display Name": "Test iPhone",
-    "GUID": "0123456789ABCDEF0123456789ABCDEF", "Last Backup Date": datetime(2024, 4, 20, 9, 0),
-    "Product Type": "iPhone14,5", "Product Version": "17.4.1", "Serial Number": "F00000000000",
-    "Target Identifier": "00008110-000000000000001E", "Target Type": "Device",
-    "Unique Identifier": "00008110-000000000000001E", "iTunes Version": "12.13.1.3",
+    "Build Version": "21E236",
+    "Device Name": "Test iPhone",
+    "Display Name": "Test iPhone",
+    "GUID": "0123456789ABCDEF0123456789ABCDEF",
+    "Last Backup Date": datetime(2024, 4, 20, 9, 0),
+    "Product Type": "iPhone14,5",
+    "Product Version": "17.4.1",
+    "Serial Number": "F00000000000",
+    "Target Identifier": "00008110-000000000000001E",
+    "Target Type": "Device",
+    "Unique Identifier": "00008110-000000000000001E",
+    "iTunes Version": "12.13.1.3",
 }
 
 
-def make_backup(folder: Path, sms_db: Path | None, *, layout: str = "manifest",
-                sms_file_id: str = SMS_DB_FILE_ID, info: dict[str, object] | None = None,
-                manifest_plist: dict[str, object] | None = None) -> Path:
+def make_backup(
+    folder: Path,
+    sms_db: Path | None,
+    *,
+    layout: str = "manifest",
+    sms_file_id: str = SMS_DB_FILE_ID,
+    info: dict[str, object] | None = None,
+    manifest_plist: dict[str, object] | None = None,
+) -> Path:
     """An unencrypted iTunes/Finder backup folder holding ``sms_db``.
 
     layout "manifest": iOS 10+ (Manifest.db + <2 hex>/<fileID>); "hash": the same files but no
@@ -263,15 +339,31 @@ def make_backup(folder: Path, sms_db: Path | None, *, layout: str = "manifest",
     conn = sqlite3.connect(folder / "Manifest.db")
     conn.executescript(MANIFEST_SCHEMA)
     rows = [
-        (hashlib.sha1(b"HomeDomain-Library/SMS").hexdigest(), "HomeDomain", "Library/SMS", 2,
-         _mbfile_plist("Library/SMS", 0)),
-        (hashlib.sha1(b"HomeDomain-Library/Preferences/com.apple.MobileSMS.plist").hexdigest(), "HomeDomain",
-         "Library/Preferences/com.apple.MobileSMS.plist", 1,
-         _mbfile_plist("Library/Preferences/com.apple.MobileSMS.plist", 42)),
+        (
+            hashlib.sha1(b"HomeDomain-Library/SMS").hexdigest(),
+            "HomeDomain",
+            "Library/SMS",
+            2,
+            _mbfile_plist("Library/SMS", 0),
+        ),
+        (
+            hashlib.sha1(b"HomeDomain-Library/Preferences/com.apple.MobileSMS.plist").hexdigest(),
+            "HomeDomain",
+            "Library/Preferences/com.apple.MobileSMS.plist",
+            1,
+            _mbfile_plist("Library/Preferences/com.apple.MobileSMS.plist", 42),
+        ),
     ]
     if sms_db is not None and layout == "manifest":
-        rows.append((sms_file_id, "HomeDomain", "Library/SMS/sms.db", 1,
-                     _mbfile_plist("Library/SMS/sms.db", len(data))))
+        rows.append(
+            (
+                sms_file_id,
+                "HomeDomain",
+                "Library/SMS/sms.db",
+                1,
+                _mbfile_plist("Library/SMS/sms.db", len(data)),
+            )
+        )
     conn.executemany("INSERT INTO Files VALUES (?,?,?,?,?)", rows)
     conn.commit()
     conn.close()
@@ -287,6 +379,7 @@ def make_backup(folder: Path, sms_db: Path | None, *, layout: str = "manifest",
 # of the BackupKeyBag; a class key unwraps the ManifestKey and each file's EncryptionKey; files and
 # Manifest.db are AES-256-CBC with a zero IV and PKCS#7 padding. Real backups use 10M/10k rounds;
 # the fixture uses 1/1 so the test runs in milliseconds.
+
 
 def _tlv(tag: bytes, value: bytes | int) -> bytes:
     data = struct.pack(">L", value) if isinstance(value, int) else value
@@ -311,30 +404,64 @@ def make_encrypted_backup(folder: Path, sms_db: Path, passphrase: str) -> Path:
     passphrase_key = PBKDF2(round1, salt, 32, 1, hmac_hash_module=SHA1)
     class_key, manifest_key, file_key = b"\x33" * 32, b"\x44" * 32, b"\x55" * 32
     protection_class = 3
-    keybag = b"".join([
-        _tlv(b"VERS", 4), _tlv(b"TYPE", 1), _tlv(b"UUID", b"\x01" * 16), _tlv(b"HMCK", b"\x00" * 40),
-        _tlv(b"WRAP", 0), _tlv(b"SALT", salt), _tlv(b"ITER", 1), _tlv(b"DPWT", 1), _tlv(b"DPIC", 1),
-        _tlv(b"DPSL", dpsl),
-        _tlv(b"UUID", b"\x02" * 16), _tlv(b"CLAS", protection_class), _tlv(b"WRAP", 2), _tlv(b"KTYP", 0),
-        _tlv(b"WPKY", wrap(passphrase_key, class_key)),
-    ])
+    keybag = b"".join(
+        [
+            _tlv(b"VERS", 4),
+            _tlv(b"TYPE", 1),
+            _tlv(b"UUID", b"\x01" * 16),
+            _tlv(b"HMCK", b"\x00" * 40),
+            _tlv(b"WRAP", 0),
+            _tlv(b"SALT", salt),
+            _tlv(b"ITER", 1),
+            _tlv(b"DPWT", 1),
+            _tlv(b"DPIC", 1),
+            _tlv(b"DPSL", dpsl),
+            _tlv(b"UUID", b"\x02" * 16),
+            _tlv(b"CLAS", protection_class),
+            _tlv(b"WRAP", 2),
+            _tlv(b"KTYP", 0),
+            _tlv(b"WPKY", wrap(passphrase_key, class_key)),
+        ]
+    )
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "Info.plist").write_bytes(plistlib.dumps(INFO_PLIST))
-    (folder / "Manifest.plist").write_bytes(plistlib.dumps({
-        "BackupKeyBag": keybag, "IsEncrypted": True, "Version": "10.0", "WasPasscodeSet": True,
-        "Date": datetime(2024, 4, 20, 9, 0),
-        "ManifestKey": struct.pack("<l", protection_class) + wrap(class_key, manifest_key),
-        "Lockdown": {"ProductVersion": "17.4.1", "BuildVersion": "21E236", "DeviceName": "Test iPhone"},
-    }, fmt=plistlib.FMT_BINARY))
+    (folder / "Manifest.plist").write_bytes(
+        plistlib.dumps(
+            {
+                "BackupKeyBag": keybag,
+                "IsEncrypted": True,
+                "Version": "10.0",
+                "WasPasscodeSet": True,
+                "Date": datetime(2024, 4, 20, 9, 0),
+                "ManifestKey": struct.pack("<l", protection_class) + wrap(class_key, manifest_key),
+                "Lockdown": {
+                    "ProductVersion": "17.4.1",
+                    "BuildVersion": "21E236",
+                    "DeviceName": "Test iPhone",
+                },
+            },
+            fmt=plistlib.FMT_BINARY,
+        )
+    )
     data = sms_db.read_bytes()
     wrapped_file_key = struct.pack("<l", protection_class) + wrap(class_key, file_key)
     plain_manifest = folder / "Manifest.plain.db"
     conn = sqlite3.connect(plain_manifest)
     conn.executescript(MANIFEST_SCHEMA)
-    conn.execute("INSERT INTO Files VALUES (?,?,?,?,?)", (
-        SMS_DB_FILE_ID, "HomeDomain", "Library/SMS/sms.db", 1,
-        _mbfile_plist("Library/SMS/sms.db", len(data),
-                      {"EncryptionKey": wrapped_file_key, "ProtectionClass": protection_class})))
+    conn.execute(
+        "INSERT INTO Files VALUES (?,?,?,?,?)",
+        (
+            SMS_DB_FILE_ID,
+            "HomeDomain",
+            "Library/SMS/sms.db",
+            1,
+            _mbfile_plist(
+                "Library/SMS/sms.db",
+                len(data),
+                {"EncryptionKey": wrapped_file_key, "ProtectionClass": protection_class},
+            ),
+        ),
+    )
     conn.commit()
     conn.close()
     (folder / "Manifest.db").write_bytes(encrypt(manifest_key, plain_manifest.read_bytes()))
@@ -368,40 +495,127 @@ def make_ios16_db(path: Path) -> Path:
     c_shop = db.chat("22000", [shop])
     c_friend = db.chat(FRIEND, [friend], service="iMessage")
     c_friend_sms = db.chat(FRIEND, [friend_sms])
-    c_group = db.chat("chat493875620745871235", [friend, coworker, db.handle("+12025550175", "iMessage")],
-                      style=43, service="iMessage", room_name="chat493875620745871235",
-                      display_name="Book club")
+    c_group = db.chat(
+        "chat493875620745871235",
+        [friend, coworker, db.handle("+12025550175", "iMessage")],
+        style=43,
+        service="iMessage",
+        room_name="chat493875620745871235",
+        display_name="Book club",
+    )
     c_spam = db.chat("+12025550188", [spammer])
-    db.message(guid="5C1A0E52-0001-4C6B-9E21-000000000001", handle=shop, chat=c_shop,
-               date=dt("2024-03-05 14:00:00"), attributed="ACME: 20% off this weekend! Reply STOP to opt out")
-    db.message(guid="5C1A0E52-0002-4C6B-9E21-000000000002", handle=shop, chat=c_shop, is_from_me=1,
-               date=dt("2024-03-05 14:03:10"), text="STOP", attributed="STOP")
-    db.message(guid="5C1A0E52-0003-4C6B-9E21-000000000003", handle=friend, chat=c_friend,
-               service="iMessage", date=dt("2024-03-06 18:30:00"), attributed="dinner at 8?")
-    db.message(guid="5C1A0E52-0004-4C6B-9E21-000000000004", handle=friend, chat=c_friend, is_from_me=1,
-               service="iMessage", date=dt("2024-03-06 18:31:00"),
-               text="Liked “dinner at 8?”", associated_message_type=2001,
-               associated_message_guid="p:0/5C1A0E52-0003-4C6B-9E21-000000000003")
-    db.message(guid="5C1A0E52-0005-4C6B-9E21-000000000005", handle=coworker, chat=c_group,
-               service="iMessage", date=dt("2024-03-07 09:00:00"), attributed="who brings snacks?",
-               cache_roomnames="chat493875620745871235")
-    db.message(guid="5C1A0E52-0006-4C6B-9E21-000000000006", handle=0, chat=c_group, is_from_me=1,
-               service="iMessage", date=dt("2024-03-07 09:05:00"), text="me!",
-               cache_roomnames="chat493875620745871235")
-    db.message(guid="5C1A0E52-0007-4C6B-9E21-000000000007", handle=coworker, chat=c_group,
-               service="iMessage", date=dt("2024-03-07 09:06:00"), item_type=2, group_title="Book club",
-               cache_roomnames="chat493875620745871235")
-    db.message(guid="5C1A0E52-0008-4C6B-9E21-000000000008", handle=friend_sms, chat=c_friend_sms,
-               date=dt("2024-03-08 12:00:00"), text="\ufffc", attributed="\ufffc", cache_has_attachments=1)
-    db.message(guid="5C1A0E52-0009-4C6B-9E21-000000000009", handle=spammer, chat=c_spam,
-               date=dt("2024-03-09 03:00:00"), text="You won a prize! claim at example.com", is_spam=1)
-    db.message(guid="5C1A0E52-0010-4C6B-9E21-000000000010", handle=friend_sms, chat=c_friend_sms,
-               is_from_me=1, date=dt("2024-03-09 10:00:00"), text="running late", error=4)
-    db.message(guid="5C1A0E52-0011-4C6B-9E21-000000000011", handle=0, chat=None,
-               date=dt("2024-03-09 11:00:00"), text="", is_system_message=1)
-    db.message(guid="5C1A0E52-0012-4C6B-9E21-000000000012", handle=friend, chat=c_friend,
-               service="iMessage", is_from_me=1, date=dt("2024-03-09 12:00:00"),
-               date_retracted=to_apple_ns(dt("2024-03-09 12:01:00")))
-    db.message(guid="5C1A0E52-0013-4C6B-9E21-000000000013", handle=shop, chat=c_shop, date=None,
-               attributed="broken row")
+    db.message(
+        guid="5C1A0E52-0001-4C6B-9E21-000000000001",
+        handle=shop,
+        chat=c_shop,
+        date=dt("2024-03-05 14:00:00"),
+        attributed="ACME: 20% off this weekend! Reply STOP to opt out",
+    )
+    db.message(
+        guid="5C1A0E52-0002-4C6B-9E21-000000000002",
+        handle=shop,
+        chat=c_shop,
+        is_from_me=1,
+        date=dt("2024-03-05 14:03:10"),
+        text="STOP",
+        attributed="STOP",
+    )
+    db.message(
+        guid="5C1A0E52-0003-4C6B-9E21-000000000003",
+        handle=friend,
+        chat=c_friend,
+        service="iMessage",
+        date=dt("2024-03-06 18:30:00"),
+        attributed="dinner at 8?",
+    )
+    db.message(
+        guid="5C1A0E52-0004-4C6B-9E21-000000000004",
+        handle=friend,
+        chat=c_friend,
+        is_from_me=1,
+        service="iMessage",
+        date=dt("2024-03-06 18:31:00"),
+        text="Liked “dinner at 8?”",
+        associated_message_type=2001,
+        associated_message_guid="p:0/5C1A0E52-0003-4C6B-9E21-000000000003",
+    )
+    db.message(
+        guid="5C1A0E52-0005-4C6B-9E21-000000000005",
+        handle=coworker,
+        chat=c_group,
+        service="iMessage",
+        date=dt("2024-03-07 09:00:00"),
+        attributed="who brings snacks?",
+        cache_roomnames="chat493875620745871235",
+    )
+    db.message(
+        guid="5C1A0E52-0006-4C6B-9E21-000000000006",
+        handle=0,
+        chat=c_group,
+        is_from_me=1,
+        service="iMessage",
+        date=dt("2024-03-07 09:05:00"),
+        text="me!",
+        cache_roomnames="chat493875620745871235",
+    )
+    db.message(
+        guid="5C1A0E52-0007-4C6B-9E21-000000000007",
+        handle=coworker,
+        chat=c_group,
+        service="iMessage",
+        date=dt("2024-03-07 09:06:00"),
+        item_type=2,
+        group_title="Book club",
+        cache_roomnames="chat493875620745871235",
+    )
+    db.message(
+        guid="5C1A0E52-0008-4C6B-9E21-000000000008",
+        handle=friend_sms,
+        chat=c_friend_sms,
+        date=dt("2024-03-08 12:00:00"),
+        text="\ufffc",
+        attributed="\ufffc",
+        cache_has_attachments=1,
+    )
+    db.message(
+        guid="5C1A0E52-0009-4C6B-9E21-000000000009",
+        handle=spammer,
+        chat=c_spam,
+        date=dt("2024-03-09 03:00:00"),
+        text="You won a prize! claim at example.com",
+        is_spam=1,
+    )
+    db.message(
+        guid="5C1A0E52-0010-4C6B-9E21-000000000010",
+        handle=friend_sms,
+        chat=c_friend_sms,
+        is_from_me=1,
+        date=dt("2024-03-09 10:00:00"),
+        text="running late",
+        error=4,
+    )
+    db.message(
+        guid="5C1A0E52-0011-4C6B-9E21-000000000011",
+        handle=0,
+        chat=None,
+        date=dt("2024-03-09 11:00:00"),
+        text="",
+        is_system_message=1,
+    )
+    db.message(
+        guid="5C1A0E52-0012-4C6B-9E21-000000000012",
+        handle=friend,
+        chat=c_friend,
+        service="iMessage",
+        is_from_me=1,
+        date=dt("2024-03-09 12:00:00"),
+        date_retracted=to_apple_ns(dt("2024-03-09 12:01:00")),
+    )
+    db.message(
+        guid="5C1A0E52-0013-4C6B-9E21-000000000013",
+        handle=shop,
+        chat=c_shop,
+        date=None,
+        attributed="broken row",
+    )
     return db.close()

@@ -48,16 +48,30 @@ def test_cli_messages_label_column_and_filter() -> None:
     assert {r["label"] for r in rows} == {"unsubscribe-reply"}
     # "1" answers the trap's "回复1确认退订": an unsubscribe by intent (the report flags the trap)
     assert sorted(r["body"] for r in rows) == ["1", "R", "T", "TD", "TD", "退订"]
-    friend = runner.invoke(app, ["messages", str(SAMPLE), "--sender", "+8613900001111", "--search", "T",
-                                 "--direction", "out"])
+    friend = runner.invoke(
+        app, ["messages", str(SAMPLE), "--sender", "+8613900001111", "--search", "T", "--direction", "out"]
+    )
     assert [(r["body"], r["label"]) for r in _jsonl(friend.stdout)][:1] == [("T", "other")]
 
 
 def test_cli_messages_filters() -> None:
     result = runner.invoke(app, ["messages", str(SAMPLE), "--sender", "10690123456701", "--direction", "out"])
-    assert [(r["body"], r["timestamp"]) for r in _jsonl(result.stdout)] == [("TD", "2025-09-10T12:15:00.000Z")]
-    window = runner.invoke(app, ["messages", str(SAMPLE), "--since", "2025-09-10T12:00:00Z",
-                                 "--until", "2025-09-11", "--format", "csv"])
+    assert [(r["body"], r["timestamp"]) for r in _jsonl(result.stdout)] == [
+        ("TD", "2025-09-10T12:15:00.000Z")
+    ]
+    window = runner.invoke(
+        app,
+        [
+            "messages",
+            str(SAMPLE),
+            "--since",
+            "2025-09-10T12:00:00Z",
+            "--until",
+            "2025-09-11",
+            "--format",
+            "csv",
+        ],
+    )
     lines = window.stdout.splitlines()
     assert lines[0] == ",".join(MESSAGES_COLUMNS)
     assert len(lines) == 1 + 2
@@ -84,8 +98,10 @@ def test_cli_import_twice_reports_zero_new(tmp_path: Path) -> None:
     db = tmp_path / "store.sqlite"
     first = runner.invoke(app, ["--db", str(db), "import", str(SAMPLE)])
     assert first.exit_code == 0, first.stderr
-    assert f"{SAMPLE}: SMS Backup & Restore XML (.xml or .zip): read 189, new 189, already present 0, " \
-           "skipped 0" in first.stderr
+    assert (
+        f"{SAMPLE}: SMS Backup & Restore XML (.xml or .zip): read 189, new 189, already present 0, "
+        "skipped 0" in first.stderr
+    )
     second = runner.invoke(app, ["--db", str(db), "import", str(SAMPLE)])
     assert second.exit_code == 0
     assert "read 189, new 0, already present 189, skipped 0" in second.stderr
@@ -102,8 +118,9 @@ def test_cli_imports_lists_import_records(tmp_path: Path) -> None:
     runner.invoke(app, ["--db", str(db), "-q", "import", str(SAMPLE)])
     runner.invoke(app, ["--db", str(db), "-q", "import", str(SAMPLE)])
     rows = _jsonl(runner.invoke(app, ["--db", str(db), "imports"]).stdout)
-    assert [(r["import_id"], r["format"], r["status"], r["read"], r["new"], r["duplicates"]) for r in rows] == [
-        (1, "sbr_xml", "ok", 189, 189, 0), (2, "sbr_xml", "ok", 189, 0, 189)]
+    assert [
+        (r["import_id"], r["format"], r["status"], r["read"], r["new"], r["duplicates"]) for r in rows
+    ] == [(1, "sbr_xml", "ok", 189, 189, 0), (2, "sbr_xml", "ok", 189, 0, 189)]
     assert rows[0]["size"] == SAMPLE.stat().st_size and len(rows[0]["sha256"]) == 64
     assert rows[0]["region"] == "CN"
 
@@ -135,11 +152,15 @@ def test_cli_truncated_archive_exits_3_and_keeps_records(tmp_path: Path) -> None
 
 def test_cli_call_log_is_a_one_line_error(tmp_path: Path) -> None:
     calls = tmp_path / "calls-20251130.xml"
-    calls.write_text('<?xml version="1.0"?>\n<calls count="1"><call number="10086" date="1" type="1"/></calls>')
+    calls.write_text(
+        '<?xml version="1.0"?>\n<calls count="1"><call number="10086" date="1" type="1"/></calls>'
+    )
     result = runner.invoke(app, ["-q", "messages", str(calls)])
     assert result.exit_code == 3
-    assert result.stderr == (f"error: {calls}: this is a call log, not messages (root element is <calls>)\n"
-                             "hint: pass the sms-*.xml file of the same backup, not calls-*.xml\n")
+    assert result.stderr == (
+        f"error: {calls}: this is a call log, not messages (root element is <calls>)\n"
+        "hint: pass the sms-*.xml file of the same backup, not calls-*.xml\n"
+    )
     assert result.stdout == ""
 
 
@@ -157,8 +178,10 @@ def test_cli_unsupported_and_missing_files(tmp_path: Path) -> None:
 def test_cli_no_store_yet(tmp_path: Path) -> None:
     result = runner.invoke(app, ["--db", str(tmp_path / "none.sqlite"), "messages"])
     assert result.exit_code == 3
-    assert result.stderr == (f"error: {tmp_path / 'none.sqlite'}: no message store yet\n"
-                             "hint: import an archive first: sms-audit import FILE\n")
+    assert result.stderr == (
+        f"error: {tmp_path / 'none.sqlite'}: no message store yet\n"
+        "hint: import an archive first: sms-audit import FILE\n"
+    )
 
 
 def test_cli_debug_shows_the_exception(tmp_path: Path) -> None:
@@ -201,8 +224,10 @@ def test_cli_format_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_cli_classify_stdin_keeps_input_fields() -> None:
-    lines = [{"id": "a1", "direction": "out", "sender": "10690123456701", "body": "TD"},
-             {"id": "a2", "direction": "out", "sender": "+8613900001111", "body": "T"}]
+    lines = [
+        {"id": "a1", "direction": "out", "sender": "10690123456701", "body": "TD"},
+        {"id": "a2", "direction": "out", "sender": "+8613900001111", "body": "T"},
+    ]
     result = runner.invoke(app, ["classify", "-"], input="\n".join(json.dumps(x) for x in lines) + "\n")
     assert result.exit_code == 0, result.stderr
     rows = _jsonl(result.stdout)
@@ -219,8 +244,15 @@ def test_cli_help_lists_every_command() -> None:
 
 def _run(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMS_AUDIT_")}
-    return subprocess.run([sys.executable, "-m", "sms_audit", *args], capture_output=True, text=True,
-                          cwd=REPO, env=env, check=False, **kwargs)  # type: ignore[call-overload]
+    return subprocess.run(
+        [sys.executable, "-m", "sms_audit", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        check=False,
+        **kwargs,
+    )  # type: ignore[call-overload]
 
 
 def test_cli_subprocess_help_and_version() -> None:
@@ -251,8 +283,10 @@ def test_cli_interrupt_exits_130_and_bug_exits_70(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr("sms_audit.cli_common.read_archives", broken)
     result = runner.invoke(app, ["messages", str(SAMPLE)])
     assert result.exit_code == 70
-    assert result.stderr == ("error: internal error (ZeroDivisionError); run again with --debug for the "
-                             "traceback and please report it\n")
+    assert result.stderr == (
+        "error: internal error (ZeroDivisionError); run again with --debug for the "
+        "traceback and please report it\n"
+    )
 
 
 # A user who joined their building's group-buy list does not want it counted as marketing.
@@ -268,7 +302,16 @@ pattern = '【物业之家】'
 def test_cli_user_rules_change_a_label(isolated_env: Path) -> None:
     rules = isolated_env / "config" / "sms-audit" / "rules"
     rules.mkdir(parents=True)
-    line = json.dumps({"direction": "in", "sender": "1069012340000", "body": "【物业之家】社区团购今晚开团，新鲜水果拼单立减"}) + "\n"
+    line = (
+        json.dumps(
+            {
+                "direction": "in",
+                "sender": "1069012340000",
+                "body": "【物业之家】社区团购今晚开团，新鲜水果拼单立减",
+            }
+        )
+        + "\n"
+    )
     before = _jsonl(runner.invoke(app, ["classify", "-"], input=line).stdout)[0]
     assert (before["label"], before["reason"]) == ("marketing", "zh.marketing-strong: 团购")
     (rules / "mine.toml").write_text(RULE_FILE, encoding="utf-8")
@@ -283,16 +326,23 @@ def test_cli_user_rules_change_a_label(isolated_env: Path) -> None:
 
 def test_cli_classify_tsv_file_in_input_order(tmp_path: Path) -> None:
     source = tmp_path / "mine.tsv"
-    source.write_text("id\tdirection\tsender\tbody\n"
-                      "7\tin\t95555\t【招商银行】验证码：482913，您正在登录手机银行。回TD退订\n"
-                      "3\tout\t1069012345671\tTD\n"
-                      "5\tin\t1069012345671\t【优选商城】会员日全场满199减50 回T退订\n", encoding="utf-8")
+    source.write_text(
+        "id\tdirection\tsender\tbody\n"
+        "7\tin\t95555\t【招商银行】验证码：482913，您正在登录手机银行。回TD退订\n"
+        "3\tout\t1069012345671\tTD\n"
+        "5\tin\t1069012345671\t【优选商城】会员日全场满199减50 回T退订\n",
+        encoding="utf-8",
+    )
     result = runner.invoke(app, ["classify", str(source), "--format", "csv"])
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("id,direction,sender,body,label,reason,sender_kind,brand")
     rows = [line.split(",") for line in lines[1:]]
-    assert [(r[0], r[4]) for r in rows] == [("7", "verification"), ("3", "unsubscribe-reply"), ("5", "marketing")]
+    assert [(r[0], r[4]) for r in rows] == [
+        ("7", "verification"),
+        ("3", "unsubscribe-reply"),
+        ("5", "marketing"),
+    ]
 
 
 def test_cli_messages_time_filter_keeps_each_senders_history(tmp_path: Path) -> None:
@@ -301,22 +351,40 @@ def test_cli_messages_time_filter_keeps_each_senders_history(tmp_path: Path) -> 
     db = tmp_path / "s.sqlite"
     runner.invoke(app, ["--db", str(db), "-q", "import", str(SAMPLE)])
     for source in ([], [str(SAMPLE)]):
-        result = runner.invoke(app, ["--db", str(db), "messages", *source, "--since", "2025-10-21T14:50:00Z",
-                                     "--until", "2025-10-22", "--direction", "out"])
+        result = runner.invoke(
+            app,
+            [
+                "--db",
+                str(db),
+                "messages",
+                *source,
+                "--since",
+                "2025-10-21T14:50:00Z",
+                "--until",
+                "2025-10-22",
+                "--direction",
+                "out",
+            ],
+        )
         rows = _jsonl(result.stdout)
         assert [(r["body"], r["label"], r["reason"]) for r in rows] == [
-            ("1", "unsubscribe-reply", "context.keyword-echo: 1")]
+            ("1", "unsubscribe-reply", "context.keyword-echo: 1")
+        ]
 
 
-@pytest.mark.parametrize("args", [
-    ["--limit", "7", "--newest-first"],
-    ["--limit", "5"],
-    ["--limit", "4", "--since", "2025-10-21T14:50:00Z", "--direction", "out"],
-    ["--limit", "3", "--search", "td", "--newest-first"],
-    ["--limit", "3", "--sender", "10690123456702"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--limit", "7", "--newest-first"],
+        ["--limit", "5"],
+        ["--limit", "4", "--since", "2025-10-21T14:50:00Z", "--direction", "out"],
+        ["--limit", "3", "--search", "td", "--newest-first"],
+        ["--limit", "3", "--sender", "10690123456702"],
+    ],
+)
 def test_cli_messages_limit_on_the_store_matches_the_full_path(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
     """--limit picks rows in SQL and loads only their senders' histories; same output as reading all."""
     db = tmp_path / "s.sqlite"
     runner.invoke(app, ["--db", str(db), "-q", "import", str(SAMPLE)])
@@ -337,8 +405,10 @@ def test_cli_import_backup_folder_records_the_sms_db_hash(tmp_path: Path) -> Non
     db = tmp_path / "s.sqlite"
     imported = runner.invoke(app, ["--db", str(db), "import", str(folder)])
     assert imported.exit_code == 0
-    assert f"{folder}: iOS backup folder (iTunes/Finder, also encrypted) (iPhone, 14.3): read 1, new 1" \
-           in imported.stderr
+    assert (
+        f"{folder}: iOS backup folder (iTunes/Finder, also encrypted) (iPhone, 14.3): read 1, new 1"
+        in imported.stderr
+    )
     (record,) = _jsonl(runner.invoke(app, ["--db", str(db), "imports"]).stdout)
     assert record["sha256"] == hashlib.sha256(sms_db.read_bytes()).hexdigest()
     assert record["details"]["sha256_of"] == "sms.db in the backup folder"
@@ -349,7 +419,9 @@ def test_cli_import_a_folder_of_backups(tmp_path: Path) -> None:
     folder = tmp_path / "backups"
     folder.mkdir()
     (folder / "sms-20251130.xml").write_bytes(SAMPLE.read_bytes())
-    (folder / "sms-20251201.xml").write_text(document(sms("95555", 1764600000000, "new one")), encoding="utf-8")
+    (folder / "sms-20251201.xml").write_text(
+        document(sms("95555", 1764600000000, "new one")), encoding="utf-8"
+    )
     (folder / "readme.txt").write_text("not an archive", encoding="utf-8")
     db = tmp_path / "s.sqlite"
     result = runner.invoke(app, ["--db", str(db), "import", str(folder)])

@@ -27,13 +27,19 @@ def test_docs_every_exit_code_is_in_the_table() -> None:
 
 
 def test_docs_every_environment_variable_is_listed() -> None:
-    for name in (config.ENV_DB, config.ENV_CONFIG_DIR, config.ENV_REGION, config.ENV_FORMAT,
-                 config.ENV_BACKUP_PASSWORD, config.ENV_POLICY):
+    for name in (
+        config.ENV_DB,
+        config.ENV_CONFIG_DIR,
+        config.ENV_REGION,
+        config.ENV_FORMAT,
+        config.ENV_BACKUP_PASSWORD,
+        config.ENV_POLICY,
+    ):
         assert f"`{name}`" in README, name
 
 
 def test_docs_exactly_two_setup_commands_that_use_the_repo_files() -> None:
-    section = README[README.index("## Set-up"):README.index("## Usage")]
+    section = README[README.index("## Set-up") : README.index("## Usage")]
     commands = re.findall(r"```sh\n(.+?)\n```", section, re.DOTALL)
     assert len(commands) == 2
     assert "sample_data/android-sms-backup.xml" in commands[0] and "sms-audit report" in commands[0]

@@ -23,31 +23,34 @@ from sms_audit.normalize import (
 )
 
 
-@pytest.mark.parametrize(("raw", "region", "key", "kind"), [
-    ("+8613800138000", None, "+8613800138000", SenderKind.MOBILE),
-    ("138 0013 8000", "CN", "+8613800138000", SenderKind.MOBILE),
-    ("8613800138000", None, "+8613800138000", SenderKind.MOBILE),
-    ("10690123456701", "CN", "10690123456701", SenderKind.CN_COMMERCIAL_PORT),
-    ("+8610690123456701", None, "10690123456701", SenderKind.CN_COMMERCIAL_PORT),
-    ("106575550001", "CN", "106575550001", SenderKind.CN_COMMERCIAL_PORT),
-    ("1069012345671", None, "1069012345671", SenderKind.CN_COMMERCIAL_PORT),
-    ("95555", "CN", "95555", SenderKind.SERVICE_NUMBER),
-    ("10086", "CN", "10086", SenderKind.SERVICE_NUMBER),
-    ("12306", "CN", "12306", SenderKind.SERVICE_NUMBER),
-    ("10106666", "CN", "10106666", SenderKind.SERVICE_NUMBER),
-    ("95555", "US", "95555", SenderKind.SHORT_CODE),
-    ("22000", None, "22000", SenderKind.SHORT_CODE),
-    ("(202) 555-0123", "US", "+12025550123", SenderKind.MOBILE),
-    ("+1 800 555 0100", None, "+18005550100", SenderKind.TOLL_FREE),
-    ("4008205555", "CN", "+864008205555", SenderKind.SHARED_COST),
-    ("+447700900123", None, "+447700900123", SenderKind.LONG_CODE),  # Ofcom drama range
-    ("Google", None, "google", SenderKind.ALPHANUMERIC),
-    ("AD-HDFCBK-P", "IN", "ad-hdfcbk-p", SenderKind.ALPHANUMERIC),
-    ("MTN  N", None, "mtn n", SenderKind.ALPHANUMERIC),
-    ("Someone@Example.COM", None, "someone@example.com", SenderKind.EMAIL),
-    ("group_8@rcs.google.com", None, "group_8@rcs.google.com", SenderKind.GROUP),
-    ("", None, "", SenderKind.UNKNOWN),
-])
+@pytest.mark.parametrize(
+    ("raw", "region", "key", "kind"),
+    [
+        ("+8613800138000", None, "+8613800138000", SenderKind.MOBILE),
+        ("138 0013 8000", "CN", "+8613800138000", SenderKind.MOBILE),
+        ("8613800138000", None, "+8613800138000", SenderKind.MOBILE),
+        ("10690123456701", "CN", "10690123456701", SenderKind.CN_COMMERCIAL_PORT),
+        ("+8610690123456701", None, "10690123456701", SenderKind.CN_COMMERCIAL_PORT),
+        ("106575550001", "CN", "106575550001", SenderKind.CN_COMMERCIAL_PORT),
+        ("1069012345671", None, "1069012345671", SenderKind.CN_COMMERCIAL_PORT),
+        ("95555", "CN", "95555", SenderKind.SERVICE_NUMBER),
+        ("10086", "CN", "10086", SenderKind.SERVICE_NUMBER),
+        ("12306", "CN", "12306", SenderKind.SERVICE_NUMBER),
+        ("10106666", "CN", "10106666", SenderKind.SERVICE_NUMBER),
+        ("95555", "US", "95555", SenderKind.SHORT_CODE),
+        ("22000", None, "22000", SenderKind.SHORT_CODE),
+        ("(202) 555-0123", "US", "+12025550123", SenderKind.MOBILE),
+        ("+1 800 555 0100", None, "+18005550100", SenderKind.TOLL_FREE),
+        ("4008205555", "CN", "+864008205555", SenderKind.SHARED_COST),
+        ("+447700900123", None, "+447700900123", SenderKind.LONG_CODE),  # Ofcom drama range
+        ("Google", None, "google", SenderKind.ALPHANUMERIC),
+        ("AD-HDFCBK-P", "IN", "ad-hdfcbk-p", SenderKind.ALPHANUMERIC),
+        ("MTN  N", None, "mtn n", SenderKind.ALPHANUMERIC),
+        ("Someone@Example.COM", None, "someone@example.com", SenderKind.EMAIL),
+        ("group_8@rcs.google.com", None, "group_8@rcs.google.com", SenderKind.GROUP),
+        ("", None, "", SenderKind.UNKNOWN),
+    ],
+)
 def test_normalize_address_keys_and_kinds(raw: str, region: str | None, key: str, kind: SenderKind) -> None:
     assert normalize_address(raw, region) == (key, kind)
 

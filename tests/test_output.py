@@ -22,11 +22,20 @@ from sms_audit.output import (
 
 COLUMNS = ("timestamp", "address", "body", "recipients", "is_group")
 RECORDS = [
-    {"timestamp": datetime(2025, 9, 10, 12, 30, 0, 123000, tzinfo=UTC), "address": "10690123456701",
-     "body": "【优选商城】回T退订", "recipients": (), "is_group": False},
-    {"timestamp": datetime(2025, 9, 10, 12, 35, tzinfo=UTC), "address": "+8613900001111",
-     "body": '=HYPERLINK("http://x","click")', "recipients": ("+8613600003333", "+8613500004444"),
-     "is_group": True},
+    {
+        "timestamp": datetime(2025, 9, 10, 12, 30, 0, 123000, tzinfo=UTC),
+        "address": "10690123456701",
+        "body": "【优选商城】回T退订",
+        "recipients": (),
+        "is_group": False,
+    },
+    {
+        "timestamp": datetime(2025, 9, 10, 12, 35, tzinfo=UTC),
+        "address": "+8613900001111",
+        "body": '=HYPERLINK("http://x","click")',
+        "recipients": ("+8613600003333", "+8613500004444"),
+        "is_group": True,
+    },
 ]
 
 
@@ -35,7 +44,8 @@ def test_write_jsonl_exact() -> None:
     assert write_jsonl(RECORDS, COLUMNS, out) == 2
     assert out.getvalue().splitlines()[0] == (
         '{"timestamp": "2025-09-10T12:30:00.123Z", "address": "10690123456701", '
-        '"body": "【优选商城】回T退订", "recipients": [], "is_group": false}')
+        '"body": "【优选商城】回T退订", "recipients": [], "is_group": false}'
+    )
     assert json.loads(out.getvalue().splitlines()[1])["recipients"] == ["+8613600003333", "+8613500004444"]
 
 
@@ -46,13 +56,23 @@ def test_write_csv_exact_and_formula_safe() -> None:
         "timestamp,address,body,recipients,is_group\n"
         "2025-09-10T12:30:00.123Z,10690123456701,【优选商城】回T退订,,false\n"
         '2025-09-10T12:35:00.000Z,+8613900001111,"\'=HYPERLINK(""http://x"",""click"")",'
-        "+8613600003333;+8613500004444,true\n")
+        "+8613600003333;+8613500004444,true\n"
+    )
 
 
-@pytest.mark.parametrize(("cell", "safe"), [
-    ("=1+1", "'=1+1"), ("@SUM(A1)", "'@SUM(A1)"), ("-2+3", "'-2+3"), ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
-    ("+8613800138000", "+8613800138000"), ("-1", "-1"), ("TD", "TD"), ("\t=x", "'\t=x"),
-])
+@pytest.mark.parametrize(
+    ("cell", "safe"),
+    [
+        ("=1+1", "'=1+1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("-2+3", "'-2+3"),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("+8613800138000", "+8613800138000"),
+        ("-1", "-1"),
+        ("TD", "TD"),
+        ("\t=x", "'\t=x"),
+    ],
+)
 def test_csv_safe(cell: str, safe: str) -> None:
     assert csv_safe(cell) == safe
 
@@ -61,9 +81,18 @@ def test_write_json_document() -> None:
     out = io.StringIO()
     write_records(RECORDS[:1], COLUMNS, OutputFormat.JSON, out, json_key="messages")
     doc = json.loads(out.getvalue())
-    assert doc == {"schema_version": 1, "messages": [{
-        "timestamp": "2025-09-10T12:30:00.123Z", "address": "10690123456701", "body": "【优选商城】回T退订",
-        "recipients": [], "is_group": False}]}
+    assert doc == {
+        "schema_version": 1,
+        "messages": [
+            {
+                "timestamp": "2025-09-10T12:30:00.123Z",
+                "address": "10690123456701",
+                "body": "【优选商城】回T退订",
+                "recipients": [],
+                "is_group": False,
+            }
+        ],
+    }
 
 
 def test_table_never_interprets_markup_or_escape_codes() -> None:
@@ -85,7 +114,10 @@ def test_visible_keeps_text_and_newlines() -> None:
 def test_format_time_is_utc_z() -> None:
     from datetime import timedelta, timezone
 
-    assert format_time(datetime(2025, 1, 1, 8, tzinfo=timezone(timedelta(hours=8)))) == "2025-01-01T00:00:00.000Z"
+    assert (
+        format_time(datetime(2025, 1, 1, 8, tzinfo=timezone(timedelta(hours=8))))
+        == "2025-01-01T00:00:00.000Z"
+    )
 
 
 def test_auto_format_depends_on_stdout_tty(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,14 +13,18 @@ from tests.conftest import SAMPLE_DATA
 
 
 def test_android_sample_is_reproducible(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = importlib.util.spec_from_file_location("make_android_sample", SAMPLE_DATA / "make_android_sample.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_android_sample", SAMPLE_DATA / "make_android_sample.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up there
     spec.loader.exec_module(module)
     monkeypatch.setattr(module, "OUT", tmp_path / "android-sms-backup.xml")
     module.main()
-    assert (tmp_path / "android-sms-backup.xml").read_bytes() == (SAMPLE_DATA / "android-sms-backup.xml").read_bytes()
+    assert (tmp_path / "android-sms-backup.xml").read_bytes() == (
+        SAMPLE_DATA / "android-sms-backup.xml"
+    ).read_bytes()
 
 
 def test_android_sample_content() -> None:

@@ -18,16 +18,19 @@ from tests.fixtures_sbr import document, sms
 
 def _backup(tmp_path: Path, name: str, *bodies: str, start: int = 0) -> Path:
     path = tmp_path / name
-    path.write_text(document(*(sms("95555", 1700000000000 + (start + i) * 1000, b) for i, b in enumerate(bodies))),
-                    encoding="utf-8")
+    path.write_text(
+        document(*(sms("95555", 1700000000000 + (start + i) * 1000, b) for i, b in enumerate(bodies))),
+        encoding="utf-8",
+    )
     return path
 
 
 def _import(store: Store, path: Path) -> ImportResult:
     stats = ReadStats()
     result = ImportResult(path=str(path), format="sbr_xml")
-    return store.import_messages(android_xml.read(path, ReadOptions(region="CN"), stats), result, source=path,
-                                 region="CN", stats=stats)
+    return store.import_messages(
+        android_xml.read(path, ReadOptions(region="CN"), stats), result, source=path, region="CN", stats=stats
+    )
 
 
 def test_store_is_private_and_versioned(tmp_path: Path) -> None:
@@ -62,12 +65,15 @@ def test_store_interrupted_import_leaves_store_unchanged(tmp_path: Path) -> None
         _import(store, _backup(tmp_path, "a.xml", "m0"))
 
         def interrupted() -> Iterator[Message]:
-            yield from android_xml.read(_backup(tmp_path, "b.xml", "x1", "x2", start=5), ReadOptions(), ReadStats())
+            yield from android_xml.read(
+                _backup(tmp_path, "b.xml", "x1", "x2", start=5), ReadOptions(), ReadStats()
+            )
             raise KeyboardInterrupt
 
         with pytest.raises(KeyboardInterrupt):
-            store.import_messages(interrupted(), ImportResult("b.xml", "sbr_xml"), source=tmp_path / "b.xml",
-                                  region=None)
+            store.import_messages(
+                interrupted(), ImportResult("b.xml", "sbr_xml"), source=tmp_path / "b.xml", region=None
+            )
         assert store.count_messages() == 1
         assert len(store.imports()) == 1
 

@@ -7,6 +7,13 @@ from sms_audit.classify.reader import read_classify_input
 from sms_audit.classify.rules import LABELS, Rule, RuleSet, load_rules, rules_from_toml
 
 __all__ = [
-    "CLASSIFY_COLUMNS", "LABELS", "Rule", "RuleSet", "classify_frame", "default_rules", "load_rules",
-    "read_classify_input", "rules_from_toml",
+    "CLASSIFY_COLUMNS",
+    "LABELS",
+    "Rule",
+    "RuleSet",
+    "classify_frame",
+    "default_rules",
+    "load_rules",
+    "read_classify_input",
+    "rules_from_toml",
 ]

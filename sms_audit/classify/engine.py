@@ -19,8 +19,16 @@ if TYPE_CHECKING:
 
 #: Columns classify_frame adds, in order.
 CLASSIFY_COLUMNS: tuple[str, ...] = (
-    "label", "reason", "sender_kind", "brand", "brand_display", "optout_keyword",
-    "is_resubscribe", "is_trap", "trap_reason", "is_promotional",
+    "label",
+    "reason",
+    "sender_kind",
+    "brand",
+    "brand_display",
+    "optout_keyword",
+    "is_resubscribe",
+    "is_trap",
+    "trap_reason",
+    "is_promotional",
 )
 _OTHER = LABELS.index("other")
 _REPLY = LABELS.index("unsubscribe-reply")
@@ -66,8 +74,9 @@ def _packaged_rules() -> RuleSet:
     return load_rules(None)
 
 
-def classify_frame(frame: pd.DataFrame, *, region: str | None = None,
-                   rules: RuleSet | None = None) -> pd.DataFrame:
+def classify_frame(
+    frame: pd.DataFrame, *, region: str | None = None, rules: RuleSet | None = None
+) -> pd.DataFrame:
     """Return a copy of ``frame`` with :data:`CLASSIFY_COLUMNS` added (order and index kept).
 
     Needs ``direction`` ("in"/"out"; anything else is never an unsubscribe), ``body`` and
@@ -101,10 +110,12 @@ def classify_frame(frame: pd.DataFrame, *, region: str | None = None,
     all_view = _Distinct.build(body)
     in_view = _Distinct(all_view.codes[in_idx], all_view.values)
     in_body = _LazyTake(body, in_idx)
-    promo_hit = _run_groups(compiled.label_groups["in"], in_view, in_idx, senders, context=None,
-                            label=label, pieces=pieces)
-    kw_rows, kw_values, kw_local = _keywords(compiled.flag_groups["in"].get("optout-instruction", ()),
-                                             in_view, in_body, in_idx, senders)
+    promo_hit = _run_groups(
+        compiled.label_groups["in"], in_view, in_idx, senders, context=None, label=label, pieces=pieces
+    )
+    kw_rows, kw_values, kw_local = _keywords(
+        compiled.flag_groups["in"].get("optout-instruction", ()), in_view, in_body, in_idx, senders
+    )
     keyword.add(kw_rows, kw_values, kw_local)
     has_kw = np.zeros(n, dtype=bool)
     has_kw[kw_rows] = True
@@ -120,18 +131,27 @@ def classify_frame(frame: pd.DataFrame, *, region: str | None = None,
     if len(out_idx):
         out_body = body.take(pa.array(out_idx))
         out_view = _Distinct.build(out_body, zero_digits=False)  # "1" and "0" differ in replies
-        marketing_sender = _marketing_sender(senders.key, order, in_idx, out_idx,
-                                             (label == _MARKETING) | has_kw)
-        echo, echo_words = _keyword_echo(senders.key, order, out_idx, out_view,
-                                         kw_rows, kw_values, kw_local)
+        marketing_sender = _marketing_sender(
+            senders.key, order, in_idx, out_idx, (label == _MARKETING) | has_kw
+        )
+        echo, echo_words = _keyword_echo(senders.key, order, out_idx, out_view, kw_rows, kw_values, kw_local)
         decided = echo >= 0
         if decided.any():
             hits = out_idx[decided]
             label[hits] = _REPLY
-            pieces.add(hits, pc.binary_join_element_wise("context.keyword-echo", echo_words, ": "),
-                       echo[decided])
-        _run_groups(compiled.label_groups["out"], out_view, out_idx, senders,
-                    context=marketing_sender, label=label, pieces=pieces, skip=decided)
+            pieces.add(
+                hits, pc.binary_join_element_wise("context.keyword-echo", echo_words, ": "), echo[decided]
+            )
+        _run_groups(
+            compiled.label_groups["out"],
+            out_view,
+            out_idx,
+            senders,
+            context=marketing_sender,
+            label=label,
+            pieces=pieces,
+            skip=decided,
+        )
         for group in compiled.flag_groups["out"].get("resubscribe", ()):
             hit_u = out_view.match(group.pattern)
             rows = hit_u[out_view.codes] & senders.eligible(group, out_idx, marketing_sender)
@@ -145,8 +165,9 @@ def classify_frame(frame: pd.DataFrame, *, region: str | None = None,
     in_or_out[in_idx] = True
     in_or_out[out_idx] = True
     pieces.rows.insert(0, unmatched)
-    pieces.values.insert(0, pa.array(["default: not an incoming or outgoing message",
-                                      "default: no rule matched"], pa.string()))
+    pieces.values.insert(
+        0, pa.array(["default: not an incoming or outgoing message", "default: no rule matched"], pa.string())
+    )
     pieces.local.insert(0, in_or_out[unmatched].astype(np.int64))
     reason = pieces.dense()
     columns = {
@@ -172,6 +193,7 @@ def classify_frame(frame: pd.DataFrame, *, region: str | None = None,
 
 # --- matching helpers -----------------------------------------------------------------------------
 
+
 def _arrow_text(series: pd.Series | None, n: int) -> pa.Array:
     """A column as a non-null pyarrow string array ("" for missing).
 
@@ -183,9 +205,12 @@ def _arrow_text(series: pd.Series | None, n: int) -> pa.Array:
     if series is None:
         return pa.array([""] * n, pa.string())
     dtype = series.dtype
-    arrow_backed = (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
-                    or isinstance(dtype, pd.ArrowDtype) and (pa.types.is_string(dtype.pyarrow_dtype)
-                                                             or pa.types.is_large_string(dtype.pyarrow_dtype)))
+    arrow_backed = (
+        isinstance(dtype, pd.StringDtype)
+        and dtype.storage == "pyarrow"
+        or isinstance(dtype, pd.ArrowDtype)
+        and (pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(dtype.pyarrow_dtype))
+    )
     if not arrow_backed:
         series = series.astype(pd.StringDtype("pyarrow"))
     arr = series.array.__arrow_array__()
@@ -201,8 +226,9 @@ def _directions(direction: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     encoded = pc.dictionary_encode(direction)
     values = pc.utf8_lower(pc.utf8_trim_whitespace(encoded.dictionary))
     codes = encoded.indices.to_numpy(zero_copy_only=False)
-    return tuple(np.flatnonzero(pc.equal(values, word).to_numpy(zero_copy_only=False)[codes])
-                 for word in ("in", "out"))  # type: ignore[return-value]
+    return tuple(
+        np.flatnonzero(pc.equal(values, word).to_numpy(zero_copy_only=False)[codes]) for word in ("in", "out")
+    )  # type: ignore[return-value]
 
 
 def _match(values: pa.Array, pattern: str) -> np.ndarray:
@@ -346,7 +372,7 @@ def _zero_digits(values: pa.Array) -> pa.Array:
     if data is None:
         return values
     width = np.int64 if pa.types.is_large_string(values.type) else np.int32
-    bounds = np.frombuffer(offsets, dtype=width)[values.offset: values.offset + len(values) + 1]
+    bounds = np.frombuffer(offsets, dtype=width)[values.offset : values.offset + len(values) + 1]
     raw = np.frombuffer(data, dtype=np.uint8)
     mapped = raw.copy()
     first, last = int(bounds[0]), int(bounds[-1])
@@ -361,7 +387,7 @@ def _zero_digits(values: pa.Array) -> pa.Array:
         size = hi - lo
         if size < 4:
             continue
-        d, w, r = digit[:size], window[:size - 3], run[:size]
+        d, w, r = digit[:size], window[: size - 3], run[:size]
         np.less(np.subtract(raw[lo:hi], 0x30, out=scratch[:size]), 10, out=d)
         # w[i]: bytes i..i+3 are all digits and no string starts at i+1..i+3
         np.logical_and(d[:-3], d[1:-2], out=w)
@@ -369,7 +395,7 @@ def _zero_digits(values: pa.Array) -> pa.Array:
         w &= d[3:]
         if not w.any():
             continue
-        cut = bounds[np.searchsorted(bounds, lo + 1): np.searchsorted(bounds, hi)] - lo
+        cut = bounds[np.searchsorted(bounds, lo + 1) : np.searchsorted(bounds, hi)] - lo
         for back in (1, 2, 3):
             hit = cut - back
             w[hit[(hit >= 0) & (hit < len(w))]] = False
@@ -379,14 +405,23 @@ def _zero_digits(values: pa.Array) -> pa.Array:
         r[2:-1] |= w
         r[3:] |= w
         core = slice(start - lo, min(start + block, last) - lo)
-        np.copyto(mapped[start: start + (core.stop - core.start)], 0x30, where=r[core])
-    return pa.Array.from_buffers(values.type, len(values), [validity, offsets, pa.py_buffer(mapped)],
-                                 offset=values.offset)
+        np.copyto(mapped[start : start + (core.stop - core.start)], 0x30, where=r[core])
+    return pa.Array.from_buffers(
+        values.type, len(values), [validity, offsets, pa.py_buffer(mapped)], offset=values.offset
+    )
 
 
-def _run_groups(groups: Sequence[_Group], view: _Distinct, idx: np.ndarray, senders: _Senders, *,
-                context: np.ndarray | None, label: np.ndarray, pieces: _Pieces,
-                skip: np.ndarray | None = None) -> np.ndarray:
+def _run_groups(
+    groups: Sequence[_Group],
+    view: _Distinct,
+    idx: np.ndarray,
+    senders: _Senders,
+    *,
+    context: np.ndarray | None,
+    label: np.ndarray,
+    pieces: _Pieces,
+    skip: np.ndarray | None = None,
+) -> np.ndarray:
     """Give each row the label of the highest-priority group that matches it and its sender.
 
     Returns which rows got a promotional label. Decided per distinct text where possible: a text
@@ -462,13 +497,16 @@ def _reasons(group: _Group, texts: pa.Array) -> pa.Array:
     import pyarrow.compute as pc
 
     which, text = _first_named(texts, group.named, [f"r{i}" for i in range(len(group.rules))])
-    ids = pc.take(pa.array([r.id for r in group.rules] + [group.rules[0].id]),
-                  pc.if_else(pc.less(which, 0), len(group.rules), which))
+    ids = pc.take(
+        pa.array([r.id for r in group.rules] + [group.rules[0].id]),
+        pc.if_else(pc.less(which, 0), len(group.rules), which),
+    )
     return pc.binary_join_element_wise(ids, pc.utf8_slice_codeunits(text, 0, _MAX_MATCH_CHARS), ": ")
 
 
-def _keywords(groups: Sequence[_Group], view: _Distinct, body: _LazyTake, idx: np.ndarray,
-              senders: _Senders) -> tuple[np.ndarray, pa.Array, np.ndarray]:
+def _keywords(
+    groups: Sequence[_Group], view: _Distinct, body: _LazyTake, idx: np.ndarray, senders: _Senders
+) -> tuple[np.ndarray, pa.Array, np.ndarray]:
     """Rows (frame positions) that ask for an opt-out reply, keywords, and which keyword each asks for.
 
     Found and read on the distinct texts; read again from the original text only where digit
@@ -513,8 +551,14 @@ def _keywords(groups: Sequence[_Group], view: _Distinct, body: _LazyTake, idx: n
     return np.concatenate(rows_out), pa.concat_arrays(values), np.concatenate(locals_out)
 
 
-def _traps(groups: Sequence[_Group], view: _Distinct, idx: np.ndarray, senders: _Senders,
-           has_kw: np.ndarray, trap: _Pieces) -> None:
+def _traps(
+    groups: Sequence[_Group],
+    view: _Distinct,
+    idx: np.ndarray,
+    senders: _Senders,
+    has_kw: np.ndarray,
+    trap: _Pieces,
+) -> None:
     """Trap-shaped prompts: trap rules, and any opt-out prompt from a personal-looking number."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -523,8 +567,7 @@ def _traps(groups: Sequence[_Group], view: _Distinct, idx: np.ndarray, senders: 
     if personal.any():
         rows = idx[personal]
         kinds = pc.take(pa.array(senders.kinds_u, pa.string()), pa.array(senders.codes[rows]))
-        trap.add(rows, pc.binary_join_element_wise(
-            "sender.personal-number-optout-prompt", kinds, ": "))
+        trap.add(rows, pc.binary_join_element_wise("sender.personal-number-optout-prompt", kinds, ": "))
     used = view.used() if groups else None
     for group in groups:
         hit_u = view.match(group.pattern, used)
@@ -536,6 +579,7 @@ def _traps(groups: Sequence[_Group], view: _Distinct, idx: np.ndarray, senders: 
 
 
 # --- senders --------------------------------------------------------------------------------------
+
 
 @dataclass(slots=True)
 class _Senders:
@@ -638,6 +682,7 @@ def _tags(raw_u: list[str], keys_u: list[str], kinds_u: list[str]) -> dict[str, 
 
 # --- context --------------------------------------------------------------------------------------
 
+
 def _order(frame: pd.DataFrame, n: int) -> np.ndarray:
     """Rank of each row in time (timestamp, then input position); input position without timestamps."""
     import pandas as pd
@@ -659,8 +704,9 @@ def _order(frame: pd.DataFrame, n: int) -> np.ndarray:
     return ranks
 
 
-def _marketing_sender(key: np.ndarray, order: np.ndarray, in_idx: np.ndarray, out_idx: np.ndarray,
-                      marketing: np.ndarray) -> np.ndarray:
+def _marketing_sender(
+    key: np.ndarray, order: np.ndarray, in_idx: np.ndarray, out_idx: np.ndarray, marketing: np.ndarray
+) -> np.ndarray:
     """Rows whose address has sent marketing (or an opt-out prompt) before them."""
     result = np.zeros(len(order), dtype=bool)
     src = in_idx[marketing[in_idx]]
@@ -672,8 +718,15 @@ def _marketing_sender(key: np.ndarray, order: np.ndarray, in_idx: np.ndarray, ou
     return result
 
 
-def _keyword_echo(key: np.ndarray, order: np.ndarray, out_idx: np.ndarray, out_view: _Distinct,
-                  kw_rows: np.ndarray, kw_values: pa.Array, kw_local: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+def _keyword_echo(
+    key: np.ndarray,
+    order: np.ndarray,
+    out_idx: np.ndarray,
+    out_view: _Distinct,
+    kw_rows: np.ndarray,
+    kw_values: pa.Array,
+    kw_local: np.ndarray,
+) -> tuple[np.ndarray, pa.Array]:
     """For each outgoing row, the keyword it repeats from an earlier prompt of the same address.
 
     Returns an index into the returned keywords per outgoing row (-1: none). Keywords and reply
@@ -709,6 +762,7 @@ def _keyword_echo(key: np.ndarray, order: np.ndarray, out_idx: np.ndarray, out_v
 
 # --- brands ---------------------------------------------------------------------------------------
 
+
 def _brand_tagged(values: pa.Array) -> pa.Array:
     """Per value "group\x1fcaptured text" of the first brand alternative that matched, else ""."""
     import pyarrow as pa
@@ -723,8 +777,15 @@ def _brand_tagged(values: pa.Array) -> pa.Array:
     return tagged.fill_null("")
 
 
-def _brands(view: _Distinct, body: _LazyTake, in_idx: np.ndarray, out_idx: np.ndarray,
-            senders: _Senders, order: np.ndarray, rules: RuleSet) -> tuple[pa.Array, pa.Array]:
+def _brands(
+    view: _Distinct,
+    body: _LazyTake,
+    in_idx: np.ndarray,
+    out_idx: np.ndarray,
+    senders: _Senders,
+    order: np.ndarray,
+    rules: RuleSet,
+) -> tuple[pa.Array, pa.Array]:
     """Brand key and display per row: DLT header, 【signature】, `Brand:`, "opt out of Brand", sender ID."""
     import pandas as pd
     import pyarrow as pa
@@ -799,6 +860,7 @@ def _brands(view: _Distinct, body: _LazyTake, in_idx: np.ndarray, out_idx: np.nd
 
 # --- rule compilation -----------------------------------------------------------------------------
 
+
 def _compile(rules: RuleSet) -> _Compiled:
     return _compile_cached(rules.enabled())
 
@@ -823,20 +885,34 @@ def _compile_cached(rules: tuple[Rule, ...]) -> _Compiled:
 def _groups(rules: list[Rule], *, by_label: bool) -> tuple[_Group, ...]:
     buckets: dict[tuple[object, ...], list[Rule]] = {}
     for rule in rules:
-        key = (rule.label if by_label else None, rule.flag if not by_label else None, rule.priority,
-               rule.senders, rule.not_senders, rule.context, rule.promotional and by_label)
+        key = (
+            rule.label if by_label else None,
+            rule.flag if not by_label else None,
+            rule.priority,
+            rule.senders,
+            rule.not_senders,
+            rule.context,
+            rule.promotional and by_label,
+        )
         buckets.setdefault(key, []).append(rule)
     groups = []
     for (label, flag, priority, senders, not_senders, context, promo), members in buckets.items():
-        groups.append(_Group(
-            label=LABELS.index(str(label)) if label else -1, flag=flag, priority=int(priority),  # type: ignore[call-overload]
-            senders=senders, not_senders=not_senders, context=context,  # type: ignore[arg-type]
-            promotional=bool(promo), rules=tuple(members),
-            pattern=_union(_plain(r.pattern) for r in members),
-            named="|".join(f"(?P<r{i}>{_plain(r.pattern)})" for i, r in enumerate(members)),
-            keywords="|".join(_keyword_named(r.pattern, i) for i, r in enumerate(members)),
-            digit_blind=not by_label and all(_digit_blind(r.pattern) for r in members),
-        ))
+        groups.append(
+            _Group(
+                label=LABELS.index(str(label)) if label else -1,
+                flag=flag,
+                priority=int(priority),  # type: ignore[call-overload]
+                senders=senders,
+                not_senders=not_senders,
+                context=context,  # type: ignore[arg-type]
+                promotional=bool(promo),
+                rules=tuple(members),
+                pattern=_union(_plain(r.pattern) for r in members),
+                named="|".join(f"(?P<r{i}>{_plain(r.pattern)})" for i, r in enumerate(members)),
+                keywords="|".join(_keyword_named(r.pattern, i) for i, r in enumerate(members)),
+                digit_blind=not by_label and all(_digit_blind(r.pattern) for r in members),
+            )
+        )
     groups.sort(key=lambda g: -g.priority)  # stable: file order breaks ties
     return tuple(groups)
 
@@ -851,6 +927,7 @@ def _digit_blind(pattern: str) -> bool:
     try:
         from re import _constants as sre
         from re import _parser
+
         tree = _parser.parse(pattern)
     except Exception:  # noqa: BLE001 - any parse problem only costs speed
         return False

@@ -13,12 +13,19 @@ if TYPE_CHECKING:
     import pandas as pd
 
 INPUT_FORMATS: tuple[str, ...] = ("jsonl", "csv", "tsv")
-_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv",
-               ".tab": "tsv"}
+_EXTENSIONS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+}
 
 
-def read_classify_input(stream: TextIO | BinaryIO, input_format: str | None,
-                        name: str | None) -> pd.DataFrame:
+def read_classify_input(
+    stream: TextIO | BinaryIO, input_format: str | None, name: str | None
+) -> pd.DataFrame:
     """Parse messages for ``sms-audit classify``; all columns are strings, in input order.
 
     The format is ``input_format`` if given, else taken from ``name``'s extension, else sniffed:
@@ -47,8 +54,11 @@ def read_classify_input(stream: TextIO | BinaryIO, input_format: str | None,
     if "sender" not in present and "address" not in present:
         missing.append("sender (or address)")
     if missing:
-        raise UsageError(f"{fmt} input lacks required field(s): {', '.join(missing)}", path=label,
-                         hint="each message needs direction (in/out), sender or address, and body")
+        raise UsageError(
+            f"{fmt} input lacks required field(s): {', '.join(missing)}",
+            path=label,
+            hint="each message needs direction (in/out), sender or address, and body",
+        )
     if "address" not in present:
         frame["address"] = frame["sender"]
     frame.attrs["input_columns"] = list(columns)  # what to write back: the added copy is not input
@@ -61,8 +71,9 @@ def _detect(text: str, input_format: str | None, name: str | None, label: str) -
         if fmt == "ndjson":
             fmt = "jsonl"
         if fmt not in INPUT_FORMATS:
-            raise UsageError(f"unknown input format {input_format!r}",
-                             hint=f"use one of: {', '.join(INPUT_FORMATS)}")
+            raise UsageError(
+                f"unknown input format {input_format!r}", hint=f"use one of: {', '.join(INPUT_FORMATS)}"
+            )
         return fmt
     if name and name != "-":
         for ext, fmt in _EXTENSIONS.items():
@@ -128,8 +139,9 @@ def _read_delimited(text: str, delimiter: str, label: str) -> tuple[list[str], l
             if len(row) < len(names):
                 row = row + [""] * (len(names) - len(row))
             elif len(row) > len(names):
-                raise UsageError(f"line {reader.line_num}: {len(row)} fields, header has {len(names)}",
-                                 path=label)
+                raise UsageError(
+                    f"line {reader.line_num}: {len(row)} fields, header has {len(names)}", path=label
+                )
             rows.append(row)
     except csv.Error as exc:
         raise UsageError(f"line {reader.line_num}: {exc}", path=label) from None

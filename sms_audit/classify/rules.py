@@ -14,7 +14,11 @@ from sms_audit.errors import UsageError
 
 #: The five primary labels, in report order.
 LABELS: tuple[str, ...] = (
-    "verification", "marketing", "unsubscribe-reply", "unsubscribe-confirmation", "other",
+    "verification",
+    "marketing",
+    "unsubscribe-reply",
+    "unsubscribe-confirmation",
+    "other",
 )
 #: Secondary flags a rule can raise instead of (or as well as) a label.
 FLAGS: tuple[str, ...] = ("optout-instruction", "resubscribe", "trap")
@@ -23,13 +27,30 @@ DIRECTIONS: tuple[str, ...] = ("in", "out", "any")
 CONTEXTS: tuple[str, ...] = ("marketing-sender",)
 #: Sender tags usable in ``senders``/``not_senders`` besides the SenderKind values.
 SENDER_GROUPS: tuple[str, ...] = (
-    "business", "personal", "cn-mobile", "intl-personal", "dlt-promotional", "dlt-service",
+    "business",
+    "personal",
+    "cn-mobile",
+    "intl-personal",
+    "dlt-promotional",
+    "dlt-service",
 )
 KEYWORD_GROUP = "keyword"
 
 _FIELDS = {
-    "id", "label", "flag", "lang", "pattern", "direction", "priority", "senders", "not_senders",
-    "context", "promotional", "enabled", "description", "source",
+    "id",
+    "label",
+    "flag",
+    "lang",
+    "pattern",
+    "direction",
+    "priority",
+    "senders",
+    "not_senders",
+    "context",
+    "promotional",
+    "enabled",
+    "description",
+    "source",
 }
 # Constructs that RE2 rejects or that make pandas fall back to per-row Python `re` (STYLE.md §4).
 _SLOW_OR_UNSUPPORTED = re.compile(r"\\[dDwWsSbB]|\(\?[=!<]|\(\?P=|\\[1-9]|\(\?[aiLmsux-]+[):]")
@@ -115,12 +136,16 @@ def _merge_file(text: str, origin: str, rules: dict[str, Rule], aliases: dict[st
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"not valid TOML: {exc}", path=origin,
-                         hint="see docs/rules.md for the rules file format") from None
+        raise UsageError(
+            f"not valid TOML: {exc}", path=origin, hint="see docs/rules.md for the rules file format"
+        ) from None
     unknown = set(data) - {"rule", "lang", "version", "brand_aliases"}
     if unknown:
-        raise UsageError(f"unknown top-level key(s): {', '.join(sorted(unknown))}", path=origin,
-                         hint="a rules file has [[rule]] tables and an optional [brand_aliases] table")
+        raise UsageError(
+            f"unknown top-level key(s): {', '.join(sorted(unknown))}",
+            path=origin,
+            hint="a rules file has [[rule]] tables and an optional [brand_aliases] table",
+        )
     file_lang = str(data.get("lang", ""))
     entries = data.get("rule", [])
     if not isinstance(entries, list):
@@ -134,13 +159,17 @@ def _merge_file(text: str, origin: str, rules: dict[str, Rule], aliases: dict[st
         where = f"rule {rule_id!r}"
         bad = set(entry) - _FIELDS
         if bad:
-            raise UsageError(f"{where}: unknown field(s) {', '.join(sorted(bad))}", path=origin,
-                             hint=f"allowed fields: {', '.join(sorted(_FIELDS))}")
+            raise UsageError(
+                f"{where}: unknown field(s) {', '.join(sorted(bad))}",
+                path=origin,
+                hint=f"allowed fields: {', '.join(sorted(_FIELDS))}",
+            )
         previous = rules.get(rule_id)
         rules[rule_id] = _build_rule(entry, previous, file_lang, origin, where)
     raw_aliases = data.get("brand_aliases", {})
     if not isinstance(raw_aliases, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in raw_aliases.items()):
+        isinstance(k, str) and isinstance(v, str) for k, v in raw_aliases.items()
+    ):
         raise UsageError("[brand_aliases] must map strings to strings", path=origin)
     from sms_audit.classify.brands import brand_key
 
@@ -148,8 +177,9 @@ def _merge_file(text: str, origin: str, rules: dict[str, Rule], aliases: dict[st
         aliases[brand_key(alias)] = brand_key(target)
 
 
-def _build_rule(entry: dict[str, Any], previous: Rule | None, file_lang: str, origin: str,
-                where: str) -> Rule:
+def _build_rule(
+    entry: dict[str, Any], previous: Rule | None, file_lang: str, origin: str, where: str
+) -> Rule:
     def text(name: str) -> str | None:
         value = entry.get(name)
         if value is not None and not isinstance(value, str):
@@ -193,8 +223,9 @@ def _build_rule(entry: dict[str, Any], previous: Rule | None, file_lang: str, or
     if previous is None and "promotional" not in entry:
         # Content, not the sender, makes a message promotional: sender-conditioned priors (any
         # signed 106-port text, an Indian -P header) label marketing but do not flag the content.
-        updates["promotional"] = (entry.get("label") == "marketing" and not entry.get("flag")
-                                  and not entry.get("senders"))
+        updates["promotional"] = (
+            entry.get("label") == "marketing" and not entry.get("flag") and not entry.get("senders")
+        )
     rule = replace(rule, **updates)
     _validate(rule, origin, where)
     return rule
@@ -204,21 +235,27 @@ def _validate(rule: Rule, origin: str, where: str) -> None:
     if rule.label is None and rule.flag is None:
         raise UsageError(f"{where}: needs a 'label' or a 'flag'", path=origin)
     if rule.label is not None and rule.label not in LABELS:
-        raise UsageError(f"{where}: unknown label {rule.label!r}", path=origin,
-                         hint=f"labels: {', '.join(LABELS)}")
+        raise UsageError(
+            f"{where}: unknown label {rule.label!r}", path=origin, hint=f"labels: {', '.join(LABELS)}"
+        )
     if rule.flag is not None and rule.flag not in FLAGS:
-        raise UsageError(f"{where}: unknown flag {rule.flag!r}", path=origin,
-                         hint=f"flags: {', '.join(FLAGS)}")
+        raise UsageError(
+            f"{where}: unknown flag {rule.flag!r}", path=origin, hint=f"flags: {', '.join(FLAGS)}"
+        )
     if rule.direction not in DIRECTIONS:
         raise UsageError(f"{where}: direction must be one of {', '.join(DIRECTIONS)}", path=origin)
     if rule.context is not None and rule.context not in CONTEXTS:
-        raise UsageError(f"{where}: unknown context {rule.context!r}", path=origin,
-                         hint=f"contexts: {', '.join(CONTEXTS)}")
+        raise UsageError(
+            f"{where}: unknown context {rule.context!r}", path=origin, hint=f"contexts: {', '.join(CONTEXTS)}"
+        )
     known = known_sender_tags()
     for tag in (*rule.senders, *rule.not_senders):
         if tag not in known:
-            raise UsageError(f"{where}: unknown sender kind {tag!r}", path=origin,
-                             hint=f"use one of: {', '.join(sorted(known))}")
+            raise UsageError(
+                f"{where}: unknown sender kind {tag!r}",
+                path=origin,
+                hint=f"use one of: {', '.join(sorted(known))}",
+            )
     _validate_pattern(rule, origin, where)
 
 
@@ -236,8 +273,10 @@ def _validate_pattern(rule: Rule, origin: str, where: str) -> None:
     if slow:
         raise UsageError(
             f"{where}: pattern uses {slow.group(0)!r}, which RE2/vectorized matching does not support",
-            path=origin, hint="write [0-9] for \\d, [ ] or [ \\t] for \\s, (?:^|[^A-Za-z]) for \\b; "
-                              "no lookaround, backreferences or inline flags (matching ignores case)")
+            path=origin,
+            hint="write [0-9] for \\d, [ ] or [ \\t] for \\s, (?:^|[^A-Za-z]) for \\b; "
+            "no lookaround, backreferences or inline flags (matching ignores case)",
+        )
     try:
         compiled = re.compile(pattern)
     except re.error as exc:
@@ -245,8 +284,11 @@ def _validate_pattern(rule: Rule, origin: str, where: str) -> None:
     names = set(compiled.groupindex)
     if rule.flag == "optout-instruction":
         if compiled.groups != 1 or names != {KEYWORD_GROUP}:
-            raise UsageError(f"{where}: an optout-instruction pattern needs exactly one group, "
-                             f"(?P<{KEYWORD_GROUP}>...), around the keyword", path=origin)
+            raise UsageError(
+                f"{where}: an optout-instruction pattern needs exactly one group, "
+                f"(?P<{KEYWORD_GROUP}>...), around the keyword",
+                path=origin,
+            )
     elif compiled.groups:
         raise UsageError(f"{where}: pattern has capturing groups; use (?:...)", path=origin)
     import pyarrow as pa
@@ -260,5 +302,16 @@ def _validate_pattern(rule: Rule, origin: str, where: str) -> None:
 
 def describe(rules: Iterable[Rule]) -> list[dict[str, Any]]:
     """Plain dicts of rules (for `--explain`-style listings and docs)."""
-    return [{"id": r.id, "label": r.label, "flag": r.flag, "lang": r.lang, "direction": r.direction,
-             "priority": r.priority, "senders": list(r.senders), "origin": r.origin} for r in rules]
+    return [
+        {
+            "id": r.id,
+            "label": r.label,
+            "flag": r.flag,
+            "lang": r.lang,
+            "direction": r.direction,
+            "priority": r.priority,
+            "senders": list(r.senders),
+            "origin": r.origin,
+        }
+        for r in rules
+    ]

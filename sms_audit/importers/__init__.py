@@ -20,7 +20,12 @@ from sms_audit.model import Message
 
 #: Every supported format, in sniffing order. Add new importer modules here.
 IMPORTERS: tuple[ModuleType, ...] = (
-    android_xml, sms_ie, ios_backup, ios_sms_db, android_mmssms, android_telephony_backup,
+    android_xml,
+    sms_ie,
+    ios_backup,
+    ios_sms_db,
+    android_mmssms,
+    android_telephony_backup,
 )
 
 SUPPORTED_HINT = "supported: " + ", ".join(m.DESCRIPTION for m in IMPORTERS)
@@ -64,17 +69,32 @@ def expand_folders(paths: list[Path], input_format: str | None = None) -> list[P
         if input_format or not path.is_dir() or any(m.sniff(path) for m in IMPORTERS):
             expanded.append(path)
             continue
-        inside = [p for p in sorted(path.iterdir())
-                  if not p.name.startswith(".") and any(m.sniff(p) for m in IMPORTERS)]
+        inside = [
+            p
+            for p in sorted(path.iterdir())
+            if not p.name.startswith(".") and any(m.sniff(p) for m in IMPORTERS)
+        ]
         expanded.extend(inside or [path])
     return expanded
 
 
-def read_archive(path: Path, options: ReadOptions | None = None, stats: ReadStats | None = None,
-                 input_format: str | None = None) -> Iterator[Message]:
+def read_archive(
+    path: Path,
+    options: ReadOptions | None = None,
+    stats: ReadStats | None = None,
+    input_format: str | None = None,
+) -> Iterator[Message]:
     """Detect (or take ``input_format``) and read one archive."""
     importer = get_importer(input_format) if input_format else detect(path)
     return importer.read(path, options or ReadOptions(), stats if stats is not None else ReadStats())
 
 
-__all__ = ["IMPORTERS", "ReadOptions", "ReadStats", "detect", "expand_folders", "get_importer", "read_archive"]
+__all__ = [
+    "IMPORTERS",
+    "ReadOptions",
+    "ReadStats",
+    "detect",
+    "expand_folders",
+    "get_importer",
+    "read_archive",
+]

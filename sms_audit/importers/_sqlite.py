@@ -45,8 +45,11 @@ def open_readonly(path: Path) -> Iterator[sqlite3.Connection]:
     """
     header = read_head(path, _HEADER_SIZE)
     if not header.startswith(SQLITE_MAGIC):
-        raise CorruptArchive("not an SQLite database", path=str(path),
-                             hint="the file may be damaged, encrypted, or another format")
+        raise CorruptArchive(
+            "not an SQLite database",
+            path=str(path),
+            hint="the file may be damaged, encrypted, or another format",
+        )
     tmpdir: str | None = None
     conn: sqlite3.Connection | None = None
     try:
@@ -66,8 +69,11 @@ def open_readonly(path: Path) -> Iterator[sqlite3.Connection]:
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as exc:
-            raise CorruptArchive(f"cannot read the SQLite database ({exc})", path=str(path),
-                                 hint="the file may be damaged or encrypted") from None
+            raise CorruptArchive(
+                f"cannot read the SQLite database ({exc})",
+                path=str(path),
+                hint="the file may be damaged or encrypted",
+            ) from None
         yield conn
     except sqlite3.OperationalError as exc:
         raise CorruptArchive(f"cannot read the SQLite database ({exc})", path=str(path)) from None
@@ -102,7 +108,8 @@ def select_list(available: Iterable[str], wanted: Iterable[str], alias: str = ""
     have = {name.lower() for name in available}
     prefix = f"{alias}." if alias else ""
     return ", ".join(
-        f"{prefix}{quote_ident(col)} AS {quote_ident(col)}" if col.lower() in have
+        f"{prefix}{quote_ident(col)} AS {quote_ident(col)}"
+        if col.lower() in have
         else f"NULL AS {quote_ident(col)}"
         for col in wanted
     )

@@ -27,8 +27,15 @@ DESCRIPTION = "Android mmssms.db (telephony provider database)"
 
 # SMS `type` (AOSP Telephony.TextBasedSmsColumns; LG 7 blocked, 8 scheduled, 19 broadcast; §1.3).
 SMS_TYPE = {
-    1: Direction.IN, 2: Direction.OUT, 3: Direction.DRAFT, 4: Direction.FAILED, 5: Direction.FAILED,
-    6: Direction.FAILED, 7: Direction.IN, 8: Direction.DRAFT, 19: Direction.IN,
+    1: Direction.IN,
+    2: Direction.OUT,
+    3: Direction.DRAFT,
+    4: Direction.FAILED,
+    5: Direction.FAILED,
+    6: Direction.FAILED,
+    7: Direction.IN,
+    8: Direction.DRAFT,
+    19: Direction.IN,
 }
 SMS_BLOCKED = 7
 # MMS `msg_box` (Telephony.BaseMmsColumns MESSAGE_BOX_*).
@@ -78,8 +85,9 @@ def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message
                     stats.read += 1
                     yield message
         except sqlite3.DatabaseError as exc:
-            raise CorruptArchive(f"read {stats.read} messages, then the database failed ({exc})",
-                                 path=str(path)) from None
+            raise CorruptArchive(
+                f"read {stats.read} messages, then the database failed ({exc})", path=str(path)
+            ) from None
         stats.details["android_spam_sms"] = str(count_rows(conn, "spam_sms")) if "spam_sms" in tables else "0"
         if options.on_progress is not None:
             options.on_progress(total, total)
@@ -103,8 +111,11 @@ def _load_threads(conn: sqlite3.Connection, tables: set[str]) -> dict[int, list[
     """
     if not {"threads", "canonical_addresses"} <= tables:
         return {}
-    canonical = {rowid: address for rowid, address in conn.execute("SELECT _id, address FROM canonical_addresses")
-                 if isinstance(address, str)}
+    canonical = {
+        rowid: address
+        for rowid, address in conn.execute("SELECT _id, address FROM canonical_addresses")
+        if isinstance(address, str)
+    }
     threads: dict[int, list[str]] = {}
     # threads row: (7, "3 12 15")
     for thread_id, recipient_ids in conn.execute("SELECT _id, recipient_ids FROM threads"):
@@ -124,10 +135,12 @@ def _int(value: object) -> int | None:
 
 # --- SMS -----------------------------------------------------------------------------------------
 
+
 # sms row: (_id, thread_id, address, date ms, date_sent ms, type, body)
 #          (41, 7, "22000", 1709647200123, 1709647199000, 1, "ACME: 20% off. Reply STOP to opt out")
-def _read_sms(conn: sqlite3.Connection, table: str, builder: MessageBuilder,
-              threads: dict[int, list[str]]) -> Iterator[Message | None]:
+def _read_sms(
+    conn: sqlite3.Connection, table: str, builder: MessageBuilder, threads: dict[int, list[str]]
+) -> Iterator[Message | None]:
     query = f"SELECT {select_list(column_names(conn, table), _SMS_COLUMNS)} FROM {table} ORDER BY _id"
     filtered = table == "spam_sms"  # Samsung's blocked/spam folder: received, then filtered
     for rowid, thread_id, address, date, date_sent, kind, body in conn.execute(query):
@@ -135,14 +148,29 @@ def _read_sms(conn: sqlite3.Connection, table: str, builder: MessageBuilder,
         if not address_raw:
             listed = threads.get(thread_id, []) if isinstance(thread_id, int) else []
             address_raw = listed[0] if len(listed) == 1 else ""
-        yield build_sms(builder, record=f"{table}:{rowid}", address=address_raw, date_ms=_int(date),
-                        kind=_int(kind) if kind is not None else (1 if filtered else None),
-                        body=body if isinstance(body, str) else "", date_sent_ms=_int(date_sent),
-                        filtered=filtered)
+        yield build_sms(
+            builder,
+            record=f"{table}:{rowid}",
+            address=address_raw,
+            date_ms=_int(date),
+            kind=_int(kind) if kind is not None else (1 if filtered else None),
+            body=body if isinstance(body, str) else "",
+            date_sent_ms=_int(date_sent),
+            filtered=filtered,
+        )
 
 
-def build_sms(builder: MessageBuilder, *, record: str, address: str, date_ms: int | None, kind: int | None,
-              body: str, date_sent_ms: int | None, filtered: bool = False) -> Message | None:
+def build_sms(
+    builder: MessageBuilder,
+    *,
+    record: str,
+    address: str,
+    date_ms: int | None,
+    kind: int | None,
+    body: str,
+    date_sent_ms: int | None,
+    filtered: bool = False,
+) -> Message | None:
     """One Android SMS row (mmssms, sms-ie, TelephonyBackupAgent) -> Message; None if invalid.
 
     The id is the SB&R importer's: (address as stored, direction, ms date, body as stored).
@@ -152,14 +180,20 @@ def build_sms(builder: MessageBuilder, *, record: str, address: str, date_ms: in
         return None
     direction = SMS_TYPE.get(kind, Direction.OTHER)
     return builder.build(
-        natural_id=sms_message_id(address, direction, date_ms, body), source_record=record,
-        direction=direction, address_raw=address, timestamp=timestamp, body=body,
-        sent_timestamp=from_unix_ms(date_sent_ms), service=Service.SMS,
+        natural_id=sms_message_id(address, direction, date_ms, body),
+        source_record=record,
+        direction=direction,
+        address_raw=address,
+        timestamp=timestamp,
+        body=body,
+        sent_timestamp=from_unix_ms(date_sent_ms),
+        service=Service.SMS,
         is_filtered=filtered or kind == SMS_BLOCKED,
     )
 
 
 # --- MMS -----------------------------------------------------------------------------------------
+
 
 def _grouped(rows: Iterable[tuple[object, ...]]) -> Iterator[tuple[int, list[tuple[object, ...]]]]:
     for key, group in groupby(rows, key=lambda row: row[0]):
@@ -167,19 +201,26 @@ def _grouped(rows: Iterable[tuple[object, ...]]) -> Iterator[tuple[int, list[tup
             yield key, list(group)
 
 
-def _read_mms(conn: sqlite3.Connection, tables: set[str], builder: MessageBuilder,
-              threads: dict[int, list[str]]) -> Iterator[Message | None]:
+def _read_mms(
+    conn: sqlite3.Connection, tables: set[str], builder: MessageBuilder, threads: dict[int, list[str]]
+) -> Iterator[Message | None]:
     """Merge-join pdu with its part and addr rows, all three streamed in message-id order.
 
     (A query per pdu would rescan the unindexed part/addr tables for every message.)
     """
-    pdus = conn.execute(f"SELECT {select_list(column_names(conn, 'pdu'), _PDU_COLUMNS)} FROM pdu ORDER BY _id")
+    pdus = conn.execute(
+        f"SELECT {select_list(column_names(conn, 'pdu'), _PDU_COLUMNS)} FROM pdu ORDER BY _id"
+    )
     # part rows: (mid, seq, ct, text) = (12, 0, "text/plain", "see attached"); (12, -1, "application/smil", ...)
-    parts = _grouped(conn.execute("SELECT mid, seq, ct, text FROM part ORDER BY mid, seq, _id")
-                     if "part" in tables else ())
+    parts = _grouped(
+        conn.execute("SELECT mid, seq, ct, text FROM part ORDER BY mid, seq, _id") if "part" in tables else ()
+    )
     # addr rows: (msg_id, address, type) = (12, "+12025550142", 137), (12, "insert-address-token", 151)
-    addrs = _grouped(conn.execute("SELECT msg_id, address, type FROM addr ORDER BY msg_id, _id")
-                     if "addr" in tables else ())
+    addrs = _grouped(
+        conn.execute("SELECT msg_id, address, type FROM addr ORDER BY msg_id, _id")
+        if "addr" in tables
+        else ()
+    )
     next_part, next_addr = next(parts, None), next(addrs, None)
     for rowid, thread_id, date, date_sent, box, m_id, tr_id in pdus:
         my_parts: list[tuple[object, ...]] = []
@@ -193,17 +234,32 @@ def _read_mms(conn: sqlite3.Connection, tables: set[str], builder: MessageBuilde
         if next_addr is not None and next_addr[0] == rowid:
             my_addrs, next_addr = next_addr[1], next(addrs, None)
         yield build_mms(
-            builder, record=f"pdu:{rowid}", date_s=_int(date), date_sent_s=_int(date_sent), box=_int(box),
-            m_id=m_id if isinstance(m_id, str) else None, tr_id=tr_id if isinstance(tr_id, str) else None,
+            builder,
+            record=f"pdu:{rowid}",
+            date_s=_int(date),
+            date_sent_s=_int(date_sent),
+            box=_int(box),
+            m_id=m_id if isinstance(m_id, str) else None,
+            tr_id=tr_id if isinstance(tr_id, str) else None,
             addrs=[(str(a or ""), _int(t)) for _mid, a, t in my_addrs],
             parts=[(str(ct or ""), t if isinstance(t, str) else None) for _mid, _seq, ct, t in my_parts],
             listed=threads.get(thread_id, []) if isinstance(thread_id, int) else [],
         )
 
 
-def build_mms(builder: MessageBuilder, *, record: str, date_s: int | None, date_sent_s: int | None,
-              box: int | None, m_id: str | None, tr_id: str | None, addrs: Sequence[tuple[str, int | None]],
-              parts: Sequence[tuple[str, str | None]], listed: Sequence[str]) -> Message | None:
+def build_mms(
+    builder: MessageBuilder,
+    *,
+    record: str,
+    date_s: int | None,
+    date_sent_s: int | None,
+    box: int | None,
+    m_id: str | None,
+    tr_id: str | None,
+    addrs: Sequence[tuple[str, int | None]],
+    parts: Sequence[tuple[str, str | None]],
+    listed: Sequence[str],
+) -> Message | None:
     """One Android MMS (provider columns; addr (address, type); parts (ct, text) in seq order).
 
     ``listed`` are the thread's participants (SB&R's ``~``-joined ``address``), when known.
@@ -216,8 +272,9 @@ def build_mms(builder: MessageBuilder, *, record: str, date_s: int | None, date_
     direction = MMS_BOX.get(box, Direction.OTHER)
     texts = [text for ct, text in parts if ct.lower().startswith("text/plain") and text not in (None, "null")]
     body = "".join(t for t in texts if t)  # text parts carry their own spacing
-    has_attachments = any(not ct.lower().startswith("text/plain") and ct.lower() != "application/smil"
-                          for ct, _text in parts)
+    has_attachments = any(
+        not ct.lower().startswith("text/plain") and ct.lower() != "application/smil" for ct, _text in parts
+    )
     sender: str | None = None
     others: list[str] = []
     for address, kind in addrs:
@@ -246,12 +303,18 @@ def build_mms(builder: MessageBuilder, *, record: str, date_s: int | None, date_
             keys = listed if listed else participants
             thread_key = "~".join(sorted(normalize_address(a, builder.region).key for a in keys))
     message = builder.build(
-        natural_id=mms_message_id(other_party, direction, date_s, body, m_id), source_record=record,
-        direction=direction, address_raw=other_party, timestamp=timestamp, body=body,
-        thread_key=thread_key, sent_timestamp=from_unix_s(date_sent_s),
+        natural_id=mms_message_id(other_party, direction, date_s, body, m_id),
+        source_record=record,
+        direction=direction,
+        address_raw=other_party,
+        timestamp=timestamp,
+        body=body,
+        thread_key=thread_key,
+        sent_timestamp=from_unix_s(date_sent_s),
         service=Service.RCS if rcs_group or (tr_id or "").startswith("proto:") else Service.MMS,
         recipients=[p for p in participants if p != other_party] if is_group else [],
-        has_attachments=has_attachments, is_group=is_group,
+        has_attachments=has_attachments,
+        is_group=is_group,
     )
     if is_group and direction != Direction.IN:
         message = replace(message, address=message.thread_key, sender_kind=SenderKind.GROUP.value)

@@ -40,8 +40,11 @@ def _sniff_file(path: Path) -> bool:
         return False
     # [{"address":"06543219","body":"...","date":"1645543781956","type":"6","recipients":[...]}]
     stripped = text.lstrip()
-    return (stripped.startswith(b"[{") and b'"date"' in text
-            and any(key in text for key in (b'"recipients"', b'"mms_addresses"', b'"address"')))
+    return (
+        stripped.startswith(b"[{")
+        and b'"date"' in text
+        and any(key in text for key in (b'"recipients"', b'"mms_addresses"', b'"address"'))
+    )
 
 
 def _members(path: Path) -> list[Path]:
@@ -64,9 +67,11 @@ def explain_unsupported(path: Path) -> None:
         head = stream.read(len(ADB_MAGIC))
     if head == ADB_MAGIC:
         raise UnsupportedArchive(
-            "this is a whole adb backup archive (.ab); the messages are inside it", path=str(path),
+            "this is a whole adb backup archive (.ab); the messages are inside it",
+            path=str(path),
             hint="unpack it (e.g. `abe unpack backup.ab backup.tar` with android-backup-extractor, "
-                 "then tar xf) and import apps/com.android.providers.telephony/d_f/")
+            "then tar xf) and import apps/com.android.providers.telephony/d_f/",
+        )
 
 
 def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message]:
@@ -78,8 +83,9 @@ def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message
     builder = MessageBuilder(source_format=NAME, source_file=str(path), region=options.region)
     files = _members(path) if path.is_dir() else [path]
     if not files:
-        raise UnsupportedArchive("no TelephonyBackupAgent files (NNNNNN_sms_backup) in this folder",
-                                 path=str(path))
+        raise UnsupportedArchive(
+            "no TelephonyBackupAgent files (NNNNNN_sms_backup) in this folder", path=str(path)
+        )
     for number, member in enumerate(files, start=1):
         ordinal = 0
         try:
@@ -92,11 +98,15 @@ def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message
                 stats.read += 1
                 yield message
         except TruncatedJson:
-            raise TruncatedArchive(f"{member.name}: read {ordinal} records; the data ends early",
-                                   path=str(path), records_read=stats.read) from None
+            raise TruncatedArchive(
+                f"{member.name}: read {ordinal} records; the data ends early",
+                path=str(path),
+                records_read=stats.read,
+            ) from None
         except (ValueError, zlib.error, UnicodeDecodeError) as exc:
-            raise CorruptArchive(f"{member.name} is not a readable TelephonyBackupAgent file ({exc})",
-                                 path=str(path)) from None
+            raise CorruptArchive(
+                f"{member.name} is not a readable TelephonyBackupAgent file ({exc})", path=str(path)
+            ) from None
         if options.on_progress is not None:
             options.on_progress(number, len(files))
     stats.details["telephony_backup_files"] = str(len(files))
@@ -140,16 +150,33 @@ def _message(record: object, builder: MessageBuilder, source_record: str) -> Mes
         # {"date": "1579531789" (s), "msg_box": "1", "recipients": ["+12345678"], "tr_id": "...",
         #  "mms_addresses": [{"type": 137, "address": "+12345678", "charset": 106}, ...],
         #  "mms_body": "Very suspicious MMS ...", "mms_charset": 106}
-        addrs = [(str(a.get("address") or ""), int_field(a, "type"))
-                 for a in record.get("mms_addresses") or [] if isinstance(a, dict)]
+        addrs = [
+            (str(a.get("address") or ""), int_field(a, "type"))
+            for a in record.get("mms_addresses") or []
+            if isinstance(a, dict)
+        ]
         body = text_field(record, "mms_body")
-        return build_mms(builder, record=source_record, date_s=int_field(record, "date"),
-                         date_sent_s=int_field(record, "date_sent"), box=int_field(record, "msg_box"),
-                         m_id=text_field(record, "m_id"), tr_id=text_field(record, "tr_id"), addrs=addrs,
-                         parts=[("text/plain", body)] if body else [], listed=recipients)
+        return build_mms(
+            builder,
+            record=source_record,
+            date_s=int_field(record, "date"),
+            date_sent_s=int_field(record, "date_sent"),
+            box=int_field(record, "msg_box"),
+            m_id=text_field(record, "m_id"),
+            tr_id=text_field(record, "tr_id"),
+            addrs=addrs,
+            parts=[("text/plain", body)] if body else [],
+            listed=recipients,
+        )
     # {"address": "06543219", "body": "...", "date": "1645543781956" (ms), "date_sent": "0",
     #  "status": "-1", "type": "6", "recipients": ["06543219"], "read": "1"}
     address = text_field(record, "address") or (recipients[0] if len(recipients) == 1 else "")
-    return build_sms(builder, record=source_record, address=address, date_ms=int_field(record, "date"),
-                     kind=int_field(record, "type"), body=text_field(record, "body") or "",
-                     date_sent_ms=int_field(record, "date_sent"))
+    return build_sms(
+        builder,
+        record=source_record,
+        address=address,
+        date_ms=int_field(record, "date"),
+        kind=int_field(record, "type"),
+        body=text_field(record, "body") or "",
+        date_sent_ms=int_field(record, "date_sent"),
+    )

@@ -23,14 +23,25 @@ DESCRIPTION = "SMS Backup & Restore XML (.xml or .zip)"
 
 # SMS `type` (AOSP Telephony.TextBasedSmsColumns; LG extras 7/8/19, FORMATS.md §1.3).
 _SMS_TYPE = {
-    "1": Direction.IN, "2": Direction.OUT, "3": Direction.DRAFT, "4": Direction.FAILED,
-    "5": Direction.FAILED, "6": Direction.FAILED, "7": Direction.IN, "8": Direction.DRAFT,
+    "1": Direction.IN,
+    "2": Direction.OUT,
+    "3": Direction.DRAFT,
+    "4": Direction.FAILED,
+    "5": Direction.FAILED,
+    "6": Direction.FAILED,
+    "7": Direction.IN,
+    "8": Direction.DRAFT,
     "19": Direction.IN,
 }
 _SMS_BLOCKED = "7"  # LG "blocked number": received, but filtered
 # MMS `msg_box` (Telephony.BaseMmsColumns MESSAGE_BOX_*).
-_MMS_BOX = {"1": Direction.IN, "2": Direction.OUT, "3": Direction.DRAFT, "4": Direction.FAILED,
-            "5": Direction.FAILED}
+_MMS_BOX = {
+    "1": Direction.IN,
+    "2": Direction.OUT,
+    "3": Direction.DRAFT,
+    "4": Direction.FAILED,
+    "5": Direction.FAILED,
+}
 _ADDR_FROM, _ADDR_TO, _ADDR_CC, _ADDR_BCC = "137", "151", "130", "129"
 _OWN_PLACEHOLDER = "insert-address-token"
 _GROUP_SPLIT = re.compile(r"[~;,]")
@@ -48,6 +59,7 @@ def _attr(elem: etree._Element, name: str) -> str | None:
 
 
 # --- container handling -------------------------------------------------------------------------
+
 
 def _xml_member(archive: zipfile.ZipFile) -> zipfile.ZipInfo | None:
     members = [i for i in archive.infolist() if i.filename.lower().endswith(".xml") and not i.is_dir()]
@@ -73,8 +85,10 @@ def _open_source(path: Path) -> Iterator[tuple[IO[bytes], int]]:
                 raise UnsupportedArchive("zip file holds no .xml backup", path=str(path))
             if info.flag_bits & 0x1:
                 raise CorruptArchive(
-                    f"the backup inside the zip ({info.filename}) is encrypted", path=str(path),
-                    hint="extract it with the password first (e.g. 7z x FILE), then import the .xml")
+                    f"the backup inside the zip ({info.filename}) is encrypted",
+                    path=str(path),
+                    hint="extract it with the password first (e.g. 7z x FILE), then import the .xml",
+                )
             with archive.open(info) as stream:
                 yield stream, info.file_size
     else:
@@ -115,11 +129,14 @@ def explain_unsupported(path: Path) -> None:
     """Give a precise error for the SB&R call-log sibling (``<calls>``)."""
     if path.is_file() and _root_name(_head(path)) == "calls":
         raise UnsupportedArchive(
-            "this is a call log, not messages (root element is <calls>)", path=str(path),
-            hint="pass the sms-*.xml file of the same backup, not calls-*.xml")
+            "this is a call log, not messages (root element is <calls>)",
+            path=str(path),
+            hint="pass the sms-*.xml file of the same backup, not calls-*.xml",
+        )
 
 
 # --- records ------------------------------------------------------------------------------------
+
 
 def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message]:
     """Stream ``<sms>`` and ``<mms>`` records; memory stays flat whatever the file size.
@@ -134,8 +151,15 @@ def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message
         if root not in (None, "smses"):
             explain_unsupported(path)
             raise UnsupportedArchive(f"not an SMS backup (root element is <{root}>)", path=str(path))
-        parser = etree.iterparse(stream, events=("end",), tag=("sms", "mms"), huge_tree=True,
-                                 resolve_entities=False, no_network=True, remove_comments=True)
+        parser = etree.iterparse(
+            stream,
+            events=("end",),
+            tag=("sms", "mms"),
+            huge_tree=True,
+            resolve_entities=False,
+            no_network=True,
+            remove_comments=True,
+        )
         ordinal = 0
         last_line = 1
         try:
@@ -143,8 +167,9 @@ def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message
                 ordinal += 1
                 last_line = elem.sourceline or last_line
                 try:
-                    message = (_sms(elem, builder, ordinal) if elem.tag == "sms"
-                               else _mms(elem, builder, ordinal))
+                    message = (
+                        _sms(elem, builder, ordinal) if elem.tag == "sms" else _mms(elem, builder, ordinal)
+                    )
                 except ValueError:
                     message = None
                 _release(elem)
@@ -160,16 +185,21 @@ def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message
             records = stats.read + stats.skipped
             if stream.eof and line >= stream.last_line:  # the parser ran out of data: cut off
                 raise TruncatedArchive(
-                    f"read {records} records; file is truncated at line {line}", path=str(path),
-                    records_read=records, line=line,
+                    f"read {records} records; file is truncated at line {line}",
+                    path=str(path),
+                    records_read=records,
+                    line=line,
                     hint="the backup ends early (interrupted copy or upload?); every complete record "
-                         "before the break was read") from None
+                    "before the break was read",
+                ) from None
             if stats.read == 0 and ordinal == 0 and root is None:
                 raise UnsupportedArchive("not an XML file", path=str(path)) from None
             cause = re.sub(r",? line [0-9]+, column [0-9]+$", "", exc.msg or "syntax error")
             raise CorruptArchive(
-                f"read {records} records; malformed XML at line {line}: {cause}", path=str(path),
-                hint="the records before this line were read") from None
+                f"read {records} records; malformed XML at line {line}: {cause}",
+                path=str(path),
+                hint="the records before this line were read",
+            ) from None
         if options.on_progress is not None:
             options.on_progress(size, size)
 
@@ -199,8 +229,12 @@ def _sms(elem: etree._Element, builder: MessageBuilder, ordinal: int) -> Message
     return builder.build(
         natural_id=sms_message_id(address, direction, int(date_ms), body),
         source_record=_attr(elem, "_id") or f"sms#{ordinal}",
-        direction=direction, address_raw=address, timestamp=timestamp, body=body,
-        sent_timestamp=from_unix_ms(_attr(elem, "date_sent")), service=Service.SMS,
+        direction=direction,
+        address_raw=address,
+        timestamp=timestamp,
+        body=body,
+        sent_timestamp=from_unix_ms(_attr(elem, "date_sent")),
+        service=Service.SMS,
         is_filtered=kind == _SMS_BLOCKED,
     )
 
@@ -241,7 +275,9 @@ def _mms(elem: etree._Element, builder: MessageBuilder, ordinal: int) -> Message
             others.append(value)
     address_attr = _attr(elem, "address") or ""
     listed = [a for a in _GROUP_SPLIT.split(address_attr) if a.strip()]
-    people = [a for a in listed if "@rcs.google.com" not in a.lower()]  # the group pseudo-address is no person
+    people = [
+        a for a in listed if "@rcs.google.com" not in a.lower()
+    ]  # the group pseudo-address is no person
     participants = list(dict.fromkeys(people + others + ([sender] if sender else [])))
     is_rcs = "@rcs.google.com" in address_attr.lower() or (elem.get("tr_id") or "").startswith("proto:")
     is_group = len(listed) > 1 or "@rcs.google.com" in address_attr.lower() or len(participants) > 2
@@ -256,11 +292,16 @@ def _mms(elem: etree._Element, builder: MessageBuilder, ordinal: int) -> Message
     message = builder.build(
         natural_id=mms_message_id(other_party, direction, int(date_ms) // 1000, body, _attr(elem, "m_id")),
         source_record=_attr(elem, "_id") or f"mms#{ordinal}",
-        direction=direction, address_raw=other_party, timestamp=timestamp, body=body,
+        direction=direction,
+        address_raw=other_party,
+        timestamp=timestamp,
+        body=body,
         thread_key=_group_key(listed, address_attr, builder.region) if is_group else None,
         sent_timestamp=from_unix_s(_attr(elem, "date_sent")),  # seconds in SB&R MMS, not ms
-        service=Service.RCS if is_rcs else Service.MMS, recipients=recipients,
-        has_attachments=has_attachments, is_group=is_group,
+        service=Service.RCS if is_rcs else Service.MMS,
+        recipients=recipients,
+        has_attachments=has_attachments,
+        is_group=is_group,
     )
     if is_group and direction != Direction.IN:
         # A message to a group has no single other party: its address is the group itself.

@@ -106,8 +106,10 @@ def _find_sms_db(path: Path, stats: ReadStats) -> Path:
                 if "Files" in table_names(conn):
                     # Files(fileID, domain, relativePath, flags, file): flags 1 = a regular file
                     for (file_id,) in conn.execute(
-                            "SELECT fileID FROM Files WHERE domain = ? AND relativePath = ? "
-                            "ORDER BY flags = 1 DESC", (_SMS_DOMAIN, _SMS_PATH)):
+                        "SELECT fileID FROM Files WHERE domain = ? AND relativePath = ? "
+                        "ORDER BY flags = 1 DESC",
+                        (_SMS_DOMAIN, _SMS_PATH),
+                    ):
                         if isinstance(file_id, str) and len(file_id) == 40 and file_id.isalnum():
                             found = _hashed_candidates(path, file_id.lower())
                             if found:
@@ -120,27 +122,35 @@ def _find_sms_db(path: Path, stats: ReadStats) -> Path:
         stats.details["ios_backup_sms_db"] = "hash path"
         return found[0]
     raise UnsupportedArchive(
-        "the backup holds no Messages database (Library/SMS/sms.db)", path=str(path),
+        "the backup holds no Messages database (Library/SMS/sms.db)",
+        path=str(path),
         hint="is Messages in iCloud turned on? Then the phone keeps no local copy to back up; "
-             "otherwise make a new full backup in Finder/iTunes")
+        "otherwise make a new full backup in Finder/iTunes",
+    )
 
 
 # --- encrypted backups ----------------------------------------------------------------------
+
 
 def _read_encrypted(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message]:
     """Decrypt sms.db into a private temporary directory, read it, and remove the directory."""
     try:
         import iphone_backup_decrypt  # optional extra: sms-audit[ios-encrypted]
     except ImportError:
-        raise UnsupportedArchive("this iOS backup is encrypted and the decryption extra is not installed",
-                                 path=str(path), hint=_EXTRA_HINT) from None
+        raise UnsupportedArchive(
+            "this iOS backup is encrypted and the decryption extra is not installed",
+            path=str(path),
+            hint=_EXTRA_HINT,
+        ) from None
     passphrase = None
     if options.get_passphrase is not None:
         passphrase = options.get_passphrase(f"passphrase for the encrypted iOS backup {path.name}: ")
     if not passphrase:
         raise UnsupportedArchive(
-            "this iOS backup is encrypted and no passphrase was given", path=str(path),
-            hint=f"set {PASSWORD_ENV}, or run sms-audit in a terminal to be asked for it")
+            "this iOS backup is encrypted and no passphrase was given",
+            path=str(path),
+            hint=f"set {PASSWORD_ENV}, or run sms-audit in a terminal to be asked for it",
+        )
     tmpdir = tempfile.mkdtemp(prefix="sms-audit-")
     os.chmod(tmpdir, stat.S_IRWXU)
     backup: Any = None
@@ -149,18 +159,26 @@ def _read_encrypted(path: Path, options: ReadOptions, stats: ReadStats) -> Itera
         # The package prints INFO lines on stdout; stdout carries data only, so keep them out.
         with contextlib.redirect_stdout(io.StringIO()):
             try:
-                backup = iphone_backup_decrypt.EncryptedBackup(backup_directory=str(path), passphrase=passphrase)
+                backup = iphone_backup_decrypt.EncryptedBackup(
+                    backup_directory=str(path), passphrase=passphrase
+                )
                 backup.test_decryption()
             except iphone_backup_decrypt.IncorrectPassphraseError:
-                raise CorruptArchive("wrong passphrase for the encrypted iOS backup", path=str(path),
-                                     hint=f"check {PASSWORD_ENV} (or what you typed)") from None
+                raise CorruptArchive(
+                    "wrong passphrase for the encrypted iOS backup",
+                    path=str(path),
+                    hint=f"check {PASSWORD_ENV} (or what you typed)",
+                ) from None
             except (ValueError, OSError, KeyError) as exc:
                 raise CorruptArchive(f"cannot decrypt the iOS backup ({exc})", path=str(path)) from None
             try:
-                backup.extract_file(relative_path=_SMS_PATH, domain_like=_SMS_DOMAIN, output_filename=str(out))
+                backup.extract_file(
+                    relative_path=_SMS_PATH, domain_like=_SMS_DOMAIN, output_filename=str(out)
+                )
             except FileNotFoundError:
-                raise UnsupportedArchive("the backup holds no Messages database (Library/SMS/sms.db)",
-                                         path=str(path)) from None
+                raise UnsupportedArchive(
+                    "the backup holds no Messages database (Library/SMS/sms.db)", path=str(path)
+                ) from None
             except (ValueError, OSError) as exc:
                 raise CorruptArchive(f"cannot decrypt sms.db ({exc})", path=str(path)) from None
         stats.details["ios_backup_sms_db"] = "Manifest.db (decrypted)"

@@ -29,13 +29,30 @@ _GROUP_STYLE = 43  # chat.style: 43 = group, 45 = 1:1 (FORMATS.md §4.3)
 _PROGRESS_EVERY = 2000
 # Columns read from `message`, by name; missing ones (older iOS, trimmed copies) read as NULL.
 _MESSAGE_COLUMNS = (
-    "ROWID", "guid", "text", "attributedBody", "handle_id", "service", "is_from_me", "date", "error",
-    "cache_roomnames", "associated_message_type", "item_type", "group_action_type", "group_title",
-    "is_system_message", "is_service_message", "is_spam", "cache_has_attachments",
+    "ROWID",
+    "guid",
+    "text",
+    "attributedBody",
+    "handle_id",
+    "service",
+    "is_from_me",
+    "date",
+    "error",
+    "cache_roomnames",
+    "associated_message_type",
+    "item_type",
+    "group_action_type",
+    "group_title",
+    "is_system_message",
+    "is_service_message",
+    "is_spam",
+    "cache_has_attachments",
 )
 _LEGACY_TABLES = frozenset({"msg_group", "madrid_chat", "group_member", "msg_pieces"})
-_LEGACY_HINT = ("sms-audit reads the sms.db of iOS 6 and later; back the phone up with a current "
-                "iTunes/Finder (or export the messages with another tool) and import that")
+_LEGACY_HINT = (
+    "sms-audit reads the sms.db of iOS 6 and later; back the phone up with a current "
+    "iTunes/Finder (or export the messages with another tool) and import that"
+)
 
 
 def _is_legacy(tables: frozenset[str] | set[str]) -> bool:
@@ -60,8 +77,9 @@ def explain_unsupported(path: Path) -> None:
 def _legacy_error(conn: sqlite3.Connection, source_file: str) -> UnsupportedArchive:
     version = scalar(conn, "SELECT value FROM _SqliteDatabaseProperties WHERE key = '_ClientVersion'")
     suffix = f", _ClientVersion {version}" if version is not None else ""
-    return UnsupportedArchive(f"unsupported legacy iOS database (iOS 5 or older{suffix})",
-                              path=source_file, hint=_LEGACY_HINT)
+    return UnsupportedArchive(
+        f"unsupported legacy iOS database (iOS 5 or older{suffix})", path=source_file, hint=_LEGACY_HINT
+    )
 
 
 def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message]:
@@ -77,8 +95,9 @@ class _Chat:
     participants: tuple[str, ...]
 
 
-def read_database(db_path: Path, options: ReadOptions, stats: ReadStats, *, source_format: str,
-                  source_file: str) -> Iterator[Message]:
+def read_database(
+    db_path: Path, options: ReadOptions, stats: ReadStats, *, source_format: str, source_file: str
+) -> Iterator[Message]:
     """Read the Messages database at ``db_path``; ``source_file`` is what the user gave (a backup
     folder, or the database itself), ``db_path`` may be a private decrypted copy."""
     builder = MessageBuilder(source_format=source_format, source_file=source_file, region=options.region)
@@ -87,8 +106,9 @@ def read_database(db_path: Path, options: ReadOptions, stats: ReadStats, *, sour
         if _is_legacy(tables):
             raise _legacy_error(conn, source_file)
         if not {"message", "handle"} <= tables:
-            raise UnsupportedArchive("not an iOS Messages database (no message/handle tables)",
-                                     path=source_file)
+            raise UnsupportedArchive(
+                "not an iOS Messages database (no message/handle tables)", path=source_file
+            )
         _record_schema(conn, tables, stats)
         chats = _load_chats(conn, tables)
         total = count_rows(conn, "message")
@@ -104,8 +124,9 @@ def read_database(db_path: Path, options: ReadOptions, stats: ReadStats, *, sour
                     stats.read += 1
                     yield message
         except sqlite3.DatabaseError as exc:
-            raise CorruptArchive(f"read {stats.read} messages, then the database failed ({exc})",
-                                 path=source_file) from None
+            raise CorruptArchive(
+                f"read {stats.read} messages, then the database failed ({exc})", path=source_file
+            ) from None
         for key, value in counts.items():
             stats.details[f"ios_{key}"] = str(value)
         if options.on_progress is not None:
@@ -127,13 +148,16 @@ def _load_chats(conn: sqlite3.Connection, tables: set[str]) -> dict[int, _Chat]:
     participants: dict[int, list[str]] = {}
     if "chat_handle_join" in tables:
         for chat_id, handle in conn.execute(
-                "SELECT j.chat_id, h.id FROM chat_handle_join j JOIN handle h ON h.ROWID = j.handle_id "
-                "ORDER BY j.chat_id, h.ROWID"):
+            "SELECT j.chat_id, h.id FROM chat_handle_join j JOIN handle h ON h.ROWID = j.handle_id "
+            "ORDER BY j.chat_id, h.ROWID"
+        ):
             if handle:
                 participants.setdefault(chat_id, []).append(handle)
     cols = column_names(conn, "chat")
     chats: dict[int, _Chat] = {}
-    query = f"SELECT {select_list(cols, ('ROWID', 'guid', 'style', 'chat_identifier', 'room_name'))} FROM chat"
+    query = (
+        f"SELECT {select_list(cols, ('ROWID', 'guid', 'style', 'chat_identifier', 'room_name'))} FROM chat"
+    )
     for rowid, guid, style, identifier, room_name in conn.execute(query):
         people = tuple(dict.fromkeys(participants.get(rowid, ())))
         is_group = style == _GROUP_STYLE or bool(room_name) or len(people) > 1
@@ -143,21 +167,51 @@ def _load_chats(conn: sqlite3.Connection, tables: set[str]) -> dict[int, _Chat]:
 
 def _message_query(conn: sqlite3.Connection, tables: set[str]) -> str:
     cols = column_names(conn, "message")
-    chat_id = ("(SELECT min(j.chat_id) FROM chat_message_join j WHERE j.message_id = m.ROWID)"
-               if "chat_message_join" in tables else "NULL")
-    return (f"SELECT {select_list(cols, _MESSAGE_COLUMNS, alias='m')}, h.id AS handle, "
-            f"h.service AS handle_service, {chat_id} AS chat_id "
-            "FROM message m LEFT JOIN handle h ON h.ROWID = m.handle_id ORDER BY m.ROWID")
+    chat_id = (
+        "(SELECT min(j.chat_id) FROM chat_message_join j WHERE j.message_id = m.ROWID)"
+        if "chat_message_join" in tables
+        else "NULL"
+    )
+    return (
+        f"SELECT {select_list(cols, _MESSAGE_COLUMNS, alias='m')}, h.id AS handle, "
+        f"h.service AS handle_service, {chat_id} AS chat_id "
+        "FROM message m LEFT JOIN handle h ON h.ROWID = m.handle_id ORDER BY m.ROWID"
+    )
 
 
 # A row, with the names of _MESSAGE_COLUMNS + handle, handle_service, chat_id, e.g. (iOS 16):
 # (412, "5C1A…-9E", None, b"\x04\x0bstreamtyped\x81\xe8\x03\x84\x01@…", 3, "SMS", 0,
 #  708541200000000000, 0, None, 0, 0, 0, None, 0, 0, 0, 0, "22000", "SMS", 4)
-def _message(row: tuple[object, ...], chats: dict[int, _Chat], builder: MessageBuilder,
-             counts: dict[str, int], stats: ReadStats) -> Message | None:
-    (_rowid, guid, text, attributed, _handle_id, service, is_from_me, date, error, roomnames,
-     assoc_type, item_type, action_type, group_title, is_system, is_service, is_spam, has_att,
-     handle, handle_service, chat_id) = row
+def _message(
+    row: tuple[object, ...],
+    chats: dict[int, _Chat],
+    builder: MessageBuilder,
+    counts: dict[str, int],
+    stats: ReadStats,
+) -> Message | None:
+    (
+        _rowid,
+        guid,
+        text,
+        attributed,
+        _handle_id,
+        service,
+        is_from_me,
+        date,
+        error,
+        roomnames,
+        assoc_type,
+        item_type,
+        action_type,
+        group_title,
+        is_system,
+        is_service,
+        is_spam,
+        has_att,
+        handle,
+        handle_service,
+        chat_id,
+    ) = row
     if isinstance(assoc_type, int) and 2000 <= assoc_type < 4000:
         # Tapbacks/reactions (2000-2005 add, 3000-3005 remove; later versions add 2006/2007 ...).
         counts["tapbacks"] += 1
@@ -208,10 +262,18 @@ def _message(row: tuple[object, ...], chats: dict[int, _Chat], builder: MessageB
     if is_spam:
         counts["spam"] += 1
     message = builder.build(
-        natural_id=make_message_id("ios", guid), source_record=str(guid), direction=direction,
-        address_raw=address_raw, timestamp=timestamp, body=body, thread_key=group_key,
-        service=_service(service, handle_service, has_attachments), recipients=recipients,
-        has_attachments=has_attachments, is_group=is_group, is_filtered=bool(is_spam),
+        natural_id=make_message_id("ios", guid),
+        source_record=str(guid),
+        direction=direction,
+        address_raw=address_raw,
+        timestamp=timestamp,
+        body=body,
+        thread_key=group_key,
+        service=_service(service, handle_service, has_attachments),
+        recipients=recipients,
+        has_attachments=has_attachments,
+        is_group=is_group,
+        is_filtered=bool(is_spam),
     )
     if outgoing and is_group:
         message = replace(message, address=message.thread_key, sender_kind=SenderKind.GROUP.value)

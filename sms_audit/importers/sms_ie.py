@@ -55,8 +55,10 @@ def explain_unsupported(path: Path) -> None:
     """An encrypted sms-ie export (``*.zip.ssef``) is recognised by its header and explained."""
     if path.is_file() and read_head(path, _SNIFF_BYTES).startswith(SSEF_MAGIC):
         raise UnsupportedArchive(
-            "this is an encrypted SMS Import/Export file (.ssef)", path=str(path),
-            hint="decrypt it with sms-ie's tools/ssef-decrypt.py (needs PyNaCl), then import the .zip")
+            "this is an encrypted SMS Import/Export file (.ssef)",
+            path=str(path),
+            hint="decrypt it with sms-ie's tools/ssef-decrypt.py (needs PyNaCl), then import the .zip",
+        )
 
 
 def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message]:
@@ -73,7 +75,9 @@ def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message
         try:
             for record in records:
                 ordinal += 1
-                message = to_message(record, builder, ordinal, v1=not is_v2) if isinstance(record, dict) else None
+                message = (
+                    to_message(record, builder, ordinal, v1=not is_v2) if isinstance(record, dict) else None
+                )
                 if message is None:
                     stats.skipped += 1
                     continue
@@ -82,12 +86,16 @@ def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message
                     options.on_progress(ordinal, None)
                 yield message
         except TruncatedJson:
-            raise TruncatedArchive(f"read {ordinal} records; the JSON ends early", path=str(path),
-                                   records_read=ordinal,
-                                   hint="the export was cut off; every complete record was read") from None
+            raise TruncatedArchive(
+                f"read {ordinal} records; the JSON ends early",
+                path=str(path),
+                records_read=ordinal,
+                hint="the export was cut off; every complete record was read",
+            ) from None
         except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, EOFError) as exc:
-            raise CorruptArchive(f"read {ordinal} records, then the export is damaged ({exc})",
-                                 path=str(path)) from None
+            raise CorruptArchive(
+                f"read {ordinal} records, then the export is damaged ({exc})", path=str(path)
+            ) from None
         stats.details["sms_ie_version"] = "2 (zip)" if is_v2 else "1 (json)"
         if options.on_progress is not None:
             options.on_progress(size, size)
@@ -189,9 +197,15 @@ def to_message(record: dict[str, Any], builder: MessageBuilder, ordinal: int, *,
     if "msg_box" in record:
         return _mms(record, builder, f"mms:{record_id}", v1=v1)
     # SMS: {"address": "22000", "date": "1709647200123" (ms), "type": "1", "body": "..."}
-    return build_sms(builder, record=f"sms:{record_id}", address=text_field(record, "address") or "",
-                     date_ms=int_field(record, "date"), kind=int_field(record, "type"), body=text_field(record, "body") or "",
-                     date_sent_ms=int_field(record, "date_sent"))
+    return build_sms(
+        builder,
+        record=f"sms:{record_id}",
+        address=text_field(record, "address") or "",
+        date_ms=int_field(record, "date"),
+        kind=int_field(record, "type"),
+        body=text_field(record, "body") or "",
+        date_sent_ms=int_field(record, "date_sent"),
+    )
 
 
 # MMS: {"date": "1709740900" (s), "msg_box": "1", "m_id": "...",
@@ -209,16 +223,25 @@ def _mms(record: dict[str, Any], builder: MessageBuilder, source_record: str, *,
     for entry in recipients if isinstance(recipients, list) else []:
         if isinstance(entry, dict):
             addrs.append((text_field(entry, "address") or "", int_field(entry, "type")))
-    ordered = sorted((p for p in parts if isinstance(p, dict)) if isinstance(parts, list) else [],
-                     key=lambda p: int_field(p, "seq") or 0)
+    ordered = sorted(
+        (p for p in parts if isinstance(p, dict)) if isinstance(parts, list) else [],
+        key=lambda p: int_field(p, "seq") or 0,
+    )
     others = [a for a, kind in addrs if kind != ADDR_FROM and a and a != OWN_PLACEHOLDER]
     box = int_field(record, "msg_box")
     from_address = addrs[0][0] if addrs and addrs[0][1] == ADDR_FROM else ""
     # The thread's participants are not exported: for a sent MMS they are the recipients; for a
     # received one the sender (plus the To list, which also holds the owner, when it is a group).
     listed = others if box != 1 else ([from_address] + (others if len(others) > 1 else []))
-    return build_mms(builder, record=source_record, date_s=int_field(record, "date"),
-                     date_sent_s=int_field(record, "date_sent"), box=box, m_id=text_field(record, "m_id"),
-                     tr_id=text_field(record, "tr_id"), addrs=addrs,
-                     parts=[(text_field(p, "ct") or "", text_field(p, "text")) for p in ordered],
-                     listed=[a for a in listed if a])
+    return build_mms(
+        builder,
+        record=source_record,
+        date_s=int_field(record, "date"),
+        date_sent_s=int_field(record, "date_sent"),
+        box=box,
+        m_id=text_field(record, "m_id"),
+        tr_id=text_field(record, "tr_id"),
+        addrs=addrs,
+        parts=[(text_field(p, "ct") or "", text_field(p, "text")) for p in ordered],
+        listed=[a for a in listed if a],
+    )

@@ -47,7 +47,7 @@ class _Reader:
     def take(self, n: int) -> bytes:
         if n < 0 or self.pos + n > len(self.data):
             raise _Malformed("length overruns the blob")
-        chunk = self.data[self.pos:self.pos + n]
+        chunk = self.data[self.pos : self.pos + n]
         self.pos += n
         return chunk
 
@@ -162,6 +162,7 @@ def strip_placeholders(text: str) -> str:
 
 # --- encoding (fixtures and sample data) -----------------------------------------------------
 
+
 def _encode_int(n: int) -> bytes:
     """typedstream integer: 1 byte below 0x80, else 0x81 + int16 LE or 0x82 + int32 LE."""
     if 0 <= n < 0x80:
@@ -177,6 +178,7 @@ def encode_attributed_body(text: str, *, mutable: bool = True) -> bytes:
     The inverse of :func:`decode_attributed_body`: builds realistic test databases and the iPhone
     sample (``sample_data/make_iphone_sample.py``), so both match what the decoder reads.
     """
+
     def cls(name: bytes, version: int) -> bytes:
         return b"\x84\x84" + _encode_int(len(name)) + name + _encode_int(version)
 
@@ -189,8 +191,9 @@ def encode_attributed_body(text: str, *, mutable: bool = True) -> bytes:
         nsobject_ref = 0x92 + 2
     head += cls(b"NSObject", 0) + b"\x85"
     data = text.encode("utf-8")
-    string = b"\x92\x84" + (cls(b"NSMutableString", 1) + cls(b"NSString", 1) if mutable
-                            else cls(b"NSString", 1))
+    string = b"\x92\x84" + (
+        cls(b"NSMutableString", 1) + cls(b"NSString", 1) if mutable else cls(b"NSString", 1)
+    )
     string += bytes([nsobject_ref]) + b"\x84\x01+" + _encode_int(len(data)) + data + b"\x86"
     utf16_len = len(text.encode("utf-16-le")) // 2
     # One attribute run over the whole text ("iI" = location, length) with an empty dictionary.

@@ -28,8 +28,9 @@ def _value(hex_digits: bytes | None, dec_digits: bytes | None) -> int:
 
 
 def _is_xml_char(cp: int) -> bool:
-    return (cp in (0x9, 0xA, 0xD) or 0x20 <= cp <= 0xD7FF or 0xE000 <= cp <= 0xFFFD
-            or 0x10000 <= cp <= 0x10FFFF)
+    return (
+        cp in (0x9, 0xA, 0xD) or 0x20 <= cp <= 0xD7FF or 0xE000 <= cp <= 0xFFFD or 0x10000 <= cp <= 0x10FFFF
+    )
 
 
 def repair_charrefs(data: bytes) -> bytes:
@@ -49,18 +50,18 @@ def _join_surrogates(data: bytes) -> bytes:
             if match.start() == pending_high.end() and 0xDC00 <= cp <= 0xDFFF:
                 high = _value(pending_high.group(1), pending_high.group(2))
                 joined = 0x10000 + ((high - 0xD800) << 10) + (cp - 0xDC00)
-                parts.append(data[pos:pending_high.start()] + b"&#%d;" % joined)
+                parts.append(data[pos : pending_high.start()] + b"&#%d;" % joined)
                 pos, pending_high = match.end(), None
                 continue
-            parts.append(data[pos:pending_high.start()] + _REPLACEMENT)
+            parts.append(data[pos : pending_high.start()] + _REPLACEMENT)
             pos, pending_high = pending_high.end(), None
         if 0xD800 <= cp <= 0xDBFF:
             pending_high = match
         elif not _is_xml_char(cp):
-            parts.append(data[pos:match.start()] + _REPLACEMENT)
+            parts.append(data[pos : match.start()] + _REPLACEMENT)
             pos = match.end()
     if pending_high is not None:
-        parts.append(data[pos:pending_high.start()] + _REPLACEMENT)
+        parts.append(data[pos : pending_high.start()] + _REPLACEMENT)
         pos = pending_high.end()
     parts.append(data[pos:])
     return b"".join(parts)
@@ -86,7 +87,7 @@ class CharRefFilter:
         while not self.eof and (size < 0 or len(self._out) - self._pos < size):
             self._fill()
         end = len(self._out) if size < 0 else min(len(self._out), self._pos + size)
-        out = self._out[self._pos:end]
+        out = self._out[self._pos : end]
         self._pos = end
         self.last_line += out.count(b"\n")
         return out
@@ -96,13 +97,13 @@ class CharRefFilter:
         self.bytes_read += len(chunk)
         if not chunk:
             self.eof = True
-            self._out = self._out[self._pos:] + repair_charrefs(self._pending)
+            self._out = self._out[self._pos :] + repair_charrefs(self._pending)
             self._pos = 0
             self._pending = b""
             return
         data = self._pending + chunk
         cut = self._safe_cut(data)
-        self._out = self._out[self._pos:] + repair_charrefs(data[:cut])
+        self._out = self._out[self._pos :] + repair_charrefs(data[:cut])
         self._pos = 0
         self._pending = data[cut:]
 

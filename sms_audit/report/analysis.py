@@ -15,8 +15,15 @@ if TYPE_CHECKING:
 
 #: Columns the classifier adds to the message frame (with the defaults used when one is missing).
 CLASSIFIER_DEFAULTS: dict[str, Any] = {
-    "label": "other", "reason": "", "brand": "", "brand_display": "", "optout_keyword": "",
-    "is_resubscribe": False, "is_trap": False, "trap_reason": "", "is_promotional": False,
+    "label": "other",
+    "reason": "",
+    "brand": "",
+    "brand_display": "",
+    "optout_keyword": "",
+    "is_resubscribe": False,
+    "is_trap": False,
+    "trap_reason": "",
+    "is_promotional": False,
 }
 
 # Finding kinds and their severity (OPT-OUT-RULES.md §1: confirmation / within grace / after grace).
@@ -41,8 +48,9 @@ SEVERITY: dict[str, str] = {
 }
 #: Kinds that count as violations (``--check`` exits 1 on them).
 VIOLATION_KINDS = frozenset({VIOLATION, CONFIRMATION_WITH_MARKETING})
-CONFIRMATION_KINDS = frozenset({CONFIRMATION, CONFIRMATION_WITH_MARKETING, EXTRA_CONFIRMATION,
-                                LATE_CONFIRMATION})
+CONFIRMATION_KINDS = frozenset(
+    {CONFIRMATION, CONFIRMATION_WITH_MARKETING, EXTRA_CONFIRMATION, LATE_CONFIRMATION}
+)
 
 # Ledger/summary statuses, worst first. "replied to trap": the unsubscribe went to a suspected trap.
 STATUS_ORDER = ("violated", "replied to trap", "within grace", "honoured", "re-subscribed")
@@ -189,6 +197,7 @@ def finding_id(key: str) -> str:
 
 # --- frame preparation ------------------------------------------------------------------------
 
+
 def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     """Incoming/outgoing 1:1 messages sorted by time, classifier columns filled, a ``row`` column."""
     import pandas as pd
@@ -212,6 +221,7 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
 
 # --- unsubscribe episodes ---------------------------------------------------------------------
 
+
 def find_unsubscribes(f: pd.DataFrame, policy: Policy, tz: str) -> pd.DataFrame:
     """Episodes per number: a run of unsubscribe replies, ended by the next re-subscribe.
 
@@ -230,8 +240,13 @@ def find_unsubscribes(f: pd.DataFrame, policy: Policy, tz: str) -> pd.DataFrame:
     new_block = (ev["type"] != ev["type"].shift()) | (ev["address"] != ev["address"].shift())
     ev["block"] = new_block.to_numpy(dtype=bool, na_value=True).cumsum()
     blocks = ev.groupby("block", sort=True).agg(
-        address=("address", "first"), type=("type", "first"), start=("timestamp", "first"),
-        row=("row", "first"), replies=("row", "size"), reply_rows=("row", list))
+        address=("address", "first"),
+        type=("type", "first"),
+        start=("timestamp", "first"),
+        row=("row", "first"),
+        replies=("row", "size"),
+        reply_rows=("row", list),
+    )
     blocks["end"] = blocks["start"].shift(-1)
     blocks["end_row"] = blocks["row"].shift(-1)
     same = (blocks["address"].shift(-1) == blocks["address"]).to_numpy(dtype=bool, na_value=False)
@@ -251,12 +266,18 @@ def find_unsubscribes(f: pd.DataFrame, policy: Policy, tz: str) -> pd.DataFrame:
     inc = f.loc[f["direction"] == "in"]
     branded = inc.loc[inc["brand"] != "", ["timestamp", "address", "brand", "brand_display"]]
     left = ep[["ep", "start", "address"]].sort_values("start")
-    latest = pd.merge_asof(left, branded.rename(columns={"timestamp": "start"}), on="start", by="address",
-                           direction="backward")
+    latest = pd.merge_asof(
+        left, branded.rename(columns={"timestamp": "start"}), on="start", by="address", direction="backward"
+    )
     latest = latest.set_index("ep")
-    common = (branded.groupby(["address", "brand", "brand_display"], observed=True).size()
-              .reset_index(name="n").sort_values(["address", "n"], ascending=[True, False], kind="stable")
-              .drop_duplicates("address").set_index("address"))
+    common = (
+        branded.groupby(["address", "brand", "brand_display"], observed=True)
+        .size()
+        .reset_index(name="n")
+        .sort_values(["address", "n"], ascending=[True, False], kind="stable")
+        .drop_duplicates("address")
+        .set_index("address")
+    )
     ep["brand"] = latest["brand"].reindex(ep["ep"]).to_numpy()
     ep["brand_display"] = latest["brand_display"].reindex(ep["ep"]).to_numpy()
     missing = ep["brand"].isna() | (ep["brand"] == "")
@@ -268,14 +289,20 @@ def find_unsubscribes(f: pd.DataFrame, policy: Policy, tz: str) -> pd.DataFrame:
 
     # What the prompt asked for: the latest incoming optout keyword from that number.
     asked = inc.loc[inc["optout_keyword"] != "", ["timestamp", "address", "optout_keyword"]]
-    asked = pd.merge_asof(left, asked.rename(columns={"timestamp": "start"}), on="start", by="address",
-                          direction="backward").set_index("ep")
+    asked = pd.merge_asof(
+        left, asked.rename(columns={"timestamp": "start"}), on="start", by="address", direction="backward"
+    ).set_index("ep")
     ep["asked_keyword"] = asked["optout_keyword"].reindex(ep["ep"]).fillna("").astype(str).to_numpy()
     ep["keyword"] = f["body"].iloc[ep["row"].to_numpy()].str.strip().str.slice(0, 24).to_numpy()
     ep["deadline"] = policy.deadlines(ep["start"], tz).to_numpy()
     trap_from = f.loc[(f["direction"] == "in") & f["is_trap"], ["timestamp", "address", "row"]]
-    trapped = pd.merge_asof(left, trap_from.rename(columns={"timestamp": "start", "row": "trap_row"}),
-                            on="start", by="address", direction="backward").set_index("ep")
+    trapped = pd.merge_asof(
+        left,
+        trap_from.rename(columns={"timestamp": "start", "row": "trap_row"}),
+        on="start",
+        by="address",
+        direction="backward",
+    ).set_index("ep")
     ep["to_trap"] = trapped["trap_row"].reindex(ep["ep"]).notna().to_numpy()
     return ep
 
@@ -293,8 +320,11 @@ def _covered(f: pd.DataFrame, ep: pd.DataFrame) -> pd.DataFrame:
     inc = f.loc[f["direction"] == "in", ["row", "timestamp", "address", "brand"]]
     cols = ["ep", "address", "brand", "start", "end", "deadline"]
     by_number = inc.merge(ep[cols], on="address", suffixes=("", "_ep"))
-    by_number = by_number.loc[(by_number["brand"] == by_number["brand_ep"]) | (by_number["brand"] == "")
-                              | (by_number["brand_ep"] == "")]
+    by_number = by_number.loc[
+        (by_number["brand"] == by_number["brand_ep"])
+        | (by_number["brand"] == "")
+        | (by_number["brand_ep"] == "")
+    ]
     by_number = by_number.assign(address_ep=by_number["address"]).drop(columns="brand_ep")
     branded_ep = ep.loc[ep["brand"] != "", cols]
     by_brand = inc.loc[inc["brand"] != ""].merge(branded_ep, on="brand", suffixes=("", "_ep"))
@@ -320,15 +350,24 @@ def _classify_covered(f: pd.DataFrame, cov: pd.DataFrame, policy: Policy) -> pd.
     in_window = (cov["timestamp"] - cov["start"]) <= pd.Timedelta(policy.confirmation_window)
     after_grace = cov["timestamp"] >= cov["deadline"]
     kinds = np.select(
-        [is_conf & promo,
-         is_conf & (cov["conf_rank"] > 0),
-         is_conf & ~in_window,
-         is_conf,
-         (label == "marketing") & after_grace,
-         label == "marketing"],
-        [CONFIRMATION_WITH_MARKETING, EXTRA_CONFIRMATION, LATE_CONFIRMATION, CONFIRMATION, VIOLATION,
-         WITHIN_GRACE],
-        default=NON_MARKETING)
+        [
+            is_conf & promo,
+            is_conf & (cov["conf_rank"] > 0),
+            is_conf & ~in_window,
+            is_conf,
+            (label == "marketing") & after_grace,
+            label == "marketing",
+        ],
+        [
+            CONFIRMATION_WITH_MARKETING,
+            EXTRA_CONFIRMATION,
+            LATE_CONFIRMATION,
+            CONFIRMATION,
+            VIOLATION,
+            WITHIN_GRACE,
+        ],
+        default=NON_MARKETING,
+    )
     return cov.assign(kind=kinds)
 
 
@@ -337,17 +376,33 @@ def find_traps(f: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     traps = f.loc[(f["direction"] == "in") & f["is_trap"], ["row", "timestamp", "address", "trap_reason"]]
-    outs = f.loc[f["direction"] == "out", ["row", "timestamp", "address"]].rename(columns={"row": "reply_row"})
+    outs = f.loc[f["direction"] == "out", ["row", "timestamp", "address"]].rename(
+        columns={"row": "reply_row"}
+    )
     if traps.empty:
         return traps.assign(reply_row=pd.Series(dtype=float))
-    return pd.merge_asof(traps.sort_values("timestamp"), outs.sort_values("timestamp"), on="timestamp",
-                         by="address", direction="forward", allow_exact_matches=False)
+    return pd.merge_asof(
+        traps.sort_values("timestamp"),
+        outs.sort_values("timestamp"),
+        on="timestamp",
+        by="address",
+        direction="forward",
+        allow_exact_matches=False,
+    )
 
 
 # --- assembling the report ----------------------------------------------------------------------
 
-def analyze(frame: pd.DataFrame, policy: Policy, *, tz: str = "UTC", timezone_source: str = "default",
-            region: str | None = None, sources: Sequence[str] = ()) -> Report:
+
+def analyze(
+    frame: pd.DataFrame,
+    policy: Policy,
+    *,
+    tz: str = "UTC",
+    timezone_source: str = "default",
+    region: str | None = None,
+    sources: Sequence[str] = (),
+) -> Report:
     """Run the whole analysis on a classified frame (see :data:`CLASSIFIER_DEFAULTS`).
 
     ``tz`` is the IANA zone for local times and business-day counting. Findings are ordered by
@@ -357,8 +412,11 @@ def analyze(frame: pd.DataFrame, policy: Policy, *, tz: str = "UTC", timezone_so
 
     f = prepare(frame)
     ep = find_unsubscribes(f, policy, tz)
-    cov = _classify_covered(f, _covered(f, ep), policy) if len(ep) else pd.DataFrame(
-        columns=["row", "ep", "via", "timestamp", "start", "deadline", "kind"])
+    cov = (
+        _classify_covered(f, _covered(f, ep), policy)
+        if len(ep)
+        else pd.DataFrame(columns=["row", "ep", "via", "timestamp", "start", "deadline", "kind"])
+    )
     traps = find_traps(f)
     as_of = f["timestamp"].max() if len(f) else None
 
@@ -372,14 +430,31 @@ def analyze(frame: pd.DataFrame, policy: Policy, *, tz: str = "UTC", timezone_so
     ledger = _build_ledger(unsubscribes, findings, as_of)
     summary = _build_summary(f, unsubscribes, ledger, findings)
     rank = {row.subject: i for i, row in enumerate(summary)}
-    findings = tuple(sorted(findings, key=lambda x: (x.kind == TRAP, rank.get(x.subject, len(rank)),
-                                                     x.message.timestamp, x.message.message_id)))
+    findings = tuple(
+        sorted(
+            findings,
+            key=lambda x: (
+                x.kind == TRAP,
+                rank.get(x.subject, len(rank)),
+                x.message.timestamp,
+                x.message.message_id,
+            ),
+        )
+    )
     return Report(
-        policy=policy, timezone=tz, timezone_source=timezone_source, region=region,
-        messages_checked=len(f), first_message=_py_time(f["timestamp"].min()) if len(f) else None,
+        policy=policy,
+        timezone=tz,
+        timezone_source=timezone_source,
+        region=region,
+        messages_checked=len(f),
+        first_message=_py_time(f["timestamp"].min()) if len(f) else None,
         last_message=_py_time(as_of) if as_of is not None else None,
-        unsubscribes=tuple(unsubscribes.values()), findings=findings, ledger=ledger, summary=summary,
-        sources=tuple(sources) or _source_files(f))
+        unsubscribes=tuple(unsubscribes.values()),
+        findings=findings,
+        ledger=ledger,
+        summary=summary,
+        sources=tuple(sources) or _source_files(f),
+    )
 
 
 def _source_files(f: pd.DataFrame) -> tuple[str, ...]:
@@ -411,28 +486,65 @@ def _message_refs(f: pd.DataFrame, rows: Sequence[int], tz: str) -> dict[int, Me
 
     stamps = sub["timestamp"].dt.tz_convert("UTC").dt.to_pydatetime().tolist()
     local = [v.isoformat() for v in sub["timestamp"].dt.tz_convert(tz).tolist()]
-    columns = zip(sub["row"].tolist(), text("message_id"), stamps, local, text("direction"), text("address"),
-                  text("address_raw"), text("sender_kind"), text("body"), text("label"), text("reason"),
-                  text("brand"), text("brand_display"), text("source_file"), strict=True)
-    return {int(row): MessageRef(message_id=mid, timestamp=ts, local_time=loc, direction=dr, address=ad,
-                                 address_raw=raw, sender_kind=kind, body=body, label=label, reason=reason,
-                                 brand=brand, brand_display=display, source_file=source)
-            for row, mid, ts, loc, dr, ad, raw, kind, body, label, reason, brand, display, source in columns}
+    columns = zip(
+        sub["row"].tolist(),
+        text("message_id"),
+        stamps,
+        local,
+        text("direction"),
+        text("address"),
+        text("address_raw"),
+        text("sender_kind"),
+        text("body"),
+        text("label"),
+        text("reason"),
+        text("brand"),
+        text("brand_display"),
+        text("source_file"),
+        strict=True,
+    )
+    return {
+        int(row): MessageRef(
+            message_id=mid,
+            timestamp=ts,
+            local_time=loc,
+            direction=dr,
+            address=ad,
+            address_raw=raw,
+            sender_kind=kind,
+            body=body,
+            label=label,
+            reason=reason,
+            brand=brand,
+            brand_display=display,
+            source_file=source,
+        )
+        for row, mid, ts, loc, dr, ad, raw, kind, body, label, reason, brand, display, source in columns
+    }
 
 
-def _build_unsubscribes(f: pd.DataFrame, ep: pd.DataFrame, refs: Mapping[int, MessageRef]
-                        ) -> dict[int, Unsubscribe]:
+def _build_unsubscribes(
+    f: pd.DataFrame, ep: pd.DataFrame, refs: Mapping[int, MessageRef]
+) -> dict[int, Unsubscribe]:
     ids = f["message_id"].to_numpy()
     out: dict[int, Unsubscribe] = {}
     for rec in ep.to_dict("records"):
         end_row = rec["end_row"]
         first = refs[int(rec["row"])]
         out[int(rec["ep"])] = Unsubscribe(
-            unsubscribe_id=first.message_id, subject=str(rec["subject"]), brand=str(rec["brand"]),
-            brand_display=str(rec["brand_display"]), address=str(rec["address"]), message=first,
-            keyword=str(rec["keyword"]), asked_keyword=str(rec["asked_keyword"]),
-            reply_ids=tuple(str(ids[r]) for r in rec["reply_rows"]), deadline=_py_time(rec["deadline"]),
-            resubscribe=None if _missing(end_row) else refs[int(end_row)], to_trap=bool(rec["to_trap"]))
+            unsubscribe_id=first.message_id,
+            subject=str(rec["subject"]),
+            brand=str(rec["brand"]),
+            brand_display=str(rec["brand_display"]),
+            address=str(rec["address"]),
+            message=first,
+            keyword=str(rec["keyword"]),
+            asked_keyword=str(rec["asked_keyword"]),
+            reply_ids=tuple(str(ids[r]) for r in rec["reply_rows"]),
+            deadline=_py_time(rec["deadline"]),
+            resubscribe=None if _missing(end_row) else refs[int(end_row)],
+            to_trap=bool(rec["to_trap"]),
+        )
     return out
 
 
@@ -447,27 +559,40 @@ def _ago(delta: timedelta) -> str:
 
 def _explain(kind: str, via: str, msg: MessageRef, unsub: Unsubscribe, policy: Policy, deadline: str) -> str:
     after = _ago(msg.timestamp - unsub.message.timestamp)
-    where = "from the same number" if via == SAME_NUMBER else f"from another number of the same brand ({msg.address})"
+    where = (
+        "from the same number"
+        if via == SAME_NUMBER
+        else f"from another number of the same brand ({msg.address})"
+    )
     replied = f'you replied "{unsub.keyword}" to {unsub.address} at {unsub.message.local_time}'
     if kind == VIOLATION:
-        return (f"marketing {where}, {after} after {replied}; the grace period ({policy.grace_text}, "
-                f"{policy.kind}) ended {deadline}")
+        return (
+            f"marketing {where}, {after} after {replied}; the grace period ({policy.grace_text}, "
+            f"{policy.kind}) ended {deadline}"
+        )
     if kind == WITHIN_GRACE:
-        return (f"marketing {where}, {after} after {replied}; inside the grace period ({policy.grace_text}, "
-                f"until {deadline}), so not a violation")
+        return (
+            f"marketing {where}, {after} after {replied}; inside the grace period ({policy.grace_text}, "
+            f"until {deadline}), so not a violation"
+        )
     if kind == CONFIRMATION:
         return f"confirmation {where}, {after} after {replied}; one confirmation is allowed"
     if kind == LATE_CONFIRMATION:
         window = _ago(policy.confirmation_window)
-        return (f"confirmation {where}, {after} after {replied}; later than the {window} confirmation "
-                "window (not presumed compliant)")
+        return (
+            f"confirmation {where}, {after} after {replied}; later than the {window} confirmation "
+            "window (not presumed compliant)"
+        )
     if kind == EXTRA_CONFIRMATION:
         return f"another confirmation {where}, {after} after {replied}; only one confirmation is allowed"
     if kind == CONFIRMATION_WITH_MARKETING:
-        return (f"confirmation that also advertises {where}, {after} after {replied}; a confirmation may "
-                "not contain marketing (47 CFR §64.1200(a)(12))")
-    return (f"{msg.label} message {where}, {after} after {replied}; not marketing, so not counted "
-            "as a violation")
+        return (
+            f"confirmation that also advertises {where}, {after} after {replied}; a confirmation may "
+            "not contain marketing (47 CFR §64.1200(a)(12))"
+        )
+    return (
+        f"{msg.label} message {where}, {after} after {replied}; not marketing, so not counted as a violation"
+    )
 
 
 def _local(moment: datetime, tz: str) -> str:
@@ -476,39 +601,75 @@ def _local(moment: datetime, tz: str) -> str:
     return moment.astimezone(ZoneInfo(tz)).isoformat()
 
 
-def _build_findings(cov: pd.DataFrame, traps: pd.DataFrame, unsubscribes: Mapping[int, Unsubscribe],
-                    refs: Mapping[int, MessageRef], policy: Policy, tz: str) -> tuple[Finding, ...]:
+def _build_findings(
+    cov: pd.DataFrame,
+    traps: pd.DataFrame,
+    unsubscribes: Mapping[int, Unsubscribe],
+    refs: Mapping[int, MessageRef],
+    policy: Policy,
+    tz: str,
+) -> tuple[Finding, ...]:
     findings: list[Finding] = []
     deadlines = {ep: _local(u.deadline, tz) for ep, u in unsubscribes.items()}
-    for ep, row, kind, via in zip(cov["ep"].tolist(), cov["row"].tolist(), cov["kind"].tolist(),
-                                  cov["via"].tolist(), strict=True):
+    for ep, row, kind, via in zip(
+        cov["ep"].tolist(), cov["row"].tolist(), cov["kind"].tolist(), cov["via"].tolist(), strict=True
+    ):
         unsub = unsubscribes[int(ep)]
         msg = refs[int(row)]
         key = f"{kind}|{unsub.subject}|{unsub.unsubscribe_id}|{msg.message_id}"
-        findings.append(Finding(
-            finding_id=finding_id(key), key=key, kind=kind, severity=SEVERITY[kind], subject=unsub.subject,
-            brand=unsub.brand, brand_display=unsub.brand_display, via=via, message=msg, unsubscribe=unsub,
-            explanation=_explain(kind, via, msg, unsub, policy, deadlines[int(ep)])))
+        findings.append(
+            Finding(
+                finding_id=finding_id(key),
+                key=key,
+                kind=kind,
+                severity=SEVERITY[kind],
+                subject=unsub.subject,
+                brand=unsub.brand,
+                brand_display=unsub.brand_display,
+                via=via,
+                message=msg,
+                unsubscribe=unsub,
+                explanation=_explain(kind, via, msg, unsub, policy, deadlines[int(ep)]),
+            )
+        )
     for rec in traps.to_dict("records"):
         msg = refs[int(rec["row"])]
         reply_row = rec.get("reply_row")
         reply = None if _missing(reply_row) else refs[int(reply_row)]
         key = f"{TRAP}|{msg.address}|{msg.message_id}"
-        text = ("this message asks for a reply but looks like a trap; do not reply (replying confirms "
-                "your number is in use)")
+        text = (
+            "this message asks for a reply but looks like a trap; do not reply (replying confirms "
+            "your number is in use)"
+        )
         if reply is not None:
-            text = (f"you replied to this suspected trap at {reply.local_time}; replying confirms your number "
-                    "is in use; do not reply again")
-        findings.append(Finding(
-            finding_id=finding_id(key), key=key, kind=TRAP, severity=SEVERITY[TRAP], subject=msg.address,
-            brand=msg.brand, brand_display=msg.brand_display, via="", message=msg, unsubscribe=None,
-            explanation=text, trap_reason=str(rec["trap_reason"]), reply=reply))
+            text = (
+                f"you replied to this suspected trap at {reply.local_time}; replying confirms your number "
+                "is in use; do not reply again"
+            )
+        findings.append(
+            Finding(
+                finding_id=finding_id(key),
+                key=key,
+                kind=TRAP,
+                severity=SEVERITY[TRAP],
+                subject=msg.address,
+                brand=msg.brand,
+                brand_display=msg.brand_display,
+                via="",
+                message=msg,
+                unsubscribe=None,
+                explanation=text,
+                trap_reason=str(rec["trap_reason"]),
+                reply=reply,
+            )
+        )
     findings.sort(key=lambda x: (x.kind == TRAP, x.subject, x.message.timestamp, x.message.message_id))
     return tuple(findings)
 
 
-def _build_ledger(unsubscribes: Mapping[int, Unsubscribe], findings: Sequence[Finding],
-                  as_of: Any) -> tuple[LedgerEntry, ...]:
+def _build_ledger(
+    unsubscribes: Mapping[int, Unsubscribe], findings: Sequence[Finding], as_of: Any
+) -> tuple[LedgerEntry, ...]:
     per: dict[str, list[Finding]] = {}
     for item in findings:
         if item.unsubscribe is not None:
@@ -529,22 +690,32 @@ def _build_ledger(unsubscribes: Mapping[int, Unsubscribe], findings: Sequence[Fi
             status = "within grace"
         else:
             status = "honoured"
-        entries.append(LedgerEntry(
-            unsubscribe=unsub, confirmed=bool(confs),
-            confirmation_at=min(c.message.timestamp for c in confs) if confs else None, status=status,
-            violations=len(bad), via_other_numbers=sum(1 for i in bad if i.via == OTHER_NUMBER),
-            within_grace=sum(1 for i in items if i.kind == WITHIN_GRACE),
-            non_marketing=sum(1 for i in items if i.kind == NON_MARKETING),
-            flagged=sum(1 for i in items if i.severity == "flagged"),
-            first_violation=min(i.message.timestamp for i in bad) if bad else None,
-            last_violation=max(i.message.timestamp for i in bad) if bad else None,
-            days_since=(now - unsub.message.timestamp).days if now is not None else 0))
+        entries.append(
+            LedgerEntry(
+                unsubscribe=unsub,
+                confirmed=bool(confs),
+                confirmation_at=min(c.message.timestamp for c in confs) if confs else None,
+                status=status,
+                violations=len(bad),
+                via_other_numbers=sum(1 for i in bad if i.via == OTHER_NUMBER),
+                within_grace=sum(1 for i in items if i.kind == WITHIN_GRACE),
+                non_marketing=sum(1 for i in items if i.kind == NON_MARKETING),
+                flagged=sum(1 for i in items if i.severity == "flagged"),
+                first_violation=min(i.message.timestamp for i in bad) if bad else None,
+                last_violation=max(i.message.timestamp for i in bad) if bad else None,
+                days_since=(now - unsub.message.timestamp).days if now is not None else 0,
+            )
+        )
     entries.sort(key=lambda e: (e.unsubscribe.message.timestamp, e.unsubscribe.unsubscribe_id))
     return tuple(entries)
 
 
-def _build_summary(f: pd.DataFrame, unsubscribes: Mapping[int, Unsubscribe], ledger: Sequence[LedgerEntry],
-                   findings: Sequence[Finding]) -> tuple[SubjectSummary, ...]:
+def _build_summary(
+    f: pd.DataFrame,
+    unsubscribes: Mapping[int, Unsubscribe],
+    ledger: Sequence[LedgerEntry],
+    findings: Sequence[Finding],
+) -> tuple[SubjectSummary, ...]:
     inc = f.loc[(f["direction"] == "in") & (f["brand"] != ""), ["brand", "address"]].drop_duplicates()
     numbers_by_brand = inc.groupby("brand")["address"].agg(lambda s: sorted(s.astype(str)))
     by_subject: dict[str, list[LedgerEntry]] = {}
@@ -563,16 +734,32 @@ def _build_summary(f: pd.DataFrame, unsubscribes: Mapping[int, Unsubscribe], led
         confirmed = [e.confirmed for e in entries]
         lasts = [e.last_violation for e in entries if e.last_violation is not None]
         status = min((e.status for e in entries), key=STATUS_ORDER.index)
-        rows.append(SubjectSummary(
-            subject=subject, brand=first.brand, brand_display=first.brand_display,
-            numbers=tuple(sorted(numbers)), first_unsubscribe=first.message.timestamp, keyword=first.keyword,
-            unsubscribes=sum(e.unsubscribe.replies for e in entries),
-            confirmed="yes" if all(confirmed) else ("partly" if any(confirmed) else "no"),
-            violations=sum(e.violations for e in entries),
-            via_other_numbers=sum(e.via_other_numbers for e in entries),
-            within_grace=sum(e.within_grace for e in entries),
-            non_marketing=sum(e.non_marketing for e in entries), flagged=sum(e.flagged for e in entries),
-            last_violation=max(lasts) if lasts else None, status=status))
-    rows.sort(key=lambda r: (STATUS_ORDER.index(r.status), -r.violations, -r.flagged,
-                             -(r.last_violation.timestamp() if r.last_violation else 0), r.subject))
+        rows.append(
+            SubjectSummary(
+                subject=subject,
+                brand=first.brand,
+                brand_display=first.brand_display,
+                numbers=tuple(sorted(numbers)),
+                first_unsubscribe=first.message.timestamp,
+                keyword=first.keyword,
+                unsubscribes=sum(e.unsubscribe.replies for e in entries),
+                confirmed="yes" if all(confirmed) else ("partly" if any(confirmed) else "no"),
+                violations=sum(e.violations for e in entries),
+                via_other_numbers=sum(e.via_other_numbers for e in entries),
+                within_grace=sum(e.within_grace for e in entries),
+                non_marketing=sum(e.non_marketing for e in entries),
+                flagged=sum(e.flagged for e in entries),
+                last_violation=max(lasts) if lasts else None,
+                status=status,
+            )
+        )
+    rows.sort(
+        key=lambda r: (
+            STATUS_ORDER.index(r.status),
+            -r.violations,
+            -r.flagged,
+            -(r.last_violation.timestamp() if r.last_violation else 0),
+            r.subject,
+        )
+    )
     return tuple(rows)

@@ -21,8 +21,19 @@ if TYPE_CHECKING:
     import pandas as pd
 
 TIMELINE_COLUMNS: tuple[str, ...] = (
-    "message_id", "timestamp", "local_time", "direction", "address", "address_raw", "label", "brand_display",
-    "finding", "via", "body", "reason", "source_file",
+    "message_id",
+    "timestamp",
+    "local_time",
+    "direction",
+    "address",
+    "address_raw",
+    "label",
+    "brand_display",
+    "finding",
+    "via",
+    "body",
+    "reason",
+    "source_file",
 )
 SOURCE_COLUMNS: tuple[str, ...] = ("name", "path", "size", "sha256", "format")
 
@@ -68,17 +79,24 @@ def resolve_target(report: Report, f: pd.DataFrame, target: str, region: str | N
     from sms_audit.normalize import normalize_address
 
     wanted = _fold(target)
-    brands = f.loc[(f["brand"].str.casefold() == wanted) | (f["brand_display"].str.casefold() == wanted),
-                   "brand"].unique().tolist()
+    brands = (
+        f.loc[(f["brand"].str.casefold() == wanted) | (f["brand_display"].str.casefold() == wanted), "brand"]
+        .unique()
+        .tolist()
+    )
     if len(brands) > 1:
-        raise UsageError(f"{target!r} matches several brands: {', '.join(sorted(brands))}",
-                         hint="pass the brand key exactly as the report shows it")
+        raise UsageError(
+            f"{target!r} matches several brands: {', '.join(sorted(brands))}",
+            hint="pass the brand key exactly as the report shows it",
+        )
     if not brands:
         key = normalize_address(target, region).key
         hits = f.loc[(f["address"] == key) | (f["address"] == target.strip())]
         if hits.empty:
-            raise UsageError(f"no messages from or to {target!r}",
-                             hint="use a brand as the report shows it (e.g. 优选商城) or a sender number")
+            raise UsageError(
+                f"no messages from or to {target!r}",
+                hint="use a brand as the report shows it (e.g. 优选商城) or a sender number",
+            )
         address = str(hits["address"].iloc[0])
         owned = [u for u in report.unsubscribes if u.address == address and u.brand]
         branded = hits.loc[(hits["direction"] == "in") & (hits["brand"] != ""), "brand"]
@@ -90,18 +108,28 @@ def resolve_target(report: Report, f: pd.DataFrame, target: str, region: str | N
     inc = f.loc[(f["direction"] == "in") & (f["brand"] == brand)]
     addresses = set(inc["address"].astype(str)) | {u.address for u in report.unsubscribes if u.brand == brand}
     display = inc["brand_display"].mode()
-    return Target(subject=brand, brand=brand, brand_display=str(display.iloc[0]) if len(display) else brand,
-                  addresses=tuple(sorted(addresses)))
+    return Target(
+        subject=brand,
+        brand=brand,
+        brand_display=str(display.iloc[0]) if len(display) else brand,
+        addresses=tuple(sorted(addresses)),
+    )
 
 
 def _subreport(report: Report, target: Target) -> Report:
     subjects = {target.subject}
-    findings = tuple(f for f in report.findings
-                     if f.subject in subjects or (f.kind == "trap" and f.message.address in target.addresses))
-    return replace(report, findings=findings,
-                   unsubscribes=tuple(u for u in report.unsubscribes if u.subject in subjects),
-                   ledger=tuple(e for e in report.ledger if e.unsubscribe.subject in subjects),
-                   summary=tuple(s for s in report.summary if s.subject in subjects))
+    findings = tuple(
+        f
+        for f in report.findings
+        if f.subject in subjects or (f.kind == "trap" and f.message.address in target.addresses)
+    )
+    return replace(
+        report,
+        findings=findings,
+        unsubscribes=tuple(u for u in report.unsubscribes if u.subject in subjects),
+        ledger=tuple(e for e in report.ledger if e.unsubscribe.subject in subjects),
+        summary=tuple(s for s in report.summary if s.subject in subjects),
+    )
 
 
 def timeline(f: pd.DataFrame, report: Report, target: Target) -> list[dict[str, Any]]:
@@ -116,15 +144,27 @@ def timeline(f: pd.DataFrame, report: Report, target: Target) -> list[dict[str, 
     for rec in rows.to_dict("records"):
         item = kinds.get(str(rec["message_id"]))
         moment = rec["timestamp"]
-        out.append({
-            "message_id": rec["message_id"], "timestamp": moment, "local_time": moment.tz_convert(report.timezone)
-            .isoformat(), "direction": rec["direction"], "address": rec["address"],
-            "address_raw": rec.get("address_raw", ""), "label": rec["label"], "brand_display": rec["brand_display"],
-            "finding": item.kind if item else ("unsubscribe" if rec["label"] == "unsubscribe-reply"
-                                               and rec["direction"] == "out" else ""),
-            "via": item.via if item else "", "body": rec["body"], "reason": rec["reason"],
-            "source_file": rec.get("source_file", ""),
-        })
+        out.append(
+            {
+                "message_id": rec["message_id"],
+                "timestamp": moment,
+                "local_time": moment.tz_convert(report.timezone).isoformat(),
+                "direction": rec["direction"],
+                "address": rec["address"],
+                "address_raw": rec.get("address_raw", ""),
+                "label": rec["label"],
+                "brand_display": rec["brand_display"],
+                "finding": item.kind
+                if item
+                else (
+                    "unsubscribe" if rec["label"] == "unsubscribe-reply" and rec["direction"] == "out" else ""
+                ),
+                "via": item.via if item else "",
+                "body": rec["body"],
+                "reason": rec["reason"],
+                "source_file": rec.get("source_file", ""),
+            }
+        )
     return out
 
 
@@ -146,36 +186,58 @@ def complaint_texts(report: Report, target: Target) -> dict[str, str]:
     items = complaint_messages(report)
     who = brand_label(target.brand_display) if target.brand else target.subject
     if not items:
-        note = (f"No marketing message from {who} after the grace period was found, so there is nothing to "
-                "report. Verification codes and notices are never included in complaints.\n")
-        return dict.fromkeys(("12321.txt", "10086999.txt", "10010.txt", "10000999.txt", "7726.txt", "fcc.txt"),
-                             note)
-    head = ("# One SMS per line. Marketing messages only: verification codes and notices are left out on "
-            "purpose (reporting them can get all SMS to you blocked).\n")
+        note = (
+            f"No marketing message from {who} after the grace period was found, so there is nothing to "
+            "report. Verification codes and notices are never included in complaints.\n"
+        )
+        return dict.fromkeys(
+            ("12321.txt", "10086999.txt", "10010.txt", "10000999.txt", "7726.txt", "fcc.txt"), note
+        )
+    head = (
+        "# One SMS per line. Marketing messages only: verification codes and notices are left out on "
+        "purpose (reporting them can get all SMS to you blocked).\n"
+    )
 
     def lines(fmt: str) -> str:
-        return head + "".join(fmt.format(number=_cn_number(i.message.address), body=_one_line(i.message.body)) + "\n"
-                              for i in items)
+        return head + "".join(
+            fmt.format(number=_cn_number(i.message.address), body=_one_line(i.message.body)) + "\n"
+            for i in items
+        )
 
-    forward = ["Forward each message below to 7726 (UK / Canada). When the carrier replies asking for the sender's",
-               "number, reply with the number shown. Marketing messages only.", ""]
+    forward = [
+        "Forward each message below to 7726 (UK / Canada). When the carrier replies asking for the sender's",
+        "number, reply with the number shown. Marketing messages only.",
+        "",
+    ]
     for i in items:
-        forward += [f"Received {i.message.local_time} from {i.message.address}:", _one_line(i.message.body), ""]
-    fcc = ["FCC consumer complaint (consumercomplaints.fcc.gov, Phone > Unwanted texts).",
-           "NOTE: the FCC form's exact field list was not verified; copy these values into the matching fields.", ""]
+        forward += [
+            f"Received {i.message.local_time} from {i.message.address}:",
+            _one_line(i.message.body),
+            "",
+        ]
+    fcc = [
+        "FCC consumer complaint (consumercomplaints.fcc.gov, Phone > Unwanted texts).",
+        "NOTE: the FCC form's exact field list was not verified; copy these values into the matching fields.",
+        "",
+    ]
     first = next((u for u in report.unsubscribes), None)
     for n, i in enumerate(items, 1):
         unsub = i.unsubscribe
-        fcc += [f"--- message {n} ---",
-                "Method of communication: Text message",
-                f"Date and time received: {i.message.local_time} ({report.timezone})",
-                f"Phone number that sent the text: {i.message.address}",
-                f"Company / brand named in the text: {who}",
-                ("Did you ask them to stop? Yes: replied "
-                f"\"{unsub.keyword if unsub else ''}\" to {unsub.address if unsub else ''} on "
-                f"{unsub.message.local_time if unsub else ''}"),
-                f"Message text: {_one_line(i.message.body)}",
-                f"Description: {_one_line(i.explanation)}", ""]
+        fcc += [
+            f"--- message {n} ---",
+            "Method of communication: Text message",
+            f"Date and time received: {i.message.local_time} ({report.timezone})",
+            f"Phone number that sent the text: {i.message.address}",
+            f"Company / brand named in the text: {who}",
+            (
+                "Did you ask them to stop? Yes: replied "
+                f'"{unsub.keyword if unsub else ""}" to {unsub.address if unsub else ""} on '
+                f"{unsub.message.local_time if unsub else ''}"
+            ),
+            f"Message text: {_one_line(i.message.body)}",
+            f"Description: {_one_line(i.explanation)}",
+            "",
+        ]
     if first is None:
         fcc.append("No unsubscribe reply was found.")
     return {
@@ -215,8 +277,15 @@ def _write(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def write_evidence(report: Report, frame: pd.DataFrame, target: Target, out_dir: Path,
-                   sources: Sequence[SourceFile], *, generated_at: datetime | None = None) -> list[Path]:
+def write_evidence(
+    report: Report,
+    frame: pd.DataFrame,
+    target: Target,
+    out_dir: Path,
+    sources: Sequence[SourceFile],
+    *,
+    generated_at: datetime | None = None,
+) -> list[Path]:
     """Write the pack into ``out_dir`` (created private, 0700); returns the files written.
 
     ``frame`` is the classified frame after :func:`~sms_audit.report.analysis.prepare`.
@@ -236,16 +305,31 @@ def write_evidence(report: Report, frame: pd.DataFrame, target: Target, out_dir:
 
     buffer = io.StringIO()
     write_report_markdown(sub, buffer)
-    text = buffer.getvalue().replace("# sms-audit report: messages after you unsubscribed",
-                                     f"# Evidence: {target.brand_display or target.subject}", 1)
-    text += _HOWTO + "\n## Source archives\n\n" + "".join(
-        f"- `{s.name}`: {s.size if s.size is not None else '?'} bytes, SHA-256 `{s.sha256 or '?'}`\n" for s in sources)
+    text = buffer.getvalue().replace(
+        "# sms-audit report: messages after you unsubscribed",
+        f"# Evidence: {target.brand_display or target.subject}",
+        1,
+    )
+    text += (
+        _HOWTO
+        + "\n## Source archives\n\n"
+        + "".join(
+            f"- `{s.name}`: {s.size if s.size is not None else '?'} bytes, SHA-256 `{s.sha256 or '?'}`\n"
+            for s in sources
+        )
+    )
     written.append(out_dir / "summary.md")
     _write(written[-1], text)
 
     buffer = io.StringIO()
-    write_csv(({"name": s.name, "path": s.path, "size": s.size, "sha256": s.sha256, "format": s.format}
-               for s in sources), SOURCE_COLUMNS, buffer)
+    write_csv(
+        (
+            {"name": s.name, "path": s.path, "size": s.size, "sha256": s.sha256, "format": s.format}
+            for s in sources
+        ),
+        SOURCE_COLUMNS,
+        buffer,
+    )
     written.append(out_dir / "sources.csv")
     _write(written[-1], buffer.getvalue())
 
@@ -256,13 +340,23 @@ def write_evidence(report: Report, frame: pd.DataFrame, target: Target, out_dir:
     manifest = {
         "schema_version": 1,
         "generated_at": format_time(generated_at or datetime.now(UTC)),
-        "target": {"subject": target.subject, "brand": target.brand, "brand_display": target.brand_display,
-                   "numbers": list(target.addresses)},
+        "target": {
+            "subject": target.subject,
+            "brand": target.brand,
+            "brand_display": target.brand_display,
+            "numbers": list(target.addresses),
+        },
         "policy": report.policy.to_record(),
         "timezone": report.timezone,
         "sources": [{"name": s.name, "path": s.path, "size": s.size, "sha256": s.sha256} for s in sources],
-        "files": [{"name": str(p.relative_to(out_dir)), "size": p.stat().st_size,
-                   "sha256": hashlib.sha256(p.read_bytes()).hexdigest()} for p in written],
+        "files": [
+            {
+                "name": str(p.relative_to(out_dir)),
+                "size": p.stat().st_size,
+                "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
+            }
+            for p in written
+        ],
         "complaint_messages": [i.message.message_id for i in complaint_messages(sub)],
     }
     written.append(out_dir / "manifest.json")

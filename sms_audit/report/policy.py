@@ -99,7 +99,9 @@ def _holidays(calendar: Calendar, first: pd.Timestamp, last: pd.Timestamp) -> li
         return []
     from pandas.tseries.holiday import USFederalHolidayCalendar
 
-    days = USFederalHolidayCalendar().holidays(start=first - timedelta(days=7), end=last + timedelta(days=400))
+    days = USFederalHolidayCalendar().holidays(
+        start=first - timedelta(days=7), end=last + timedelta(days=400)
+    )
     return list(days.values.astype("datetime64[D]"))
 
 
@@ -119,7 +121,9 @@ def _business_deadlines(start: pd.Series, days: int, calendar: Calendar, tz: str
     # day 0 = the day of the unsubscribe, rolled back to a business day; within grace until the
     # end of business day N, i.e. until midnight starting the following calendar day.
     last_day = np.busday_offset(day, days, roll="backward", holidays=holidays)
-    end_local = pd.Series(last_day.astype("datetime64[us]"), index=local_day[valid].index) + pd.Timedelta(days=1)
+    end_local = pd.Series(last_day.astype("datetime64[us]"), index=local_day[valid].index) + pd.Timedelta(
+        days=1
+    )
     out[valid] = _localize(end_local, tz)
     return out
 
@@ -129,84 +133,195 @@ _UK = "UK GDPR Art. 21(3) and Art. 12(3) (respond within one month); PECR reg. 2
 
 PRESETS: dict[str, Policy] = {
     "cn": Policy(
-        name="cn", jurisdiction="China (Mainland)", kind="heuristic", grace=timedelta(hours=24),
+        name="cn",
+        jurisdiction="China (Mainland)",
+        kind="heuristic",
+        grace=timedelta(hours=24),
         grace_text="24 hours",
         scope="per 【signature】 brand across all its 106 ports; commercial SMS only (codes/notices excluded)",
         source="MIIT Order No. 31 (2015) Art. 18/20: stop once the user refuses; no time limit is set "
-               "(Order No. 74 of 2026 not verified)",
+        "(Order No. 74 of 2026 not verified)",
         confirmation_window=timedelta(hours=24),
-        confirmation_text="one confirmation (\"退订成功\") without advertising",
+        confirmation_text='one confirmation ("退订成功") without advertising',
         notes="No Chinese law sets a grace period: 24 h is a heuristic default; use --grace 72h for a "
-              "lenient reading."),
+        "lenient reading.",
+    ),
     "us": Policy(
-        name="us", jurisdiction="United States", kind="statutory", business_days=10,
-        calendar=Calendar.US_FEDERAL, grace_text="10 business days (weekends and US federal holidays excluded)",
+        name="us",
+        jurisdiction="United States",
+        kind="statutory",
+        business_days=10,
+        calendar=Calendar.US_FEDERAL,
+        grace_text="10 business days (weekends and US federal holidays excluded)",
         scope="same brand/caller on any number; marketing only until the 2027 scope rule",
-        source=_US, confirmation_window=timedelta(minutes=5),
+        source=_US,
+        confirmation_window=timedelta(minutes=5),
         confirmation_text="one confirmation within 5 minutes, no marketing (§64.1200(a)(12))",
-        notes="Business days are counted in the report's time zone."),
+        notes="Business days are counted in the report's time zone.",
+    ),
     "ca": Policy(
-        name="ca", jurisdiction="Canada", kind="statutory", business_days=10, calendar=Calendar.MON_FRI,
-        grace_text="10 business days (Mon–Fri)", scope="commercial electronic messages (CEM)",
-        source="CASL (S.C. 2010, c. 23) s. 11(3)", confirmation_window=timedelta(hours=24),
+        name="ca",
+        jurisdiction="Canada",
+        kind="statutory",
+        business_days=10,
+        calendar=Calendar.MON_FRI,
+        grace_text="10 business days (Mon–Fri)",
+        scope="commercial electronic messages (CEM)",
+        source="CASL (S.C. 2010, c. 23) s. 11(3)",
+        confirmation_window=timedelta(hours=24),
         confirmation_text="one confirmation without marketing",
-        notes="Statutory and provincial holidays are not modelled (Mon–Fri only)."),
+        notes="Statutory and provincial holidays are not modelled (Mon–Fri only).",
+    ),
     "au": Policy(
-        name="au", jurisdiction="Australia", kind="statutory", business_days=5, calendar=Calendar.MON_FRI,
-        grace_text="5 working days (Mon–Fri)", scope="commercial electronic messages",
-        source="Spam Act 2003 s. 18 and Spam Regulations 2021", confirmation_window=timedelta(hours=24),
+        name="au",
+        jurisdiction="Australia",
+        kind="statutory",
+        business_days=5,
+        calendar=Calendar.MON_FRI,
+        grace_text="5 working days (Mon–Fri)",
+        scope="commercial electronic messages",
+        source="Spam Act 2003 s. 18 and Spam Regulations 2021",
+        confirmation_window=timedelta(hours=24),
         confirmation_text="one confirmation without marketing",
-        notes="National and state public holidays are not modelled (Mon–Fri only)."),
+        notes="National and state public holidays are not modelled (Mon–Fri only).",
+    ),
     "sg": Policy(
-        name="sg", jurisdiction="Singapore", kind="statutory", business_days=10, calendar=Calendar.MON_FRI,
-        grace_text="10 business days (Mon–Fri)", scope="unsolicited commercial messages",
-        source="Spam Control Act 2007, Second Schedule", confirmation_window=timedelta(hours=24),
+        name="sg",
+        jurisdiction="Singapore",
+        kind="statutory",
+        business_days=10,
+        calendar=Calendar.MON_FRI,
+        grace_text="10 business days (Mon–Fri)",
+        scope="unsolicited commercial messages",
+        source="Spam Control Act 2007, Second Schedule",
+        confirmation_window=timedelta(hours=24),
         confirmation_text="one confirmation without marketing",
-        notes="Public holidays are not modelled (Mon–Fri only)."),
+        notes="Public holidays are not modelled (Mon–Fri only).",
+    ),
     "uk": Policy(
-        name="uk", jurisdiction="United Kingdom", kind="heuristic", grace_months=1,
-        grace_text="1 month (outer bound; over 72 hours is already late)", scope="same sender brand; marketing only",
-        source=_UK, confirmation_window=timedelta(hours=24),
+        name="uk",
+        jurisdiction="United Kingdom",
+        kind="heuristic",
+        grace_months=1,
+        grace_text="1 month (outer bound; over 72 hours is already late)",
+        scope="same sender brand; marketing only",
+        source=_UK,
+        confirmation_window=timedelta(hours=24),
         confirmation_text="one confirmation without marketing",
-        notes="No statute sets an SMS grace period: the one-month outer bound comes from UK GDPR Art. 12(3)."),
+        notes="No statute sets an SMS grace period: the one-month outer bound comes from UK GDPR Art. 12(3).",
+    ),
     "eu": Policy(
-        name="eu", jurisdiction="European Union", kind="heuristic", grace_months=1,
-        grace_text="1 month (outer bound)", scope="marketing only",
+        name="eu",
+        jurisdiction="European Union",
+        kind="heuristic",
+        grace_months=1,
+        grace_text="1 month (outer bound)",
+        scope="marketing only",
         source="GDPR Art. 21(2)-(3), Art. 12(3); ePrivacy Directive 2002/58/EC Art. 13",
-        confirmation_window=timedelta(hours=24), confirmation_text="one confirmation without marketing",
-        notes="No EU-wide SMS deadline: the one-month outer bound comes from GDPR Art. 12(3)."),
+        confirmation_window=timedelta(hours=24),
+        confirmation_text="one confirmation without marketing",
+        notes="No EU-wide SMS deadline: the one-month outer bound comes from GDPR Art. 12(3).",
+    ),
     "in": Policy(
-        name="in", jurisdiction="India", kind="heuristic", grace=timedelta(days=7), grace_text="7 days",
+        name="in",
+        jurisdiction="India",
+        kind="heuristic",
+        grace=timedelta(days=7),
+        grace_text="7 days",
         scope="header brand (e.g. AX-BRAND-P); promotional (-P) messages only",
         source="TRAI TCCCPR 2018 (legacy NCPR 7-day registration time; 24 h under TCCCPR 2018 unverified)",
-        confirmation_window=timedelta(hours=24), confirmation_text="one confirmation without marketing",
-        notes="Based on old rules; the current revocation deadline is unverified."),
+        confirmation_window=timedelta(hours=24),
+        confirmation_text="one confirmation without marketing",
+        notes="Based on old rules; the current revocation deadline is unverified.",
+    ),
     "strict": Policy(
-        name="strict", jurisdiction="any (carrier-immediate)", kind="heuristic", grace=timedelta(0),
-        grace_text="none (immediate)", scope="same brand on any number; marketing only",
+        name="strict",
+        jurisdiction="any (carrier-immediate)",
+        kind="heuristic",
+        grace=timedelta(0),
+        grace_text="none (immediate)",
+        scope="same brand on any number; marketing only",
         source="carrier/platform practice: STOP blocks at once (CTIA; Twilio, Telnyx)",
         confirmation_window=timedelta(minutes=5),
         confirmation_text="one confirmation within 5 minutes, no marketing",
-        notes="Counts every marketing message after the unsubscribe (a confirmation excepted)."),
+        notes="Counts every marketing message after the unsubscribe (a confirmation excepted).",
+    ),
 }
 
 #: Default policy per owner region (ISO 3166); anything else falls back to :data:`FALLBACK_POLICY`.
 REGION_POLICY: dict[str, str] = {
-    "CN": "cn", "US": "us", "CA": "ca", "AU": "au", "SG": "sg", "GB": "uk", "IN": "in",
-    **dict.fromkeys(("AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
-                     "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"), "eu"),
+    "CN": "cn",
+    "US": "us",
+    "CA": "ca",
+    "AU": "au",
+    "SG": "sg",
+    "GB": "uk",
+    "IN": "in",
+    **dict.fromkeys(
+        (
+            "AT",
+            "BE",
+            "BG",
+            "HR",
+            "CY",
+            "CZ",
+            "DK",
+            "EE",
+            "FI",
+            "FR",
+            "DE",
+            "GR",
+            "HU",
+            "IE",
+            "IT",
+            "LV",
+            "LT",
+            "LU",
+            "MT",
+            "NL",
+            "PL",
+            "PT",
+            "RO",
+            "SK",
+            "SI",
+            "ES",
+            "SE",
+        ),
+        "eu",
+    ),
 }
 FALLBACK_POLICY = "us"
 
 #: Main time zone per region, for "the phone's local time" when none is configured.
 REGION_TIMEZONE: dict[str, str] = {
-    "CN": "Asia/Shanghai", "HK": "Asia/Hong_Kong", "TW": "Asia/Taipei", "MO": "Asia/Macau",
-    "US": "America/New_York", "CA": "America/Toronto", "GB": "Europe/London", "IE": "Europe/Dublin",
-    "AU": "Australia/Sydney", "NZ": "Pacific/Auckland", "SG": "Asia/Singapore", "IN": "Asia/Kolkata",
-    "JP": "Asia/Tokyo", "KR": "Asia/Seoul", "DE": "Europe/Berlin", "FR": "Europe/Paris",
-    "ES": "Europe/Madrid", "IT": "Europe/Rome", "NL": "Europe/Amsterdam", "BE": "Europe/Brussels",
-    "AT": "Europe/Vienna", "CH": "Europe/Zurich", "SE": "Europe/Stockholm", "PL": "Europe/Warsaw",
-    "PT": "Europe/Lisbon", "MY": "Asia/Kuala_Lumpur", "BR": "America/Sao_Paulo", "MX": "America/Mexico_City",
+    "CN": "Asia/Shanghai",
+    "HK": "Asia/Hong_Kong",
+    "TW": "Asia/Taipei",
+    "MO": "Asia/Macau",
+    "US": "America/New_York",
+    "CA": "America/Toronto",
+    "GB": "Europe/London",
+    "IE": "Europe/Dublin",
+    "AU": "Australia/Sydney",
+    "NZ": "Pacific/Auckland",
+    "SG": "Asia/Singapore",
+    "IN": "Asia/Kolkata",
+    "JP": "Asia/Tokyo",
+    "KR": "Asia/Seoul",
+    "DE": "Europe/Berlin",
+    "FR": "Europe/Paris",
+    "ES": "Europe/Madrid",
+    "IT": "Europe/Rome",
+    "NL": "Europe/Amsterdam",
+    "BE": "Europe/Brussels",
+    "AT": "Europe/Vienna",
+    "CH": "Europe/Zurich",
+    "SE": "Europe/Stockholm",
+    "PL": "Europe/Warsaw",
+    "PT": "Europe/Lisbon",
+    "MY": "Asia/Kuala_Lumpur",
+    "BR": "America/Sao_Paulo",
+    "MX": "America/Mexico_City",
 }
 
 _BUSINESS = re.compile(r"([0-9]+)\s*bd", re.IGNORECASE)
@@ -238,20 +353,41 @@ def with_grace(policy: Policy, text: str) -> Policy:
         days = int(match.group(1))
         calendar = policy.calendar if policy.calendar is not Calendar.NONE else Calendar.MON_FRI
         label = "US federal holidays" if calendar is Calendar.US_FEDERAL else "holidays not modelled"
-        return replace(policy, **base, grace=None, grace_months=0, business_days=days,  # type: ignore[arg-type]
-                       calendar=calendar,
-                       grace_text=f"{days} business days (Mon–Fri, {label})")
+        return replace(
+            policy,
+            **base,
+            grace=None,
+            grace_months=0,
+            business_days=days,  # type: ignore[arg-type]
+            calendar=calendar,
+            grace_text=f"{days} business days (Mon–Fri, {label})",
+        )
     if match := _MONTHS.fullmatch(value):
         months = int(match.group(1))
-        return replace(policy, **base, grace=None, business_days=0, grace_months=months,  # type: ignore[arg-type]
-                       grace_text=f"{months} month{'s' if months != 1 else ''}")
+        return replace(
+            policy,
+            **base,
+            grace=None,
+            business_days=0,
+            grace_months=months,  # type: ignore[arg-type]
+            grace_text=f"{months} month{'s' if months != 1 else ''}",
+        )
     try:
         grace = parse_duration(value)
     except ValueError as exc:
-        raise UsageError(str(exc).replace("2w, 90min)", "2w, 90min, 10bd, 1mo)"),
-                         hint="--grace takes a duration such as 24h, 72h, 10bd") from None
-    return replace(policy, **base, grace=grace, grace_months=0, business_days=0,  # type: ignore[arg-type]
-                   calendar=Calendar.NONE, grace_text=_human(grace))
+        raise UsageError(
+            str(exc).replace("2w, 90min)", "2w, 90min, 10bd, 1mo)"),
+            hint="--grace takes a duration such as 24h, 72h, 10bd",
+        ) from None
+    return replace(
+        policy,
+        **base,
+        grace=grace,
+        grace_months=0,
+        business_days=0,  # type: ignore[arg-type]
+        calendar=Calendar.NONE,
+        grace_text=_human(grace),
+    )
 
 
 def _human(delta: timedelta) -> str:
@@ -280,5 +416,7 @@ def valid_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(f"unknown time zone {name!r}", hint="use an IANA name such as Asia/Shanghai") from None
+        raise UsageError(
+            f"unknown time zone {name!r}", hint="use an IANA name such as Asia/Shanghai"
+        ) from None
     return name

@@ -14,8 +14,15 @@ from sms_audit.report.analysis import Finding, LedgerEntry, MessageRef, Report, 
 
 MASK = "•"
 # Long numbers that can only belong to a business (a 7-8 digit "short code" may be a landline).
-_MERCHANT_NUMBERS = frozenset({SenderKind.CN_COMMERCIAL_PORT, SenderKind.SERVICE_NUMBER, SenderKind.TOLL_FREE,
-                               SenderKind.SHARED_COST, SenderKind.PREMIUM_RATE})
+_MERCHANT_NUMBERS = frozenset(
+    {
+        SenderKind.CN_COMMERCIAL_PORT,
+        SenderKind.SERVICE_NUMBER,
+        SenderKind.TOLL_FREE,
+        SenderKind.SHARED_COST,
+        SenderKind.PREMIUM_RATE,
+    }
+)
 
 # 7+ digits, optionally with a leading + and single spaces/dashes between digit groups.
 _PHONE = re.compile(r"\+?[0-9](?:[ \-]?[0-9]){6,}")
@@ -23,18 +30,23 @@ _PHONE = re.compile(r"\+?[0-9](?:[ \-]?[0-9]){6,}")
 _CODE_AFTER = re.compile(
     r"((?:验证码|校验码|动态码|注册码|确认码|授权码|短信码|取件码|(?<![A-Za-z])(?:code|otp|passcode|pin))"
     r"(?:[ \t]*(?:is|为|是|:|：)?[ \t]*))(G-)?((?=[A-Za-z]*[0-9])[A-Za-z0-9]{4,8})(?![A-Za-z0-9])",
-    re.IGNORECASE)
-_CODE_BEFORE = re.compile(r"(?<![A-Za-z0-9])([0-9]{4,8})([ \t]*(?:是|为|is)[ \t]*(?:您|你|your))",
-                          re.IGNORECASE)
+    re.IGNORECASE,
+)
+_CODE_BEFORE = re.compile(
+    r"(?<![A-Za-z0-9])([0-9]{4,8})([ \t]*(?:是|为|is)[ \t]*(?:您|你|your))", re.IGNORECASE
+)
 _CODE_ANY = re.compile(r"(?<![0-9])[0-9]{4,8}(?![0-9])")
 # Names: "尊敬的张三先生", "亲爱的李四：", "王女士", "Dear John Smith", "Hi Anna".
 _GENERIC = "用户|会员|客户|顾客|车主|旅客|业主|同学|朋友|家长|老师|您"
 _ZH_GREETING = re.compile(
-    rf"(尊敬的|亲爱的)(?!{_GENERIC})([\u4e00-\u9fff·]{{1,4}}?)(先生|女士|小姐|同学)?(?=[,，:：!！ 、您你]|$)")
+    rf"(尊敬的|亲爱的)(?!{_GENERIC})([\u4e00-\u9fff·]{{1,4}}?)(先生|女士|小姐|同学)?(?=[,，:：!！ 、您你]|$)"
+)
 _ZH_HONORIFIC = re.compile(r"(?<![\u4e00-\u9fff])([\u4e00-\u9fff])(先生|女士|小姐)")
 _EN_GREETING = re.compile(r"((?:Dear|Hi|Hello|Hey|Attn:?)[ \t]+)([A-Z][a-z'\-]+(?:[ \t][A-Z][a-z'\-]+)?)")
-_LABELLED_NAME = re.compile(r"((?:姓名|收件人|收货人|联系人|客户名|recipient|name)[ \t]*[:：][ \t]*)([^ \t\n,，;；]{1,20})",
-                            re.IGNORECASE)
+_LABELLED_NAME = re.compile(
+    r"((?:姓名|收件人|收货人|联系人|客户名|recipient|name)[ \t]*[:：][ \t]*)([^ \t\n,，;；]{1,20})",
+    re.IGNORECASE,
+)
 
 
 def mask_number(text: str) -> str:
@@ -79,23 +91,36 @@ def redact_text(text: str, *, verification: bool = False) -> str:
 
 
 def _message(ref: MessageRef) -> MessageRef:
-    return replace(ref, address=mask_address(ref.address), address_raw=mask_address(ref.address_raw),
-                   body=redact_text(ref.body, verification=ref.label == "verification"))
+    return replace(
+        ref,
+        address=mask_address(ref.address),
+        address_raw=mask_address(ref.address_raw),
+        body=redact_text(ref.body, verification=ref.label == "verification"),
+    )
 
 
 def _unsubscribe(unsub: Unsubscribe) -> Unsubscribe:
-    return replace(unsub, subject=unsub.subject if unsub.brand else mask_address(unsub.subject),
-                   address=mask_address(unsub.address), message=_message(unsub.message),
-                   keyword=redact_text(unsub.keyword),
-                   resubscribe=None if unsub.resubscribe is None else _message(unsub.resubscribe))
+    return replace(
+        unsub,
+        subject=unsub.subject if unsub.brand else mask_address(unsub.subject),
+        address=mask_address(unsub.address),
+        message=_message(unsub.message),
+        keyword=redact_text(unsub.keyword),
+        resubscribe=None if unsub.resubscribe is None else _message(unsub.resubscribe),
+    )
 
 
 def _finding(item: Finding, unsubs: dict[str, Unsubscribe]) -> Finding:
     unsub = None if item.unsubscribe is None else unsubs[item.unsubscribe.unsubscribe_id]
-    return replace(item, subject=item.subject if item.brand else mask_address(item.subject),
-                   message=_message(item.message), unsubscribe=unsub,
-                   explanation=redact_text(item.explanation), trap_reason=redact_text(item.trap_reason),
-                   reply=None if item.reply is None else _message(item.reply))
+    return replace(
+        item,
+        subject=item.subject if item.brand else mask_address(item.subject),
+        message=_message(item.message),
+        unsubscribe=unsub,
+        explanation=redact_text(item.explanation),
+        trap_reason=redact_text(item.trap_reason),
+        reply=None if item.reply is None else _message(item.reply),
+    )
 
 
 def redact_report(report: Report) -> Report:
@@ -103,14 +128,23 @@ def redact_report(report: Report) -> Report:
     unsubs = {u.unsubscribe_id: _unsubscribe(u) for u in report.unsubscribes}
     ledger = tuple(replace(e, unsubscribe=unsubs[e.unsubscribe.unsubscribe_id]) for e in report.ledger)
     summary = tuple(_summary(s) for s in report.summary)
-    return replace(report, unsubscribes=tuple(unsubs.values()),
-                   findings=tuple(_finding(f, unsubs) for f in report.findings), ledger=ledger,
-                   summary=summary, meta={**report.meta, "redacted": True})
+    return replace(
+        report,
+        unsubscribes=tuple(unsubs.values()),
+        findings=tuple(_finding(f, unsubs) for f in report.findings),
+        ledger=ledger,
+        summary=summary,
+        meta={**report.meta, "redacted": True},
+    )
 
 
 def _summary(row: SubjectSummary) -> SubjectSummary:
-    return replace(row, subject=row.subject if row.brand else mask_address(row.subject),
-                   numbers=tuple(mask_address(n) for n in row.numbers), keyword=redact_text(row.keyword))
+    return replace(
+        row,
+        subject=row.subject if row.brand else mask_address(row.subject),
+        numbers=tuple(mask_address(n) for n in row.numbers),
+        keyword=redact_text(row.keyword),
+    )
 
 
 __all__ = ["LedgerEntry", "mask_address", "mask_number", "redact_report", "redact_text"]

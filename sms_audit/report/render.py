@@ -35,43 +35,115 @@ SCHEMA_VERSION = 1
 
 #: Field order of a finding in json (``findings``/``traps``), jsonl and csv.
 FINDING_COLUMNS: tuple[str, ...] = (
-    "finding_id", "kind", "severity", "subject", "brand", "brand_display", "via",
-    "message_id", "timestamp", "local_time", "direction", "address", "address_raw", "sender_kind",
-    "label", "rule", "body", "unsubscribe_message_id", "unsubscribed_at", "unsubscribed_local_time",
-    "unsubscribe_address", "unsubscribe_keyword", "grace_deadline", "policy", "explanation",
-    "trap_reason", "replied", "reply_message_id", "replied_at", "reply_body", "source_file",
+    "finding_id",
+    "kind",
+    "severity",
+    "subject",
+    "brand",
+    "brand_display",
+    "via",
+    "message_id",
+    "timestamp",
+    "local_time",
+    "direction",
+    "address",
+    "address_raw",
+    "sender_kind",
+    "label",
+    "rule",
+    "body",
+    "unsubscribe_message_id",
+    "unsubscribed_at",
+    "unsubscribed_local_time",
+    "unsubscribe_address",
+    "unsubscribe_keyword",
+    "grace_deadline",
+    "policy",
+    "explanation",
+    "trap_reason",
+    "replied",
+    "reply_message_id",
+    "replied_at",
+    "reply_body",
+    "source_file",
 )
 #: Field order of a ledger entry (``ledger`` in json).
 LEDGER_COLUMNS: tuple[str, ...] = (
-    "unsubscribe_message_id", "subject", "brand", "brand_display", "address", "unsubscribed_at",
-    "unsubscribed_local_time", "keyword", "asked_keyword", "replies", "reply_message_ids", "confirmed",
-    "confirmation_at", "status", "violations", "via_other_numbers", "within_grace", "non_marketing",
-    "flagged", "first_violation", "last_violation", "grace_deadline", "resubscribed_at",
-    "resubscribe_message_id", "days_since",
+    "unsubscribe_message_id",
+    "subject",
+    "brand",
+    "brand_display",
+    "address",
+    "unsubscribed_at",
+    "unsubscribed_local_time",
+    "keyword",
+    "asked_keyword",
+    "replies",
+    "reply_message_ids",
+    "confirmed",
+    "confirmation_at",
+    "status",
+    "violations",
+    "via_other_numbers",
+    "within_grace",
+    "non_marketing",
+    "flagged",
+    "first_violation",
+    "last_violation",
+    "grace_deadline",
+    "resubscribed_at",
+    "resubscribe_message_id",
+    "days_since",
 )
 #: Field order of a summary row (``summary`` in json).
 SUMMARY_COLUMNS: tuple[str, ...] = (
-    "subject", "brand", "brand_display", "numbers", "first_unsubscribe", "keyword", "unsubscribes",
-    "confirmed", "violations", "via_other_numbers", "within_grace", "non_marketing", "flagged",
-    "last_violation", "status",
+    "subject",
+    "brand",
+    "brand_display",
+    "numbers",
+    "first_unsubscribe",
+    "keyword",
+    "unsubscribes",
+    "confirmed",
+    "violations",
+    "via_other_numbers",
+    "within_grace",
+    "non_marketing",
+    "flagged",
+    "last_violation",
+    "status",
 )
 
 _TABLE_HEADERS = {
-    "who": "Brand / sender", "numbers": "Numbers used", "first_unsubscribe": "First unsubscribe",
-    "keyword": "Keyword", "confirmed": "Confirmed?", "violations": "Violating msgs",
-    "via_other_numbers": "Via other numbers", "within_grace": "In grace", "last_violation": "Last violation",
+    "who": "Brand / sender",
+    "numbers": "Numbers used",
+    "first_unsubscribe": "First unsubscribe",
+    "keyword": "Keyword",
+    "confirmed": "Confirmed?",
+    "violations": "Violating msgs",
+    "via_other_numbers": "Via other numbers",
+    "within_grace": "In grace",
+    "last_violation": "Last violation",
     "status": "Status",
 }
 
 CAVEATS: tuple[str, ...] = (
-    ("The archive may be incomplete: messages you deleted, and messages a spam filter dropped or an "
-    "auto-delete rule removed (e.g. OTP cleanup), are not in it; end-to-end RCS is not in SMS backups."),
-    ("\"No violation found\" does not mean \"compliant\": it means none was found in this archive under "
-    "these rules."),
-    ("Grace periods marked heuristic are defaults chosen by sms-audit, not law; change them with --policy "
-    "or --grace."),
-    ("Brand grouping is an inference from message signatures (【…】) and brand names (\"ACME Outlet\" counts "
-    "as ACME); numbers are never grouped by contact name."),
+    (
+        "The archive may be incomplete: messages you deleted, and messages a spam filter dropped or an "
+        "auto-delete rule removed (e.g. OTP cleanup), are not in it; end-to-end RCS is not in SMS backups."
+    ),
+    (
+        '"No violation found" does not mean "compliant": it means none was found in this archive under '
+        "these rules."
+    ),
+    (
+        "Grace periods marked heuristic are defaults chosen by sms-audit, not law; change them with --policy "
+        "or --grace."
+    ),
+    (
+        'Brand grouping is an inference from message signatures (【…】) and brand names ("ACME Outlet" counts '
+        "as ACME); numbers are never grouped by contact name."
+    ),
     "sms-audit never sends anything. Do not reply to suspected traps: a reply confirms your number is in use.",
 )
 
@@ -85,6 +157,7 @@ def brand_label(display: str) -> str:
 
 
 # --- records ------------------------------------------------------------------------------------
+
 
 def _local(moment: datetime | None, tz: str) -> str:
     if moment is None:
@@ -102,18 +175,31 @@ def finding_record(item: Finding, report: Report) -> dict[str, Any]:
     """One finding as a flat record in :data:`FINDING_COLUMNS` order."""
     msg, unsub, reply = item.message, item.unsubscribe, item.reply
     return {
-        "finding_id": item.finding_id, "kind": item.kind, "severity": item.severity,
-        "subject": item.subject, "brand": item.brand, "brand_display": item.brand_display, "via": item.via,
-        "message_id": msg.message_id, "timestamp": msg.timestamp, "local_time": msg.local_time,
-        "direction": msg.direction, "address": msg.address, "address_raw": msg.address_raw,
-        "sender_kind": msg.sender_kind, "label": msg.label, "rule": msg.reason, "body": msg.body,
+        "finding_id": item.finding_id,
+        "kind": item.kind,
+        "severity": item.severity,
+        "subject": item.subject,
+        "brand": item.brand,
+        "brand_display": item.brand_display,
+        "via": item.via,
+        "message_id": msg.message_id,
+        "timestamp": msg.timestamp,
+        "local_time": msg.local_time,
+        "direction": msg.direction,
+        "address": msg.address,
+        "address_raw": msg.address_raw,
+        "sender_kind": msg.sender_kind,
+        "label": msg.label,
+        "rule": msg.reason,
+        "body": msg.body,
         "unsubscribe_message_id": unsub.unsubscribe_id if unsub else None,
         "unsubscribed_at": unsub.message.timestamp if unsub else None,
         "unsubscribed_local_time": unsub.message.local_time if unsub else None,
         "unsubscribe_address": unsub.address if unsub else None,
         "unsubscribe_keyword": unsub.keyword if unsub else None,
         "grace_deadline": unsub.deadline if unsub else None,
-        "policy": report.policy.name, "explanation": item.explanation,
+        "policy": report.policy.name,
+        "explanation": item.explanation,
         "trap_reason": item.trap_reason if item.kind == TRAP else None,
         "replied": (item.reply is not None) if item.kind == TRAP else None,
         "reply_message_id": reply.message_id if reply else None,
@@ -127,14 +213,27 @@ def ledger_record(entry: LedgerEntry, report: Report) -> dict[str, Any]:
     """One unsubscribe in :data:`LEDGER_COLUMNS` order."""
     unsub = entry.unsubscribe
     return {
-        "unsubscribe_message_id": unsub.unsubscribe_id, "subject": unsub.subject, "brand": unsub.brand,
-        "brand_display": unsub.brand_display, "address": unsub.address, "unsubscribed_at": unsub.message.timestamp,
-        "unsubscribed_local_time": unsub.message.local_time, "keyword": unsub.keyword,
-        "asked_keyword": unsub.asked_keyword, "replies": unsub.replies, "reply_message_ids": list(unsub.reply_ids),
-        "confirmed": entry.confirmed, "confirmation_at": entry.confirmation_at, "status": entry.status,
-        "violations": entry.violations, "via_other_numbers": entry.via_other_numbers,
-        "within_grace": entry.within_grace, "non_marketing": entry.non_marketing, "flagged": entry.flagged,
-        "first_violation": entry.first_violation, "last_violation": entry.last_violation,
+        "unsubscribe_message_id": unsub.unsubscribe_id,
+        "subject": unsub.subject,
+        "brand": unsub.brand,
+        "brand_display": unsub.brand_display,
+        "address": unsub.address,
+        "unsubscribed_at": unsub.message.timestamp,
+        "unsubscribed_local_time": unsub.message.local_time,
+        "keyword": unsub.keyword,
+        "asked_keyword": unsub.asked_keyword,
+        "replies": unsub.replies,
+        "reply_message_ids": list(unsub.reply_ids),
+        "confirmed": entry.confirmed,
+        "confirmation_at": entry.confirmation_at,
+        "status": entry.status,
+        "violations": entry.violations,
+        "via_other_numbers": entry.via_other_numbers,
+        "within_grace": entry.within_grace,
+        "non_marketing": entry.non_marketing,
+        "flagged": entry.flagged,
+        "first_violation": entry.first_violation,
+        "last_violation": entry.last_violation,
         "grace_deadline": unsub.deadline,
         "resubscribed_at": unsub.resubscribe.timestamp if unsub.resubscribe else None,
         "resubscribe_message_id": unsub.resubscribe.message_id if unsub.resubscribe else None,
@@ -144,7 +243,9 @@ def ledger_record(entry: LedgerEntry, report: Report) -> dict[str, Any]:
 
 def summary_record(row: SubjectSummary) -> dict[str, Any]:
     """One summary row in :data:`SUMMARY_COLUMNS` order."""
-    return {name: (list(row.numbers) if name == "numbers" else getattr(row, name)) for name in SUMMARY_COLUMNS}
+    return {
+        name: (list(row.numbers) if name == "numbers" else getattr(row, name)) for name in SUMMARY_COLUMNS
+    }
 
 
 def counts(report: Report) -> dict[str, int]:
@@ -191,20 +292,26 @@ def document(report: Report, *, generated_at: datetime | None = None) -> dict[st
 
 # --- footer -------------------------------------------------------------------------------------
 
+
 def footer_lines(report: Report) -> list[str]:
     """Plain-language footer: what was checked, the policy and its source, and the caveats."""
     c = counts(report)
     period = ""
     if report.first_message and report.last_message:
-        period = (f" from {_short_local(report.first_message, report.timezone)} to "
-                  f"{_short_local(report.last_message, report.timezone)}")
+        period = (
+            f" from {_short_local(report.first_message, report.timezone)} to "
+            f"{_short_local(report.last_message, report.timezone)}"
+        )
     lines = [
         f"Checked {report.messages_checked} messages{period}"
-        + (f" in {len(report.sources)} source file(s)" if report.sources else "") + ".",
-        (f"You sent {c['unsubscribe_replies']} unsubscribe replies to {c['unsubscribes']} number(s); "
-        f"{c['confirmed']} were confirmed; {c['violations']} violating message(s) from "
-        f"{c['violating_subjects']} sender(s)/brand(s); {c['within_grace']} message(s) within the grace period; "
-        f"{c['non_marketing_after_unsubscribe']} non-marketing message(s) after an unsubscribe (not counted)."),
+        + (f" in {len(report.sources)} source file(s)" if report.sources else "")
+        + ".",
+        (
+            f"You sent {c['unsubscribe_replies']} unsubscribe replies to {c['unsubscribes']} number(s); "
+            f"{c['confirmed']} were confirmed; {c['violations']} violating message(s) from "
+            f"{c['violating_subjects']} sender(s)/brand(s); {c['within_grace']} message(s) within the grace period; "
+            f"{c['non_marketing_after_unsubscribe']} non-marketing message(s) after an unsubscribe (not counted)."
+        ),
         "Policy " + report.policy.describe().removeprefix("policy ") + ".",
         f"Scope: {report.policy.scope}. Confirmation: {report.policy.confirmation_text}.",
     ]
@@ -214,8 +321,10 @@ def footer_lines(report: Report) -> list[str]:
     if report.new_only:
         lines.append("Only findings not shown by a previous --new run are listed.")
     if c["traps"]:
-        lines.append(f"{c['traps']} suspected trap(s), {c['traps_replied']} of them replied to: do not reply "
-                     "to messages like these.")
+        lines.append(
+            f"{c['traps']} suspected trap(s), {c['traps_replied']} of them replied to: do not reply "
+            "to messages like these."
+        )
     if not c["unsubscribes"]:
         lines.append("No unsubscribe replies (TD, T, R, 退订, STOP ...) were found in this archive.")
     lines.extend("Note: " + text for text in CAVEATS)
@@ -223,6 +332,7 @@ def footer_lines(report: Report) -> list[str]:
 
 
 # --- table --------------------------------------------------------------------------------------
+
 
 def _numbers(numbers: Sequence[str], limit: int) -> str:
     shown = ", ".join(numbers[:limit])
@@ -236,15 +346,30 @@ def _who(row: SubjectSummary) -> str:
 def write_report_table(report: Report, stream: TextIO, *, details: bool = False) -> None:
     """Human view: the summary per brand/sender, optional details, traps, then the footer."""
     tz = report.timezone
-    rows = [{
-        "who": _who(r), "numbers": _numbers(r.numbers, 4), "first_unsubscribe": _short_local(r.first_unsubscribe, tz),
-        "keyword": r.keyword, "confirmed": r.confirmed, "violations": r.violations,
-        "via_other_numbers": r.via_other_numbers, "within_grace": r.within_grace,
-        "last_violation": _short_local(r.last_violation, tz), "status": r.status,
-    } for r in report.summary]
+    rows = [
+        {
+            "who": _who(r),
+            "numbers": _numbers(r.numbers, 4),
+            "first_unsubscribe": _short_local(r.first_unsubscribe, tz),
+            "keyword": r.keyword,
+            "confirmed": r.confirmed,
+            "violations": r.violations,
+            "via_other_numbers": r.via_other_numbers,
+            "within_grace": r.within_grace,
+            "last_violation": _short_local(r.last_violation, tz),
+            "status": r.status,
+        }
+        for r in report.summary
+    ]
     if rows:
-        write_table(rows, list(_TABLE_HEADERS), stream, headers=_TABLE_HEADERS,
-                    title="Who kept messaging after you unsubscribed", max_widths={"numbers": 32})
+        write_table(
+            rows,
+            list(_TABLE_HEADERS),
+            stream,
+            headers=_TABLE_HEADERS,
+            title="Who kept messaging after you unsubscribed",
+            max_widths={"numbers": 32},
+        )
     if details:
         detail_cols = ["kind", "time", "number", "via", "body"]
         by_subject: dict[str, list[Finding]] = {}
@@ -255,30 +380,80 @@ def write_report_table(report: Report, stream: TextIO, *, details: bool = False)
             items = by_subject.get(row.subject, [])
             if not items:
                 continue
-            write_table([{"kind": i.kind, "time": _short_local(i.message.timestamp, tz), "number": i.message.address,
-                          "via": i.via, "body": i.message.body} for i in items], detail_cols, stream,
-                        title=f"{_who(row)}: messages after the unsubscribe", max_widths={"body": 60})
+            write_table(
+                [
+                    {
+                        "kind": i.kind,
+                        "time": _short_local(i.message.timestamp, tz),
+                        "number": i.message.address,
+                        "via": i.via,
+                        "body": i.message.body,
+                    }
+                    for i in items
+                ],
+                detail_cols,
+                stream,
+                title=f"{_who(row)}: messages after the unsubscribe",
+                max_widths={"body": 60},
+            )
         others = [i for i in report.unsubscribe_findings if i.kind == NON_MARKETING]
         if others:
-            write_table([{"brand": brand_label(i.brand_display) if i.brand else i.subject, "label": i.message.label,
-                          "time": _short_local(i.message.timestamp, tz), "number": i.message.address,
-                          "body": i.message.body} for i in others], ["brand", "label", "time", "number", "body"],
-                        stream, title="Non-marketing after an unsubscribe (codes, notices: not violations)",
-                        max_widths={"body": 60})
+            write_table(
+                [
+                    {
+                        "brand": brand_label(i.brand_display) if i.brand else i.subject,
+                        "label": i.message.label,
+                        "time": _short_local(i.message.timestamp, tz),
+                        "number": i.message.address,
+                        "body": i.message.body,
+                    }
+                    for i in others
+                ],
+                ["brand", "label", "time", "number", "body"],
+                stream,
+                title="Non-marketing after an unsubscribe (codes, notices: not violations)",
+                max_widths={"body": 60},
+            )
         if report.ledger:
-            write_table([{
-                "who": (brand_label(e.unsubscribe.brand_display) if e.unsubscribe.brand else e.unsubscribe.subject),
-                "number": e.unsubscribe.address, "sent": _short_local(e.unsubscribe.message.timestamp, tz),
-                "keyword": e.unsubscribe.keyword, "replies": e.unsubscribe.replies,
-                "confirmed": "yes" if e.confirmed else "no", "status": e.status, "days": e.days_since,
-            } for e in report.ledger], ["who", "number", "sent", "keyword", "replies", "confirmed", "status", "days"],
-                stream, title="Unsubscribe ledger")
+            write_table(
+                [
+                    {
+                        "who": (
+                            brand_label(e.unsubscribe.brand_display)
+                            if e.unsubscribe.brand
+                            else e.unsubscribe.subject
+                        ),
+                        "number": e.unsubscribe.address,
+                        "sent": _short_local(e.unsubscribe.message.timestamp, tz),
+                        "keyword": e.unsubscribe.keyword,
+                        "replies": e.unsubscribe.replies,
+                        "confirmed": "yes" if e.confirmed else "no",
+                        "status": e.status,
+                        "days": e.days_since,
+                    }
+                    for e in report.ledger
+                ],
+                ["who", "number", "sent", "keyword", "replies", "confirmed", "status", "days"],
+                stream,
+                title="Unsubscribe ledger",
+            )
     if report.traps:
-        write_table([{
-            "time": _short_local(t.message.timestamp, tz), "number": t.message.address, "why": t.trap_reason,
-            "replied": "YES: do not reply again" if t.reply else "no", "body": t.message.body,
-        } for t in report.traps], ["time", "number", "why", "replied", "body"], stream,
-            title="Suspected unsubscribe traps (do not reply)", max_widths={"body": 50, "why": 40})
+        write_table(
+            [
+                {
+                    "time": _short_local(t.message.timestamp, tz),
+                    "number": t.message.address,
+                    "why": t.trap_reason,
+                    "replied": "YES: do not reply again" if t.reply else "no",
+                    "body": t.message.body,
+                }
+                for t in report.traps
+            ],
+            ["time", "number", "why", "replied", "body"],
+            stream,
+            title="Suspected unsubscribe traps (do not reply)",
+            max_widths={"body": 50, "why": 40},
+        )
     stream.write("\n")
     stream.writelines(visible(line, keep_newlines=False) + "\n" for line in footer_lines(report))
 
@@ -310,26 +485,65 @@ def _md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str
 
 
 def _md_message(ref: MessageRef, tz: str, label: str) -> list[str]:
-    return [(f"- **{md_escape(label)}**: {md_escape(_short_local(ref.timestamp, tz))} local "
+    return [
+        (
+            f"- **{md_escape(label)}**: {md_escape(_short_local(ref.timestamp, tz))} local "
             f"({md_escape(format_time(ref.timestamp))}), number {md_escape(ref.address)}, "
-            f"message id `{ref.message_id}`"), "", md_block(ref.body), ""]
+            f"message id `{ref.message_id}`"
+        ),
+        "",
+        md_block(ref.body),
+        "",
+    ]
 
 
 def write_report_markdown(report: Report, stream: TextIO) -> None:
     """A Markdown report a person can paste into a complaint; message text is fenced or escaped."""
     tz = report.timezone
-    lines = ["# sms-audit report: messages after you unsubscribed", "",
-             (f"Policy **{md_escape(report.policy.name)}** ({md_escape(report.policy.jurisdiction)}): grace "
-             f"{md_escape(report.policy.grace_text)}, {md_escape(report.policy.kind)}. "
-             f"Source: {md_escape(report.policy.source)}."), "",
-             f"Times in {md_escape(report.timezone)} ({md_escape(report.timezone_source)}).", "", "## Summary", ""]
+    lines = [
+        "# sms-audit report: messages after you unsubscribed",
+        "",
+        (
+            f"Policy **{md_escape(report.policy.name)}** ({md_escape(report.policy.jurisdiction)}): grace "
+            f"{md_escape(report.policy.grace_text)}, {md_escape(report.policy.kind)}. "
+            f"Source: {md_escape(report.policy.source)}."
+        ),
+        "",
+        f"Times in {md_escape(report.timezone)} ({md_escape(report.timezone_source)}).",
+        "",
+        "## Summary",
+        "",
+    ]
     if report.summary:
         lines += _md_table(
-            ["Brand / sender", "Numbers used", "First unsubscribe", "Keyword", "Confirmed?", "Violating msgs",
-             "Via other numbers", "In grace", "Last violation", "Status"],
-            [[_who(r), _numbers(r.numbers, 10), _short_local(r.first_unsubscribe, tz), r.keyword, r.confirmed,
-              r.violations, r.via_other_numbers, r.within_grace, _short_local(r.last_violation, tz), r.status]
-             for r in report.summary])
+            [
+                "Brand / sender",
+                "Numbers used",
+                "First unsubscribe",
+                "Keyword",
+                "Confirmed?",
+                "Violating msgs",
+                "Via other numbers",
+                "In grace",
+                "Last violation",
+                "Status",
+            ],
+            [
+                [
+                    _who(r),
+                    _numbers(r.numbers, 10),
+                    _short_local(r.first_unsubscribe, tz),
+                    r.keyword,
+                    r.confirmed,
+                    r.violations,
+                    r.via_other_numbers,
+                    r.within_grace,
+                    _short_local(r.last_violation, tz),
+                    r.status,
+                ]
+                for r in report.summary
+            ],
+        )
     else:
         lines.append("No unsubscribe replies were found.")
     lines.append("")
@@ -344,13 +558,17 @@ def write_report_markdown(report: Report, stream: TextIO) -> None:
         for entry in entries_by_subject.get(row.subject, []):
             unsub = entry.unsubscribe
             lines += _md_message(unsub.message, tz, f"Unsubscribe ({unsub.keyword})")
-            lines.append(f"- Grace period ends {md_escape(_short_local(unsub.deadline, tz))} local "
-                         f"({md_escape(report.policy.grace_text)}).")
+            lines.append(
+                f"- Grace period ends {md_escape(_short_local(unsub.deadline, tz))} local "
+                f"({md_escape(report.policy.grace_text)})."
+            )
             if not entry.confirmed:
                 lines.append("- No confirmation was received.")
             if unsub.resubscribe is not None:
-                lines.append(f"- You re-subscribed at {md_escape(_short_local(unsub.resubscribe.timestamp, tz))} "
-                             "local; later messages are not counted.")
+                lines.append(
+                    f"- You re-subscribed at {md_escape(_short_local(unsub.resubscribe.timestamp, tz))} "
+                    "local; later messages are not counted."
+                )
             lines.append("")
         for item in by_subject.get(row.subject, []):
             if item.kind == NON_MARKETING:
@@ -359,9 +577,15 @@ def write_report_markdown(report: Report, stream: TextIO) -> None:
             lines[-2:-2] = [f"  {md_escape(item.explanation)}", ""]
     others = [i for i in report.unsubscribe_findings if i.kind == NON_MARKETING]
     if others:
-        lines += ["## Non-marketing after an unsubscribe (not violations)", "",
-                  ("Verification codes and notices are not marketing: they are listed here, never counted, and "
-                  "should not be reported."), ""]
+        lines += [
+            "## Non-marketing after an unsubscribe (not violations)",
+            "",
+            (
+                "Verification codes and notices are not marketing: they are listed here, never counted, and "
+                "should not be reported."
+            ),
+            "",
+        ]
         for item in others:
             who = brand_label(item.brand_display) if item.brand else item.subject
             lines += _md_message(item.message, tz, f"{who}: {item.message.label}")
@@ -377,8 +601,15 @@ def write_report_markdown(report: Report, stream: TextIO) -> None:
 
 # --- dispatch -----------------------------------------------------------------------------------
 
-def render(report: Report, fmt: OutputFormat, stream: TextIO, *, details: bool = False,
-           generated_at: datetime | None = None) -> None:
+
+def render(
+    report: Report,
+    fmt: OutputFormat,
+    stream: TextIO,
+    *,
+    details: bool = False,
+    generated_at: datetime | None = None,
+) -> None:
     """Write ``report`` in a resolved format (not ``auto``)."""
     if fmt is OutputFormat.TABLE:
         write_report_table(report, stream, details=details)

@@ -18,54 +18,87 @@ def _zero_reference(text: str) -> str:
 
 @pytest.mark.parametrize("block", [4, 7, 64, 1 << 17])
 def test_zero_digits_matches_a_regex_reference_across_blocks_and_slices(
-        monkeypatch: pytest.MonkeyPatch, block: int) -> None:
+    monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
     monkeypatch.setattr(engine, "_ZERO_BLOCK", block)
     rng = random.Random(block)
     for _ in range(400):
-        texts = ["".join(rng.choice("0123456789a退 ") for _ in range(rng.randrange(0, 14)))
-                 for _ in range(rng.randrange(1, 9))]
+        texts = [
+            "".join(rng.choice("0123456789a退 ") for _ in range(rng.randrange(0, 14)))
+            for _ in range(rng.randrange(1, 9))
+        ]
         values = pa.array(texts, rng.choice([pa.string(), pa.large_string()]))
         if len(values) > 2 and rng.random() < 0.3:
             values = values.slice(1, len(values) - 2)
         assert engine._zero_digits(values).to_pylist() == [_zero_reference(t) for t in values.to_pylist()]
 
 
-@pytest.mark.parametrize(("pattern", "blind"), [
-    ("[0-9]{3,6}", True), (r"\d+ to", True), ("[a-z0-9]{1,8}", True), ("[^a-z0-9]", True),
-    ("(?P<keyword>[a-z]{1,6}|0000|0)", True),  # "0" literals inside the keyword only
-    ("回复0", False), ("[1-5]", False), ("[^5]", False), ("(?P<keyword>[a-z])0", False),
-    ("(?=x)", False), ("(unclosed", False),
-])
+@pytest.mark.parametrize(
+    ("pattern", "blind"),
+    [
+        ("[0-9]{3,6}", True),
+        (r"\d+ to", True),
+        ("[a-z0-9]{1,8}", True),
+        ("[^a-z0-9]", True),
+        ("(?P<keyword>[a-z]{1,6}|0000|0)", True),  # "0" literals inside the keyword only
+        ("回复0", False),
+        ("[1-5]", False),
+        ("[^5]", False),
+        ("(?P<keyword>[a-z])0", False),
+        ("(?=x)", False),
+        ("(unclosed", False),
+    ],
+)
 def test_digit_blind_only_when_zeroing_cannot_change_the_match(pattern: str, blind: bool) -> None:
     assert engine._digit_blind(pattern) is blind
 
 
 def test_classify_reads_keywords_from_the_original_digits() -> None:
     # All four bodies share one digit-zeroed text; the keyword must still follow each original.
-    frame = pd.DataFrame({
-        "direction": ["in"] * 4, "address": ["1069000012345"] * 4,
-        "body": ["新品上市，回复0000退订", "新品上市，回复1234退订",
-                 "新品上市，回复1234退订，或回复TD退订", "新品上市，回复0000退订，或回复TD退订"],
-    })
+    frame = pd.DataFrame(
+        {
+            "direction": ["in"] * 4,
+            "address": ["1069000012345"] * 4,
+            "body": [
+                "新品上市，回复0000退订",
+                "新品上市，回复1234退订",
+                "新品上市，回复1234退订，或回复TD退订",
+                "新品上市，回复0000退订，或回复TD退订",
+            ],
+        }
+    )
     result = classify_frame(frame, region="CN")
     assert result["optout_keyword"].tolist() == ["0000", "", "TD", "0000"]
 
 
 _BODIES = [
-    "【京东】图书{n}周年，抢优惠券 回复TD退订", "【淘宝网】您的验证码是{n}，5分钟内有效。", "晚上一起吃饭吗？{n}",
-    "{n} is your Google verification code.", "Sale! {d}% off! Reply STOP to opt out", "【顺丰速运】快件{n}派送，退订回复CC",
-    "URGENT! You won a bonus prize! call 0906{n}", "取消提醒请回复{n}", "Acct: ******{n} Amt: NGN{d}.00 DrDesc: CASH",
+    "【京东】图书{n}周年，抢优惠券 回复TD退订",
+    "【淘宝网】您的验证码是{n}，5分钟内有效。",
+    "晚上一起吃饭吗？{n}",
+    "{n} is your Google verification code.",
+    "Sale! {d}% off! Reply STOP to opt out",
+    "【顺丰速运】快件{n}派送，退订回复CC",
+    "URGENT! You won a bonus prize! call 0906{n}",
+    "取消提醒请回复{n}",
+    "Acct: ******{n} Amt: NGN{d}.00 DrDesc: CASH",
 ]
 _SENDERS = ["1069000012345", "95555", "+8613812340000", "72345", "+447700900123", "AD-HDFCBK-P", "GTBank"]
 
 
 def test_classify_in_bulk_equals_one_row_at_a_time() -> None:
     rng = random.Random(3)
-    rows = [("in", rng.choice(_SENDERS), rng.choice(_BODIES).format(n=rng.choice(["123456", "1234", "12"]),
-                                                                    d=rng.randrange(1, 99)))
-            for _ in range(60)]
+    rows = [
+        (
+            "in",
+            rng.choice(_SENDERS),
+            rng.choice(_BODIES).format(n=rng.choice(["123456", "1234", "12"]), d=rng.randrange(1, 99)),
+        )
+        for _ in range(60)
+    ]
     frame = pd.DataFrame(rows, columns=["direction", "address", "body"])
     bulk = classify_frame(frame, region="CN")
     for i in range(len(frame)):
         alone = classify_frame(frame.iloc[[i]], region="CN")
-        assert bulk[list(CLASSIFY_COLUMNS)].iloc[i].tolist() == alone[list(CLASSIFY_COLUMNS)].iloc[0].tolist(), rows[i]
+        assert (
+            bulk[list(CLASSIFY_COLUMNS)].iloc[i].tolist() == alone[list(CLASSIFY_COLUMNS)].iloc[0].tolist()
+        ), rows[i]

@@ -31,7 +31,9 @@ def test_load_rules_packaged_ids_are_unique_and_labelled() -> None:
 def test_load_rules_user_file_changes_a_label(tmp_path: Path) -> None:
     (tmp_path / "mine.toml").write_text(
         '[[rule]]\nid = "me.bank-news"\nlabel = "marketing"\ndirection = "in"\npriority = 99\n'
-        "pattern = '''财富早间版'''\n", encoding="utf-8")
+        "pattern = '''财富早间版'''\n",
+        encoding="utf-8",
+    )
     body = "【招商证券】财富早间版：美股三大指数收涨，科技股领涨"
     before = classify_frame(frame(("in", "95555", body)), region="CN")
     after = classify_frame(frame(("in", "95555", body)), region="CN", rules=load_rules(tmp_path))
@@ -43,27 +45,33 @@ def test_load_rules_user_file_overrides_and_disables_by_id(tmp_path: Path) -> No
     (tmp_path / "a.toml").write_text(
         '[[rule]]\nid = "zh.reply-short-keyword"\nenabled = false\n\n'
         '[[rule]]\nid = "zh.reply-letter"\nenabled = false\n\n'
-        '[[rule]]\nid = "zh.confirmation"\nlabel = "other"\n', encoding="utf-8")
+        '[[rule]]\nid = "zh.confirmation"\nlabel = "other"\n',
+        encoding="utf-8",
+    )
     rules = load_rules(tmp_path)
     assert not rules.by_id("zh.reply-short-keyword").enabled
     assert rules.by_id("zh.confirmation").label == "other"
     assert rules.by_id("zh.confirmation").origin.endswith("a.toml")
-    result = classify_frame(frame(("out", "1069088855", "T"), ("in", "10690123", "退订成功")),
-                            region="CN", rules=rules)
+    result = classify_frame(
+        frame(("out", "1069088855", "T"), ("in", "10690123", "退订成功")), region="CN", rules=rules
+    )
     assert result["label"].tolist() == ["other", "other"]
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ('[[rule]]\nid = "x"\nlabel = "spam"\npattern = "a"\n', "unknown label 'spam'"),
-    ('[[rule]]\nid = "x"\nlabel = "other"\npattern = "(a"\n', "invalid regex"),
-    ('[[rule]]\nid = "x"\nlabel = "other"\npattern = \'\\d+\'\n', "RE2/vectorized"),
-    ('[[rule]]\nid = "x"\nlabel = "other"\npattern = "a(?=b)"\n', "RE2/vectorized"),
-    ('[[rule]]\nid = "x"\nlabel = "other"\npattern = "(ab)"\n', "capturing groups"),
-    ('[[rule]]\nid = "x"\nlabel = "other"\n', "missing 'pattern'"),
-    ('[[rule]]\nid = "x"\nlabel = "other"\npattern = "a"\nsenders = ["robot"]\n', "unknown sender kind"),
-    ('[[rule]]\nid = "x"\nlabel = "other"\npattern = "a"\ncolour = "red"\n', "unknown field"),
-    ('[[rule]\nid = "x"\n', "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[[rule]]\nid = "x"\nlabel = "spam"\npattern = "a"\n', "unknown label 'spam'"),
+        ('[[rule]]\nid = "x"\nlabel = "other"\npattern = "(a"\n', "invalid regex"),
+        ('[[rule]]\nid = "x"\nlabel = "other"\npattern = \'\\d+\'\n', "RE2/vectorized"),
+        ('[[rule]]\nid = "x"\nlabel = "other"\npattern = "a(?=b)"\n', "RE2/vectorized"),
+        ('[[rule]]\nid = "x"\nlabel = "other"\npattern = "(ab)"\n', "capturing groups"),
+        ('[[rule]]\nid = "x"\nlabel = "other"\n', "missing 'pattern'"),
+        ('[[rule]]\nid = "x"\nlabel = "other"\npattern = "a"\nsenders = ["robot"]\n', "unknown sender kind"),
+        ('[[rule]]\nid = "x"\nlabel = "other"\npattern = "a"\ncolour = "red"\n', "unknown field"),
+        ('[[rule]\nid = "x"\n', "not valid TOML"),
+    ],
+)
 def test_load_rules_bad_user_file_is_a_usage_error(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(text, encoding="utf-8")
@@ -75,8 +83,10 @@ def test_load_rules_bad_user_file_is_a_usage_error(tmp_path: Path, text: str, me
 
 
 def test_read_classify_input_jsonl_keeps_fields_and_maps_sender() -> None:
-    text = ('{"id": 7, "direction": "out", "sender": "106900", "body": "TD", "extra": null}\n'
-            '{"id": 8, "direction": "in", "sender": "95555", "body": "hi"}\n')
+    text = (
+        '{"id": 7, "direction": "out", "sender": "106900", "body": "TD", "extra": null}\n'
+        '{"id": 8, "direction": "in", "sender": "95555", "body": "hi"}\n'
+    )
     result = read_classify_input(io.StringIO(text), None, None)
     assert list(result.columns) == ["id", "direction", "sender", "body", "extra", "address"]
     assert result["id"].tolist() == ["7", "8"]
@@ -101,16 +111,27 @@ def test_read_classify_input_missing_fields_is_a_usage_error() -> None:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.sampled_from(["in", "out", "draft", "", "IN"]),
-                          st.text(max_size=20), st.text(max_size=200)), max_size=30))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["in", "out", "draft", "", "IN"]), st.text(max_size=20), st.text(max_size=200)
+        ),
+        max_size=30,
+    )
+)
 def test_classify_frame_never_raises_and_keeps_rows(rows: list[tuple[str, str, str]]) -> None:
     data = pd.DataFrame(rows, columns=["direction", "address", "body"])
     data["order"] = range(len(data))
     result = classify_frame(data)
     assert len(result) == len(data)
     assert result["order"].tolist() == list(range(len(data)))
-    assert set(result["label"]) <= {"verification", "marketing", "unsubscribe-reply",
-                                    "unsubscribe-confirmation", "other"}
+    assert set(result["label"]) <= {
+        "verification",
+        "marketing",
+        "unsubscribe-reply",
+        "unsubscribe-confirmation",
+        "other",
+    }
     for name in CLASSIFY_COLUMNS:
         assert not result[name].isna().any()
 

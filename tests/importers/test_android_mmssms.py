@@ -20,7 +20,9 @@ FRIEND, COWORKER, NEIGHBOUR = "+12025550142", "+12025550167", "+12025550175"
 
 
 def _hashes(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()
+    }
 
 
 def _read(path: Path, region: str | None = "US") -> tuple[list[Message], ReadStats]:
@@ -33,19 +35,44 @@ def _story(path: Path, *, samsung: bool = False) -> Path:
     shop = db.thread("22000")
     friend = db.thread(FRIEND)
     group = db.thread(FRIEND, COWORKER, NEIGHBOUR)
-    db.sms(shop, "22000", 1709647200123, 1, "ACME: 20% off this weekend! Reply STOP to opt out",
-           date_sent_ms=1709647199000)
+    db.sms(
+        shop,
+        "22000",
+        1709647200123,
+        1,
+        "ACME: 20% off this weekend! Reply STOP to opt out",
+        date_sent_ms=1709647199000,
+    )
     db.sms(shop, "22000", 1709647390456, 2, "STOP")
     db.sms(shop, "22000", 1711040400789, 1, "ACME: new arrivals just for you", date_sent_ms=1711040400000)
     db.sms(friend, FRIEND, 1709740800000, 5, "running late")  # failed
     db.sms(friend, FRIEND, 0, 1, "broken row")  # no date: skipped
-    db.mms(friend, 1709740900, 1, texts=["look at this"], image=True, m_id="mavodi-1-8b-6f-1-2f-1a2b3c",
-           addrs=[(FRIEND, 137), ("+12025550100", 151)])
-    db.mms(group, 1709827200, 2, texts=["pizza friday?"], addrs=[
-        ("insert-address-token", 137), (FRIEND, 151), (COWORKER, 151), (NEIGHBOUR, 151)])
+    db.mms(
+        friend,
+        1709740900,
+        1,
+        texts=["look at this"],
+        image=True,
+        m_id="mavodi-1-8b-6f-1-2f-1a2b3c",
+        addrs=[(FRIEND, 137), ("+12025550100", 151)],
+    )
+    db.mms(
+        group,
+        1709827200,
+        2,
+        texts=["pizza friday?"],
+        addrs=[("insert-address-token", 137), (FRIEND, 151), (COWORKER, 151), (NEIGHBOUR, 151)],
+    )
     if samsung:
-        db.sms(shop, "22000", 1711645200000, 1, "ACME Outlet: last chance, 70% off", table="spam_sms",
-               filter_type=2)
+        db.sms(
+            shop,
+            "22000",
+            1711645200000,
+            1,
+            "ACME Outlet: last chance, 70% off",
+            table="spam_sms",
+            filter_type=2,
+        )
         db.conn.execute("INSERT INTO spam_pdu (thread_id, date, msg_box) VALUES (1, 1711645200, 1)")
     return db.close()
 
@@ -54,8 +81,13 @@ def test_read_story_counts(tmp_path: Path) -> None:
     messages, stats = _read(_story(tmp_path / "mmssms.db"))
     assert (stats.read, stats.skipped, stats.excluded) == (6, 1, 0)
     assert [(m.source_record, m.direction.value, m.service.value) for m in messages] == [
-        ("sms:1", "in", "sms"), ("sms:2", "out", "sms"), ("sms:3", "in", "sms"), ("sms:4", "failed", "sms"),
-        ("pdu:1", "in", "mms"), ("pdu:2", "out", "mms")]
+        ("sms:1", "in", "sms"),
+        ("sms:2", "out", "sms"),
+        ("sms:3", "in", "sms"),
+        ("sms:4", "failed", "sms"),
+        ("pdu:1", "in", "mms"),
+        ("pdu:2", "out", "mms"),
+    ]
     assert stats.details == {"android_user_version": "66", "android_spam_sms": "0"}
 
 
@@ -63,13 +95,21 @@ def test_read_sms_fully_specified(tmp_path: Path) -> None:
     path = _story(tmp_path / "mmssms.db")
     first = _read(path)[0][0]
     assert first == Message(
-        message_id=sms_message_id("22000", Direction.IN, 1709647200123,
-                                  "ACME: 20% off this weekend! Reply STOP to opt out"),
-        source_format="android_mmssms", source_file=str(path), source_record="sms:1", thread_key="22000",
-        direction=Direction.IN, address_raw="22000", address="22000", sender_kind="short_code",
+        message_id=sms_message_id(
+            "22000", Direction.IN, 1709647200123, "ACME: 20% off this weekend! Reply STOP to opt out"
+        ),
+        source_format="android_mmssms",
+        source_file=str(path),
+        source_record="sms:1",
+        thread_key="22000",
+        direction=Direction.IN,
+        address_raw="22000",
+        address="22000",
+        sender_kind="short_code",
         timestamp=datetime(2024, 3, 5, 14, 0, 0, 123000, tzinfo=UTC),
         body="ACME: 20% off this weekend! Reply STOP to opt out",
-        sent_timestamp=datetime(2024, 3, 5, 13, 59, 59, tzinfo=UTC), service=Service.SMS,
+        sent_timestamp=datetime(2024, 3, 5, 13, 59, 59, tzinfo=UTC),
+        service=Service.SMS,
     )
 
 
@@ -77,11 +117,21 @@ def test_read_mms_fully_specified(tmp_path: Path) -> None:
     path = _story(tmp_path / "mmssms.db")
     photo = _read(path)[0][4]
     assert photo == Message(
-        message_id=mms_message_id(FRIEND, Direction.IN, 1709740900, "look at this", "mavodi-1-8b-6f-1-2f-1a2b3c"),
-        source_format="android_mmssms", source_file=str(path), source_record="pdu:1", thread_key=FRIEND,
-        direction=Direction.IN, address_raw=FRIEND, address=FRIEND, sender_kind="mobile",
-        timestamp=datetime(2024, 3, 6, 16, 1, 40, tzinfo=UTC), body="look at this",
-        sent_timestamp=datetime(2024, 3, 6, 16, 1, 40, tzinfo=UTC), service=Service.MMS,
+        message_id=mms_message_id(
+            FRIEND, Direction.IN, 1709740900, "look at this", "mavodi-1-8b-6f-1-2f-1a2b3c"
+        ),
+        source_format="android_mmssms",
+        source_file=str(path),
+        source_record="pdu:1",
+        thread_key=FRIEND,
+        direction=Direction.IN,
+        address_raw=FRIEND,
+        address=FRIEND,
+        sender_kind="mobile",
+        timestamp=datetime(2024, 3, 6, 16, 1, 40, tzinfo=UTC),
+        body="look at this",
+        sent_timestamp=datetime(2024, 3, 6, 16, 1, 40, tzinfo=UTC),
+        service=Service.MMS,
         has_attachments=True,
     )
 
@@ -99,10 +149,15 @@ def test_read_samsung_extra_columns_and_spam(tmp_path: Path) -> None:
     assert stats.read == 7
     spam = [m for m in messages if m.source_record.startswith("spam_sms:")]
     assert [(m.address, m.direction, m.is_filtered, m.body) for m in spam] == [
-        ("22000", Direction.IN, True, "ACME Outlet: last chance, 70% off")]
+        ("22000", Direction.IN, True, "ACME Outlet: last chance, 70% off")
+    ]
     assert not any(m.is_filtered for m in messages if m not in spam)
-    assert stats.details == {"android_user_version": "358", "android_vendor": "samsung",
-                             "android_spam_pdu_not_imported": "1", "android_spam_sms": "1"}
+    assert stats.details == {
+        "android_user_version": "358",
+        "android_vendor": "samsung",
+        "android_spam_pdu_not_imported": "1",
+        "android_spam_sms": "1",
+    }
 
 
 def test_read_real_empty_aosp_database() -> None:
@@ -152,12 +207,24 @@ def test_read_dedupes_with_sbr_xml_of_the_same_phone(tmp_path: Path) -> None:
     db = MmssmsDb(tmp_path / "mmssms.db")
     shop = db.thread("22000")
     friend = db.thread(FRIEND)
-    db.sms(shop, "22000", 1709647200123, 1, "ACME: 20% off this weekend! Reply STOP to opt out",
-           date_sent_ms=1709647199000)
+    db.sms(
+        shop,
+        "22000",
+        1709647200123,
+        1,
+        "ACME: 20% off this weekend! Reply STOP to opt out",
+        date_sent_ms=1709647199000,
+    )
     db.sms(shop, "22000", 1709647390456, 2, "STOP")
     db.sms(friend, FRIEND, 1709740000000, 1, "only in the database")
-    db.mms(friend, 1709740900, 1, texts=["look at this"], m_id="mavodi-1-8b-6f-1-2f-1a2b3c",
-           addrs=[(FRIEND, 137), ("+12025550100", 151)])
+    db.mms(
+        friend,
+        1709740900,
+        1,
+        texts=["look at this"],
+        m_id="mavodi-1-8b-6f-1-2f-1a2b3c",
+        addrs=[(FRIEND, 137), ("+12025550100", 151)],
+    )
     db.close()
     xml = tmp_path / "sms-20240320.xml"
     xml.write_text(
@@ -177,7 +244,9 @@ def test_read_dedupes_with_sbr_xml_of_the_same_phone(tmp_path: Path) -> None:
         '<part seq="0" ct="text/plain" chset="106" text="look at this" /></parts>'
         '<addrs><addr address="+12025550142" type="137" charset="106" />'
         '<addr address="+12025550100" type="151" charset="106" /></addrs></mms>\n'
-        "</smses>\n", encoding="utf-8")
+        "</smses>\n",
+        encoding="utf-8",
+    )
     from_db = _read(tmp_path / "mmssms.db")[0]
     from_xml = list(android_xml.read(xml, ReadOptions(region="US"), ReadStats()))
     assert len(from_xml) == 3

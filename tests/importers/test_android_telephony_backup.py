@@ -17,7 +17,9 @@ from tests.fixtures_android_db import write_telephony_backup
 
 
 def _hashes(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()
+    }
 
 
 def _read(path: Path) -> tuple[list[Message], ReadStats]:
@@ -35,18 +37,34 @@ def test_read_real_mvt_folder() -> None:
     body = "Hi this is a test message to https://google.com/"
     assert messages[0] == Message(
         message_id=sms_message_id("06543219", Direction.FAILED, 1645543781956, body),
-        source_format="android_telephony_backup", source_file=str(folder), source_record="000000_sms_backup#1",
-        thread_key="06543219", direction=Direction.FAILED, address_raw="06543219", address="06543219",
-        sender_kind="short_code", timestamp=datetime(2022, 2, 22, 15, 29, 41, 956000, tzinfo=UTC), body=body,
-        sent_timestamp=None, service=Service.SMS,
+        source_format="android_telephony_backup",
+        source_file=str(folder),
+        source_record="000000_sms_backup#1",
+        thread_key="06543219",
+        direction=Direction.FAILED,
+        address_raw="06543219",
+        address="06543219",
+        sender_kind="short_code",
+        timestamp=datetime(2022, 2, 22, 15, 29, 41, 956000, tzinfo=UTC),
+        body=body,
+        sent_timestamp=None,
+        service=Service.SMS,
     )
     mms_body = "Very suspicious MMS, click on this link http://google.com"
     assert messages[1] == Message(
         message_id=mms_message_id("+12345678", Direction.IN, 1579531789, mms_body, None),
-        source_format="android_telephony_backup", source_file=str(folder), source_record="000001_mms_backup#1",
-        thread_key="+12345678", direction=Direction.IN, address_raw="+12345678", address="+12345678",
-        sender_kind="long_code", timestamp=datetime(2020, 1, 20, 14, 49, 49, tzinfo=UTC), body=mms_body,
-        sent_timestamp=datetime(2020, 1, 20, 14, 49, 46, tzinfo=UTC), service=Service.MMS,
+        source_format="android_telephony_backup",
+        source_file=str(folder),
+        source_record="000001_mms_backup#1",
+        thread_key="+12345678",
+        direction=Direction.IN,
+        address_raw="+12345678",
+        address="+12345678",
+        sender_kind="long_code",
+        timestamp=datetime(2020, 1, 20, 14, 49, 49, tzinfo=UTC),
+        body=mms_body,
+        sent_timestamp=datetime(2020, 1, 20, 14, 49, 46, tzinfo=UTC),
+        service=Service.MMS,
     )
 
 
@@ -58,12 +76,23 @@ def test_read_real_single_file() -> None:
 
 
 def test_read_synthetic_sms_matches_sbr_ids(tmp_path: Path) -> None:
-    path = write_telephony_backup(tmp_path / "000000_sms_backup", [
-        {"address": "22000", "body": "STOP", "date": "1709647390456", "date_sent": "0", "status": "-1",
-         "type": "2", "recipients": ["22000"], "read": "1"},
-        {"address": "22000", "body": "no date", "type": "1", "recipients": ["22000"]},
-        {"body": "group text", "date": "1709647400000", "type": "1", "recipients": ["+12025550142"]},
-    ])
+    path = write_telephony_backup(
+        tmp_path / "000000_sms_backup",
+        [
+            {
+                "address": "22000",
+                "body": "STOP",
+                "date": "1709647390456",
+                "date_sent": "0",
+                "status": "-1",
+                "type": "2",
+                "recipients": ["22000"],
+                "read": "1",
+            },
+            {"address": "22000", "body": "no date", "type": "1", "recipients": ["22000"]},
+            {"body": "group text", "date": "1709647400000", "type": "1", "recipients": ["+12025550142"]},
+        ],
+    )
     messages, stats = _read(path)
     assert (stats.read, stats.skipped) == (2, 1)
     assert messages[0].message_id == sms_message_id("22000", Direction.OUT, 1709647390456, "STOP")
@@ -80,8 +109,10 @@ def test_ab_archive_is_explained(tmp_path: Path) -> None:
 
 
 def test_read_damaged_and_truncated(tmp_path: Path) -> None:
-    good = zlib.compress(b'[{"address": "22000", "body": "a", "date": "1709647390456", "type": "1"}, '
-                         b'{"address": "22000", "body": "b", "date": "1709647390999", "type": "1"}]')
+    good = zlib.compress(
+        b'[{"address": "22000", "body": "a", "date": "1709647390456", "type": "1"}, '
+        b'{"address": "22000", "body": "b", "date": "1709647390999", "type": "1"}]'
+    )
     truncated = tmp_path / "000000_sms_backup"
     truncated.write_bytes(zlib.compress(zlib.decompress(good)[:90]))  # JSON cut inside record 2
     got: list[Message] = []

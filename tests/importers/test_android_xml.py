@@ -31,10 +31,13 @@ def _write(tmp_path: Path, text: str, name: str = "sms-20251130.xml") -> Path:
 
 
 def test_android_xml_sms_fully_specified(tmp_path: Path) -> None:
-    path = _write(tmp_path, document(
-        sms("10690123456701", 1757507400123, "【优选商城】周年庆 回T退订", 1, date_sent=1757507399000),
-        sms("10690123456701", 1757507700456, "TD", 2),
-    ))
+    path = _write(
+        tmp_path,
+        document(
+            sms("10690123456701", 1757507400123, "【优选商城】周年庆 回T退订", 1, date_sent=1757507399000),
+            sms("10690123456701", 1757507700456, "TD", 2),
+        ),
+    )
     messages, stats = _read(path)
     assert (stats.read, stats.skipped) == (2, 0)
     first = messages[0]
@@ -56,11 +59,19 @@ def test_android_xml_sms_fully_specified(tmp_path: Path) -> None:
     assert second.sent_timestamp is None  # date_sent="0" for sent messages
 
 
-@pytest.mark.parametrize(("type_", "direction", "filtered"), [
-    (1, Direction.IN, False), (2, Direction.OUT, False), (3, Direction.DRAFT, False),
-    (4, Direction.FAILED, False), (5, Direction.FAILED, False), (6, Direction.FAILED, False),
-    (7, Direction.IN, True), (99, Direction.OTHER, False),
-])
+@pytest.mark.parametrize(
+    ("type_", "direction", "filtered"),
+    [
+        (1, Direction.IN, False),
+        (2, Direction.OUT, False),
+        (3, Direction.DRAFT, False),
+        (4, Direction.FAILED, False),
+        (5, Direction.FAILED, False),
+        (6, Direction.FAILED, False),
+        (7, Direction.IN, True),
+        (99, Direction.OTHER, False),
+    ],
+)
 def test_android_xml_sms_type_codes(tmp_path: Path, type_: int, direction: Direction, filtered: bool) -> None:
     messages, _ = _read(_write(tmp_path, document(sms("95555", 1700000000000, "x", type_))))
     assert messages[0].direction is direction
@@ -68,12 +79,15 @@ def test_android_xml_sms_type_codes(tmp_path: Path, type_: int, direction: Direc
 
 
 def test_android_xml_invalid_records_are_skipped_and_counted(tmp_path: Path) -> None:
-    path = _write(tmp_path, document(
-        "  <sms />\n",
-        '  <sms protocol="0" address="95555" date="today" type="1" body="x" />\n',
-        '  <sms protocol="0" address="null" date="1700000000000" type="1" body="no address" />\n',
-        sms("95555", 1700000000000, "kept"),
-    ))
+    path = _write(
+        tmp_path,
+        document(
+            "  <sms />\n",
+            '  <sms protocol="0" address="95555" date="today" type="1" body="x" />\n',
+            '  <sms protocol="0" address="null" date="1700000000000" type="1" body="no address" />\n',
+            sms("95555", 1700000000000, "kept"),
+        ),
+    )
     messages, stats = _read(path)
     assert [m.body for m in messages] == ["kept"]
     assert (stats.read, stats.skipped) == (1, 3)
@@ -91,23 +105,39 @@ def test_android_xml_newline_reference_in_body(tmp_path: Path) -> None:
 
 
 def test_android_xml_surrogate_pair_references_become_emoji(tmp_path: Path) -> None:
-    path = _write(tmp_path, document(
-        sms("+8613900001111", 1700000000000, "", raw_body="Yup &#55357;&#56832; &#xD83D;&#xDE00;"),
-        sms("+8613900001111", 1700000001000, "", raw_body="lone &#55357; and &#56832; ctl &#1;"),
-        sms("+8613900001111", 1700000002000, "", raw_body="real 😀 &#128512;"),
-    ))
+    path = _write(
+        tmp_path,
+        document(
+            sms("+8613900001111", 1700000000000, "", raw_body="Yup &#55357;&#56832; &#xD83D;&#xDE00;"),
+            sms("+8613900001111", 1700000001000, "", raw_body="lone &#55357; and &#56832; ctl &#1;"),
+            sms("+8613900001111", 1700000002000, "", raw_body="real 😀 &#128512;"),
+        ),
+    )
     messages, stats = _read(path)
     assert [m.body for m in messages] == ["Yup 😀 😀", "lone \ufffd and \ufffd ctl \ufffd", "real 😀 😀"]
     assert stats.skipped == 0
 
 
 def test_android_xml_mms_one_to_one_received(tmp_path: Path) -> None:
-    path = _write(tmp_path, document(mms(
-        "+8613900001111", 1720997593000, 1,
-        [("application/smil", "<smil/>"), ("text/plain", "first "), ("image/png", "iVBORw0KGgo="),
-         ("text/plain", "second")],
-        [("+8613900001111", 137), ("+8613800005678", 151)], date_sent_s=1720997590, m_id="mid-1",
-    )))
+    path = _write(
+        tmp_path,
+        document(
+            mms(
+                "+8613900001111",
+                1720997593000,
+                1,
+                [
+                    ("application/smil", "<smil/>"),
+                    ("text/plain", "first "),
+                    ("image/png", "iVBORw0KGgo="),
+                    ("text/plain", "second"),
+                ],
+                [("+8613900001111", 137), ("+8613800005678", 151)],
+                date_sent_s=1720997590,
+                m_id="mid-1",
+            )
+        ),
+    )
     (message,), _ = _read(path)
     assert message.direction is Direction.IN
     assert message.body == "first second"  # text/plain parts in order, SMIL skipped
@@ -121,10 +151,18 @@ def test_android_xml_mms_one_to_one_received(tmp_path: Path) -> None:
 
 def test_android_xml_group_mms_sent_with_insert_address_token(tmp_path: Path) -> None:
     members = ["+8613900001111", "+8613600003333", "+8613500004444"]
-    path = _write(tmp_path, document(mms(
-        "~".join(members), 1754654760000, 2, [("text/plain", "收到")],
-        [("insert-address-token", 137)] + [(m, 151) for m in members],
-    )))
+    path = _write(
+        tmp_path,
+        document(
+            mms(
+                "~".join(members),
+                1754654760000,
+                2,
+                [("text/plain", "收到")],
+                [("insert-address-token", 137)] + [(m, 151) for m in members],
+            )
+        ),
+    )
     (message,), _ = _read(path)
     assert message.direction is Direction.OUT
     assert message.is_group is True
@@ -135,10 +173,19 @@ def test_android_xml_group_mms_sent_with_insert_address_token(tmp_path: Path) ->
 
 
 def test_android_xml_rcs_group_received(tmp_path: Path) -> None:
-    path = _write(tmp_path, document(mms(
-        "group_8@rcs.google.com", 1721000123000, 1, [("text/plain", "hi all")],
-        [("+15550000009", 130), ("+15550000009", 137), ("+15550000006", 130)], tr_id="proto:abc",
-    )))
+    path = _write(
+        tmp_path,
+        document(
+            mms(
+                "group_8@rcs.google.com",
+                1721000123000,
+                1,
+                [("text/plain", "hi all")],
+                [("+15550000009", 130), ("+15550000009", 137), ("+15550000006", 130)],
+                tr_id="proto:abc",
+            )
+        ),
+    )
     (message,), _ = _read(path, region="US")
     assert message.service is Service.RCS
     assert message.is_group is True
@@ -171,7 +218,9 @@ def test_android_xml_truncated_file_keeps_complete_records(tmp_path: Path) -> No
 
 
 def test_android_xml_garbage_in_the_middle_is_corrupt_not_truncated(tmp_path: Path) -> None:
-    text = document(sms("95555", 1700000000000, "ok"), "  <sms <<>> broken\n", sms("95555", 1700000001000, "x"))
+    text = document(
+        sms("95555", 1700000000000, "ok"), "  <sms <<>> broken\n", sms("95555", 1700000001000, "x")
+    )
     stats = ReadStats()
     got = []
     with pytest.raises(CorruptArchive) as info:
@@ -183,9 +232,12 @@ def test_android_xml_garbage_in_the_middle_is_corrupt_not_truncated(tmp_path: Pa
 
 
 def test_android_xml_calls_file_is_explained(tmp_path: Path) -> None:
-    path = _write(tmp_path, "<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>\n<calls count=\"1\">"
-                            '<call number="10086" duration="5" date="1700000000000" type="1" /></calls>\n',
-                  "calls-20251130.xml")
+    path = _write(
+        tmp_path,
+        "<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>\n<calls count=\"1\">"
+        '<call number="10086" duration="5" date="1700000000000" type="1" /></calls>\n',
+        "calls-20251130.xml",
+    )
     with pytest.raises(UnsupportedArchive) as info:
         detect(path)
     assert info.value.message == "this is a call log, not messages (root element is <calls>)"
@@ -234,17 +286,21 @@ def test_android_xml_source_is_not_modified(tmp_path: Path) -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(body=st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=80))
-def test_android_xml_survives_arbitrary_body_text(tmp_path_factory: pytest.TempPathFactory, body: str) -> None:
+def test_android_xml_survives_arbitrary_body_text(
+    tmp_path_factory: pytest.TempPathFactory, body: str
+) -> None:
     path = _write(tmp_path_factory.mktemp("h"), document(sms("+15550000001", 1700000000000, body)))
     messages, stats = _read(path, region="US")
     assert stats.read + stats.skipped == 1
     # XML cannot carry most C0 controls or U+FFFE/U+FFFF: those references become U+FFFD
-    expected = "".join("\ufffd" if (ord(c) < 0x20 and c not in "\t\n\r") or c in "\ufffe\uffff" else c
-                       for c in body)
+    expected = "".join(
+        "\ufffd" if (ord(c) < 0x20 and c not in "\t\n\r") or c in "\ufffe\uffff" else c for c in body
+    )
     assert [m.body for m in messages] == [expected]
 
 
 # --- real files from ../shared/samples/sbr-devadvance ---------------------------------------------
+
 
 def test_android_xml_real_truncated_sample_yields_49_records() -> None:
     path = sample_path("sbr-devadvance", "sms_and_mms.xml")
@@ -286,9 +342,18 @@ def test_android_xml_progress_callback_reaches_the_end(tmp_path: Path) -> None:
 def test_android_xml_memory_does_not_keep_attachment_data(tmp_path: Path) -> None:
     """A multi-MB base64 part is parsed (huge_tree) and never lands in the message."""
     big = "A" * (12 * 1024 * 1024)
-    path = _write(tmp_path, document(mms("+15550000006", 1720997593000, 1,
-                                         [("image/jpeg", big), ("text/plain", "photo")],
-                                         [("+15550000006", 137)])))
+    path = _write(
+        tmp_path,
+        document(
+            mms(
+                "+15550000006",
+                1720997593000,
+                1,
+                [("image/jpeg", big), ("text/plain", "photo")],
+                [("+15550000006", 137)],
+            )
+        ),
+    )
     (message,), _ = _read(path, region="US")
     assert message.body == "photo" and message.has_attachments
     assert len(repr(message)) < 2000

@@ -29,7 +29,9 @@ from tests.fixtures_ios import (
 
 
 def _hashes(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()
+    }
 
 
 def _read(path: Path, **options: object) -> tuple[list[Message], ReadStats]:
@@ -40,13 +42,19 @@ def _read(path: Path, **options: object) -> tuple[list[Message], ReadStats]:
 
 # --- iOS 16+: the full row zoo -----------------------------------------------------------------
 
+
 def test_read_ios16_counts_and_exclusions(tmp_path: Path) -> None:
     messages, stats = _read(make_ios16_db(tmp_path / "sms.db"))
     assert [m.source_record[-2:] for m in messages] == ["01", "02", "03", "05", "06", "08", "09", "10"]
     assert (stats.read, stats.excluded, stats.skipped) == (8, 4, 1)
     assert stats.details == {
-        "ios_client_version": "17008", "ios_message_columns": "88", "ios_tapbacks": "1",
-        "ios_group_events": "1", "ios_system": "1", "ios_empty": "1", "ios_spam": "1",
+        "ios_client_version": "17008",
+        "ios_message_columns": "88",
+        "ios_tapbacks": "1",
+        "ios_group_events": "1",
+        "ios_system": "1",
+        "ios_empty": "1",
+        "ios_spam": "1",
     }
 
 
@@ -54,29 +62,52 @@ def test_read_ios16_body_only_in_attributed_body(tmp_path: Path) -> None:
     messages, _ = _read(make_ios16_db(tmp_path / "sms.db"))
     assert messages[0] == Message(
         message_id=make_message_id("ios", "5C1A0E52-0001-4C6B-9E21-000000000001"),
-        source_format="ios_sms_db", source_file=str(tmp_path / "sms.db"),
-        source_record="5C1A0E52-0001-4C6B-9E21-000000000001", thread_key="22000", direction=Direction.IN,
-        address_raw="22000", address="22000", sender_kind="short_code",
+        source_format="ios_sms_db",
+        source_file=str(tmp_path / "sms.db"),
+        source_record="5C1A0E52-0001-4C6B-9E21-000000000001",
+        thread_key="22000",
+        direction=Direction.IN,
+        address_raw="22000",
+        address="22000",
+        sender_kind="short_code",
         timestamp=datetime(2024, 3, 5, 14, 0, tzinfo=UTC),
-        body="ACME: 20% off this weekend! Reply STOP to opt out", sent_timestamp=None, service=Service.SMS,
-        recipients=(), has_attachments=False, is_group=False, is_filtered=False,
+        body="ACME: 20% off this weekend! Reply STOP to opt out",
+        sent_timestamp=None,
+        service=Service.SMS,
+        recipients=(),
+        has_attachments=False,
+        is_group=False,
+        is_filtered=False,
     )
 
 
 def test_read_ios16_outgoing_stop_has_recipient(tmp_path: Path) -> None:
     stop = _read(make_ios16_db(tmp_path / "sms.db"))[0][1]
-    assert (stop.direction, stop.address, stop.body, stop.recipients) == (Direction.OUT, "22000", "STOP", ("22000",))
+    assert (stop.direction, stop.address, stop.body, stop.recipients) == (
+        Direction.OUT,
+        "22000",
+        "STOP",
+        ("22000",),
+    )
 
 
 def test_read_ios16_group_messages(tmp_path: Path) -> None:
     messages, _ = _read(make_ios16_db(tmp_path / "sms.db"), region="US")
     incoming, outgoing = messages[3], messages[4]
     assert (incoming.direction, incoming.address, incoming.is_group, incoming.thread_key) == (
-        Direction.IN, "+12025550167", True, "chat493875620745871235")
+        Direction.IN,
+        "+12025550167",
+        True,
+        "chat493875620745871235",
+    )
     assert incoming.recipients == ("+12025550142", "+12025550175")
     assert incoming.service is Service.IMESSAGE
     assert (outgoing.direction, outgoing.address, outgoing.sender_kind, outgoing.thread_key) == (
-        Direction.OUT, "chat493875620745871235", "group", "chat493875620745871235")
+        Direction.OUT,
+        "chat493875620745871235",
+        "group",
+        "chat493875620745871235",
+    )
     assert outgoing.recipients == ("+12025550142", "+12025550167", "+12025550175")
 
 
@@ -96,24 +127,38 @@ def test_read_reports_progress(tmp_path: Path) -> None:
 
 # --- older eras --------------------------------------------------------------------------------
 
+
 def test_read_ios7_seconds_dates(tmp_path: Path) -> None:
     db = SmsDb(tmp_path / "sms.db", schema=IOS7_SCHEMA, client_version="7006", seconds_dates=True)
     h = db.handle("4891")
     chat = db.chat("4891", [h])
-    db.message(guid="E1C4D2B0-7A7A-4B4B-8C8C-000000000001", handle=h, chat=chat,
-               date=dt("2015-11-01 21:59:14"), text="Your code is 123456")
+    db.message(
+        guid="E1C4D2B0-7A7A-4B4B-8C8C-000000000001",
+        handle=h,
+        chat=chat,
+        date=dt("2015-11-01 21:59:14"),
+        text="Your code is 123456",
+    )
     db.close()
     messages, stats = _read(tmp_path / "sms.db")
     assert stats.details["ios_client_version"] == "7006"
     assert stats.details["ios_message_columns"] == "38"
-    assert messages == [Message(
-        message_id=make_message_id("ios", "E1C4D2B0-7A7A-4B4B-8C8C-000000000001"),
-        source_format="ios_sms_db", source_file=str(tmp_path / "sms.db"),
-        source_record="E1C4D2B0-7A7A-4B4B-8C8C-000000000001", thread_key="4891", direction=Direction.IN,
-        address_raw="4891", address="4891", sender_kind="short_code",
-        timestamp=datetime(2015, 11, 1, 21, 59, 14, tzinfo=UTC), body="Your code is 123456",
-        service=Service.SMS,
-    )]
+    assert messages == [
+        Message(
+            message_id=make_message_id("ios", "E1C4D2B0-7A7A-4B4B-8C8C-000000000001"),
+            source_format="ios_sms_db",
+            source_file=str(tmp_path / "sms.db"),
+            source_record="E1C4D2B0-7A7A-4B4B-8C8C-000000000001",
+            thread_key="4891",
+            direction=Direction.IN,
+            address_raw="4891",
+            address="4891",
+            sender_kind="short_code",
+            timestamp=datetime(2015, 11, 1, 21, 59, 14, tzinfo=UTC),
+            body="Your code is 123456",
+            service=Service.SMS,
+        )
+    ]
 
 
 def test_read_ios7_raw_seconds_value(tmp_path: Path) -> None:
@@ -129,13 +174,21 @@ def test_read_ios14_nanoseconds_text_column(tmp_path: Path) -> None:
     db = SmsDb(tmp_path / "sms.db", schema=IOS14_SCHEMA, client_version="14006")
     h = db.handle("+12025550142", "iMessage")
     chat = db.chat("+12025550142", [h], service="iMessage")
-    db.message(guid="A3B1-14", handle=h, chat=chat, service="iMessage", date=dt("2021-06-01 08:00:00"),
-               text="see you", attributed="ignored: text wins")
+    db.message(
+        guid="A3B1-14",
+        handle=h,
+        chat=chat,
+        service="iMessage",
+        date=dt("2021-06-01 08:00:00"),
+        text="see you",
+        attributed="ignored: text wins",
+    )
     db.close()
     messages, stats = _read(tmp_path / "sms.db", region="US")
     assert stats.details["ios_message_columns"] == "74"
     assert [(m.body, m.service, m.address, m.timestamp) for m in messages] == [
-        ("see you", Service.IMESSAGE, "+12025550142", datetime(2021, 6, 1, 8, 0, tzinfo=UTC))]
+        ("see you", Service.IMESSAGE, "+12025550142", datetime(2021, 6, 1, 8, 0, tzinfo=UTC))
+    ]
 
 
 def test_read_rcs_service_and_unknown(tmp_path: Path) -> None:
@@ -149,19 +202,29 @@ def test_read_rcs_service_and_unknown(tmp_path: Path) -> None:
 
 # --- real samples ------------------------------------------------------------------------------
 
+
 def test_read_real_mvt_ios14_trimmed_database() -> None:
     path = sample_path("iosbackup-mvt-ios14", "3d", "3d0d7e5fb2ce288813306e4d4636395e047a3d28")
     before = _hashes(path.parent)
     messages, stats = _read(path)
     assert _hashes(path.parent) == before
     assert stats.details["ios_message_columns"] == "74"
-    assert messages == [Message(
-        message_id=make_message_id("ios", "FDC6EC94-9D5A-434D-90FA-BF170E10A311"),
-        source_format="ios_sms_db", source_file=str(path), source_record="FDC6EC94-9D5A-434D-90FA-BF170E10A311",
-        thread_key="apple", direction=Direction.IN, address_raw="apple", address="apple",
-        sender_kind="alphanumeric", timestamp=datetime(2019, 8, 29, 23, 13, 30, 539788, tzinfo=UTC),
-        body="Please click here https://badbadbad.example.org/", service=Service.SMS,
-    )]
+    assert messages == [
+        Message(
+            message_id=make_message_id("ios", "FDC6EC94-9D5A-434D-90FA-BF170E10A311"),
+            source_format="ios_sms_db",
+            source_file=str(path),
+            source_record="FDC6EC94-9D5A-434D-90FA-BF170E10A311",
+            thread_key="apple",
+            direction=Direction.IN,
+            address_raw="apple",
+            address="apple",
+            sender_kind="alphanumeric",
+            timestamp=datetime(2019, 8, 29, 23, 13, 30, 539788, tzinfo=UTC),
+            body="Please click here https://badbadbad.example.org/",
+            service=Service.SMS,
+        )
+    ]
 
 
 def test_read_real_ios5_legacy_is_rejected() -> None:
@@ -188,7 +251,10 @@ def test_read_synthetic_ios5_legacy_is_rejected(tmp_path: Path) -> None:
 
 # --- evidence handling -------------------------------------------------------------------------
 
-def test_read_wal_sidecars_copied_and_source_untouched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+
+def test_read_wal_sidecars_copied_and_source_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     evidence = tmp_path / "evidence"
     evidence.mkdir()
     db = SmsDb(evidence / "sms.db")
@@ -222,7 +288,9 @@ def test_read_wal_sidecars_copied_and_source_untouched(tmp_path: Path, monkeypat
         frozen.chmod(stat.S_IRWXU)
 
 
-def test_read_private_copy_is_0700_and_removed_on_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_read_private_copy_is_0700_and_removed_on_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = SmsDb(tmp_path / "sms.db")
     db.message(guid="G", handle=db.handle("22000"), chat=None, date=dt("2024-01-01 00:00:00"), text="x")
     db.conn.commit()
@@ -260,9 +328,13 @@ def test_read_other_sqlite_database_is_unsupported(tmp_path: Path) -> None:
 
 def test_sniff_accepts_trimmed_database_without_chat(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "trimmed.db")
-    conn.execute("CREATE TABLE handle (ROWID INTEGER PRIMARY KEY, id TEXT, service TEXT)")  # service from here
-    conn.execute("CREATE TABLE message (ROWID INTEGER PRIMARY KEY, guid TEXT, text TEXT, handle_id INTEGER,"
-                 " date INTEGER, is_from_me INTEGER)")
+    conn.execute(
+        "CREATE TABLE handle (ROWID INTEGER PRIMARY KEY, id TEXT, service TEXT)"
+    )  # service from here
+    conn.execute(
+        "CREATE TABLE message (ROWID INTEGER PRIMARY KEY, guid TEXT, text TEXT, handle_id INTEGER,"
+        " date INTEGER, is_from_me INTEGER)"
+    )
     conn.execute("INSERT INTO handle VALUES (1, '22000', 'SMS')")
     conn.execute("INSERT INTO message VALUES (1, 'T-1', 'hi', 1, 700000000000000000, 0)")
     conn.commit()
@@ -273,6 +345,7 @@ def test_sniff_accepts_trimmed_database_without_chat(tmp_path: Path) -> None:
 
 
 # --- sample_data/iphone-sms.db -----------------------------------------------------------------
+
 
 def test_iphone_sample_is_reproducible_and_reads(tmp_path: Path) -> None:
     import importlib.util
@@ -292,12 +365,18 @@ def test_iphone_sample_is_reproducible_and_reads(tmp_path: Path) -> None:
     conn.close()
     messages, stats = _read(committed, region="US")
     assert (stats.read, stats.excluded, stats.details["ios_tapbacks"]) == (20, 1, "1")
-    stops = [(m.address, m.timestamp.date().isoformat()) for m in messages
-             if m.direction is Direction.OUT and m.body == "STOP"]
+    stops = [
+        (m.address, m.timestamp.date().isoformat())
+        for m in messages
+        if m.direction is Direction.OUT and m.body == "STOP"
+    ]
     assert stops == [("24273", "2024-03-04"), ("72345", "2024-03-08")]
     confirmed = datetime(2024, 3, 8, 15, 20, 44, tzinfo=UTC)  # ACME's "You have been unsubscribed"
-    after = [(m.address, m.timestamp.date().isoformat()) for m in messages
-             if m.address in ("72345", "72346") and m.timestamp > confirmed]
+    after = [
+        (m.address, m.timestamp.date().isoformat())
+        for m in messages
+        if m.address in ("72345", "72346") and m.timestamp > confirmed
+    ]
     assert after == [("72345", "2024-03-25"), ("72346", "2024-03-27"), ("72346", "2024-04-05")]
     group = [m for m in messages if m.is_group]
     assert {m.thread_key for m in group} == {"chat493875620745871235"}

@@ -38,10 +38,18 @@ def test_decode_crabstep_all_41_present() -> None:
 def test_decode_text_only_layout_byte_by_byte() -> None:
     # FORMATS.md §4.5, the layout of the real blob AttributedBodyTextOnly ("Noter test").
     blob = bytes.fromhex(
-        "040b73747265616d747970656481e803" "840140" "848484194e534d757461626c6541747472696275746564537472696e6700"
-        "8484124e5341747472696275746564537472696e6700" "8484084e534f626a65637400" "85"
-        "928484840f4e534d757461626c65537472696e6701" "8484084e53537472696e670195" "84012b"
-        "0a4e6f7465722074657374" "86")
+        "040b73747265616d747970656481e803"
+        "840140"
+        "848484194e534d757461626c6541747472696275746564537472696e6700"
+        "8484124e5341747472696275746564537472696e6700"
+        "8484084e534f626a65637400"
+        "85"
+        "928484840f4e534d757461626c65537472696e6701"
+        "8484084e53537472696e670195"
+        "84012b"
+        "0a4e6f7465722074657374"
+        "86"
+    )
     assert decode_attributed_body(blob) == "Noter test"
 
 
@@ -58,8 +66,9 @@ def test_decode_plain_attributed_string_root() -> None:
     assert decode_attributed_body(encode_attributed_body("Test 3", mutable=False)) == "Test 3"
 
 
-@pytest.mark.parametrize("blob", [None, b"", b"\x04\x0bstreamtyped", b"bplist00\xd4\x01",
-                                  b"\x04\x0btypedstream\x81\xe8\x03"])
+@pytest.mark.parametrize(
+    "blob", [None, b"", b"\x04\x0bstreamtyped", b"bplist00\xd4\x01", b"\x04\x0btypedstream\x81\xe8\x03"]
+)
 def test_decode_rejects_non_typedstream(blob: bytes | None) -> None:
     assert decode_attributed_body(blob) is None
 
@@ -67,7 +76,7 @@ def test_decode_rejects_non_typedstream(blob: bytes | None) -> None:
 def test_decode_rejects_overrunning_length() -> None:
     blob = encode_attributed_body("This is parsing")
     cut = blob.index(b"This is parsing")
-    assert decode_attributed_body(blob[:cut - 1] + b"\x81\x9d\x00" + blob[cut:]) is None
+    assert decode_attributed_body(blob[: cut - 1] + b"\x81\x9d\x00" + blob[cut:]) is None
 
 
 def test_decode_every_truncation_is_none_or_exact() -> None:

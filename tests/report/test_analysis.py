@@ -51,13 +51,17 @@ def test_analysis_scenario_findings_exact(scenario: pd.DataFrame) -> None:
     assert late_a.subject == "优选商城" and late_a.severity == "violation"
     assert "24 hours" in late_a.explanation and "same number" in late_a.explanation
     assert report.messages_checked == 18
-    assert report.first_message == t("2025-03-01T02:00:00Z") and report.last_message == t("2025-07-02T02:00:00Z")
+    assert report.first_message == t("2025-03-01T02:00:00Z") and report.last_message == t(
+        "2025-07-02T02:00:00Z"
+    )
 
 
 def test_analysis_summary_sorted_by_severity(scenario: pd.DataFrame) -> None:
     report = analyze(scenario, CN, tz=SH)
-    rows = [(s.subject, s.status, s.violations, s.via_other_numbers, s.within_grace, s.confirmed)
-            for s in report.summary]
+    rows = [
+        (s.subject, s.status, s.violations, s.via_other_numbers, s.within_grace, s.confirmed)
+        for s in report.summary
+    ]
     assert rows == [
         ("优选商城", "violated", 2, 1, 1, "no"),
         ("星巴客", "honoured", 0, 0, 0, "yes"),
@@ -73,8 +77,17 @@ def test_analysis_summary_sorted_by_severity(scenario: pd.DataFrame) -> None:
 
 def test_analysis_ledger_confirmed_unconfirmed_and_days(scenario: pd.DataFrame) -> None:
     report = analyze(scenario, CN, tz=SH)
-    ledger = [(e.unsubscribe.unsubscribe_id, e.unsubscribe.keyword, e.unsubscribe.asked_keyword, e.confirmed,
-               e.status, e.days_since) for e in report.ledger]
+    ledger = [
+        (
+            e.unsubscribe.unsubscribe_id,
+            e.unsubscribe.keyword,
+            e.unsubscribe.asked_keyword,
+            e.confirmed,
+            e.status,
+            e.days_since,
+        )
+        for e in report.ledger
+    ]
     assert ledger == [
         ("shop-td", "TD", "TD", False, "violated", 122),
         ("star-t", "T", "T", True, "honoured", 91),
@@ -85,7 +98,9 @@ def test_analysis_ledger_confirmed_unconfirmed_and_days(scenario: pd.DataFrame) 
     assert star.confirmation_at == t("2025-04-01T02:11:00Z")
     shop = report.ledger[0]
     assert (shop.violations, shop.via_other_numbers, shop.within_grace, shop.non_marketing) == (2, 1, 1, 1)
-    assert shop.first_violation == t("2025-03-05T02:00:00Z") and shop.last_violation == t("2025-03-10T02:00:00Z")
+    assert shop.first_violation == t("2025-03-05T02:00:00Z") and shop.last_violation == t(
+        "2025-03-10T02:00:00Z"
+    )
 
 
 def test_analysis_resubscribe_ends_unsubscribe(scenario: pd.DataFrame) -> None:
@@ -96,45 +111,118 @@ def test_analysis_resubscribe_ends_unsubscribe(scenario: pd.DataFrame) -> None:
 
 
 def test_analysis_unsubscribe_again_after_resubscribe_starts_a_new_episode() -> None:
-    frame = make_frame([
-        {"message_id": "ad", "timestamp": "2025-01-01T00:00:00Z", "direction": "in", "address": PORT_A,
-         "label": "marketing", **SHOP},
-        {"message_id": "td1", "timestamp": "2025-01-01T01:00:00Z", "direction": "out", "address": PORT_A,
-         "label": "unsubscribe-reply", "body": "TD"},
-        {"message_id": "td1b", "timestamp": "2025-01-01T02:00:00Z", "direction": "out", "address": PORT_A,
-         "label": "unsubscribe-reply", "body": "退订"},
-        {"message_id": "start", "timestamp": "2025-01-05T00:00:00Z", "direction": "out", "address": PORT_A,
-         "body": "START", "is_resubscribe": True},
-        {"message_id": "ok-ad", "timestamp": "2025-01-06T00:00:00Z", "direction": "in", "address": PORT_A,
-         "label": "marketing", **SHOP},
-        {"message_id": "td2", "timestamp": "2025-01-07T00:00:00Z", "direction": "out", "address": PORT_A,
-         "label": "unsubscribe-reply", "body": "TD"},
-        {"message_id": "bad-ad", "timestamp": "2025-01-09T00:00:00Z", "direction": "in", "address": PORT_A,
-         "label": "marketing", **SHOP},
-    ])
+    frame = make_frame(
+        [
+            {
+                "message_id": "ad",
+                "timestamp": "2025-01-01T00:00:00Z",
+                "direction": "in",
+                "address": PORT_A,
+                "label": "marketing",
+                **SHOP,
+            },
+            {
+                "message_id": "td1",
+                "timestamp": "2025-01-01T01:00:00Z",
+                "direction": "out",
+                "address": PORT_A,
+                "label": "unsubscribe-reply",
+                "body": "TD",
+            },
+            {
+                "message_id": "td1b",
+                "timestamp": "2025-01-01T02:00:00Z",
+                "direction": "out",
+                "address": PORT_A,
+                "label": "unsubscribe-reply",
+                "body": "退订",
+            },
+            {
+                "message_id": "start",
+                "timestamp": "2025-01-05T00:00:00Z",
+                "direction": "out",
+                "address": PORT_A,
+                "body": "START",
+                "is_resubscribe": True,
+            },
+            {
+                "message_id": "ok-ad",
+                "timestamp": "2025-01-06T00:00:00Z",
+                "direction": "in",
+                "address": PORT_A,
+                "label": "marketing",
+                **SHOP,
+            },
+            {
+                "message_id": "td2",
+                "timestamp": "2025-01-07T00:00:00Z",
+                "direction": "out",
+                "address": PORT_A,
+                "label": "unsubscribe-reply",
+                "body": "TD",
+            },
+            {
+                "message_id": "bad-ad",
+                "timestamp": "2025-01-09T00:00:00Z",
+                "direction": "in",
+                "address": PORT_A,
+                "label": "marketing",
+                **SHOP,
+            },
+        ]
+    )
     report = analyze(frame, CN, tz=SH)
     assert [(u.unsubscribe_id, u.reply_ids) for u in report.unsubscribes] == [
-        ("td1", ("td1", "td1b")), ("td2", ("td2",))]
+        ("td1", ("td1", "td1b")),
+        ("td2", ("td2",)),
+    ]
     assert kinds(report) == [(VIOLATION, "same-number", "bad-ad")]
     assert report.findings[0].unsubscribe.unsubscribe_id == "td2"  # type: ignore[union-attr]
     assert report.summary[0].unsubscribes == 3
 
 
 def _confirmation_frame(*extra: dict) -> pd.DataFrame:
-    return make_frame([
-        {"message_id": "ad", "timestamp": "2025-06-02T14:00:00Z", "direction": "in", "address": "72345",
-         "sender_kind": "short_code", "label": "marketing", "body": "ACME: 20% off. Reply STOP to opt out",
-         "brand": "acme", "brand_display": "ACME", "optout_keyword": "STOP"},
-        {"message_id": "stop", "timestamp": "2025-06-02T15:00:00Z", "direction": "out", "address": "72345",
-         "sender_kind": "short_code", "label": "unsubscribe-reply", "body": "STOP"},
-        *extra,
-    ])
+    return make_frame(
+        [
+            {
+                "message_id": "ad",
+                "timestamp": "2025-06-02T14:00:00Z",
+                "direction": "in",
+                "address": "72345",
+                "sender_kind": "short_code",
+                "label": "marketing",
+                "body": "ACME: 20% off. Reply STOP to opt out",
+                "brand": "acme",
+                "brand_display": "ACME",
+                "optout_keyword": "STOP",
+            },
+            {
+                "message_id": "stop",
+                "timestamp": "2025-06-02T15:00:00Z",
+                "direction": "out",
+                "address": "72345",
+                "sender_kind": "short_code",
+                "label": "unsubscribe-reply",
+                "body": "STOP",
+            },
+            *extra,
+        ]
+    )
 
 
 def _conf(mid: str, when: str, *, promo: bool = False, body: str = "ACME: You are unsubscribed.") -> dict:
-    return {"message_id": mid, "timestamp": when, "direction": "in", "address": "72345",
-            "sender_kind": "short_code", "label": "unsubscribe-confirmation", "body": body, "brand": "acme",
-            "brand_display": "ACME", "is_promotional": promo}
+    return {
+        "message_id": mid,
+        "timestamp": when,
+        "direction": "in",
+        "address": "72345",
+        "sender_kind": "short_code",
+        "label": "unsubscribe-confirmation",
+        "body": body,
+        "brand": "acme",
+        "brand_display": "ACME",
+        "is_promotional": promo,
+    }
 
 
 def test_analysis_confirmation_allowed_once() -> None:
@@ -149,8 +237,9 @@ def test_analysis_confirmation_allowed_once() -> None:
 
 
 def test_analysis_confirmation_with_marketing_is_flagged_as_violation() -> None:
-    frame = _confirmation_frame(_conf("c1", "2025-06-02T15:01:00Z", promo=True,
-                                      body="ACME: unsubscribed. Come back for 30% off!"))
+    frame = _confirmation_frame(
+        _conf("c1", "2025-06-02T15:01:00Z", promo=True, body="ACME: unsubscribed. Come back for 30% off!")
+    )
     report = analyze(frame, PRESETS["us"], tz="America/New_York")
     assert kinds(report) == [(CONFIRMATION_WITH_MARKETING, "same-number", "c1")]
     assert report.findings[0].severity == "violation"
@@ -171,20 +260,39 @@ def test_analysis_confirmation_after_us_five_minutes_is_late() -> None:
 def test_analysis_us_business_day_grace_across_weekend_and_holiday() -> None:
     # STOP on Fri 27 Jun 2025 11:00 EDT; grace runs to the end of Mon 14 Jul (4 July skipped).
     def ad(mid: str, when: str) -> dict:
-        return {"message_id": mid, "timestamp": when, "direction": "in", "address": "72345",
-                "sender_kind": "short_code", "label": "marketing", "body": "ACME deal", "brand": "acme",
-                "brand_display": "ACME"}
+        return {
+            "message_id": mid,
+            "timestamp": when,
+            "direction": "in",
+            "address": "72345",
+            "sender_kind": "short_code",
+            "label": "marketing",
+            "body": "ACME deal",
+            "brand": "acme",
+            "brand_display": "ACME",
+        }
 
-    frame = make_frame([
-        ad("before", "2025-06-26T15:00:00Z"),
-        {"message_id": "stop", "timestamp": "2025-06-27T15:00:00Z", "direction": "out", "address": "72345",
-         "sender_kind": "short_code", "label": "unsubscribe-reply", "body": "STOP"},
-        ad("day10-late-evening", "2025-07-15T03:59:00Z"),  # Mon 14 Jul 23:59 EDT
-        ad("day11-midnight", "2025-07-15T04:00:00Z"),  # Tue 15 Jul 00:00 EDT
-    ])
+    frame = make_frame(
+        [
+            ad("before", "2025-06-26T15:00:00Z"),
+            {
+                "message_id": "stop",
+                "timestamp": "2025-06-27T15:00:00Z",
+                "direction": "out",
+                "address": "72345",
+                "sender_kind": "short_code",
+                "label": "unsubscribe-reply",
+                "body": "STOP",
+            },
+            ad("day10-late-evening", "2025-07-15T03:59:00Z"),  # Mon 14 Jul 23:59 EDT
+            ad("day11-midnight", "2025-07-15T04:00:00Z"),  # Tue 15 Jul 00:00 EDT
+        ]
+    )
     report = analyze(frame, PRESETS["us"], tz="America/New_York")
-    assert kinds(report) == [(WITHIN_GRACE, "same-number", "day10-late-evening"),
-                             (VIOLATION, "same-number", "day11-midnight")]
+    assert kinds(report) == [
+        (WITHIN_GRACE, "same-number", "day10-late-evening"),
+        (VIOLATION, "same-number", "day11-midnight"),
+    ]
     assert report.unsubscribes[0].deadline == t("2025-07-15T04:00:00Z")
     assert report.findings[1].message.local_time == "2025-07-15T00:00:00-04:00"
     # a plain 24 h policy makes both violations
@@ -192,16 +300,46 @@ def test_analysis_us_business_day_grace_across_weekend_and_holiday() -> None:
 
 
 def test_analysis_channel_hopping_by_brand() -> None:
-    frame = make_frame([
-        {"message_id": "ad", "timestamp": "2025-01-01T00:00:00Z", "direction": "in", "address": PORT_A,
-         "label": "marketing", **SHOP},
-        {"message_id": "td", "timestamp": "2025-01-01T01:00:00Z", "direction": "out", "address": PORT_A,
-         "label": "unsubscribe-reply", "body": "TD"},
-        *({"message_id": f"hop{i}", "timestamp": f"2025-01-{10 + i:02d}T00:00:00Z", "direction": "in",
-           "address": f"1069000000{i:03d}", "label": "marketing", **SHOP} for i in range(5)),
-        {"message_id": "other-brand", "timestamp": "2025-01-20T00:00:00Z", "direction": "in",
-         "address": "10690000999", "label": "marketing", "brand": "别家", "brand_display": "别家"},
-    ])
+    frame = make_frame(
+        [
+            {
+                "message_id": "ad",
+                "timestamp": "2025-01-01T00:00:00Z",
+                "direction": "in",
+                "address": PORT_A,
+                "label": "marketing",
+                **SHOP,
+            },
+            {
+                "message_id": "td",
+                "timestamp": "2025-01-01T01:00:00Z",
+                "direction": "out",
+                "address": PORT_A,
+                "label": "unsubscribe-reply",
+                "body": "TD",
+            },
+            *(
+                {
+                    "message_id": f"hop{i}",
+                    "timestamp": f"2025-01-{10 + i:02d}T00:00:00Z",
+                    "direction": "in",
+                    "address": f"1069000000{i:03d}",
+                    "label": "marketing",
+                    **SHOP,
+                }
+                for i in range(5)
+            ),
+            {
+                "message_id": "other-brand",
+                "timestamp": "2025-01-20T00:00:00Z",
+                "direction": "in",
+                "address": "10690000999",
+                "label": "marketing",
+                "brand": "别家",
+                "brand_display": "别家",
+            },
+        ]
+    )
     report = analyze(frame, CN, tz=SH)
     assert [(k, v) for k, v, _ in kinds(report)] == [(VIOLATION, "other-number")] * 5
     row = report.summary[0]
@@ -210,28 +348,77 @@ def test_analysis_channel_hopping_by_brand() -> None:
 
 
 def test_analysis_shared_port_other_brand_not_counted() -> None:
-    frame = make_frame([
-        {"message_id": "ad", "timestamp": "2025-01-01T00:00:00Z", "direction": "in", "address": PORT_A,
-         "label": "marketing", **SHOP},
-        {"message_id": "td", "timestamp": "2025-01-01T01:00:00Z", "direction": "out", "address": PORT_A,
-         "label": "unsubscribe-reply", "body": "TD"},
-        {"message_id": "other", "timestamp": "2025-01-05T00:00:00Z", "direction": "in", "address": PORT_A,
-         "label": "marketing", "brand": "别家", "brand_display": "别家"},
-        {"message_id": "nobrand", "timestamp": "2025-01-06T00:00:00Z", "direction": "in", "address": PORT_A,
-         "label": "marketing"},
-    ])
+    frame = make_frame(
+        [
+            {
+                "message_id": "ad",
+                "timestamp": "2025-01-01T00:00:00Z",
+                "direction": "in",
+                "address": PORT_A,
+                "label": "marketing",
+                **SHOP,
+            },
+            {
+                "message_id": "td",
+                "timestamp": "2025-01-01T01:00:00Z",
+                "direction": "out",
+                "address": PORT_A,
+                "label": "unsubscribe-reply",
+                "body": "TD",
+            },
+            {
+                "message_id": "other",
+                "timestamp": "2025-01-05T00:00:00Z",
+                "direction": "in",
+                "address": PORT_A,
+                "label": "marketing",
+                "brand": "别家",
+                "brand_display": "别家",
+            },
+            {
+                "message_id": "nobrand",
+                "timestamp": "2025-01-06T00:00:00Z",
+                "direction": "in",
+                "address": PORT_A,
+                "label": "marketing",
+            },
+        ]
+    )
     assert kinds(analyze(frame, CN, tz=SH)) == [(VIOLATION, "same-number", "nobrand")]
 
 
 def test_analysis_unbranded_number_is_its_own_subject() -> None:
-    frame = make_frame([
-        {"message_id": "ad", "timestamp": "2025-01-01T00:00:00Z", "direction": "in", "address": "+14155550123",
-         "sender_kind": "mobile", "label": "marketing", "body": "Deals! Reply STOP"},
-        {"message_id": "stop", "timestamp": "2025-01-01T01:00:00Z", "direction": "out",
-         "address": "+14155550123", "sender_kind": "mobile", "label": "unsubscribe-reply", "body": " STOP "},
-        {"message_id": "again", "timestamp": "2025-03-01T00:00:00Z", "direction": "in", "address": "+14155550123",
-         "sender_kind": "mobile", "label": "marketing", "body": "More deals"},
-    ])
+    frame = make_frame(
+        [
+            {
+                "message_id": "ad",
+                "timestamp": "2025-01-01T00:00:00Z",
+                "direction": "in",
+                "address": "+14155550123",
+                "sender_kind": "mobile",
+                "label": "marketing",
+                "body": "Deals! Reply STOP",
+            },
+            {
+                "message_id": "stop",
+                "timestamp": "2025-01-01T01:00:00Z",
+                "direction": "out",
+                "address": "+14155550123",
+                "sender_kind": "mobile",
+                "label": "unsubscribe-reply",
+                "body": " STOP ",
+            },
+            {
+                "message_id": "again",
+                "timestamp": "2025-03-01T00:00:00Z",
+                "direction": "in",
+                "address": "+14155550123",
+                "sender_kind": "mobile",
+                "label": "marketing",
+                "body": "More deals",
+            },
+        ]
+    )
     report = analyze(frame, PRESETS["us"], tz="America/New_York")
     assert kinds(report) == [(VIOLATION, "same-number", "again")]
     assert report.summary[0].subject == "+14155550123" and report.summary[0].keyword == "STOP"
@@ -240,7 +427,9 @@ def test_analysis_unbranded_number_is_its_own_subject() -> None:
 def test_analysis_non_marketing_after_unsubscribe_never_counted(scenario: pd.DataFrame) -> None:
     report = analyze(scenario, CN, tz=SH)
     otp = [f for f in report.findings if f.kind == NON_MARKETING]
-    assert [(f.message.message_id, f.message.label, f.severity) for f in otp] == [("shop-otp", "verification", "info")]
+    assert [(f.message.message_id, f.message.label, f.severity) for f in otp] == [
+        ("shop-otp", "verification", "info")
+    ]
     assert otp[0].message.timestamp == t("2025-03-11T02:00:00Z")
     assert "not counted" in otp[0].explanation
     assert all(f.message.label == "marketing" for f in report.violations)
@@ -249,7 +438,9 @@ def test_analysis_non_marketing_after_unsubscribe_never_counted(scenario: pd.Dat
 def test_analysis_within_grace_shown_not_counted(scenario: pd.DataFrame) -> None:
     report = analyze(scenario, CN, tz=SH)
     grace = [f for f in report.findings if f.kind == WITHIN_GRACE]
-    assert [(f.message.message_id, f.message.timestamp) for f in grace] == [("shop-grace", t("2025-03-01T20:00:00Z"))]
+    assert [(f.message.message_id, f.message.timestamp) for f in grace] == [
+        ("shop-grace", t("2025-03-01T20:00:00Z"))
+    ]
     assert "not a violation" in grace[0].explanation
     assert len(report.violations) == 2
     # with a 72 h grace the 4-day-later message is still a violation, with 1 week it is not
@@ -258,18 +449,41 @@ def test_analysis_within_grace_shown_not_counted(scenario: pd.DataFrame) -> None
     assert len(analyze(scenario, with_grace(CN, "72h"), tz=SH).violations) == 2
     week = analyze(scenario, with_grace(CN, "7d"), tz=SH)
     assert [f.message.message_id for f in week.violations] == ["shop-late-b"]
-    assert [f.message.message_id for f in week.findings if f.kind == WITHIN_GRACE] == ["shop-grace", "shop-late-a"]
+    assert [f.message.message_id for f in week.findings if f.kind == WITHIN_GRACE] == [
+        "shop-grace",
+        "shop-late-a",
+    ]
 
 
 def test_analysis_unsubscribe_still_within_grace_at_archive_end() -> None:
-    frame = make_frame([
-        {"message_id": "ad", "timestamp": "2025-01-01T00:00:00Z", "direction": "in", "address": PORT_A,
-         "label": "marketing", **SHOP},
-        {"message_id": "td", "timestamp": "2025-01-01T01:00:00Z", "direction": "out", "address": PORT_A,
-         "label": "unsubscribe-reply", "body": "TD"},
-        {"message_id": "chat", "timestamp": "2025-01-01T05:00:00Z", "direction": "in", "address": "+8613800000001",
-         "sender_kind": "mobile", "body": "hi"},
-    ])
+    frame = make_frame(
+        [
+            {
+                "message_id": "ad",
+                "timestamp": "2025-01-01T00:00:00Z",
+                "direction": "in",
+                "address": PORT_A,
+                "label": "marketing",
+                **SHOP,
+            },
+            {
+                "message_id": "td",
+                "timestamp": "2025-01-01T01:00:00Z",
+                "direction": "out",
+                "address": PORT_A,
+                "label": "unsubscribe-reply",
+                "body": "TD",
+            },
+            {
+                "message_id": "chat",
+                "timestamp": "2025-01-01T05:00:00Z",
+                "direction": "in",
+                "address": "+8613800000001",
+                "sender_kind": "mobile",
+                "body": "hi",
+            },
+        ]
+    )
     report = analyze(frame, CN, tz=SH)
     assert report.ledger[0].status == "within grace" and report.ledger[0].days_since == 0
 
@@ -293,13 +507,30 @@ def _rows_without(mid: str) -> list[dict]:
 
 
 def test_analysis_unsubscribe_to_trap_sender_gets_trap_status() -> None:
-    frame = make_frame([
-        {"message_id": "trap", "timestamp": "2025-01-01T00:00:00Z", "direction": "in",
-         "address": "+8613912345678", "sender_kind": "mobile", "label": "marketing", "body": "回复1确认退订",
-         "is_trap": True, "trap_reason": "asks to reply 1 to confirm"},
-        {"message_id": "one", "timestamp": "2025-01-01T00:01:00Z", "direction": "out",
-         "address": "+8613912345678", "sender_kind": "mobile", "label": "unsubscribe-reply", "body": "1"},
-    ])
+    frame = make_frame(
+        [
+            {
+                "message_id": "trap",
+                "timestamp": "2025-01-01T00:00:00Z",
+                "direction": "in",
+                "address": "+8613912345678",
+                "sender_kind": "mobile",
+                "label": "marketing",
+                "body": "回复1确认退订",
+                "is_trap": True,
+                "trap_reason": "asks to reply 1 to confirm",
+            },
+            {
+                "message_id": "one",
+                "timestamp": "2025-01-01T00:01:00Z",
+                "direction": "out",
+                "address": "+8613912345678",
+                "sender_kind": "mobile",
+                "label": "unsubscribe-reply",
+                "body": "1",
+            },
+        ]
+    )
     report = analyze(frame, CN, tz=SH)
     assert report.ledger[0].status == "replied to trap" and report.summary[0].status == "replied to trap"
     assert report.traps[0].reply is not None and report.traps[0].reply.message_id == "one"
@@ -309,23 +540,58 @@ def test_analysis_empty_and_no_unsubscribe() -> None:
     empty = make_frame([])
     report = analyze(empty, CN, tz=SH)
     assert report.findings == () and report.summary == () and report.messages_checked == 0
-    chat = make_frame([{"timestamp": "2025-01-01T00:00:00Z", "direction": "in", "address": PORT_A,
-                        "label": "marketing", **SHOP}])
+    chat = make_frame(
+        [
+            {
+                "timestamp": "2025-01-01T00:00:00Z",
+                "direction": "in",
+                "address": PORT_A,
+                "label": "marketing",
+                **SHOP,
+            }
+        ]
+    )
     report = analyze(chat, CN, tz=SH)
     assert report.unsubscribes == () and report.findings == () and report.messages_checked == 1
 
 
 def test_analysis_ignores_drafts_failed_and_groups() -> None:
-    frame = make_frame([
-        {"message_id": "ad", "timestamp": "2025-01-01T00:00:00Z", "direction": "in", "address": PORT_A,
-         "label": "marketing", **SHOP},
-        {"message_id": "draft", "timestamp": "2025-01-01T01:00:00Z", "direction": "draft", "address": PORT_A,
-         "label": "unsubscribe-reply", "body": "TD"},
-        {"message_id": "failed", "timestamp": "2025-01-01T01:00:00Z", "direction": "failed", "address": PORT_A,
-         "label": "unsubscribe-reply", "body": "TD"},
-        {"message_id": "later", "timestamp": "2025-01-05T00:00:00Z", "direction": "in", "address": PORT_A,
-         "label": "marketing", **SHOP},
-    ])
+    frame = make_frame(
+        [
+            {
+                "message_id": "ad",
+                "timestamp": "2025-01-01T00:00:00Z",
+                "direction": "in",
+                "address": PORT_A,
+                "label": "marketing",
+                **SHOP,
+            },
+            {
+                "message_id": "draft",
+                "timestamp": "2025-01-01T01:00:00Z",
+                "direction": "draft",
+                "address": PORT_A,
+                "label": "unsubscribe-reply",
+                "body": "TD",
+            },
+            {
+                "message_id": "failed",
+                "timestamp": "2025-01-01T01:00:00Z",
+                "direction": "failed",
+                "address": PORT_A,
+                "label": "unsubscribe-reply",
+                "body": "TD",
+            },
+            {
+                "message_id": "later",
+                "timestamp": "2025-01-05T00:00:00Z",
+                "direction": "in",
+                "address": PORT_A,
+                "label": "marketing",
+                **SHOP,
+            },
+        ]
+    )
     assert analyze(frame, CN, tz=SH).unsubscribes == ()
 
 
@@ -346,15 +612,26 @@ def test_analysis_scales_vectorized() -> None:
     brands = rng.integers(0, 500, n)
     frame = make_frame([])
     base = pd.Timestamp("2025-01-01T00:00:00Z")
-    frame = pd.DataFrame({
-        "message_id": [f"x{i}" for i in range(n)],
-        "timestamp": base + pd.to_timedelta(rng.integers(0, 300 * 86400, n), unit="s"),
-        "direction": np.where(rng.random(n) < 0.01, "out", "in"),
-        "address": [f"10690{b:05d}{i % 3}" for i, b in enumerate(brands)],
-        "body": "x", "label": "marketing", "reason": "", "brand": [f"b{b}" for b in brands],
-        "brand_display": "", "optout_keyword": "", "is_resubscribe": False, "is_trap": False,
-        "trap_reason": "", "is_promotional": True, "sender_kind": "cn_commercial_port", "source_file": "s",
-    })
+    frame = pd.DataFrame(
+        {
+            "message_id": [f"x{i}" for i in range(n)],
+            "timestamp": base + pd.to_timedelta(rng.integers(0, 300 * 86400, n), unit="s"),
+            "direction": np.where(rng.random(n) < 0.01, "out", "in"),
+            "address": [f"10690{b:05d}{i % 3}" for i, b in enumerate(brands)],
+            "body": "x",
+            "label": "marketing",
+            "reason": "",
+            "brand": [f"b{b}" for b in brands],
+            "brand_display": "",
+            "optout_keyword": "",
+            "is_resubscribe": False,
+            "is_trap": False,
+            "trap_reason": "",
+            "is_promotional": True,
+            "sender_kind": "cn_commercial_port",
+            "source_file": "s",
+        }
+    )
     frame.loc[frame["direction"] == "out", "label"] = "unsubscribe-reply"
     report = analyze(frame, CN, tz=SH)
     assert len(report.unsubscribes) > 400

@@ -44,7 +44,9 @@ def test_cli_report_sample_schema_and_policy(sample_doc: dict[str, Any]) -> None
     validate(sample_doc, SCHEMA)
     assert sample_doc["policy"]["name"] == "cn" and sample_doc["region"] == "CN"
     assert sample_doc["timezone"] == {"name": "Asia/Shanghai", "source": "main zone of region CN"}
-    assert sample_doc["sources"] == [str(SAMPLE)] or sample_doc["sources"][0].endswith("android-sms-backup.xml")
+    assert sample_doc["sources"] == [str(SAMPLE)] or sample_doc["sources"][0].endswith(
+        "android-sms-backup.xml"
+    )
 
 
 def test_cli_report_sample_same_and_other_number_violations(sample_doc: dict[str, Any]) -> None:
@@ -61,10 +63,17 @@ def test_cli_report_sample_same_and_other_number_violations(sample_doc: dict[str
     ]
     assert {f["unsubscribed_at"] for f in shop} == {"2025-09-10T12:15:00.000Z"}
     assert {f["address"] for f in shop if f["via"] == "other-number" and f["kind"] == "violation"} == {
-        "10690123456702", "106575550001"}
+        "10690123456702",
+        "106575550001",
+    }
     row = _summary(sample_doc)["优选商城"]
-    assert (row["status"], row["violations"], row["via_other_numbers"], row["within_grace"], row["confirmed"]) == (
-        "violated", 5, 3, 1, "no")
+    assert (
+        row["status"],
+        row["violations"],
+        row["via_other_numbers"],
+        row["within_grace"],
+        row["confirmed"],
+    ) == ("violated", 5, 3, 1, "no")
     assert row["keyword"] == "TD" and row["last_violation"] == "2025-11-10T16:05:00.000Z"
     assert sample_doc["summary"][0]["brand_display"] == "优选商城"  # worst first
 
@@ -72,9 +81,15 @@ def test_cli_report_sample_same_and_other_number_violations(sample_doc: dict[str
 def test_cli_report_sample_unconfirmed_resubscribed_non_marketing(sample_doc: dict[str, Any]) -> None:
     rows = _summary(sample_doc)
     assert (rows["乐动健身"]["keyword"], rows["乐动健身"]["confirmed"], rows["乐动健身"]["status"]) == (
-        "R", "no", "honoured")
-    assert (rows["快达物流"]["status"], rows["快达物流"]["violations"], rows["快达物流"]["non_marketing"]) == (
-        "honoured", 0, 3)
+        "R",
+        "no",
+        "honoured",
+    )
+    assert (
+        rows["快达物流"]["status"],
+        rows["快达物流"]["violations"],
+        rows["快达物流"]["non_marketing"],
+    ) == ("honoured", 0, 3)
     assert (rows["美味外卖"]["status"], rows["美味外卖"]["violations"]) == ("re-subscribed", 0)
     ledger = {e["brand_display"] or e["subject"]: e for e in sample_doc["ledger"]}
     assert ledger["美味外卖"]["resubscribed_at"] is not None
@@ -85,7 +100,9 @@ def test_cli_report_sample_unconfirmed_resubscribed_non_marketing(sample_doc: di
 def test_cli_report_sample_trap(sample_doc: dict[str, Any]) -> None:
     (trap,) = sample_doc["traps"]
     assert trap["address"] == "+8613900004321" and trap["replied"] is True
-    assert trap["timestamp"] == "2025-10-21T14:48:00.000Z" and trap["replied_at"] == "2025-10-21T14:55:00.000Z"
+    assert (
+        trap["timestamp"] == "2025-10-21T14:48:00.000Z" and trap["replied_at"] == "2025-10-21T14:55:00.000Z"
+    )
     assert "do not reply" in trap["explanation"]
     assert _summary(sample_doc)["+8613900004321"]["status"] == "replied to trap"
 
@@ -96,7 +113,8 @@ def test_cli_report_sample_confirmation_then_silence(sample_doc: dict[str, Any])
 
 
 def test_cli_report_confirmation_then_silence_with_content_only_promotional(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The sample's 退订成功 has no advert: with a content-only ``is_promotional`` it is the allowed confirmation."""
     from sms_audit import cli_report
 
@@ -129,8 +147,10 @@ def test_cli_report_table_and_md(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("COLUMNS", "220")
     table = runner.invoke(app, ["report", str(SAMPLE), "--format", "table", "--details"])
     assert table.exit_code == 0
-    assert "【优选商城】" in table.stdout and "re-subscribed" in table.stdout and "within_grace" in table.stdout
-    assert "Note: \"No violation found\" does not mean \"compliant\"" in table.stdout
+    assert (
+        "【优选商城】" in table.stdout and "re-subscribed" in table.stdout and "within_grace" in table.stdout
+    )
+    assert 'Note: "No violation found" does not mean "compliant"' in table.stdout
     out = tmp_path / "report.md"
     md = runner.invoke(app, ["report", str(SAMPLE), "--format", "md", "-o", str(out)])
     assert md.exit_code == 0 and md.stdout == ""
@@ -147,7 +167,10 @@ def test_cli_report_options(tmp_path: Path) -> None:
     lenient = _json(["report", str(SAMPLE), "--grace", "72h"])
     assert lenient["policy"]["grace_seconds"] == 259200 and lenient["policy"]["overridden"] is True
     # 72 h: the message 62 h after the TD is now within grace too
-    assert (_summary(lenient)["优选商城"]["within_grace"], _summary(lenient)["优选商城"]["violations"]) == (2, 4)
+    assert (_summary(lenient)["优选商城"]["within_grace"], _summary(lenient)["优选商城"]["violations"]) == (
+        2,
+        4,
+    )
     for bad in (["--policy", "mars"], ["--grace", "soon"], ["--timezone", "Mars/Base"]):
         result = runner.invoke(app, ["report", str(SAMPLE), *bad])
         assert result.exit_code == 2 and result.stdout == "" and result.stderr.startswith("error: ")
@@ -157,11 +180,14 @@ def test_cli_report_check_exit_codes(tmp_path: Path) -> None:
     assert runner.invoke(app, ["report", str(SAMPLE), "--check"]).exit_code == 1
     assert runner.invoke(app, ["report", str(SAMPLE)]).exit_code == 0
     clean = tmp_path / "clean.xml"
-    clean.write_text(document(
-        sms("10690000222", 1746061200000, "【甜心蛋糕】新品上市，满100减20，拒收请回复R"),
-        sms("10690000222", 1746064800000, "R", type_=2),
-        sms("+8613800000001", 1746100000000, "晚上吃饭吗"),
-    ), encoding="utf-8")
+    clean.write_text(
+        document(
+            sms("10690000222", 1746061200000, "【甜心蛋糕】新品上市，满100减20，拒收请回复R"),
+            sms("10690000222", 1746064800000, "R", type_=2),
+            sms("+8613800000001", 1746100000000, "晚上吃饭吗"),
+        ),
+        encoding="utf-8",
+    )
     result = runner.invoke(app, ["report", str(clean), "--check", "--format", "json"])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["counts"]["violations"] == 0
@@ -182,8 +208,10 @@ def test_cli_report_new_across_runs(tmp_path: Path) -> None:
     assert second.exit_code == 0 and second.stdout == ""
     # a later backup brings one more violation: only that one is new
     extra = tmp_path / "later.xml"
-    extra.write_text(document(sms("10690123456702", 1764600000000, "【优选商城】年终清仓，全场5折，拒收请回复R")),
-                     encoding="utf-8")
+    extra.write_text(
+        document(sms("10690123456702", 1764600000000, "【优选商城】年终清仓，全场5折，拒收请回复R")),
+        encoding="utf-8",
+    )
     assert runner.invoke(app, ["--db", db, "import", str(extra)]).exit_code == 0
     third = runner.invoke(app, ["--db", db, "report", "--new", "--check", "--format", "json"])
     assert third.exit_code == 1
@@ -191,7 +219,8 @@ def test_cli_report_new_across_runs(tmp_path: Path) -> None:
     validate(doc, SCHEMA)
     assert doc["new_only"] is True
     assert [(f["kind"], f["via"], f["timestamp"]) for f in doc["findings"]] == [
-        ("violation", "other-number", "2025-12-01T14:40:00.000Z")]
+        ("violation", "other-number", "2025-12-01T14:40:00.000Z")
+    ]
     assert [row["brand_display"] for row in doc["summary"]] == ["优选商城"]
     # without --new everything is still reported
     full = runner.invoke(app, ["--db", db, "report", "--format", "jsonl"])
@@ -218,28 +247,49 @@ def test_cli_report_redact(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # --- evidence --------------------------------------------------------------------------------------
 
+
 def test_cli_evidence_pack(tmp_path: Path) -> None:
     out = tmp_path / "pack"
     result = runner.invoke(app, ["evidence", "优选商城", str(SAMPLE), "-o", str(out)])
     assert result.exit_code == 0, result.stderr
     names = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    assert names == ["complaints/10000999.txt", "complaints/10010.txt", "complaints/10086999.txt",
-                     "complaints/12321.txt", "complaints/7726.txt", "complaints/fcc.txt", "manifest.json",
-                     "sources.csv", "summary.md", "timeline.csv"]
+    assert names == [
+        "complaints/10000999.txt",
+        "complaints/10010.txt",
+        "complaints/10086999.txt",
+        "complaints/12321.txt",
+        "complaints/7726.txt",
+        "complaints/fcc.txt",
+        "manifest.json",
+        "sources.csv",
+        "summary.md",
+        "timeline.csv",
+    ]
     timeline = list(csv.DictReader(io.StringIO((out / "timeline.csv").read_text(encoding="utf-8"))))
-    assert {r["finding"] for r in timeline} >= {"unsubscribe", "violation", "within_grace",
-                                               "non_marketing_after_unsubscribe"}
+    assert {r["finding"] for r in timeline} >= {
+        "unsubscribe",
+        "violation",
+        "within_grace",
+        "non_marketing_after_unsubscribe",
+    }
     assert any("验证码" in r["body"] for r in timeline)  # the timeline keeps everything
     assert timeline[0]["local_time"].endswith("+08:00") and timeline[0]["timestamp"].endswith("Z")
-    lines = [x for x in (out / "complaints" / "12321.txt").read_text(encoding="utf-8").splitlines()
-             if not x.startswith("#")]
+    lines = [
+        x
+        for x in (out / "complaints" / "12321.txt").read_text(encoding="utf-8").splitlines()
+        if not x.startswith("#")
+    ]
     assert len(lines) == 5
     assert lines[0] == "10690123456701*【优选商城】您有一张50元无门槛券即将过期，戳 yx.example.cn/c 回T退订"
     for name in ("12321.txt", "10086999.txt", "10010.txt", "10000999.txt", "7726.txt", "fcc.txt"):
         text = (out / "complaints" / name).read_text(encoding="utf-8")
         assert "验证码" not in text and "周年庆最后一天" not in text  # no OTPs, nothing within grace
-    assert (out / "complaints" / "10010.txt").read_text(encoding="utf-8").splitlines()[1].startswith(
-        "ljdxjb#10690123456701#【优选商城】")
+    assert (
+        (out / "complaints" / "10010.txt")
+        .read_text(encoding="utf-8")
+        .splitlines()[1]
+        .startswith("ljdxjb#10690123456701#【优选商城】")
+    )
     assert "field list was not verified" in (out / "complaints" / "fcc.txt").read_text(encoding="utf-8")
     sources = list(csv.DictReader(io.StringIO((out / "sources.csv").read_text(encoding="utf-8"))))
     assert sources[0]["sha256"] == hashlib.sha256(SAMPLE.read_bytes()).hexdigest()
@@ -279,7 +329,16 @@ def test_cli_evidence_unknown_target_and_missing_folder(tmp_path: Path) -> None:
 
 def test_cli_report_help_lists_options() -> None:
     result = runner.invoke(app, ["report", "--help"])
-    for option in ("--policy", "--grace", "--timezone", "--details", "--check", "--new", "--redact", "--format"):
+    for option in (
+        "--policy",
+        "--grace",
+        "--timezone",
+        "--details",
+        "--check",
+        "--new",
+        "--redact",
+        "--format",
+    ):
         assert option in result.stdout
 
 
@@ -293,7 +352,11 @@ def test_cli_report_iphone_sample_groups_acme_outlet_with_acme() -> None:
     rows = {row["brand"]: row for row in doc["summary"]}
     acme = rows["acme"]
     assert (acme["numbers"], acme["violations"], acme["via_other_numbers"], acme["confirmed"]) == (
-        ["72345", "72346"], 3, 2, "yes")
+        ["72345", "72346"],
+        3,
+        2,
+        "yes",
+    )
     assert acme["first_unsubscribe"] == "2024-03-08T15:20:41.000Z"
     assert acme["last_violation"] == "2024-04-05T16:30:00.000Z"
     assert rows["bluebottlecoffee"]["status"] == "honoured"

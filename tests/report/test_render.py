@@ -38,9 +38,18 @@ def validate(value: Any, schema: dict[str, Any], root: dict[str, Any] = SCHEMA, 
     types = schema.get("type")
     if types is not None:
         names = types if isinstance(types, list) else [types]
-        kinds = {"string": str, "integer": int, "boolean": bool, "object": dict, "array": list,
-                 "null": type(None), "number": (int, float)}
-        ok = any(isinstance(value, kinds[n]) and not (n == "integer" and isinstance(value, bool)) for n in names)
+        kinds = {
+            "string": str,
+            "integer": int,
+            "boolean": bool,
+            "object": dict,
+            "array": list,
+            "null": type(None),
+            "number": (int, float),
+        }
+        ok = any(
+            isinstance(value, kinds[n]) and not (n == "integer" and isinstance(value, bool)) for n in names
+        )
         assert ok, f"{path}: {value!r} is not {names}"
     if isinstance(value, str) and "pattern" in schema:
         assert re.search(schema["pattern"], value), f"{path}: {value!r} !~ {schema['pattern']}"
@@ -66,8 +75,9 @@ def validate(value: Any, schema: dict[str, Any], root: dict[str, Any] = SCHEMA, 
 
 @pytest.fixture
 def report(scenario: pd.DataFrame) -> Report:
-    return analyze(scenario, PRESETS["cn"], tz="Asia/Shanghai", timezone_source="main zone of region CN",
-                   region="CN")
+    return analyze(
+        scenario, PRESETS["cn"], tz="Asia/Shanghai", timezone_source="main zone of region CN", region="CN"
+    )
 
 
 def _render(report: Report, fmt: OutputFormat, **kwargs: Any) -> str:
@@ -84,7 +94,12 @@ def test_render_json_matches_schema(report: Report) -> None:
     assert doc["timezone"] == {"name": "Asia/Shanghai", "source": "main zone of region CN"}
     assert doc["counts"]["violations"] == 2 and doc["counts"]["traps_replied"] == 1
     assert [f["kind"] for f in doc["findings"]] == [
-        "within_grace", "violation", "violation", "non_marketing_after_unsubscribe", "confirmation"]
+        "within_grace",
+        "violation",
+        "violation",
+        "non_marketing_after_unsubscribe",
+        "confirmation",
+    ]
     assert [t["message_id"] for t in doc["traps"]] == ["trap-1"]
     assert [e["unsubscribe_message_id"] for e in doc["ledger"]] == ["shop-td", "star-t", "cake-r", "luck-td"]
     assert doc["summary"][0]["numbers"] == ["1069012345670", "10690123456799"]
@@ -115,12 +130,12 @@ def test_render_jsonl_one_finding_per_line(report: Report) -> None:
 
 def test_render_csv_header_and_formula_guard() -> None:
     rows = scenario_rows()
-    rows[4] = {**rows[4], "body": "=HYPERLINK(\"http://x\")"}
+    rows[4] = {**rows[4], "body": '=HYPERLINK("http://x")'}
     text = _render(analyze(make_frame(rows), PRESETS["cn"], tz="Asia/Shanghai"), OutputFormat.CSV)
     parsed = list(csv.reader(io.StringIO(text)))
     assert tuple(parsed[0]) == FINDING_COLUMNS and len(parsed) == 7
     bodies = [r[FINDING_COLUMNS.index("body")] for r in parsed[1:]]
-    assert "'=HYPERLINK(\"http://x\")" in bodies
+    assert '\'=HYPERLINK("http://x")' in bodies
 
 
 def test_render_markdown_escapes_hostile_text() -> None:
@@ -154,12 +169,13 @@ def test_render_table_footer_and_details(report: Report, monkeypatch: pytest.Mon
     assert "【优选商城】" in text and "violated" in text and "re-subscribed" in text
     assert "messages after the unsubscribe" in text and "Unsubscribe ledger" in text
     assert "Suspected unsubscribe traps" in text
-    assert "does not mean \"compliant\"" in text and "Asia/Shanghai" in text
+    assert 'does not mean "compliant"' in text and "Asia/Shanghai" in text
     plain = _render(report, OutputFormat.TABLE)
     assert "messages after the unsubscribe" not in plain and "Suspected unsubscribe traps" in plain
 
 
 # --- redaction ------------------------------------------------------------------------------------
+
 
 def test_redact_text_numbers_codes_names() -> None:
     assert redact_text("联系13912345678") == "联系•••••••5678"
@@ -180,8 +196,9 @@ def test_redact_text_numbers_codes_names() -> None:
 _SECRETS = ("13912345678", "8613912345678", "482913")
 
 
-@pytest.mark.parametrize("fmt", [OutputFormat.TABLE, OutputFormat.MD, OutputFormat.JSON, OutputFormat.JSONL,
-                                 OutputFormat.CSV])
+@pytest.mark.parametrize(
+    "fmt", [OutputFormat.TABLE, OutputFormat.MD, OutputFormat.JSON, OutputFormat.JSONL, OutputFormat.CSV]
+)
 def test_redact_every_format(report: Report, fmt: OutputFormat, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "240")
     clean = _render(report, fmt, details=True)
@@ -207,10 +224,10 @@ def test_redact_text_leaves_words_after_code_keywords() -> None:
     assert redact_text("Barcode 12345678 attached") == "Barcode ••••5678 attached"  # a long number
 
 
-
-
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("0123456789 +-abcXYZ验证码尊敬的先生女士：,code\n")), max_size=60))
+@given(
+    st.text(alphabet=st.sampled_from(list("0123456789 +-abcXYZ验证码尊敬的先生女士：,code\n")), max_size=60)
+)
 def test_redact_text_idempotent_and_no_long_digit_runs(text: str) -> None:
     once = redact_text(text)
     assert redact_text(once) == once
