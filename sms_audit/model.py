@@ -6,31 +6,13 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from sms_audit.normalize import address_identity, normalize_address
+from sms_audit.schema import MESSAGE_COLUMNS, Direction, Service
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-class Direction(StrEnum):
-    """From the phone owner's side. Only ``in`` and ``out`` count for the unsubscribe analysis."""
-
-    IN = "in"
-    OUT = "out"
-    DRAFT = "draft"
-    FAILED = "failed"  # failed, or still queued/in the outbox: not delivered
-    OTHER = "other"
-
-
-class Service(StrEnum):
-    SMS = "sms"
-    MMS = "mms"
-    IMESSAGE = "imessage"
-    RCS = "rcs"
-    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,28 +44,6 @@ class Message:
     def to_record(self) -> dict[str, Any]:
         """The message as a plain dict in :data:`MESSAGE_COLUMNS` order."""
         return {name: getattr(self, name) for name in MESSAGE_COLUMNS}
-
-
-#: Stable field order of the message frame and of every machine-readable message output.
-MESSAGE_COLUMNS: tuple[str, ...] = (
-    "message_id",
-    "timestamp",
-    "direction",
-    "address",
-    "sender_kind",
-    "address_raw",
-    "body",
-    "service",
-    "thread_key",
-    "recipients",
-    "is_group",
-    "has_attachments",
-    "is_filtered",
-    "sent_timestamp",
-    "source_format",
-    "source_file",
-    "source_record",
-)
 
 
 def make_message_id(kind: str, *parts: object) -> str:

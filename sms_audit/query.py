@@ -12,13 +12,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sms_audit.errors import UsageError
-from sms_audit.model import Direction
 from sms_audit.normalize import normalize_address, parse_when
+from sms_audit.schema import LABELS, Direction
 
 if TYPE_CHECKING:
     import pandas as pd
-
-LABELS = ("verification", "marketing", "unsubscribe-reply", "unsubscribe-confirmation", "other")
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sms_audit.classify.engine import CLASSIFY_COLUMNS, classify_frame, default_rules
+from sms_audit.classify.engine import classify_frame, default_rules
 from sms_audit.classify.reader import read_classify_input
-from sms_audit.classify.rules import LABELS, Rule, RuleSet, load_rules, rules_from_toml
+from sms_audit.classify.rules import Rule, RuleSet, load_rules, rules_from_toml
+from sms_audit.schema import CLASSIFY_COLUMNS, LABELS
 
 __all__ = [
     "CLASSIFY_COLUMNS",

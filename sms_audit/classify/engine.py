@@ -10,26 +10,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sms_audit.classify.brands import BRAND_GROUPS, BRAND_PATTERN, clean_brand, dlt_brand, resolve_key
-from sms_audit.classify.rules import KEYWORD_GROUP, LABELS, Rule, RuleSet, load_rules
+from sms_audit.classify.rules import KEYWORD_GROUP, Rule, RuleSet, load_rules
 from sms_audit.normalize import BUSINESS_KINDS, PERSONAL_KINDS, SenderKind, infer_region, normalize_address
+from sms_audit.schema import CLASSIFY_COLUMNS, LABELS
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-#: Columns classify_frame adds, in order.
-CLASSIFY_COLUMNS: tuple[str, ...] = (
-    "label",
-    "reason",
-    "sender_kind",
-    "brand",
-    "brand_display",
-    "optout_keyword",
-    "is_resubscribe",
-    "is_trap",
-    "trap_reason",
-    "is_promotional",
-)
 _OTHER = LABELS.index("other")
 _REPLY = LABELS.index("unsubscribe-reply")
 _MARKETING = LABELS.index("marketing")

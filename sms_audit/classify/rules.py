@@ -11,15 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from sms_audit.errors import UsageError
+from sms_audit.schema import LABELS
 
-#: The five primary labels, in report order.
-LABELS: tuple[str, ...] = (
-    "verification",
-    "marketing",
-    "unsubscribe-reply",
-    "unsubscribe-confirmation",
-    "other",
-)
 #: Secondary flags a rule can raise instead of (or as well as) a label.
 FLAGS: tuple[str, ...] = ("optout-instruction", "resubscribe", "trap")
 DIRECTIONS: tuple[str, ...] = ("in", "out", "any")
