@@ -7,6 +7,7 @@ phone numbers are rewritten to E.164 (FORMATS.md §6, OPT-OUT-RULES.md §3.2).
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -82,13 +83,19 @@ def _region(region: str | None) -> str | None:
     return region.upper() if region and region.upper() != "ZZ" else None
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def normalize_address(raw: str | None, region: str | None = None) -> Address:
-    """Normalise one address to its matching key and sender kind.
+    """Normalise one address to its matching key and sender kind (cached; see the uncached twin).
 
     ``region`` is the ISO 3166 default region for national numbers ("CN", "US"); ``None`` keeps
     national numbers as bare digits. Never raises; idempotent: normalising a key gives the same key.
     """
+    return normalize_address_uncached(raw, region)
+
+
+def normalize_address_uncached(raw: str | None, region: str | None = None) -> Address:
+    """:func:`normalize_address` without the shared cache (callers that keep their own per-archive
+    cache use this, so a million distinct numbers never thrash a global one)."""
     text = (raw or "").strip()
     if not text:
         return Address("", SenderKind.UNKNOWN)
@@ -142,6 +149,21 @@ def _normalize_number(number: str, region: str | None) -> Address:
     return Address(("+" if plus else "") + digits, SenderKind.UNKNOWN)
 
 
+_GROUP_SPLIT = re.compile(r"[~;,]")
+# A phone number as written in a group address list ("+1 555-0100"); sender IDs are never split.
+_PHONE_LIKE = re.compile(r"[ ]*\+?[0-9][0-9 ()\-.]{2,}[ ]*")
+
+
+def split_group_address(address: str) -> list[str]:
+    """The members of a group address ``"+15550100001~+15550100002"`` (Signal/Silence, SB&R), or
+    ``[address]`` when it names one party. Only lists of phone numbers are split: an alphanumeric
+    sender ID may hold a comma."""
+    parts = [p for p in _GROUP_SPLIT.split(address) if p.strip()]
+    if len(parts) > 1 and all(_PHONE_LIKE.fullmatch(p) for p in parts):
+        return [p.strip() for p in parts]
+    return [address]
+
+
 def address_identity(raw: str | None) -> str:
     """A region-independent canonical form of a raw address, used inside content-hash message ids."""
     text = (raw or "").strip()
@@ -187,46 +209,76 @@ def valid_region(region: str) -> str:
 
 UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 APPLE_EPOCH = datetime(2001, 1, 1, tzinfo=UTC)
+_APPLE_OFFSET_US = 978_307_200_000_000  # 2001-01-01 in Unix microseconds
 _APPLE_NS_THRESHOLD = 10**15  # iOS 11+/macOS 10.13+ store nanoseconds (iLEAPP fix_cocoa_date)
+#: Plausible message times: 1990-01-01 to 2100-01-01 UTC, in Unix microseconds.
+EARLIEST_US = 631_152_000_000_000
+LATEST_US = 4_102_444_800_000_000
+# Microseconds per unit, largest unit first. Within the 1990-2100 window a Unix value fits at
+# most one unit (the window spans a factor < 1000), so magnitude alone decides the unit.
+_UNITS_US = (1_000_000, 1_000, 1)
 
 
-def from_unix_ms(value: int | str | None) -> datetime | None:
-    """Android/SB&R milliseconds since 1970 → aware UTC; ``None`` for 0/empty/garbage."""
+def epoch_us(value: float | str | None, *, apple: bool = False) -> int | None:
+    """Microseconds since 1970-01-01 UTC from an archive's epoch number, whatever its unit.
+
+    Unix values may be seconds, milliseconds, microseconds or nanoseconds (SB&R writes ms for SMS
+    and s for MMS ``date_sent``; converters from Hangouts write ms where s belongs): the one
+    reading that falls between 1990 and 2100 is taken. ``apple`` values count from 2001-01-01:
+    seconds up to iOS 10, nanoseconds after (> 1e15; FORMATS.md §4.4). Returns None for a missing,
+    zero or "null" value and for one that no reading puts in 1990-2100; raises ValueError for
+    text that is not a number. Never raises OverflowError.
+    """
     n = _as_int(value)
-    return None if not n else UNIX_EPOCH + timedelta(milliseconds=n)
-
-
-def from_unix_s(value: int | str | None) -> datetime | None:
-    """Unix seconds (Android MMS ``pdu.date``, SB&R MMS ``date_sent``) → aware UTC."""
-    n = _as_int(value)
-    return None if not n else UNIX_EPOCH + timedelta(seconds=n)
-
-
-def from_apple(value: float | None) -> datetime | None:
-    """Apple (Cocoa) time since 2001-01-01 UTC; seconds up to iOS 10, nanoseconds after (> 1e15)."""
-    if not value:
+    if not n or n < 0:
         return None
-    seconds = value / 1e9 if abs(value) > _APPLE_NS_THRESHOLD else value
-    return APPLE_EPOCH + timedelta(microseconds=round(seconds * 1_000_000))
+    if apple:
+        us = n // 1000 if n > _APPLE_NS_THRESHOLD else n * 1_000_000
+        us += _APPLE_OFFSET_US
+        return us if EARLIEST_US <= us < LATEST_US else None
+    for per_unit in _UNITS_US:
+        us = n * per_unit
+        if EARLIEST_US <= us < LATEST_US:
+            return us
+    us = n // 1000  # nanoseconds
+    return us if EARLIEST_US <= us < LATEST_US else None
+
+
+def us_to_datetime(us: int | None) -> datetime | None:
+    """Unix microseconds → aware UTC datetime (None stays None)."""
+    return None if us is None else UNIX_EPOCH + timedelta(microseconds=us)
+
+
+def from_epoch(value: float | str | None, *, apple: bool = False) -> datetime | None:
+    """:func:`epoch_us` as an aware UTC datetime."""
+    return us_to_datetime(epoch_us(value, apple=apple))
 
 
 def to_apple_ns(moment: datetime) -> int:
-    """Inverse of :func:`from_apple` for the nanosecond era (used by fixture builders)."""
+    """Apple nanoseconds since 2001 (the iOS 11+ form; used by fixture builders)."""
     delta = moment - APPLE_EPOCH
     return (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1000
 
 
 def to_unix_ms(moment: datetime) -> int:
-    """Aware datetime → milliseconds since 1970 (inverse of :func:`from_unix_ms`)."""
+    """Aware datetime → milliseconds since 1970."""
     delta = moment - UNIX_EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
 
 
-def _as_int(value: int | str | None) -> int | None:
-    if value is None:
+def to_unix_us(moment: datetime) -> int:
+    """Aware datetime → microseconds since 1970."""
+    delta = moment - UNIX_EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _as_int(value: float | str | None) -> int | None:
+    if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) else None
     text = value.strip()
     if not text or text == "null":
         return None
@@ -234,9 +286,10 @@ def _as_int(value: int | str | None) -> int | None:
         return int(text)
     except ValueError:
         try:
-            return int(float(text))
+            number = float(text)
         except ValueError:
             raise ValueError(f"not a number: {value!r}") from None
+        return int(number) if math.isfinite(number) else None
 
 
 # --- user-given times and durations -------------------------------------------------------------

@@ -13,18 +13,31 @@ import math
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar, assert_never
 
 
 class OutputFormat(StrEnum):
+    """Every format a report can be written in (``--format`` of ``report``)."""
+
     AUTO = "auto"
     TABLE = "table"
     JSON = "json"
     JSONL = "jsonl"
     CSV = "csv"
-    MD = "md"  # only for reports
+    MD = "md"
+
+
+class RecordFormat(StrEnum):
+    """The formats of record listings (``messages``, ``imports``, ``classify``): no Markdown."""
+
+    AUTO = "auto"
+    TABLE = "table"
+    JSON = "json"
+    JSONL = "jsonl"
+    CSV = "csv"
 
 
 def stdout_is_tty() -> bool:
@@ -35,11 +48,14 @@ def stdout_is_tty() -> bool:
         return False
 
 
-def resolve_format(fmt: OutputFormat, *, to_stdout: bool) -> OutputFormat:
+_F = TypeVar("_F", OutputFormat, RecordFormat)
+
+
+def resolve_format(fmt: _F, *, to_stdout: bool) -> _F:
     """``auto`` is a table on a terminal and JSON Lines everywhere else (pipes, files, cron)."""
-    if fmt is not OutputFormat.AUTO:
+    if fmt.value != "auto":
         return fmt
-    return OutputFormat.TABLE if to_stdout and stdout_is_tty() else OutputFormat.JSONL
+    return type(fmt)("table" if to_stdout and stdout_is_tty() else "jsonl")
 
 
 # --- values -------------------------------------------------------------------------------------
@@ -203,30 +219,50 @@ def _table_text(value: Any) -> str:
     return _cell_text(value)
 
 
+@dataclass(frozen=True, slots=True)
+class RecordView:
+    """How a listing looks: the JSON document key, and the table's columns, headers and widths."""
+
+    json_key: str = "records"
+    json_meta: Mapping[str, Any] = field(default_factory=dict)
+    title: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    table_columns: Sequence[str] | None = None
+    max_widths: Mapping[str, int] = field(default_factory=dict)
+
+
+DEFAULT_VIEW = RecordView()
+
+
 def write_records(
     records: Iterable[Mapping[str, Any]],
     columns: Sequence[str],
-    fmt: OutputFormat,
+    fmt: RecordFormat,
     stream: TextIO,
-    *,
-    json_key: str = "records",
-    json_meta: Mapping[str, Any] | None = None,
-    title: str | None = None,
-    headers: Mapping[str, str] | None = None,
-    table_columns: Sequence[str] | None = None,
-    max_widths: Mapping[str, int] | None = None,
+    view: RecordView = DEFAULT_VIEW,
 ) -> int:
-    """Write records in one of the contract formats; returns the number written."""
-    if fmt is OutputFormat.JSONL:
-        return write_jsonl(records, columns, stream)
-    if fmt is OutputFormat.CSV:
-        return write_csv(records, columns, stream, escape_controls=stream is sys.stdout and stdout_is_tty())
-    if fmt is OutputFormat.JSON:
-        rows = [{c: r.get(c) for c in columns} for r in records]
-        write_json({"schema_version": 1, **(json_meta or {}), json_key: rows}, stream)
-        return len(rows)
-    if fmt is OutputFormat.TABLE:
-        return write_table(
-            records, table_columns or columns, stream, title=title, headers=headers, max_widths=max_widths
-        )
-    raise ValueError(f"format {fmt.value} is not available here")
+    """Write records in a resolved record format (not ``auto``); returns the number written."""
+    match fmt:
+        case RecordFormat.JSONL:
+            return write_jsonl(records, columns, stream)
+        case RecordFormat.CSV:
+            return write_csv(
+                records, columns, stream, escape_controls=stream is sys.stdout and stdout_is_tty()
+            )
+        case RecordFormat.JSON:
+            rows = [{c: r.get(c) for c in columns} for r in records]
+            write_json({"schema_version": 1, **view.json_meta, view.json_key: rows}, stream)
+            return len(rows)
+        case RecordFormat.TABLE:
+            return write_table(
+                records,
+                view.table_columns or columns,
+                stream,
+                title=view.title,
+                headers=view.headers,
+                max_widths=view.max_widths,
+            )
+        case RecordFormat.AUTO:
+            raise ValueError("resolve --format auto before writing")
+        case _:
+            assert_never(fmt)

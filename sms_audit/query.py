@@ -7,7 +7,7 @@ store's SQL; every other filter runs on the classified frame.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ class MessageFilter:
     direction: str | None = None
     search: str | None = None
     label: str | None = None
+    addresses: tuple[str, ...] | None = None  # only these normalised addresses (their whole history)
 
     @classmethod
     def from_options(
@@ -39,9 +40,12 @@ class MessageFilter:
         direction: str | None,
         search: str | None,
         label: str | None,
-        region: str | None,
     ) -> MessageFilter:
-        """Validate command-line values; bad ones raise UsageError (exit 2)."""
+        """Validate command-line values; bad ones raise UsageError (exit 2).
+
+        The sender is normalised later, with the region of the messages it filters
+        (:meth:`for_region`): a national number means a number of the archive's country.
+        """
         try:
             since_at = parse_when(since) if since else None
             until_at = parse_when(until) if until else None
@@ -53,39 +57,18 @@ class MessageFilter:
             )
         if label is not None and label not in LABELS:
             raise UsageError(f"unknown label {label!r}", hint="one of: " + ", ".join(LABELS))
-        key = normalize_address(sender, region).key if sender else None
-        return cls(since_at, until_at, key, sender.strip() if sender else None, direction, search, label)
+        raw = sender.strip() if sender else None
+        return cls(since_at, until_at, None, raw or None, direction, search, label)
 
-    def to_sql(self, *, history_safe: bool = True) -> tuple[str, list[Any]]:
-        """A WHERE clause (without the keyword) and its parameters for the store.
-
-        ``history_safe`` (the default) keeps to the sender filter, which keeps each sender's whole
-        history for classification. Otherwise time, direction and (ASCII) search are included too,
-        for picking rows whose senders' histories are then loaded separately.
-        """
-        clauses: list[str] = []
-        params: list[Any] = []
-        if self.sender is not None:
-            clauses.append("(address = ? OR address_raw = ? OR thread_key = ?)")
-            params.extend([self.sender, self.sender_raw, self.sender])
-        if not history_safe:
-            if self.since:
-                clauses.append("timestamp_us >= ?")
-                params.append(_us(self.since))
-            if self.until:
-                clauses.append("timestamp_us < ?")
-                params.append(_us(self.until))
-            if self.direction:
-                clauses.append("direction = ?")
-                params.append(self.direction)
-            if self.search:
-                clauses.append("instr(lower(body), lower(?)) > 0")  # SQLite lower() is ASCII-only
-                params.append(self.search)
-        return " AND ".join(clauses), params
+    def for_region(self, region: str | None) -> MessageFilter:
+        """This filter with its sender normalised in ``region`` (the messages' region)."""
+        if self.sender_raw is None:
+            return self
+        return replace(self, sender=normalize_address(self.sender_raw, region).key)
 
     @property
     def sql_exact(self) -> bool:
-        """Whether :meth:`to_sql` selects exactly what :meth:`apply` keeps (search must be ASCII)."""
+        """Whether the store's SQL selects exactly what :meth:`apply` keeps (search must be ASCII)."""
         return self.search is None or self.search.isascii()
 
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -100,11 +83,12 @@ class MessageFilter:
             both(frame["timestamp"] >= self.since)
         if self.until:
             both(frame["timestamp"] < self.until)
-        if self.sender is not None:
+        if self.sender_raw is not None:
+            key = self.sender if self.sender is not None else normalize_address(self.sender_raw).key
             both(
-                (frame["address"] == self.sender)
+                (frame["address"] == key)
                 | (frame["address_raw"] == self.sender_raw)
-                | (frame["thread_key"] == self.sender)
+                | (frame["thread_key"] == key)
             )
         if self.direction:
             both(frame["direction"] == self.direction)
@@ -115,8 +99,3 @@ class MessageFilter:
     def apply_label(self, frame: pd.DataFrame) -> pd.DataFrame:
         """--label, after classification."""
         return frame if not self.label else frame[frame["label"] == self.label]
-
-
-def _us(moment: datetime) -> int:
-    delta = moment - datetime(1970, 1, 1, tzinfo=moment.tzinfo)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

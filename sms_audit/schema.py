@@ -12,7 +12,7 @@ renamed column fails loudly instead of yielding an empty report.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -61,6 +61,8 @@ class Kind(StrEnum):
     BOOL = "bool"
     INT = "int"
     LIST = "list"  # object column of tuples of str
+    OPT_BOOL = "optional bool"  # pandas "boolean" (NA where the field does not apply)
+    OPT_INT = "optional int"  # pandas "Int64"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +76,8 @@ def _cols(*specs: tuple[str, Kind, str]) -> tuple[Column, ...]:
     return tuple(Column(name, kind, doc) for name, kind, doc in specs)
 
 
-S, T, B, L = Kind.STRING, Kind.TIME, Kind.BOOL, Kind.LIST
+S, T, B, L, I = Kind.STRING, Kind.TIME, Kind.BOOL, Kind.LIST, Kind.INT
+OB = Kind.OPT_BOOL
 
 #: The message frame every importer produces (order = the store's and the outputs' order).
 MESSAGE_SCHEMA: tuple[Column, ...] = _cols(
@@ -119,6 +122,93 @@ CLASSIFIED_SCHEMA: tuple[Column, ...] = MESSAGE_SCHEMA + tuple(
 )
 
 
+#: A finding: a message after an unsubscribe, or a trap (json ``findings``/``traps``, jsonl, csv).
+FINDING_SCHEMA: tuple[Column, ...] = _cols(
+    ("finding_id", S, "short stable id (no number in it)"),
+    ("kind", S, "violation, within_grace, confirmation, … or trap"),
+    ("severity", S, "violation, flagged, within_grace, info or warning"),
+    ("subject", S, "brand key, or the number when no brand is known"),
+    ("brand", S, "brand key"),
+    ("brand_display", S, "brand as written"),
+    ("via", S, "same-number or other-number ('' for traps)"),
+    ("message_id", S, "the message"),
+    ("timestamp", T, "when it arrived, UTC"),
+    ("local_time", S, "when it arrived, ISO-8601 in the report's time zone"),
+    ("direction", S, "in or out"),
+    ("address", S, "its number, normalised"),
+    ("address_raw", S, "its number as in the archive"),
+    ("sender_kind", S, "SenderKind"),
+    ("label", S, "its label"),
+    ("rule", S, "the classifier's reason"),
+    ("body", S, "its text"),
+    ("unsubscribe_message_id", S, "the unsubscribe it follows ('' for traps)"),
+    ("unsubscribed_at", T, "when the unsubscribe was sent, UTC"),
+    ("unsubscribed_local_time", S, "the same, local"),
+    ("unsubscribe_address", S, "the number the unsubscribe went to"),
+    ("unsubscribe_keyword", S, "what was sent (TD, STOP …)"),
+    ("grace_deadline", T, "end of the grace period, UTC"),
+    ("policy", S, "policy name"),
+    ("explanation", S, "why this is a finding, in words"),
+    ("trap_reason", S, "traps: why it looks like one"),
+    ("replied", OB, "traps: whether the user replied"),
+    ("reply_message_id", S, "traps: the reply"),
+    ("replied_at", T, "traps: when the reply was sent"),
+    ("reply_body", S, "traps: the reply's text"),
+    ("source_file", S, "the archive it came from"),
+)
+FINDING_COLUMNS: tuple[str, ...] = tuple(c.name for c in FINDING_SCHEMA)
+
+#: An unsubscribe and what happened since (json ``ledger``).
+LEDGER_SCHEMA: tuple[Column, ...] = _cols(
+    ("unsubscribe_message_id", S, "the first unsubscribe reply of the episode"),
+    ("subject", S, "brand key or number"),
+    ("brand", S, "brand key"),
+    ("brand_display", S, "brand as written"),
+    ("address", S, "the number the reply went to"),
+    ("unsubscribed_at", T, "when, UTC"),
+    ("unsubscribed_local_time", S, "when, local"),
+    ("keyword", S, "what was sent"),
+    ("asked_keyword", S, "what the prompt asked for"),
+    ("replies", I, "unsubscribe replies in the episode"),
+    ("reply_message_ids", L, "their message ids"),
+    ("confirmed", B, "a confirmation came"),
+    ("confirmation_at", T, "when the first confirmation came"),
+    ("status", S, "violated, replied to trap, within grace, honoured or re-subscribed"),
+    ("violations", I, "violating messages"),
+    ("via_other_numbers", I, "of them from other numbers of the brand"),
+    ("within_grace", I, "marketing inside the grace period"),
+    ("non_marketing", I, "codes and notices after the unsubscribe"),
+    ("flagged", I, "late or extra confirmations"),
+    ("first_violation", T, "first violating message"),
+    ("last_violation", T, "last violating message"),
+    ("grace_deadline", T, "end of the grace period"),
+    ("resubscribed_at", T, "when the user re-subscribed"),
+    ("resubscribe_message_id", S, "the re-subscribe"),
+    ("days_since", I, "days from the unsubscribe to the newest message"),
+)
+LEDGER_COLUMNS: tuple[str, ...] = tuple(c.name for c in LEDGER_SCHEMA)
+
+#: One brand (or number) in the summary (json ``summary``).
+SUMMARY_SCHEMA: tuple[Column, ...] = _cols(
+    ("subject", S, "brand key or number"),
+    ("brand", S, "brand key"),
+    ("brand_display", S, "brand as written"),
+    ("numbers", L, "every number seen for it"),
+    ("first_unsubscribe", T, "first unsubscribe"),
+    ("keyword", S, "first keyword sent"),
+    ("unsubscribes", I, "unsubscribe replies sent"),
+    ("confirmed", S, "yes, no or partly"),
+    ("violations", I, "violating messages"),
+    ("via_other_numbers", I, "of them from other numbers"),
+    ("within_grace", I, "marketing inside the grace period"),
+    ("non_marketing", I, "codes and notices after an unsubscribe"),
+    ("flagged", I, "late or extra confirmations"),
+    ("last_violation", T, "last violating message"),
+    ("status", S, "worst status of its unsubscribes"),
+)
+SUMMARY_COLUMNS: tuple[str, ...] = tuple(c.name for c in SUMMARY_SCHEMA)
+
+
 class SchemaError(SmsAuditError, ValueError):
     """A frame handed between stages lacks a column or has it with the wrong dtype.
 
@@ -146,6 +236,8 @@ def check_frame(frame: pd.DataFrame, schema: Sequence[Column], stage: str) -> pd
             Kind.BOOL: pd.api.types.is_bool_dtype,
             Kind.INT: pd.api.types.is_integer_dtype,
             Kind.LIST: lambda d: d == object,
+            Kind.OPT_BOOL: lambda d: pd.api.types.is_bool_dtype(d) or d == object,
+            Kind.OPT_INT: pd.api.types.is_integer_dtype,
         }[column.kind](dtype)
         if not ok:
             raise SchemaError(
@@ -158,16 +250,55 @@ def empty_frame(schema: Sequence[Column]) -> pd.DataFrame:
     """A frame with no rows and the schema's columns and dtypes."""
     import pandas as pd
 
+    return pd.DataFrame({c.name: pd.Series([], dtype=_dtype(c.kind)) for c in schema})
+
+
+def _dtype(kind: Kind) -> object:
+    import pandas as pd
+
+    return {
+        Kind.STRING: pd.StringDtype("pyarrow"),
+        Kind.TIME: "datetime64[us, UTC]",
+        Kind.BOOL: bool,
+        Kind.INT: "int64",
+        Kind.LIST: object,
+        Kind.OPT_BOOL: "boolean",
+        Kind.OPT_INT: "Int64",
+    }[kind]
+
+
+def frame_from_records(records: Sequence[Mapping[str, object]], schema: Sequence[Column]) -> pd.DataFrame:
+    """A frame with the schema's columns and dtypes from plain records (missing strings → "")."""
+    import pandas as pd
+
     data: dict[str, pd.Series] = {}
     for column in schema:
-        data[column.name] = pd.Series(
-            [],
-            dtype={
-                Kind.STRING: pd.StringDtype("pyarrow"),
-                Kind.TIME: "datetime64[us, UTC]",
-                Kind.BOOL: bool,
-                Kind.INT: "int64",
-                Kind.LIST: object,
-            }[column.kind],
-        )
-    return pd.DataFrame(data)
+        values = [r.get(column.name) for r in records]
+        if column.kind is Kind.STRING:
+            data[column.name] = string_column(["" if v is None else str(v) for v in values])
+        elif column.kind is Kind.TIME:
+            data[column.name] = pd.Series(pd.to_datetime(values, utc=True)).astype("datetime64[us, UTC]")
+        elif column.kind is Kind.LIST:
+            data[column.name] = pd.Series(
+                [tuple(v) if isinstance(v, (list, tuple)) else () for v in values], dtype=object
+            )
+        else:
+            data[column.name] = pd.Series(values, dtype=_dtype(column.kind))  # type: ignore[call-overload]
+    return pd.DataFrame(data, columns=[c.name for c in schema])
+
+
+def string_column(values: Sequence[object]) -> pd.Series:
+    """A pyarrow-backed string column from Python strings (built in one Arrow call)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    return pd.Series(pd.array(pa.array(values, pa.large_string()), dtype=pd.StringDtype("pyarrow")))
+
+
+def time_column(micros: Sequence[int | None]) -> pd.Series:
+    """A ``datetime64[us, UTC]`` column from Unix microseconds (None → NaT)."""
+    import numpy as np
+    import pandas as pd
+
+    arr = np.array([-(2**63) if v is None else v for v in micros], dtype=np.int64)
+    return pd.Series(arr.view("datetime64[us]")).dt.tz_localize("UTC")

@@ -3,30 +3,31 @@
 Messages are keyed by their content-hash ``message_id``, so re-importing the same or an
 overlapping backup adds nothing. Each archive is imported in one transaction: an interrupted import
 leaves the store as it was. The file is created private to the user (0600, directory 0700).
+Reads return message frames (:data:`~sms_audit.schema.MESSAGE_SCHEMA`) built column by column;
+callers say what they want with a :class:`~sms_audit.query.MessageFilter`, never with SQL.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import closing
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from sms_audit.errors import StoreError
-from sms_audit.importers.base import ReadStats
-from sms_audit.model import MESSAGE_COLUMNS, Message
+from sms_audit.normalize import to_unix_us
+from sms_audit.schema import MESSAGE_COLUMNS, string_column, time_column
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sms_audit.query import MessageFilter
+
 SCHEMA_VERSION = 1
-_BATCH = 2000
 
 # Each entry upgrades the schema from version i to i + 1 (PRAGMA user_version).
 MIGRATIONS: tuple[str, ...] = (
@@ -81,43 +82,27 @@ MIGRATIONS: tuple[str, ...] = (
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
-
-@dataclass(slots=True)
-class ImportResult:
-    """What one archive added to the store (the per-file summary line)."""
-
-    path: str
-    format: str
-    read: int = 0
-    new: int = 0
-    duplicates: int = 0
-    skipped: int = 0
-    excluded: int = 0
-    status: str = "pending"  # ok | truncated | corrupt once recorded in the store
-    details: dict[str, str] = field(default_factory=dict)
+# Store columns, in MESSAGE_COLUMNS order (times as integer microseconds).
+_STORE_COLUMNS = tuple(
+    {"timestamp": "timestamp_us", "sent_timestamp": "sent_timestamp_us"}.get(c, c) for c in MESSAGE_COLUMNS
+)
+_INSERT = (
+    f"INSERT OR IGNORE INTO messages({', '.join(_STORE_COLUMNS)}, import_id) "
+    f"VALUES ({', '.join('?' * (len(_STORE_COLUMNS) + 1))})"
+)
+_SELECT = ", ".join(_STORE_COLUMNS)
+_FETCH = 50_000  # rows per fetchmany while building a frame
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _us(moment: datetime | None) -> int | None:
-    if moment is None:
-        return None
-    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class Store:
-    """A connection to the store, migrated to :data:`SCHEMA_VERSION` on open."""
+    """A connection to the store, migrated to :data:`SCHEMA_VERSION` on open.
+
+    Raises StoreError when the file is missing (``create=False``) or is not an sms-audit store.
+    """
 
     def __init__(self, path: Path, *, create: bool = True) -> None:
         self.path = path
@@ -161,15 +146,20 @@ class Store:
                 hint="upgrade sms-audit",
             )
         for target in range(version, SCHEMA_VERSION):
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
+            with self._transaction():
                 for statement in _statements(MIGRATIONS[target]):
                     self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version = {target + 1}")
-                self.conn.execute("COMMIT")
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
 
     def close(self) -> None:
         self.conn.close()
@@ -188,112 +178,51 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         self.conn.execute(
-            "INSERT INTO meta(key, value) VALUES (?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
 
     # --- writing -------------------------------------------------------------------------------
 
-    def import_messages(
-        self,
-        messages: Iterable[Message],
-        result: ImportResult,
-        *,
-        source: Path,
-        region: str | None,
-        stats: ReadStats | None = None,
-    ) -> ImportResult:
-        """Insert messages in ONE transaction; duplicates (same message_id) are counted, not added.
+    @contextmanager
+    def importing(self, source: str, fmt: str) -> Iterator[ImportWriter]:
+        """One archive's import, in ONE transaction: rolled back on any exception.
 
-        If ``messages`` raises, the exception propagates after the transaction is rolled back,
-        except for :class:`~sms_audit.errors.TruncatedArchive`/``CorruptArchive``, where every
-        message read before the break is kept and the import recorded with that status.
+        Use :meth:`ImportWriter.add` for each frame and :meth:`ImportWriter.finish` once at the end;
+        an import that was not finished is rolled back too.
         """
-        from sms_audit.errors import CorruptArchive, TruncatedArchive
-
         started = _now()
-        conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
-        error: CorruptArchive | None = None
-        try:
-            cursor = conn.execute(
+        with self._transaction():
+            cursor = self.conn.execute(
                 "INSERT INTO imports(path, format, status, read, new, duplicates, skipped, excluded,"
-                " region, started_at, finished_at) VALUES (?, ?, 'running', 0, 0, 0, 0, 0, ?, ?, ?)",
-                (str(source), result.format, region, started, started),
+                " started_at, finished_at) VALUES (?, ?, 'running', 0, 0, 0, 0, 0, ?, ?)",
+                (source, fmt, started, started),
             )
-            import_id = cursor.lastrowid
-            batch: list[tuple[Any, ...]] = []
-            try:
-                for message in messages:
-                    batch.append(_row(message, import_id))
-                    result.read += 1
-                    if len(batch) >= _BATCH:
-                        result.new += self._insert(batch)
-                        batch.clear()
-            except CorruptArchive as exc:  # includes TruncatedArchive: keep what was read
-                error = exc
-                result.status = "truncated" if isinstance(exc, TruncatedArchive) else "corrupt"
-            result.new += self._insert(batch)
-            result.duplicates = result.read - result.new
-            if result.status == "pending":
-                result.status = "ok"
-            if stats is not None:
-                result.skipped, result.excluded = stats.skipped, stats.excluded
-                result.details.update(stats.details)
-            size = source.stat().st_size if source.is_file() else None
-            digest = sha256_file(source) if source.is_file() else result.details.get("sha256")
-            details = dict(result.details)
-            if error is not None:
-                details["error"] = error.message
-            conn.execute(
-                "UPDATE imports SET size=?, sha256=?, status=?, read=?, new=?, duplicates=?, skipped=?,"
-                " excluded=?, details=?, finished_at=? WHERE import_id=?",
-                (
-                    size,
-                    digest,
-                    result.status,
-                    result.read,
-                    result.new,
-                    result.duplicates,
-                    result.skipped,
-                    result.excluded,
-                    json.dumps(details, ensure_ascii=False, sort_keys=True),
-                    _now(),
-                    import_id,
-                ),
-            )
-            if region and self.get_meta("region") is None:
-                self.set_meta("region", region)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        if error is not None:
-            raise error
-        return result
-
-    def _insert(self, rows: Sequence[tuple[Any, ...]]) -> int:
-        if not rows:
-            return 0
-        before = self.conn.total_changes
-        self.conn.executemany(_INSERT, rows)
-        return self.conn.total_changes - before
+            writer = ImportWriter(self, int(cursor.lastrowid or 0))
+            yield writer
+            if not writer.finished:
+                raise StoreError("import was not finished", path=source)
 
     # --- reading -------------------------------------------------------------------------------
 
     def count_messages(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM messages").fetchone()[0])
 
-    def iter_rows(
+    def messages(
         self,
-        where: str = "",
-        params: Sequence[Any] = (),
+        flt: MessageFilter | None = None,
         *,
+        history: bool = True,
         limit: int | None = None,
         newest_first: bool = False,
-    ) -> Iterator[dict[str, Any]]:
-        """Message records (MESSAGE_COLUMNS) ordered by time, optionally filtered with SQL."""
+    ) -> pd.DataFrame:
+        """A message frame ordered by time (then id), read column-wise.
+
+        ``history`` (the default) applies only the parts of ``flt`` that keep each sender's whole
+        history (sender, addresses) — labels depend on it; ``history=False`` applies every part
+        SQL can (time, direction, ASCII search) too.
+        """
+        where, params = _where(flt, history=history)
         order = "DESC" if newest_first else "ASC"
         sql = (
             f"SELECT {_SELECT} FROM messages {('WHERE ' + where) if where else ''} "
@@ -301,21 +230,11 @@ class Store:
         )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        with closing(self.conn.execute(sql, tuple(params))) as cursor:
-            for row in cursor:
-                yield _record(row)
-
-    def load_frame(
-        self,
-        where: str = "",
-        params: Sequence[Any] = (),
-        *,
-        limit: int | None = None,
-        newest_first: bool = False,
-    ) -> pd.DataFrame:
-        from sms_audit.model import to_frame
-
-        return to_frame(self.iter_rows(where, params, limit=limit, newest_first=newest_first))
+        with closing(self.conn.execute(sql, params)) as cursor:
+            rows: list[tuple[Any, ...]] = []
+            while batch := cursor.fetchmany(_FETCH):
+                rows.extend(batch)
+        return _frame(rows)
 
     def imports(self) -> list[dict[str, Any]]:
         cursor = self.conn.execute("SELECT * FROM imports ORDER BY import_id")
@@ -340,84 +259,164 @@ class Store:
         seen = {k for (k,) in self.conn.execute("SELECT key FROM seen WHERE scope = ?", (scope,))}
         return wanted - seen
 
+    def seen_state(self, scope: str) -> SeenScope:
+        """What ``report --new`` has shown, under ``scope`` (a :class:`~sms_audit.pipeline.SeenState`)."""
+        return SeenScope(self, scope)
+
     def mark_seen(self, scope: str, keys: Iterable[str]) -> None:
         now = _now()
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             self.conn.executemany(
                 "INSERT OR IGNORE INTO seen(scope, key, first_seen) VALUES (?, ?, ?)",
                 [(scope, k, now) for k in keys],
             )
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
 
 
-_STORE_COLUMNS = (
-    "message_id",
-    "timestamp_us",
-    "direction",
-    "address",
-    "sender_kind",
-    "address_raw",
-    "body",
-    "service",
-    "thread_key",
-    "recipients",
-    "is_group",
-    "has_attachments",
-    "is_filtered",
-    "sent_timestamp_us",
-    "source_format",
-    "source_file",
-    "source_record",
-)
-_INSERT = (
-    f"INSERT OR IGNORE INTO messages({', '.join(_STORE_COLUMNS)}, import_id) "
-    f"VALUES ({', '.join('?' * (len(_STORE_COLUMNS) + 1))})"
-)
-_SELECT = ", ".join(_STORE_COLUMNS)
+class SeenScope:
+    """The findings a scheduled run has shown, under one scope name."""
+
+    def __init__(self, store: Store, scope: str) -> None:
+        self.store = store
+        self.scope = scope
+
+    def unseen(self, keys: Iterable[str]) -> set[str]:
+        return self.store.unseen(self.scope, keys)
+
+    def mark_seen(self, keys: Iterable[str]) -> None:
+        self.store.mark_seen(self.scope, keys)
 
 
-def _row(m: Message, import_id: int | None) -> tuple[Any, ...]:
-    return (
-        m.message_id,
-        _us(m.timestamp),
-        m.direction.value,
-        m.address,
-        m.sender_kind,
-        m.address_raw,
-        m.body,
-        m.service.value,
-        m.thread_key,
-        json.dumps(list(m.recipients), ensure_ascii=False),
-        int(m.is_group),
-        int(m.has_attachments),
-        int(m.is_filtered),
-        _us(m.sent_timestamp),
-        m.source_format,
-        m.source_file,
-        m.source_record,
-        import_id,
-    )
+class ImportWriter:
+    """Adds message frames to one import (see :meth:`Store.importing`)."""
+
+    def __init__(self, store: Store, import_id: int) -> None:
+        self.store = store
+        self.import_id = import_id
+        self.new = 0
+        self.finished = False
+
+    def add(self, frame: pd.DataFrame) -> int:
+        """Insert a message frame; rows whose message_id is stored already are skipped. Returns
+        the number of new rows."""
+        if not len(frame):
+            return 0
+        conn = self.store.conn
+        before = conn.total_changes
+        conn.executemany(_INSERT, _rows(frame, self.import_id))
+        added = conn.total_changes - before
+        self.new += added
+        return added
+
+    def finish(
+        self,
+        *,
+        status: str,
+        read: int,
+        skipped: int,
+        excluded: int,
+        size: int | None,
+        sha256: str | None,
+        region: str | None,
+        details: Mapping[str, str],
+    ) -> None:
+        """Record the import's outcome (status ok, truncated or corrupt), its counts and the region
+        its numbers were read in (the store remembers the first region for later imports)."""
+        self.store.conn.execute(
+            "UPDATE imports SET size=?, sha256=?, region=?, status=?, read=?, new=?, duplicates=?,"
+            " skipped=?, excluded=?, details=?, finished_at=? WHERE import_id=?",
+            (
+                size,
+                sha256,
+                region,
+                status,
+                read,
+                self.new,
+                read - self.new,
+                skipped,
+                excluded,
+                json.dumps(dict(details), ensure_ascii=False, sort_keys=True),
+                _now(),
+                self.import_id,
+            ),
+        )
+        if region and self.store.get_meta("region") is None:
+            self.store.set_meta("region", region)
+        self.finished = True
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+def _rows(frame: pd.DataFrame, import_id: int) -> Iterator[tuple[Any, ...]]:
+    """Store rows from a message frame, column-wise: times as µs, flags as 0/1, lists as JSON."""
+    import numpy as np
+
+    def micros(name: str) -> list[int | None]:
+        values = frame[name].to_numpy(dtype="datetime64[us]").view(np.int64)
+        missing = frame[name].isna().to_numpy()
+        return [None if m else int(v) for v, m in zip(values.tolist(), missing.tolist(), strict=True)]
+
+    columns: list[Sequence[Any]] = []
+    for name in MESSAGE_COLUMNS:
+        if name in ("timestamp", "sent_timestamp"):
+            columns.append(micros(name))
+        elif name in ("is_group", "has_attachments", "is_filtered"):
+            columns.append(frame[name].to_numpy(dtype=bool).astype(np.int8).tolist())
+        elif name == "recipients":
+            columns.append([json.dumps(list(r), ensure_ascii=False) if r else "[]" for r in frame[name]])
+        else:
+            columns.append(frame[name].astype(str).tolist())
+    columns.append([import_id] * len(frame))
+    return zip(*columns, strict=True)
 
 
-def _record(row: Sequence[Any]) -> dict[str, Any]:
-    from datetime import timedelta
+def _frame(rows: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
+    """A message frame from store rows (in :data:`_STORE_COLUMNS` order), built column-wise."""
+    import numpy as np
+    import pandas as pd
 
-    values = dict(zip(_STORE_COLUMNS, row, strict=True))
-    record = {name: values.get(name) for name in MESSAGE_COLUMNS}
-    record["timestamp"] = _EPOCH + timedelta(microseconds=values["timestamp_us"])
-    sent = values["sent_timestamp_us"]
-    record["sent_timestamp"] = None if sent is None else _EPOCH + timedelta(microseconds=sent)
-    record["recipients"] = tuple(json.loads(values["recipients"]))
-    for name in ("is_group", "has_attachments", "is_filtered"):
-        record[name] = bool(values[name])
-    return record
+    n = len(rows)
+    columns = list(zip(*rows, strict=True)) if n else [()] * len(_STORE_COLUMNS)
+    raw = dict(zip(_STORE_COLUMNS, columns, strict=True))
+
+    data: dict[str, pd.Series] = {}
+    for name, store_name in zip(MESSAGE_COLUMNS, _STORE_COLUMNS, strict=True):
+        values = raw[store_name]
+        if name in ("timestamp", "sent_timestamp"):
+            data[name] = time_column(values)
+        elif name in ("is_group", "has_attachments", "is_filtered"):
+            data[name] = pd.Series(np.array(values, dtype=bool))
+        elif name == "recipients":
+            data[name] = pd.Series([() if v == "[]" else tuple(json.loads(v)) for v in values], dtype=object)
+        else:
+            data[name] = string_column(values)
+    return pd.DataFrame(data, columns=list(MESSAGE_COLUMNS))
+
+
+def _where(flt: MessageFilter | None, *, history: bool) -> tuple[str, list[Any]]:
+    """The WHERE clause (without the keyword) and parameters for a filter."""
+    if flt is None:
+        return "", []
+    clauses: list[str] = []
+    params: list[Any] = []
+    if flt.sender_raw is not None:
+        key = flt.sender if flt.sender is not None else flt.sender_raw
+        clauses.append("(address = ? OR address_raw = ? OR thread_key = ?)")
+        params.extend([key, flt.sender_raw, key])
+    if flt.addresses is not None:
+        clauses.append(f"address IN ({', '.join('?' * len(flt.addresses))})" if flt.addresses else "0")
+        params.extend(flt.addresses)
+    if not history:
+        if flt.since:
+            clauses.append("timestamp_us >= ?")
+            params.append(to_unix_us(flt.since))
+        if flt.until:
+            clauses.append("timestamp_us < ?")
+            params.append(to_unix_us(flt.until))
+        if flt.direction:
+            clauses.append("direction = ?")
+            params.append(flt.direction)
+        if flt.search:
+            clauses.append("instr(lower(body), lower(?)) > 0")  # SQLite lower() is ASCII-only
+            params.append(flt.search)
+    return " AND ".join(clauses), params
 
 
 def _statements(script: str) -> list[str]:

@@ -273,14 +273,14 @@ def test_cli_interrupt_exits_130_and_bug_exits_70(monkeypatch: pytest.MonkeyPatc
     def interrupted(*_args: object, **_kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("sms_audit.cli_common.read_archives", interrupted)
+    monkeypatch.setattr("sms_audit.pipeline.read_archives", interrupted)
     result = runner.invoke(app, ["messages", str(SAMPLE)])
     assert (result.exit_code, result.stderr, result.stdout) == (130, "interrupted\n", "")
 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise ZeroDivisionError("secret message text")
 
-    monkeypatch.setattr("sms_audit.cli_common.read_archives", broken)
+    monkeypatch.setattr("sms_audit.pipeline.read_archives", broken)
     result = runner.invoke(app, ["messages", str(SAMPLE)])
     assert result.exit_code == 70
     assert result.stderr == (
@@ -389,7 +389,7 @@ def test_cli_messages_limit_on_the_store_matches_the_full_path(
     db = tmp_path / "s.sqlite"
     runner.invoke(app, ["--db", str(db), "-q", "import", str(SAMPLE)])
     fast = runner.invoke(app, ["--db", str(db), "messages", *args])
-    monkeypatch.setattr("sms_audit.cli._FAST_LIMIT", -1)
+    monkeypatch.setattr("sms_audit.pipeline.FAST_LIMIT", -1)
     full = runner.invoke(app, ["--db", str(db), "messages", *args])
     assert fast.exit_code == full.exit_code == 0
     assert fast.stdout == full.stdout and fast.stdout

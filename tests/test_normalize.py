@@ -11,9 +11,8 @@ from hypothesis import strategies as st
 from sms_audit.normalize import (
     SenderKind,
     address_identity,
-    from_apple,
-    from_unix_ms,
-    from_unix_s,
+    epoch_us,
+    from_epoch,
     infer_region,
     normalize_address,
     parse_duration,
@@ -74,21 +73,51 @@ def test_infer_region_from_international_numbers() -> None:
 
 
 def test_time_conversions_per_era() -> None:
-    assert from_unix_ms("1512226167463") == datetime(2017, 12, 2, 14, 49, 27, 463000, tzinfo=UTC)
-    assert from_unix_s("1720997593") == datetime(2024, 7, 14, 22, 53, 13, tzinfo=UTC)
-    assert from_apple(468107954) == datetime(2015, 11, 1, 21, 59, 14, tzinfo=UTC)  # iOS <= 10: seconds
-    assert from_apple(588813210539788032) == datetime(2019, 8, 29, 23, 13, 30, 539788, tzinfo=UTC)  # ns
-    assert from_unix_ms("0") is None and from_unix_ms("null") is None and from_apple(0) is None
+    assert from_epoch("1512226167463") == datetime(2017, 12, 2, 14, 49, 27, 463000, tzinfo=UTC)
+    assert from_epoch("1720997593") == datetime(2024, 7, 14, 22, 53, 13, tzinfo=UTC)
+    assert from_epoch(468107954, apple=True) == datetime(2015, 11, 1, 21, 59, 14, tzinfo=UTC)  # iOS <= 10: s
+    assert from_epoch(588813210539788032, apple=True) == datetime(2019, 8, 29, 23, 13, 30, 539788, tzinfo=UTC)
+    assert from_epoch("0") is None and from_epoch("null") is None and from_epoch(0, apple=True) is None
     with pytest.raises(ValueError):
-        from_unix_ms("today")
+        from_epoch("today")
 
 
-@given(st.datetimes(min_value=datetime(2001, 2, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)))
+@pytest.mark.parametrize(
+    "value",
+    ["1546300800", "1546300800000", "1546300800000000", "1546300800000000000", 1546300800000, 1546300800.0],
+)
+def test_epoch_unit_decided_by_magnitude(value: object) -> None:
+    # 2019-01-01T00:00:00Z written in s, ms, µs and ns (converters mix them up)
+    assert epoch_us(value) == 1546300800 * 1_000_000  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "value", ["99999999999999999", str(2**63 - 1), "-1", str(10**40), "1e400", "nan", "123", 2**64]
+)
+def test_epoch_outside_every_reading_is_none_never_overflow(value: object) -> None:
+    assert epoch_us(value) is None  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", [str(2**63 - 1), -5, 10**40, float("inf"), 4_000_000_000, 10**19])
+def test_apple_epoch_outside_every_reading_is_none(value: object) -> None:
+    assert epoch_us(value, apple=True) is None  # type: ignore[arg-type]
+
+
+@given(st.integers(min_value=-(2**80), max_value=2**80) | st.text(max_size=30))
+def test_epoch_never_raises_anything_but_value_error(value: int | str) -> None:
+    try:
+        us = epoch_us(value)
+    except ValueError:
+        return
+    assert us is None or 631_152_000_000_000 <= us < 4_102_444_800_000_000
+
+
+@given(st.datetimes(min_value=datetime(2001, 2, 1), max_value=datetime(2099, 12, 31), timezones=st.just(UTC)))
 def test_time_conversions_round_trip(moment: datetime) -> None:
     # (nanosecond values below 1e15, i.e. the first 11.5 days of 2001, read as seconds by design)
     ms = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-    assert from_unix_ms(to_unix_ms(ms)) == ms
-    assert abs(from_apple(to_apple_ns(moment)) - moment) <= timedelta(microseconds=1)
+    assert from_epoch(to_unix_ms(ms)) == ms
+    assert abs(from_epoch(to_apple_ns(moment), apple=True) - moment) <= timedelta(microseconds=1)
 
 
 def test_parse_duration_and_when() -> None:

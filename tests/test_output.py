@@ -10,6 +10,8 @@ import pytest
 
 from sms_audit.output import (
     OutputFormat,
+    RecordFormat,
+    RecordView,
     csv_safe,
     format_time,
     resolve_format,
@@ -79,7 +81,7 @@ def test_csv_safe(cell: str, safe: str) -> None:
 
 def test_write_json_document() -> None:
     out = io.StringIO()
-    write_records(RECORDS[:1], COLUMNS, OutputFormat.JSON, out, json_key="messages")
+    write_records(RECORDS[:1], COLUMNS, RecordFormat.JSON, out, RecordView(json_key="messages"))
     doc = json.loads(out.getvalue())
     assert doc == {
         "schema_version": 1,
@@ -130,7 +132,16 @@ def test_auto_format_depends_on_stdout_tty(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_every_format_has_a_writer() -> None:
-    for fmt in OutputFormat:
-        if fmt in (OutputFormat.AUTO, OutputFormat.MD):
-            continue  # auto resolves to table/jsonl; md is the report's own renderer
-        write_records(RECORDS, COLUMNS, fmt, io.StringIO())
+    for fmt in RecordFormat:
+        if fmt is RecordFormat.AUTO:
+            with pytest.raises(ValueError, match="resolve --format auto"):
+                write_records(RECORDS, COLUMNS, fmt, io.StringIO())
+            continue
+        out = io.StringIO()
+        assert write_records(RECORDS, COLUMNS, fmt, out) == len(RECORDS)
+        assert out.getvalue()
+
+
+def test_record_listings_do_not_offer_markdown() -> None:
+    assert "md" not in {f.value for f in RecordFormat}
+    assert {f.value for f in RecordFormat} < {f.value for f in OutputFormat}

@@ -7,12 +7,14 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from sms_audit.errors import StoreError, TruncatedArchive
 from sms_audit.importers import ReadOptions, ReadStats, android_xml
-from sms_audit.model import Message
-from sms_audit.store import SCHEMA_VERSION, ImportResult, Store
+from sms_audit.model import to_frame
+from sms_audit.pipeline import ArchiveResult, import_archives
+from sms_audit.store import SCHEMA_VERSION, Store
 from tests.fixtures_sbr import document, sms
 
 
@@ -25,12 +27,11 @@ def _backup(tmp_path: Path, name: str, *bodies: str, start: int = 0) -> Path:
     return path
 
 
-def _import(store: Store, path: Path) -> ImportResult:
-    stats = ReadStats()
-    result = ImportResult(path=str(path), format="sbr_xml")
-    return store.import_messages(
-        android_xml.read(path, ReadOptions(region="CN"), stats), result, source=path, region="CN", stats=stats
-    )
+def _import(store: Store, path: Path) -> ArchiveResult:
+    (result,) = import_archives(store, [path], region="CN")
+    if result.error is not None:
+        raise result.error
+    return result
 
 
 def test_store_is_private_and_versioned(tmp_path: Path) -> None:
@@ -64,16 +65,16 @@ def test_store_interrupted_import_leaves_store_unchanged(tmp_path: Path) -> None
     with Store(tmp_path / "s.sqlite") as store:
         _import(store, _backup(tmp_path, "a.xml", "m0"))
 
-        def interrupted() -> Iterator[Message]:
-            yield from android_xml.read(
-                _backup(tmp_path, "b.xml", "x1", "x2", start=5), ReadOptions(), ReadStats()
+        def interrupted() -> Iterator[pd.DataFrame]:
+            frame = to_frame(
+                android_xml.read(_backup(tmp_path, "b.xml", "x1", "x2", start=5), ReadOptions(), ReadStats())
             )
+            yield frame
             raise KeyboardInterrupt
 
-        with pytest.raises(KeyboardInterrupt):
-            store.import_messages(
-                interrupted(), ImportResult("b.xml", "sbr_xml"), source=tmp_path / "b.xml", region=None
-            )
+        with pytest.raises(KeyboardInterrupt), store.importing("b.xml", "sbr_xml") as writer:
+            for frame in interrupted():
+                writer.add(frame)
         assert store.count_messages() == 1
         assert len(store.imports()) == 1
 
@@ -94,8 +95,11 @@ def test_store_round_trips_messages(tmp_path: Path) -> None:
     direct = list(android_xml.read(path, ReadOptions(region="CN"), ReadStats()))
     with Store(tmp_path / "s.sqlite") as store:
         _import(store, path)
-        (row,) = list(store.iter_rows())
-    assert row == direct[0].to_record()
+        frame = store.messages()
+    (row,) = frame.to_dict("records")
+    expected = direct[0].to_record()
+    assert {k: (tuple(v) if k == "recipients" else v) for k, v in row.items()} == expected
+    assert frame.dtypes.equals(to_frame(direct).dtypes)
 
 
 def test_store_missing_without_create_is_a_clear_error(tmp_path: Path) -> None:

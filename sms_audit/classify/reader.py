@@ -122,8 +122,11 @@ def _as_text(value: object) -> str:
 
 def _read_delimited(text: str, delimiter: str, label: str) -> tuple[list[str], list[list[str]]]:
     # TSV has no quoting convention: a '"' in a body is a literal character (as in eval/dev.tsv).
-    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
+    reader = csv.reader(
+        io.StringIO(text, newline=""),
+        delimiter=delimiter,
+        quoting=csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL,
+    )
     try:
         header = next(reader)
     except StopIteration:

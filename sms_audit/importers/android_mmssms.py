@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Iterable, Iterator
 from itertools import groupby
 from pathlib import Path
 
@@ -18,32 +17,15 @@ from sms_audit.importers._sqlite import (
     select_list,
     table_names,
 )
-from sms_audit.importers.base import ReadOptions, ReadStats
-from sms_audit.model import Direction, Message, MessageBuilder, Service, mms_message_id, sms_message_id
-from sms_audit.normalize import SenderKind, from_unix_ms, from_unix_s, normalize_address
+from sms_audit.importers.android_provider import mms_record, sms_record
+from sms_audit.importers.base import Exclude, ReadOptions, ReadStats, Skip, account, build_messages
+from sms_audit.model import Message, Record
 
 NAME = "android_mmssms"
 DESCRIPTION = "Android mmssms.db (telephony provider database)"
 
-# SMS `type` (AOSP Telephony.TextBasedSmsColumns; LG 7 blocked, 8 scheduled, 19 broadcast; §1.3).
-SMS_TYPE = {
-    1: Direction.IN,
-    2: Direction.OUT,
-    3: Direction.DRAFT,
-    4: Direction.FAILED,
-    5: Direction.FAILED,
-    6: Direction.FAILED,
-    7: Direction.IN,
-    8: Direction.DRAFT,
-    19: Direction.IN,
-}
-SMS_BLOCKED = 7
-# MMS `msg_box` (Telephony.BaseMmsColumns MESSAGE_BOX_*).
-MMS_BOX = {1: Direction.IN, 2: Direction.OUT, 3: Direction.DRAFT, 4: Direction.FAILED, 5: Direction.FAILED}
-ADDR_FROM, ADDR_TO, ADDR_CC, ADDR_BCC = 137, 151, 130, 129
-OWN_PLACEHOLDER = "insert-address-token"
 _SMS_COLUMNS = ("_id", "thread_id", "address", "date", "date_sent", "type", "body")
-_PDU_COLUMNS = ("_id", "thread_id", "date", "date_sent", "msg_box", "m_id", "tr_id")
+_PDU_COLUMNS = ("_id", "thread_id", "date", "date_sent", "msg_box", "m_id", "tr_id", "m_type")
 _PROGRESS_EVERY = 2000
 
 
@@ -54,12 +36,18 @@ def sniff(path: Path) -> bool:
 
 
 def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message]:
+    """:func:`read_records`, normalised with ``options.region``."""
+    return build_messages(
+        read_records(path, options, stats), source_format=NAME, source_file=str(path), region=options.region
+    )
+
+
+def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Record]:
     """Yield SMS (``sms`` and Samsung's ``spam_sms``, the latter marked filtered) and MMS.
 
     SMS ids match the SB&R XML importer's (same address, type, ms date, body); MMS ids use the
     provider's seconds and ``m_id``. Raises CorruptArchive for a damaged database.
     """
-    builder = MessageBuilder(source_format=NAME, source_file=str(path), region=options.region)
     with open_readonly(path) as conn:
         tables = table_names(conn)
         if "sms" not in tables:
@@ -71,19 +59,18 @@ def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message
         done = 0
         try:
             for table in sources:
-                if table == "pdu":
-                    records = _read_mms(conn, tables, builder, threads)
-                else:
-                    records = _read_sms(conn, table, builder, threads)
-                for message in records:
+                results = (
+                    _read_mms(conn, tables, threads) if table == "pdu" else _read_sms(conn, table, threads)
+                )
+                for result in results:
                     done += 1
                     if options.on_progress is not None and done % _PROGRESS_EVERY == 0:
                         options.on_progress(done, total)
-                    if message is None:
-                        stats.skipped += 1
+                    record = account(result, stats)
+                    if record is None:
                         continue
                     stats.read += 1
-                    yield message
+                    yield record
         except sqlite3.DatabaseError as exc:
             raise CorruptArchive(
                 f"read {stats.read} messages, then the database failed ({exc})", path=str(path)
@@ -138,9 +125,7 @@ def _int(value: object) -> int | None:
 
 # sms row: (_id, thread_id, address, date ms, date_sent ms, type, body)
 #          (41, 7, "22000", 1709647200123, 1709647199000, 1, "ACME: 20% off. Reply STOP to opt out")
-def _read_sms(
-    conn: sqlite3.Connection, table: str, builder: MessageBuilder, threads: dict[int, list[str]]
-) -> Iterator[Message | None]:
+def _read_sms(conn: sqlite3.Connection, table: str, threads: dict[int, list[str]]) -> Iterator[Record | Skip]:
     query = f"SELECT {select_list(column_names(conn, table), _SMS_COLUMNS)} FROM {table} ORDER BY _id"
     filtered = table == "spam_sms"  # Samsung's blocked/spam folder: received, then filtered
     for rowid, thread_id, address, date, date_sent, kind, body in conn.execute(query):
@@ -148,48 +133,15 @@ def _read_sms(
         if not address_raw:
             listed = threads.get(thread_id, []) if isinstance(thread_id, int) else []
             address_raw = listed[0] if len(listed) == 1 else ""
-        yield build_sms(
-            builder,
+        yield sms_record(
             record=f"{table}:{rowid}",
             address=address_raw,
-            date_ms=_int(date),
+            date=date,
             kind=_int(kind) if kind is not None else (1 if filtered else None),
             body=body if isinstance(body, str) else "",
-            date_sent_ms=_int(date_sent),
+            date_sent=date_sent,
             filtered=filtered,
         )
-
-
-def build_sms(
-    builder: MessageBuilder,
-    *,
-    record: str,
-    address: str,
-    date_ms: int | None,
-    kind: int | None,
-    body: str,
-    date_sent_ms: int | None,
-    filtered: bool = False,
-) -> Message | None:
-    """One Android SMS row (mmssms, sms-ie, TelephonyBackupAgent) -> Message; None if invalid.
-
-    The id is the SB&R importer's: (address as stored, direction, ms date, body as stored).
-    """
-    timestamp = from_unix_ms(date_ms)
-    if not address or kind is None or date_ms is None or timestamp is None:
-        return None
-    direction = SMS_TYPE.get(kind, Direction.OTHER)
-    return builder.build(
-        natural_id=sms_message_id(address, direction, date_ms, body),
-        source_record=record,
-        direction=direction,
-        address_raw=address,
-        timestamp=timestamp,
-        body=body,
-        sent_timestamp=from_unix_ms(date_sent_ms),
-        service=Service.SMS,
-        is_filtered=filtered or kind == SMS_BLOCKED,
-    )
 
 
 # --- MMS -----------------------------------------------------------------------------------------
@@ -202,8 +154,8 @@ def _grouped(rows: Iterable[tuple[object, ...]]) -> Iterator[tuple[int, list[tup
 
 
 def _read_mms(
-    conn: sqlite3.Connection, tables: set[str], builder: MessageBuilder, threads: dict[int, list[str]]
-) -> Iterator[Message | None]:
+    conn: sqlite3.Connection, tables: set[str], threads: dict[int, list[str]]
+) -> Iterator[Record | Skip | Exclude]:
     """Merge-join pdu with its part and addr rows, all three streamed in message-id order.
 
     (A query per pdu would rescan the unindexed part/addr tables for every message.)
@@ -222,7 +174,7 @@ def _read_mms(
         else ()
     )
     next_part, next_addr = next(parts, None), next(addrs, None)
-    for rowid, thread_id, date, date_sent, box, m_id, tr_id in pdus:
+    for rowid, thread_id, date, date_sent, box, m_id, tr_id, m_type in pdus:
         my_parts: list[tuple[object, ...]] = []
         my_addrs: list[tuple[object, ...]] = []
         while next_part is not None and next_part[0] < rowid:
@@ -233,89 +185,15 @@ def _read_mms(
             next_addr = next(addrs, None)
         if next_addr is not None and next_addr[0] == rowid:
             my_addrs, next_addr = next_addr[1], next(addrs, None)
-        yield build_mms(
-            builder,
+        yield mms_record(
             record=f"pdu:{rowid}",
-            date_s=_int(date),
-            date_sent_s=_int(date_sent),
+            date=date,
+            date_sent=date_sent,
             box=_int(box),
             m_id=m_id if isinstance(m_id, str) else None,
             tr_id=tr_id if isinstance(tr_id, str) else None,
             addrs=[(str(a or ""), _int(t)) for _mid, a, t in my_addrs],
             parts=[(str(ct or ""), t if isinstance(t, str) else None) for _mid, _seq, ct, t in my_parts],
             listed=threads.get(thread_id, []) if isinstance(thread_id, int) else [],
+            m_type=_int(m_type),
         )
-
-
-def build_mms(
-    builder: MessageBuilder,
-    *,
-    record: str,
-    date_s: int | None,
-    date_sent_s: int | None,
-    box: int | None,
-    m_id: str | None,
-    tr_id: str | None,
-    addrs: Sequence[tuple[str, int | None]],
-    parts: Sequence[tuple[str, str | None]],
-    listed: Sequence[str],
-) -> Message | None:
-    """One Android MMS (provider columns; addr (address, type); parts (ct, text) in seq order).
-
-    ``listed`` are the thread's participants (SB&R's ``~``-joined ``address``), when known.
-    Folded exactly like the SB&R importer: the other party is the From address of a received MMS
-    and the thread's address of a sent one; a message to a group is addressed to the group.
-    """
-    timestamp = from_unix_s(date_s)
-    if date_s is None or box is None or timestamp is None:
-        return None
-    direction = MMS_BOX.get(box, Direction.OTHER)
-    texts = [text for ct, text in parts if ct.lower().startswith("text/plain") and text not in (None, "null")]
-    body = "".join(t for t in texts if t)  # text parts carry their own spacing
-    has_attachments = any(
-        not ct.lower().startswith("text/plain") and ct.lower() != "application/smil" for ct, _text in parts
-    )
-    sender: str | None = None
-    others: list[str] = []
-    for address, kind in addrs:
-        if not address or address == OWN_PLACEHOLDER or address == "null":
-            continue
-        if kind == ADDR_FROM:
-            sender = sender or address
-        elif kind in (ADDR_TO, ADDR_CC, ADDR_BCC):
-            others.append(address)
-    people = [a for a in listed if "@rcs.google.com" not in a.lower()]
-    address_attr = "~".join(listed)
-    participants = list(dict.fromkeys([*people, *others, *([sender] if sender else [])]))
-    rcs_group = "@rcs.google.com" in address_attr.lower()
-    is_group = len(listed) > 1 or rcs_group or len(participants) > 2
-    if direction == Direction.IN:
-        other_party = sender or (listed[0] if listed else "")
-    else:
-        other_party = address_attr or (others[0] if others else "")
-    if not other_party:
-        return None
-    thread_key: str | None = None
-    if is_group:
-        if rcs_group:
-            thread_key = normalize_address(address_attr, builder.region).key
-        else:
-            keys = listed if listed else participants
-            thread_key = "~".join(sorted(normalize_address(a, builder.region).key for a in keys))
-    message = builder.build(
-        natural_id=mms_message_id(other_party, direction, date_s, body, m_id),
-        source_record=record,
-        direction=direction,
-        address_raw=other_party,
-        timestamp=timestamp,
-        body=body,
-        thread_key=thread_key,
-        sent_timestamp=from_unix_s(date_sent_s),
-        service=Service.RCS if rcs_group or (tr_id or "").startswith("proto:") else Service.MMS,
-        recipients=[p for p in participants if p != other_party] if is_group else [],
-        has_attachments=has_attachments,
-        is_group=is_group,
-    )
-    if is_group and direction != Direction.IN:
-        message = replace(message, address=message.thread_key, sender_kind=SenderKind.GROUP.value)
-    return message

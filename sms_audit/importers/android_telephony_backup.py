@@ -11,10 +11,18 @@ from typing import IO, Any
 
 from sms_audit.errors import CorruptArchive, TruncatedArchive, UnsupportedArchive
 from sms_audit.importers._provider_json import int_field, text_field
-from sms_audit.importers.android_mmssms import build_mms, build_sms
-from sms_audit.importers.base import ReadOptions, ReadStats, read_head
+from sms_audit.importers.android_provider import mms_record, sms_record
+from sms_audit.importers.base import (
+    Exclude,
+    ReadOptions,
+    ReadStats,
+    Skip,
+    account,
+    build_messages,
+    read_head,
+)
 from sms_audit.importers.sms_ie import TruncatedJson, iter_json_array
-from sms_audit.model import Message, MessageBuilder
+from sms_audit.model import Message, Record
 
 NAME = "android_telephony_backup"
 DESCRIPTION = "Android adb backup TelephonyBackupAgent files (zlib JSON)"
@@ -75,12 +83,18 @@ def explain_unsupported(path: Path) -> None:
 
 
 def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message]:
+    """:func:`read_records`, normalised with ``options.region``."""
+    return build_messages(
+        read_records(path, options, stats), source_format=NAME, source_file=str(path), region=options.region
+    )
+
+
+def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Record]:
     """Read one TelephonyBackupAgent file, or every ``NNNNNN_*_backup`` file of a ``d_f`` folder.
 
     SMS ids match the SB&R/mmssms importers'; MMS carry no ``m_id`` here, so they get their own.
     Raises CorruptArchive for data that does not inflate or parse.
     """
-    builder = MessageBuilder(source_format=NAME, source_file=str(path), region=options.region)
     files = _members(path) if path.is_dir() else [path]
     if not files:
         raise UnsupportedArchive(
@@ -89,11 +103,10 @@ def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message
     for number, member in enumerate(files, start=1):
         ordinal = 0
         try:
-            for record in iter_json_array(io.TextIOWrapper(_Inflater(member), "utf-8")):
+            for record in iter_json_array(io.TextIOWrapper(io.BufferedReader(_Inflater(member)), "utf-8")):
                 ordinal += 1
-                message = _message(record, builder, f"{member.name}#{ordinal}")
+                message = account(_record(record, f"{member.name}#{ordinal}"), stats)
                 if message is None:
-                    stats.skipped += 1
                     continue
                 stats.read += 1
                 yield message
@@ -142,9 +155,9 @@ class _Inflater(io.RawIOBase):
         super().close()
 
 
-def _message(record: object, builder: MessageBuilder, source_record: str) -> Message | None:
+def _record(record: object, source_record: str) -> Record | Skip | Exclude:
     if not isinstance(record, dict):
-        return None
+        return Skip("a record that is not a JSON object")
     recipients = [str(r) for r in record.get("recipients") or [] if r]
     if "msg_box" in record:
         # {"date": "1579531789" (s), "msg_box": "1", "recipients": ["+12345678"], "tr_id": "...",
@@ -156,27 +169,26 @@ def _message(record: object, builder: MessageBuilder, source_record: str) -> Mes
             if isinstance(a, dict)
         ]
         body = text_field(record, "mms_body")
-        return build_mms(
-            builder,
+        return mms_record(
             record=source_record,
-            date_s=int_field(record, "date"),
-            date_sent_s=int_field(record, "date_sent"),
+            date=text_field(record, "date"),
+            date_sent=text_field(record, "date_sent"),
             box=int_field(record, "msg_box"),
             m_id=text_field(record, "m_id"),
             tr_id=text_field(record, "tr_id"),
             addrs=addrs,
             parts=[("text/plain", body)] if body else [],
             listed=recipients,
+            m_type=int_field(record, "m_type"),
         )
     # {"address": "06543219", "body": "...", "date": "1645543781956" (ms), "date_sent": "0",
     #  "status": "-1", "type": "6", "recipients": ["06543219"], "read": "1"}
     address = text_field(record, "address") or (recipients[0] if len(recipients) == 1 else "")
-    return build_sms(
-        builder,
+    return sms_record(
         record=source_record,
         address=address,
-        date_ms=int_field(record, "date"),
+        date=text_field(record, "date"),
         kind=int_field(record, "type"),
         body=text_field(record, "body") or "",
-        date_sent_ms=int_field(record, "date_sent"),
+        date_sent=text_field(record, "date_sent"),
     )

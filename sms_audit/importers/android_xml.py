@@ -6,45 +6,28 @@ import re
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
 from lxml import etree
 
 from sms_audit.errors import CorruptArchive, TruncatedArchive, UnsupportedArchive
-from sms_audit.importers.base import ReadOptions, ReadStats, read_head
+from sms_audit.importers.android_provider import mms_record, sms_record
+from sms_audit.importers.base import (
+    Exclude,
+    ReadOptions,
+    ReadStats,
+    Skip,
+    account,
+    build_messages,
+    read_head,
+)
 from sms_audit.importers.xml_charrefs import CharRefFilter
-from sms_audit.model import Direction, Message, MessageBuilder, Service, mms_message_id, sms_message_id
-from sms_audit.normalize import SenderKind, from_unix_ms, from_unix_s, normalize_address
+from sms_audit.model import Message, Record
 
 NAME = "sbr_xml"
 DESCRIPTION = "SMS Backup & Restore XML (.xml or .zip)"
 
-# SMS `type` (AOSP Telephony.TextBasedSmsColumns; LG extras 7/8/19, FORMATS.md §1.3).
-_SMS_TYPE = {
-    "1": Direction.IN,
-    "2": Direction.OUT,
-    "3": Direction.DRAFT,
-    "4": Direction.FAILED,
-    "5": Direction.FAILED,
-    "6": Direction.FAILED,
-    "7": Direction.IN,
-    "8": Direction.DRAFT,
-    "19": Direction.IN,
-}
-_SMS_BLOCKED = "7"  # LG "blocked number": received, but filtered
-# MMS `msg_box` (Telephony.BaseMmsColumns MESSAGE_BOX_*).
-_MMS_BOX = {
-    "1": Direction.IN,
-    "2": Direction.OUT,
-    "3": Direction.DRAFT,
-    "4": Direction.FAILED,
-    "5": Direction.FAILED,
-}
-_ADDR_FROM, _ADDR_TO, _ADDR_CC, _ADDR_BCC = "137", "151", "130", "129"
-_OWN_PLACEHOLDER = "insert-address-token"
-_GROUP_SPLIT = re.compile(r"[~;,]")
 _ROOT = re.compile(rb"<([A-Za-z_][A-Za-z0-9_.-]*)[\s/>]")
 _SNIFF_BYTES = 64 * 1024
 
@@ -139,12 +122,18 @@ def explain_unsupported(path: Path) -> None:
 
 
 def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message]:
+    """:func:`read_records`, normalised with ``options.region``."""
+    return build_messages(
+        read_records(path, options, stats), source_format=NAME, source_file=str(path), region=options.region
+    )
+
+
+def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Record]:
     """Stream ``<sms>`` and ``<mms>`` records; memory stays flat whatever the file size.
 
     Raises TruncatedArchive after yielding every complete record when the file ends early, and
     CorruptArchive (also after yielding) for malformed XML in the middle.
     """
-    builder = MessageBuilder(source_format=NAME, source_file=str(path), region=options.region)
     with _open_source(path) as (raw, size):
         stream = CharRefFilter(raw)
         root = _root_name(_head(path))
@@ -166,23 +155,18 @@ def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message
             for _event, elem in parser:
                 ordinal += 1
                 last_line = elem.sourceline or last_line
-                try:
-                    message = (
-                        _sms(elem, builder, ordinal) if elem.tag == "sms" else _mms(elem, builder, ordinal)
-                    )
-                except ValueError:
-                    message = None
+                result = _sms(elem, ordinal) if elem.tag == "sms" else _mms(elem, ordinal)
                 _release(elem)
-                if message is None:
-                    stats.skipped += 1
+                record = account(result, stats)
+                if record is None:
                     continue
                 stats.read += 1
                 if options.on_progress is not None and ordinal % 500 == 0:
                     options.on_progress(stream.bytes_read, size)
-                yield message
+                yield record
         except etree.XMLSyntaxError as exc:
             line = exc.lineno or last_line
-            records = stats.read + stats.skipped
+            records = stats.read + stats.skipped + stats.excluded
             if stream.eof and line >= stream.last_line:  # the parser ran out of data: cut off
                 raise TruncatedArchive(
                     f"read {records} records; file is truncated at line {line}",
@@ -213,103 +197,41 @@ def _release(elem: etree._Element) -> None:
             del parent[0]
 
 
+def _int(value: str | None) -> int | None:
+    try:
+        return None if value is None else int(value.strip())
+    except ValueError:
+        return None
+
+
 # <sms protocol="0" address="+15550000001" date="1512226167463" type="1" subject="null"
 #      body="Body text 1" ... date_sent="1512226166000" sub_id="-1" contact_name="Contact A" />
-def _sms(elem: etree._Element, builder: MessageBuilder, ordinal: int) -> Message | None:
-    address = _attr(elem, "address")
-    date_ms = _attr(elem, "date")
-    kind = _attr(elem, "type")
-    if address is None or date_ms is None or kind is None:
-        return None
-    timestamp = from_unix_ms(date_ms)
-    if timestamp is None:
-        return None
-    direction = _SMS_TYPE.get(kind, Direction.OTHER)
-    body = elem.get("body") or ""  # a body of "null" is text the user typed; keep it
-    return builder.build(
-        natural_id=sms_message_id(address, direction, int(date_ms), body),
-        source_record=_attr(elem, "_id") or f"sms#{ordinal}",
-        direction=direction,
-        address_raw=address,
-        timestamp=timestamp,
-        body=body,
-        sent_timestamp=from_unix_ms(_attr(elem, "date_sent")),
-        service=Service.SMS,
-        is_filtered=kind == _SMS_BLOCKED,
+def _sms(elem: etree._Element, ordinal: int) -> Record | Skip:
+    return sms_record(
+        record=_attr(elem, "_id") or f"sms#{ordinal}",
+        address=_attr(elem, "address"),
+        date=_attr(elem, "date"),
+        kind=_int(_attr(elem, "type")),
+        body=elem.get("body") or "",  # a body of "null" is text the user typed; keep it
+        date_sent=_attr(elem, "date_sent"),
     )
 
 
 # <mms date="1720997593000" msg_box="1" address="+15550000006" date_sent="1720997593" m_type="132" ...>
 #   <parts><part seq="0" ct="text/plain" text="Body text" data="..."/></parts>
 #   <addrs><addr address="+15550000006" type="137" charset="106"/></addrs></mms>
-def _mms(elem: etree._Element, builder: MessageBuilder, ordinal: int) -> Message | None:
-    date_ms = _attr(elem, "date")
-    box = _attr(elem, "msg_box")
-    if date_ms is None or box is None:
-        return None
-    timestamp = from_unix_ms(date_ms)
-    if timestamp is None:
-        return None
-    direction = _MMS_BOX.get(box, Direction.OTHER)
-    texts: list[str] = []
-    has_attachments = False
-    for part in elem.iterfind("parts/part"):
-        ctype = (part.get("ct") or "").lower()
-        if ctype.startswith("text/plain"):
-            text = part.get("text")
-            if not _absent(text):
-                texts.append(text or "")
-        elif ctype != "application/smil":
-            has_attachments = True
-    body = "".join(texts)  # SB&R keeps parts in seq order; text parts carry their own spacing
-
-    sender: str | None = None
-    others: list[str] = []
-    for addr in elem.iterfind("addrs/addr"):
-        value = _attr(addr, "address")
-        if value is None or value == _OWN_PLACEHOLDER:
-            continue
-        if addr.get("type") == _ADDR_FROM:
-            sender = sender or value
-        elif addr.get("type") in (_ADDR_TO, _ADDR_CC, _ADDR_BCC):
-            others.append(value)
-    address_attr = _attr(elem, "address") or ""
-    listed = [a for a in _GROUP_SPLIT.split(address_attr) if a.strip()]
-    people = [
-        a for a in listed if "@rcs.google.com" not in a.lower()
-    ]  # the group pseudo-address is no person
-    participants = list(dict.fromkeys(people + others + ([sender] if sender else [])))
-    is_rcs = "@rcs.google.com" in address_attr.lower() or (elem.get("tr_id") or "").startswith("proto:")
-    is_group = len(listed) > 1 or "@rcs.google.com" in address_attr.lower() or len(participants) > 2
-
-    if direction == Direction.IN:
-        other_party = sender or (listed[0] if listed else address_attr)
-    else:
-        other_party = address_attr or (others[0] if others else "")
-    if not other_party:
-        return None
-    recipients = [p for p in participants if p != other_party] if is_group else []
-    message = builder.build(
-        natural_id=mms_message_id(other_party, direction, int(date_ms) // 1000, body, _attr(elem, "m_id")),
-        source_record=_attr(elem, "_id") or f"mms#{ordinal}",
-        direction=direction,
-        address_raw=other_party,
-        timestamp=timestamp,
-        body=body,
-        thread_key=_group_key(listed, address_attr, builder.region) if is_group else None,
-        sent_timestamp=from_unix_s(_attr(elem, "date_sent")),  # seconds in SB&R MMS, not ms
-        service=Service.RCS if is_rcs else Service.MMS,
-        recipients=recipients,
-        has_attachments=has_attachments,
-        is_group=is_group,
+def _mms(elem: etree._Element, ordinal: int) -> Record | Skip | Exclude:
+    parts = [(part.get("ct") or "", part.get("text")) for part in elem.iterfind("parts/part")]
+    addrs = [(addr.get("address") or "", _int(addr.get("type"))) for addr in elem.iterfind("addrs/addr")]
+    return mms_record(
+        record=_attr(elem, "_id") or f"mms#{ordinal}",
+        date=_attr(elem, "date"),
+        date_sent=_attr(elem, "date_sent"),  # seconds in SB&R MMS; the unit is checked by magnitude
+        box=_int(_attr(elem, "msg_box")),
+        m_id=_attr(elem, "m_id"),
+        tr_id=elem.get("tr_id"),
+        addrs=addrs,
+        parts=parts,
+        address=_attr(elem, "address") or "",
+        m_type=_int(_attr(elem, "m_type")),
     )
-    if is_group and direction != Direction.IN:
-        # A message to a group has no single other party: its address is the group itself.
-        message = replace(message, address=message.thread_key, sender_kind=SenderKind.GROUP.value)
-    return message
-
-
-def _group_key(listed: list[str], address_attr: str, region: str | None) -> str:
-    if "@" in address_attr:
-        return normalize_address(address_attr, region).key
-    return "~".join(sorted(normalize_address(a, region).key for a in listed))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from sms_audit.model import Message
+from sms_audit.model import Message, Normalizer, Record
 
 #: Called with (work done, total work or None); units are the importer's own (bytes or rows).
 ProgressCallback = Callable[[int, "int | None"], None]
@@ -32,6 +33,19 @@ class ReadStats:
     excluded: int = 0  # valid non-message records left out (tapbacks, group events, call logs)
     warnings: list[str] = field(default_factory=list)
     details: dict[str, str] = field(default_factory=dict)  # schema version, device, iOS version ...
+    skip_reasons: Counter[str] = field(default_factory=Counter)
+
+    def skip(self, reason: str) -> None:
+        """Count one invalid record and why (summarised by :meth:`skip_summary`)."""
+        self.skipped += 1
+        self.skip_reasons[reason] += 1
+
+    def skip_summary(self) -> list[str]:
+        """One line per reason a record was skipped, most frequent first."""
+        return [
+            f"skipped {n} record{'s' if n != 1 else ''}: {reason}"
+            for reason, n in self.skip_reasons.most_common()
+        ]
 
 
 def read_head(path: Path, size: int) -> bytes:
@@ -41,6 +55,15 @@ def read_head(path: Path, size: int) -> bytes:
             return stream.read(size)
     except OSError:
         return b""
+
+
+def build_messages(
+    records: Iterable[Record], *, source_format: str, source_file: str, region: str | None
+) -> Iterator[Message]:
+    """Normalise an importer's records one by one (the per-message view of :class:`Normalizer`)."""
+    normalizer = Normalizer(region)
+    for record in records:
+        yield normalizer.message(record, source_format, source_file)
 
 
 class Importer(Protocol):
@@ -53,7 +76,60 @@ class Importer(Protocol):
         """True when the content (never the extension) says this importer can read ``path``."""
         ...
 
-    def read(self, path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message]:
-        """Yield messages; raise UnsupportedArchive/CorruptArchive/TruncatedArchive (after yielding
-        every complete record before a break). Must open ``path`` read-only and never modify it."""
+    def read_records(self, path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Record]:
+        """Yield records; raise UnsupportedArchive/CorruptArchive/TruncatedArchive (after yielding
+        every complete record before a break). Must open ``path`` read-only and never modify it.
+        ``options.region`` is not used here: records hold raw values only."""
         ...
+
+    def read(self, path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message]:
+        """:meth:`read_records`, normalised with ``options.region``."""
+        ...
+
+
+class Skip(str):
+    """An invalid record, and why (counted in ``ReadStats.skipped``; the reason reaches the user)."""
+
+
+class Exclude(str):
+    """A valid record that is not a message (a delivery report, a tapback): what it is."""
+
+
+def account(result: Record | Skip | Exclude, stats: ReadStats) -> Record | None:
+    """Count a skipped or excluded record in ``stats``; return the record otherwise."""
+    if isinstance(result, Skip):
+        stats.skip(str(result))
+        return None
+    if isinstance(result, Exclude):
+        stats.excluded += 1
+        return None
+    return result
+
+
+def main_time_us(value: object, *, apple: bool = False) -> int | Skip:
+    """The main time of a record in Unix µs, or why the record must be skipped (FORMATS.md §6).
+
+    A secondary time (``date_sent``) uses :func:`secondary_time_us` instead: an impossible one is
+    only set to null.
+    """
+    from sms_audit.normalize import epoch_us
+
+    if value is None or value == "" or value == "null":
+        return Skip("no date")
+    try:
+        us = epoch_us(value, apple=apple)  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        return Skip("date is not a number")
+    if us is None:
+        return Skip("date outside 1990–2100 in every unit (s, ms, µs, ns)")
+    return us
+
+
+def secondary_time_us(value: object, *, apple: bool = False) -> int | None:
+    """A secondary time in Unix µs, or None when it is missing or impossible."""
+    from sms_audit.normalize import epoch_us
+
+    try:
+        return epoch_us(value, apple=apple)  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        return None

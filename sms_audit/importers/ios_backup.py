@@ -18,8 +18,8 @@ from typing import Any
 from sms_audit.errors import CorruptArchive, UnsupportedArchive
 from sms_audit.importers import ios_sms_db
 from sms_audit.importers._sqlite import is_sqlite, open_readonly, table_names
-from sms_audit.importers.base import ReadOptions, ReadStats
-from sms_audit.model import Message
+from sms_audit.importers.base import ReadOptions, ReadStats, build_messages
+from sms_audit.model import Message, Record
 
 NAME = "ios_backup"
 DESCRIPTION = "iOS backup folder (iTunes/Finder, also encrypted)"
@@ -42,6 +42,13 @@ def sniff(path: Path) -> bool:
 
 
 def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message]:
+    """:func:`read_records`, normalised with ``options.region``."""
+    return build_messages(
+        read_records(path, options, stats), source_format=NAME, source_file=str(path), region=options.region
+    )
+
+
+def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Record]:
     """Read the Messages database of a backup folder (decrypting it first when encrypted).
 
     Device facts from Info.plist/Manifest.plist go to ``stats.details``. Raises UnsupportedArchive
@@ -57,7 +64,7 @@ def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message
     stats.details["ios_backup_encrypted"] = "no"
     db_path = _find_sms_db(path, stats)
     _record_hash(db_path, stats, "sms.db in the backup folder")
-    yield from ios_sms_db.read_database(db_path, options, stats, source_format=NAME, source_file=str(path))
+    yield from ios_sms_db.read_database(db_path, options, stats, source_file=str(path))
 
 
 def _load_plist(path: Path, stats: ReadStats) -> dict[str, Any]:
@@ -132,7 +139,7 @@ def _find_sms_db(path: Path, stats: ReadStats) -> Path:
 # --- encrypted backups ----------------------------------------------------------------------
 
 
-def _read_encrypted(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message]:
+def _read_encrypted(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Record]:
     """Decrypt sms.db into a private temporary directory, read it, and remove the directory."""
     try:
         import iphone_backup_decrypt  # optional extra: sms-audit[ios-encrypted]
@@ -183,7 +190,7 @@ def _read_encrypted(path: Path, options: ReadOptions, stats: ReadStats) -> Itera
                 raise CorruptArchive(f"cannot decrypt sms.db ({exc})", path=str(path)) from None
         stats.details["ios_backup_sms_db"] = "Manifest.db (decrypted)"
         _record_hash(out, stats, "sms.db decrypted from the backup")
-        yield from ios_sms_db.read_database(out, options, stats, source_format=NAME, source_file=str(path))
+        yield from ios_sms_db.read_database(out, options, stats, source_file=str(path))
     finally:
         _discard(backup)
         shutil.rmtree(tmpdir, ignore_errors=True)
@@ -191,7 +198,7 @@ def _read_encrypted(path: Path, options: ReadOptions, stats: ReadStats) -> Itera
 
 def _record_hash(db_path: Path, stats: ReadStats, what: str) -> None:
     """A folder has no single hash: the import record gets the SHA-256 of the sms.db read from it."""
-    from sms_audit.store import sha256_file
+    from sms_audit.files import sha256_file
 
     stats.details["sha256"] = sha256_file(db_path)
     stats.details["sha256_of"] = what

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from sms_audit.errors import CorruptArchive, UnsupportedArchive
@@ -17,10 +17,10 @@ from sms_audit.importers._sqlite import (
     select_list,
     table_names,
 )
-from sms_audit.importers.base import ReadOptions, ReadStats
+from sms_audit.importers.base import ReadOptions, ReadStats, Skip, build_messages, main_time_us
 from sms_audit.importers.typedstream import decode_attributed_body, strip_placeholders
-from sms_audit.model import Direction, Message, MessageBuilder, Service, make_message_id
-from sms_audit.normalize import SenderKind, from_apple
+from sms_audit.model import Message, Record, make_message_id
+from sms_audit.schema import Direction, Service
 
 NAME = "ios_sms_db"
 DESCRIPTION = "iOS sms.db / macOS chat.db (SQLite)"
@@ -83,9 +83,16 @@ def _legacy_error(conn: sqlite3.Connection, source_file: str) -> UnsupportedArch
 
 
 def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message]:
+    """:func:`read_records`, normalised with ``options.region``."""
+    return build_messages(
+        read_records(path, options, stats), source_format=NAME, source_file=str(path), region=options.region
+    )
+
+
+def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Record]:
     """Yield the text messages of an sms.db/chat.db; tapbacks, group events and system rows are
     counted in ``stats.excluded`` instead. Raises UnsupportedArchive for the iOS 5 schema."""
-    return read_database(path, options, stats, source_format=NAME, source_file=str(path))
+    return read_database(path, options, stats, source_file=str(path))
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,11 +103,10 @@ class _Chat:
 
 
 def read_database(
-    db_path: Path, options: ReadOptions, stats: ReadStats, *, source_format: str, source_file: str
-) -> Iterator[Message]:
+    db_path: Path, options: ReadOptions, stats: ReadStats, *, source_file: str
+) -> Iterator[Record]:
     """Read the Messages database at ``db_path``; ``source_file`` is what the user gave (a backup
-    folder, or the database itself), ``db_path`` may be a private decrypted copy."""
-    builder = MessageBuilder(source_format=source_format, source_file=source_file, region=options.region)
+    folder, or the database itself; used in errors), ``db_path`` may be a private decrypted copy."""
     with open_readonly(db_path) as conn:
         tables = table_names(conn)
         if _is_legacy(tables):
@@ -119,7 +125,7 @@ def read_database(
                 done += 1
                 if options.on_progress is not None and done % _PROGRESS_EVERY == 0:
                     options.on_progress(done, total)
-                message = _message(row, chats, builder, counts, stats)
+                message = _message(row, chats, counts, stats)
                 if message is not None:
                     stats.read += 1
                     yield message
@@ -183,12 +189,8 @@ def _message_query(conn: sqlite3.Connection, tables: set[str]) -> str:
 # (412, "5C1A…-9E", None, b"\x04\x0bstreamtyped\x81\xe8\x03\x84\x01@…", 3, "SMS", 0,
 #  708541200000000000, 0, None, 0, 0, 0, None, 0, 0, 0, 0, "22000", "SMS", 4)
 def _message(
-    row: tuple[object, ...],
-    chats: dict[int, _Chat],
-    builder: MessageBuilder,
-    counts: dict[str, int],
-    stats: ReadStats,
-) -> Message | None:
+    row: tuple[object, ...], chats: dict[int, _Chat], counts: dict[str, int], stats: ReadStats
+) -> Record | None:
     (
         _rowid,
         guid,
@@ -225,9 +227,12 @@ def _message(
         counts["system"] += 1
         stats.excluded += 1
         return None
-    timestamp = from_apple(date if isinstance(date, (int, float)) else None)
-    if not guid or timestamp is None:
-        stats.skipped += 1
+    if not guid:
+        stats.skip("no guid")
+        return None
+    when = main_time_us(date if isinstance(date, (int, float)) else None, apple=True)
+    if isinstance(when, Skip):
+        stats.skip(str(when))
         return None
     if isinstance(text, str):
         raw_body: str | None = text
@@ -246,13 +251,13 @@ def _message(
     direction = (Direction.FAILED if error else Direction.OUT) if outgoing else Direction.IN
     # Received: the sender is the handle. Sent 1:1: the handle is the recipient (or, when it is 0,
     # the chat's only participant). Sent to a group: the group itself (its chat_identifier).
-    group_key = (chat.identifier if chat is not None else str(roomnames)) if is_group else None
+    group_id = (chat.identifier if chat is not None else str(roomnames)) if is_group else ""
     if outgoing and is_group:
-        address_raw = group_key or ""
+        address_raw = group_id
     else:
         address_raw = str(handle or "") or (chat.identifier if chat is not None else "")
     if not address_raw:
-        stats.skipped += 1
+        stats.skip("no handle or chat")
         return None
     participants = chat.participants if chat is not None else ()
     if is_group:
@@ -261,23 +266,21 @@ def _message(
         recipients = (address_raw,) if outgoing else ()
     if is_spam:
         counts["spam"] += 1
-    message = builder.build(
-        natural_id=make_message_id("ios", guid),
+    return Record(
+        message_id=make_message_id("ios", guid),
         source_record=str(guid),
         direction=direction,
+        timestamp_us=when,
         address_raw=address_raw,
-        timestamp=timestamp,
         body=body,
-        thread_key=group_key,
         service=_service(service, handle_service, has_attachments),
         recipients=recipients,
-        has_attachments=has_attachments,
         is_group=is_group,
+        group_id=group_id,
+        members=participants if is_group else (),
+        has_attachments=has_attachments,
         is_filtered=bool(is_spam),
     )
-    if outgoing and is_group:
-        message = replace(message, address=message.thread_key, sender_kind=SenderKind.GROUP.value)
-    return message
 
 
 def _service(service: object, handle_service: object, has_attachments: bool) -> Service:

@@ -12,9 +12,17 @@ from typing import IO, Any
 
 from sms_audit.errors import CorruptArchive, TruncatedArchive, UnsupportedArchive
 from sms_audit.importers._provider_json import int_field, text_field
-from sms_audit.importers.android_mmssms import ADDR_FROM, OWN_PLACEHOLDER, build_mms, build_sms
-from sms_audit.importers.base import ReadOptions, ReadStats, read_head
-from sms_audit.model import Message, MessageBuilder
+from sms_audit.importers.android_provider import ADDR_FROM, OWN_PLACEHOLDER, mms_record, sms_record
+from sms_audit.importers.base import (
+    Exclude,
+    ReadOptions,
+    ReadStats,
+    Skip,
+    account,
+    build_messages,
+    read_head,
+)
+from sms_audit.model import Message, Record
 
 NAME = "sms_ie"
 DESCRIPTION = "SMS Import/Export (sms-ie) ZIP or JSON"
@@ -62,24 +70,32 @@ def explain_unsupported(path: Path) -> None:
 
 
 def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message]:
+    """:func:`read_records`, normalised with ``options.region``."""
+    return build_messages(
+        read_records(path, options, stats), source_format=NAME, source_file=str(path), region=options.region
+    )
+
+
+def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Record]:
     """Stream the messages of an sms-ie export (all values are JSON strings).
 
     Raises UnsupportedArchive for ``.ssef``, CorruptArchive for a damaged ZIP/JSON, and
     TruncatedArchive (after yielding every complete record) when the export ends early.
     """
     explain_unsupported(path)
-    builder = MessageBuilder(source_format=NAME, source_file=str(path), region=options.region)
     with _open(path) as (stream, size, is_v2):
         records = _ndjson(stream, stats) if is_v2 else iter_json_array(io.TextIOWrapper(stream, "utf-8"))
         ordinal = 0
         try:
             for record in records:
                 ordinal += 1
-                message = (
-                    to_message(record, builder, ordinal, v1=not is_v2) if isinstance(record, dict) else None
+                result = (
+                    to_record(record, ordinal, v1=not is_v2)
+                    if isinstance(record, dict)
+                    else Skip("a record that is not a JSON object")
                 )
+                message = account(result, stats)
                 if message is None:
-                    stats.skipped += 1
                     continue
                 stats.read += 1
                 if options.on_progress is not None and ordinal % _PROGRESS_EVERY == 0:
@@ -191,20 +207,19 @@ def _cut_off(text: str, exc: json.JSONDecodeError) -> bool:
     return exc.msg.startswith("Unterminated string") or exc.pos >= len(text.rstrip())
 
 
-def to_message(record: dict[str, Any], builder: MessageBuilder, ordinal: int, *, v1: bool) -> Message | None:
-    """One sms-ie record -> Message. MMS records have ``msg_box``; SMS have ``type``."""
+def to_record(record: dict[str, Any], ordinal: int, *, v1: bool) -> Record | Skip | Exclude:
+    """One sms-ie record -> a record. MMS records have ``msg_box``; SMS have ``type``."""
     record_id = f"{text_field(record, '_id') or ordinal}"
     if "msg_box" in record:
-        return _mms(record, builder, f"mms:{record_id}", v1=v1)
+        return _mms(record, f"mms:{record_id}", v1=v1)
     # SMS: {"address": "22000", "date": "1709647200123" (ms), "type": "1", "body": "..."}
-    return build_sms(
-        builder,
+    return sms_record(
         record=f"sms:{record_id}",
         address=text_field(record, "address") or "",
-        date_ms=int_field(record, "date"),
+        date=text_field(record, "date"),
         kind=int_field(record, "type"),
         body=text_field(record, "body") or "",
-        date_sent_ms=int_field(record, "date_sent"),
+        date_sent=text_field(record, "date_sent"),
     )
 
 
@@ -212,7 +227,7 @@ def to_message(record: dict[str, Any], builder: MessageBuilder, ordinal: int, *,
 #       "__sender_address": {"address": "+12025550142", "type": "137"},
 #       "__recipient_addresses": [{"address": "+12025550100", "type": "151"}],
 #       "__parts": [{"seq": "0", "ct": "text/plain", "text": "look at this"}]}   (v1: no "__")
-def _mms(record: dict[str, Any], builder: MessageBuilder, source_record: str, *, v1: bool) -> Message | None:
+def _mms(record: dict[str, Any], source_record: str, *, v1: bool) -> Record | Skip | Exclude:
     prefix = "" if v1 else "__"
     sender = record.get(f"{prefix}sender_address")
     recipients = record.get(f"{prefix}recipient_addresses") or []
@@ -233,15 +248,15 @@ def _mms(record: dict[str, Any], builder: MessageBuilder, source_record: str, *,
     # The thread's participants are not exported: for a sent MMS they are the recipients; for a
     # received one the sender (plus the To list, which also holds the owner, when it is a group).
     listed = others if box != 1 else ([from_address] + (others if len(others) > 1 else []))
-    return build_mms(
-        builder,
+    return mms_record(
         record=source_record,
-        date_s=int_field(record, "date"),
-        date_sent_s=int_field(record, "date_sent"),
+        date=text_field(record, "date"),
+        date_sent=text_field(record, "date_sent"),
         box=box,
         m_id=text_field(record, "m_id"),
         tr_id=text_field(record, "tr_id"),
         addrs=addrs,
         parts=[(text_field(p, "ct") or "", text_field(p, "text")) for p in ordered],
         listed=[a for a in listed if a],
+        m_type=int_field(record, "m_type"),
     )

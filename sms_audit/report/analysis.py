@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -12,19 +12,6 @@ from sms_audit.report.policy import Policy
 
 if TYPE_CHECKING:
     import pandas as pd
-
-#: Columns the classifier adds to the message frame (with the defaults used when one is missing).
-CLASSIFIER_DEFAULTS: dict[str, Any] = {
-    "label": "other",
-    "reason": "",
-    "brand": "",
-    "brand_display": "",
-    "optout_keyword": "",
-    "is_resubscribe": False,
-    "is_trap": False,
-    "trap_reason": "",
-    "is_promotional": False,
-}
 
 # Finding kinds and their severity (OPT-OUT-RULES.md §1: confirmation / within grace / after grace).
 VIOLATION = "violation"
@@ -176,6 +163,8 @@ class Report:
     sources: tuple[str, ...] = ()
     new_only: bool = False
     meta: Mapping[str, Any] = field(default_factory=dict)
+    #: The analysed messages (:func:`prepare`'s frame): for timelines and evidence, never re-sorted.
+    frame: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     @property
     def traps(self) -> tuple[Finding, ...]:
@@ -189,6 +178,30 @@ class Report:
     def violations(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.kind in VIOLATION_KINDS)
 
+    def findings_frame(self) -> pd.DataFrame:
+        """Every message seen after an unsubscribe, one row each (``FINDING_SCHEMA`` columns)."""
+        from sms_audit.report.records import findings_frame
+
+        return findings_frame(self)
+
+    def traps_frame(self) -> pd.DataFrame:
+        """Suspected unsubscribe traps and whether they were answered (``FINDING_SCHEMA`` columns)."""
+        from sms_audit.report.records import findings_frame
+
+        return findings_frame(self, traps=True)
+
+    def ledger_frame(self) -> pd.DataFrame:
+        """Every unsubscribe sent and what happened since (``LEDGER_SCHEMA`` columns)."""
+        from sms_audit.report.records import ledger_frame
+
+        return ledger_frame(self)
+
+    def summary_frame(self) -> pd.DataFrame:
+        """One row per brand or number unsubscribed from (``SUMMARY_SCHEMA`` columns)."""
+        from sms_audit.report.records import summary_frame
+
+        return summary_frame(self)
+
 
 def finding_id(key: str) -> str:
     """A short stable id that does not reveal the numbers in ``key``."""
@@ -199,21 +212,15 @@ def finding_id(key: str) -> str:
 
 
 def prepare(frame: pd.DataFrame) -> pd.DataFrame:
-    """Incoming/outgoing 1:1 messages sorted by time, classifier columns filled, a ``row`` column."""
-    import pandas as pd
+    """Incoming/outgoing 1:1 messages sorted by time, with a ``row`` column.
 
-    f = frame.loc[frame["direction"].isin(["in", "out"])]
-    if "is_group" in f.columns:
-        f = f.loc[~f["is_group"].fillna(False).astype(bool)]
-    f = f.copy()
-    for name, default in CLASSIFIER_DEFAULTS.items():
-        if name not in f.columns:
-            f[name] = default
-        elif isinstance(default, bool):
-            f[name] = f[name].fillna(False).astype(bool)
-        else:
-            f[name] = f[name].fillna("").astype(str)
-    f["timestamp"] = pd.to_datetime(f["timestamp"], utc=True)
+    Raises SchemaError when a message or classifier column is missing or mistyped: a renamed
+    column must fail, not yield an empty report. Group messages are never opt-out evidence.
+    """
+    from sms_audit.schema import CLASSIFIED_SCHEMA, check_frame
+
+    check_frame(frame, CLASSIFIED_SCHEMA, "report")
+    f = frame.loc[frame["direction"].isin(["in", "out"]) & ~frame["is_group"]].copy()
     f = f.sort_values(["timestamp", "message_id"], kind="stable").reset_index(drop=True)
     f["row"] = range(len(f))
     return f
@@ -454,6 +461,20 @@ def analyze(
         ledger=ledger,
         summary=summary,
         sources=tuple(sources) or _source_files(f),
+        frame=f,
+    )
+
+
+def only_new(report: Report, unseen: set[str]) -> Report:
+    """The report limited to findings whose key is in ``unseen`` (``report --new``)."""
+    findings = tuple(f for f in report.findings if f.key in unseen)
+    subjects = {f.subject for f in findings}
+    return replace(
+        report,
+        findings=findings,
+        new_only=True,
+        summary=tuple(s for s in report.summary if s.subject in subjects),
+        ledger=tuple(e for e in report.ledger if e.unsubscribe.subject in subjects),
     )
 
 

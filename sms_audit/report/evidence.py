@@ -62,13 +62,6 @@ class Target:
     addresses: tuple[str, ...]
 
 
-def source_file(path: Path, fmt: str = "") -> SourceFile:
-    """Size and SHA-256 of an archive read directly."""
-    from sms_audit.store import sha256_file
-
-    return SourceFile(path=str(path), size=path.stat().st_size, sha256=sha256_file(path), format=fmt)
-
-
 def _fold(text: str) -> str:
     return text.strip().strip("【】[]").casefold()
 

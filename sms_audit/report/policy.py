@@ -120,7 +120,7 @@ def _business_deadlines(start: pd.Series, days: int, calendar: Calendar, tz: str
     holidays = _holidays(calendar, local_day[valid].min(), local_day[valid].max())
     # day 0 = the day of the unsubscribe, rolled back to a business day; within grace until the
     # end of business day N, i.e. until midnight starting the following calendar day.
-    last_day = np.busday_offset(day, days, roll="backward", holidays=holidays)
+    last_day = np.busday_offset(day, days, roll="backward", holidays=holidays)  # type: ignore[call-overload]
     end_local = pd.Series(last_day.astype("datetime64[us]"), index=local_day[valid].index) + pd.Timedelta(
         days=1
     )
@@ -348,17 +348,16 @@ def with_grace(policy: Policy, text: str) -> Policy:
     from sms_audit.normalize import parse_duration
 
     value = text.strip()
-    base: dict[str, object] = {"overridden": True, "kind": "heuristic"}
+    policy = replace(policy, overridden=True, kind="heuristic")
     if match := _BUSINESS.fullmatch(value):
         days = int(match.group(1))
         calendar = policy.calendar if policy.calendar is not Calendar.NONE else Calendar.MON_FRI
         label = "US federal holidays" if calendar is Calendar.US_FEDERAL else "holidays not modelled"
         return replace(
             policy,
-            **base,
             grace=None,
             grace_months=0,
-            business_days=days,  # type: ignore[arg-type]
+            business_days=days,
             calendar=calendar,
             grace_text=f"{days} business days (Mon–Fri, {label})",
         )
@@ -366,10 +365,9 @@ def with_grace(policy: Policy, text: str) -> Policy:
         months = int(match.group(1))
         return replace(
             policy,
-            **base,
             grace=None,
             business_days=0,
-            grace_months=months,  # type: ignore[arg-type]
+            grace_months=months,
             grace_text=f"{months} month{'s' if months != 1 else ''}",
         )
     try:
@@ -381,10 +379,9 @@ def with_grace(policy: Policy, text: str) -> Policy:
         ) from None
     return replace(
         policy,
-        **base,
         grace=grace,
         grace_months=0,
-        business_days=0,  # type: ignore[arg-type]
+        business_days=0,
         calendar=Calendar.NONE,
         grace_text=_human(grace),
     )

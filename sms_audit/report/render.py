@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import Any, TextIO, assert_never
 from zoneinfo import ZoneInfo
 
 from sms_audit import __version__
@@ -19,100 +19,22 @@ from sms_audit.output import (
     write_table,
 )
 from sms_audit.report.analysis import (
-    CONFIRMATION_KINDS,
     NON_MARKETING,
-    TRAP,
-    VIOLATION_KINDS,
-    WITHIN_GRACE,
     Finding,
     LedgerEntry,
     MessageRef,
     Report,
     SubjectSummary,
 )
+from sms_audit.report.records import (
+    FINDING_COLUMNS,
+    counts,
+    finding_record,
+    ledger_record,
+    summary_record,
+)
 
 SCHEMA_VERSION = 1
-
-#: Field order of a finding in json (``findings``/``traps``), jsonl and csv.
-FINDING_COLUMNS: tuple[str, ...] = (
-    "finding_id",
-    "kind",
-    "severity",
-    "subject",
-    "brand",
-    "brand_display",
-    "via",
-    "message_id",
-    "timestamp",
-    "local_time",
-    "direction",
-    "address",
-    "address_raw",
-    "sender_kind",
-    "label",
-    "rule",
-    "body",
-    "unsubscribe_message_id",
-    "unsubscribed_at",
-    "unsubscribed_local_time",
-    "unsubscribe_address",
-    "unsubscribe_keyword",
-    "grace_deadline",
-    "policy",
-    "explanation",
-    "trap_reason",
-    "replied",
-    "reply_message_id",
-    "replied_at",
-    "reply_body",
-    "source_file",
-)
-#: Field order of a ledger entry (``ledger`` in json).
-LEDGER_COLUMNS: tuple[str, ...] = (
-    "unsubscribe_message_id",
-    "subject",
-    "brand",
-    "brand_display",
-    "address",
-    "unsubscribed_at",
-    "unsubscribed_local_time",
-    "keyword",
-    "asked_keyword",
-    "replies",
-    "reply_message_ids",
-    "confirmed",
-    "confirmation_at",
-    "status",
-    "violations",
-    "via_other_numbers",
-    "within_grace",
-    "non_marketing",
-    "flagged",
-    "first_violation",
-    "last_violation",
-    "grace_deadline",
-    "resubscribed_at",
-    "resubscribe_message_id",
-    "days_since",
-)
-#: Field order of a summary row (``summary`` in json).
-SUMMARY_COLUMNS: tuple[str, ...] = (
-    "subject",
-    "brand",
-    "brand_display",
-    "numbers",
-    "first_unsubscribe",
-    "keyword",
-    "unsubscribes",
-    "confirmed",
-    "violations",
-    "via_other_numbers",
-    "within_grace",
-    "non_marketing",
-    "flagged",
-    "last_violation",
-    "status",
-)
 
 _TABLE_HEADERS = {
     "who": "Brand / sender",
@@ -169,102 +91,6 @@ def _short_local(moment: datetime | None, tz: str) -> str:
     if moment is None:
         return ""
     return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
-
-
-def finding_record(item: Finding, report: Report) -> dict[str, Any]:
-    """One finding as a flat record in :data:`FINDING_COLUMNS` order."""
-    msg, unsub, reply = item.message, item.unsubscribe, item.reply
-    return {
-        "finding_id": item.finding_id,
-        "kind": item.kind,
-        "severity": item.severity,
-        "subject": item.subject,
-        "brand": item.brand,
-        "brand_display": item.brand_display,
-        "via": item.via,
-        "message_id": msg.message_id,
-        "timestamp": msg.timestamp,
-        "local_time": msg.local_time,
-        "direction": msg.direction,
-        "address": msg.address,
-        "address_raw": msg.address_raw,
-        "sender_kind": msg.sender_kind,
-        "label": msg.label,
-        "rule": msg.reason,
-        "body": msg.body,
-        "unsubscribe_message_id": unsub.unsubscribe_id if unsub else None,
-        "unsubscribed_at": unsub.message.timestamp if unsub else None,
-        "unsubscribed_local_time": unsub.message.local_time if unsub else None,
-        "unsubscribe_address": unsub.address if unsub else None,
-        "unsubscribe_keyword": unsub.keyword if unsub else None,
-        "grace_deadline": unsub.deadline if unsub else None,
-        "policy": report.policy.name,
-        "explanation": item.explanation,
-        "trap_reason": item.trap_reason if item.kind == TRAP else None,
-        "replied": (item.reply is not None) if item.kind == TRAP else None,
-        "reply_message_id": reply.message_id if reply else None,
-        "replied_at": reply.timestamp if reply else None,
-        "reply_body": reply.body if reply else None,
-        "source_file": msg.source_file,
-    }
-
-
-def ledger_record(entry: LedgerEntry, report: Report) -> dict[str, Any]:
-    """One unsubscribe in :data:`LEDGER_COLUMNS` order."""
-    unsub = entry.unsubscribe
-    return {
-        "unsubscribe_message_id": unsub.unsubscribe_id,
-        "subject": unsub.subject,
-        "brand": unsub.brand,
-        "brand_display": unsub.brand_display,
-        "address": unsub.address,
-        "unsubscribed_at": unsub.message.timestamp,
-        "unsubscribed_local_time": unsub.message.local_time,
-        "keyword": unsub.keyword,
-        "asked_keyword": unsub.asked_keyword,
-        "replies": unsub.replies,
-        "reply_message_ids": list(unsub.reply_ids),
-        "confirmed": entry.confirmed,
-        "confirmation_at": entry.confirmation_at,
-        "status": entry.status,
-        "violations": entry.violations,
-        "via_other_numbers": entry.via_other_numbers,
-        "within_grace": entry.within_grace,
-        "non_marketing": entry.non_marketing,
-        "flagged": entry.flagged,
-        "first_violation": entry.first_violation,
-        "last_violation": entry.last_violation,
-        "grace_deadline": unsub.deadline,
-        "resubscribed_at": unsub.resubscribe.timestamp if unsub.resubscribe else None,
-        "resubscribe_message_id": unsub.resubscribe.message_id if unsub.resubscribe else None,
-        "days_since": entry.days_since,
-    }
-
-
-def summary_record(row: SubjectSummary) -> dict[str, Any]:
-    """One summary row in :data:`SUMMARY_COLUMNS` order."""
-    return {
-        name: (list(row.numbers) if name == "numbers" else getattr(row, name)) for name in SUMMARY_COLUMNS
-    }
-
-
-def counts(report: Report) -> dict[str, int]:
-    """Headline numbers (``counts`` in json)."""
-    items = report.findings
-    return {
-        "unsubscribes": len(report.unsubscribes),
-        "unsubscribe_replies": sum(u.replies for u in report.unsubscribes),
-        "confirmed": sum(1 for e in report.ledger if e.confirmed),
-        "violations": sum(1 for f in items if f.kind in VIOLATION_KINDS),
-        "violating_subjects": len({f.subject for f in items if f.kind in VIOLATION_KINDS}),
-        "via_other_numbers": sum(1 for f in items if f.kind in VIOLATION_KINDS and f.via == "other-number"),
-        "within_grace": sum(1 for f in items if f.kind == WITHIN_GRACE),
-        "confirmations": sum(1 for f in items if f.kind in CONFIRMATION_KINDS),
-        "flagged": sum(1 for f in items if f.severity == "flagged"),
-        "non_marketing_after_unsubscribe": sum(1 for f in items if f.kind == NON_MARKETING),
-        "traps": sum(1 for f in items if f.kind == TRAP),
-        "traps_replied": sum(1 for f in items if f.kind == TRAP and f.reply is not None),
-    }
 
 
 def document(report: Report, *, generated_at: datetime | None = None) -> dict[str, Any]:
@@ -611,20 +437,18 @@ def render(
     generated_at: datetime | None = None,
 ) -> None:
     """Write ``report`` in a resolved format (not ``auto``)."""
-    if fmt is OutputFormat.TABLE:
-        write_report_table(report, stream, details=details)
-    elif fmt is OutputFormat.MD:
-        write_report_markdown(report, stream)
-    elif fmt is OutputFormat.JSON:
-        write_json(document(report, generated_at=generated_at), stream)
-    elif fmt is OutputFormat.JSONL:
-        write_jsonl((finding_record(f, report) for f in report.findings), FINDING_COLUMNS, stream)
-    elif fmt is OutputFormat.CSV:
-        write_csv((finding_record(f, report) for f in report.findings), FINDING_COLUMNS, stream)
-    else:
-        raise ValueError(f"unresolved format {fmt.value}")
-
-
-def records_for(report: Report) -> list[Mapping[str, Any]]:
-    """Every finding as a flat record (jsonl/csv order)."""
-    return [finding_record(f, report) for f in report.findings]
+    match fmt:
+        case OutputFormat.TABLE:
+            write_report_table(report, stream, details=details)
+        case OutputFormat.MD:
+            write_report_markdown(report, stream)
+        case OutputFormat.JSON:
+            write_json(document(report, generated_at=generated_at), stream)
+        case OutputFormat.JSONL:
+            write_jsonl((finding_record(f, report) for f in report.findings), FINDING_COLUMNS, stream)
+        case OutputFormat.CSV:
+            write_csv((finding_record(f, report) for f in report.findings), FINDING_COLUMNS, stream)
+        case OutputFormat.AUTO:
+            raise ValueError("resolve --format auto before rendering")
+        case _:
+            assert_never(fmt)

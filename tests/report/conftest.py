@@ -70,6 +70,30 @@ def make_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return frame
 
 
+def complete_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Fill the message columns a hand-built frame leaves out (as an importer would) and set dtypes."""
+    defaults: dict[str, Any] = {
+        "address_raw": frame["address"],
+        "thread_key": frame["address"],
+        "service": "sms",
+        "recipients": [()] * len(frame),
+        "is_group": False,
+        "has_attachments": False,
+        "is_filtered": False,
+        "sent_timestamp": pd.NaT,
+        "source_format": "test",
+        "source_record": "",
+    }
+    for name, value in defaults.items():
+        if name not in frame.columns:
+            frame[name] = value
+    frame = normalize_frame_dtypes(frame)
+    string = pd.StringDtype(storage="pyarrow")
+    for name in ("label", "reason", "brand", "brand_display", "optout_keyword", "trap_reason"):
+        frame[name] = frame[name].astype(string)
+    return frame
+
+
 @pytest.fixture
 def frame_of() -> Callable[[Iterable[Mapping[str, Any]]], pd.DataFrame]:
     return make_frame

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
+import pytest
 
 from sms_audit.report.analysis import (
     CONFIRMATION,
@@ -19,7 +21,7 @@ from sms_audit.report.analysis import (
     analyze,
 )
 from sms_audit.report.policy import PRESETS
-from tests.report.conftest import PORT_A, PORT_B, SHOP, make_frame
+from tests.report.conftest import PORT_A, PORT_B, SHOP, complete_frame, make_frame, scenario_rows
 
 CN = PRESETS["cn"]
 SH = "Asia/Shanghai"
@@ -633,6 +635,30 @@ def test_analysis_scales_vectorized() -> None:
         }
     )
     frame.loc[frame["direction"] == "out", "label"] = "unsubscribe-reply"
-    report = analyze(frame, CN, tz=SH)
+    report = analyze(complete_frame(frame), CN, tz=SH)
     assert len(report.unsubscribes) > 400
     assert len(report.violations) > 10_000
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda f: f.rename(columns={"label": "labels"}), "report: the frame has no column 'label'"),
+        (lambda f: f.drop(columns="is_group"), "report: the frame has no column 'is_group'"),
+        (
+            lambda f: f.assign(timestamp=f["timestamp"].astype(str)),
+            "report: column 'timestamp' has dtype",
+        ),
+        (lambda f: f.assign(is_trap=f["is_trap"].astype(str)), "report: column 'is_trap' has dtype"),
+    ],
+)
+def test_analysis_renamed_or_mistyped_column_is_an_error_not_an_empty_report(
+    change: Any, message: str
+) -> None:
+    from sms_audit.schema import SchemaError
+
+    frame = make_frame(scenario_rows())
+    assert len(analyze(frame, CN, tz=SH).violations) > 0
+    with pytest.raises(SchemaError) as info:
+        analyze(change(frame), CN, tz=SH)
+    assert str(info.value).startswith(message)

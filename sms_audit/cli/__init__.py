@@ -1,0 +1,213 @@
+"""The ``sms-audit`` command line: a thin typer view over :mod:`sms_audit.pipeline`.
+
+One module per command group: :mod:`.imports` (``import``, ``imports``), :mod:`.messages`
+(``messages``, ``classify``), :mod:`.report` (``report``, ``evidence``); :mod:`.common` holds what
+they share. Every command parses its options, calls the library and renders the result.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from sms_audit import __version__, config
+from sms_audit.cli import imports as _imports
+from sms_audit.cli import messages as _messages
+from sms_audit.cli import report as _report
+from sms_audit.cli.common import AppState, print_error
+from sms_audit.cli.messages import MESSAGES_COLUMNS
+from sms_audit.errors import ExitCode, SmsAuditError
+
+
+class _Group(TyperGroup):
+    """Turns library errors into one-line messages and exit codes; tracebacks only with --debug.
+
+    Global options may also follow the command name (``sms-audit report --db x -q``): they are
+    moved in front of it before parsing, so they mean the same wherever they are typed.
+    """
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        return super().parse_args(
+            ctx, hoist_global_options(args, lambda name: self._value_options(ctx, name))
+        )
+
+    def _value_options(self, ctx: typer.Context, name: str) -> set[str]:
+        """The options of command ``name`` that take a value (their next argument is that value)."""
+        command = self.get_command(ctx, name)  # type: ignore[arg-type]
+        names: set[str] = set()
+        for param in getattr(command, "params", []):
+            if getattr(param, "param_type_name", "") == "option" and not (
+                getattr(param, "is_flag", False) or getattr(param, "count", False)
+            ):
+                names.update(getattr(param, "opts", []))
+                names.update(getattr(param, "secondary_opts", []))
+        return names
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)  # type: ignore[arg-type]
+        except SmsAuditError as exc:
+            if _debug(ctx):
+                raise
+            print_error(exc)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            sys.stderr.write("interrupted\n")
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
+        except BrokenPipeError:
+            _silence_stdout()
+            raise typer.Exit(ExitCode.OK) from None
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except Exception as exc:  # a bug: say so in one line, keep message text out of it
+            if _debug(ctx):
+                raise
+            sys.stderr.write(
+                f"error: internal error ({type(exc).__name__}); "
+                "run again with --debug for the traceback and please report it\n"
+            )
+            raise typer.Exit(ExitCode.INTERNAL) from None
+
+
+GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose", "--debug"})
+GLOBAL_VALUE_OPTIONS = frozenset({"--db", "--region"})
+_SHORT_FLAGS = re.compile(r"-[qv]+")
+
+
+def hoist_global_options(args: list[str], value_options: Callable[[str], set[str]]) -> list[str]:
+    """Move global options typed after the command name in front of it.
+
+    ``value_options(command)`` names the command's options that take a value, so a value such as
+    ``--search -q`` is never mistaken for a global option. Nothing after ``--`` is touched.
+    """
+    i = 0
+    while i < len(args):  # find the command name, past the global options already in front
+        arg = args[i]
+        if arg == "--" or not arg.startswith("-"):
+            break
+        i += 2 if arg in GLOBAL_VALUE_OPTIONS else 1
+    if i >= len(args) or args[i] == "--":
+        return args
+    takes_value = value_options(args[i])
+    front, rest = list(args[: i + 1]), []
+    j = i + 1
+    while j < len(args):
+        arg = args[j]
+        if arg == "--":
+            rest.extend(args[j:])
+            break
+        name = arg.split("=", 1)[0]
+        if arg in GLOBAL_FLAGS or _SHORT_FLAGS.fullmatch(arg):
+            front.insert(i, arg)
+            i += 1
+        elif name in GLOBAL_VALUE_OPTIONS and name not in takes_value:
+            width = 1 if "=" in arg else 2
+            front[i:i] = args[j : j + width]
+            i += width
+            j += width - 1
+        elif arg in takes_value:
+            rest.extend(args[j : j + 2])
+            j += 1
+        else:
+            rest.append(arg)
+        j += 1
+    return front + rest
+
+
+def _debug(ctx: typer.Context) -> bool:
+    state = ctx.find_object(AppState)
+    return bool(state and state.debug) or bool(os.environ.get("SMS_AUDIT_DEBUG"))
+
+
+def _silence_stdout() -> None:
+    """After EPIPE, point stdout at /dev/null so the interpreter's final flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="sms-audit",
+    help="Audit an exported SMS archive: who kept sending marketing after you replied TD / 退订 / STOP.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"sms-audit {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help=f"Message store file. [env: {config.ENV_DB}; default: <user data dir>/sms-audit/archive.sqlite]",
+            show_default=False,
+            metavar="FILE",
+        ),
+    ] = None,
+    region: Annotated[
+        str | None,
+        typer.Option(
+            "--region",
+            help="Default region for national numbers (CN, US, GB...). "
+            f"[env: {config.ENV_REGION}; default: inferred from the archive]",
+            metavar="REGION",
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="No progress or info on stderr (errors and warnings still shown)."
+        ),
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More detail on stderr.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Audit an exported SMS archive: who kept sending marketing after you replied TD / 退订 / STOP."""
+    state = AppState(db_flag=db, region_flag=region, quiet=quiet, verbose=verbose, debug=debug)
+    ctx.obj = state
+    try:
+        state.settings = config.load_settings()
+        state.region  # validate early: a bad region is a usage error before any work  # noqa: B018
+    except SmsAuditError as exc:
+        print_error(exc)
+        raise typer.Exit(exc.exit_code) from None
+
+
+_imports.register(app)
+_messages.register(app)
+_report.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app(prog_name="sms-audit")
+    except BrokenPipeError:  # raised while click prints (help text into `head`)
+        _silence_stdout()
+        sys.exit(ExitCode.OK)
+
+
+__all__ = ["MESSAGES_COLUMNS", "app", "main"]

@@ -1,0 +1,123 @@
+"""``sms-audit import`` and ``sms-audit imports``: fill the store, list what it holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from sms_audit.cli.common import (
+    InputFormatOption,
+    OutputOption,
+    RecordFormatOption,
+    check_input_format,
+    emit,
+    get_passphrase,
+    get_state,
+    info,
+    open_store,
+    progress,
+    report_archive,
+)
+from sms_audit.output import RecordFormat, RecordView
+
+if TYPE_CHECKING:
+    from sms_audit.pipeline import ArchiveResult
+
+#: Field order of ``imports`` output.
+IMPORTS_COLUMNS = (
+    "import_id",
+    "finished_at",
+    "path",
+    "format",
+    "status",
+    "read",
+    "new",
+    "duplicates",
+    "skipped",
+    "excluded",
+    "size",
+    "sha256",
+    "region",
+    "started_at",
+    "details",
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_)
+    app.command("imports")(imports)
+
+
+def import_summary(result: ArchiveResult) -> str:
+    """``PATH: FORMAT (device): read N, new N, already present N, skipped N`` for one import."""
+    device = ", ".join(result.details[k] for k in ("device_name", "ios_version") if k in result.details)
+    return (
+        f"{result.path}: {result.description}{f' ({device})' if device else ''}: "
+        f"read {result.read}, new {result.new}, already present {result.duplicates}, skipped {result.skipped}"
+        + (f", excluded {result.excluded} non-messages" if result.excluded else "")
+        + ("" if result.status == "ok" else f" ({result.status})")
+    )
+
+
+def import_(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Archive files, iOS backup folders, or folders of archives.",
+            show_default=False,
+            metavar="PATH...",
+        ),
+    ],
+    input_format: InputFormatOption = None,
+) -> None:
+    """Import archives into the store (idempotent: messages already there are not added again)."""
+    from sms_audit.pipeline import import_archives
+
+    state = get_state(ctx)
+    fmt = check_input_format(input_format)
+    with open_store(state, create=True) as store:
+        import_archives(
+            store,
+            paths,
+            region=state.region_choice(),
+            input_format=fmt,
+            progress=lambda description: progress(state, description),
+            get_passphrase=get_passphrase,
+            on_archive=lambda result: report_archive(
+                state, result, import_summary(result) if result.new is not None else None
+            ),
+        )
+        info(state, f"store: {state.db_path} ({store.count_messages()} messages)")
+    raise typer.Exit(state.exit_code)
+
+
+def imports(
+    ctx: typer.Context, fmt: RecordFormatOption = RecordFormat.AUTO, output: OutputOption = None
+) -> None:
+    """List the imports recorded in the store: file, size, SHA-256, format and counts."""
+    import json
+
+    state = get_state(ctx)
+    with open_store(state, create=False) as store:
+        records = store.imports()
+    for record in records:
+        record["details"] = json.loads(record["details"] or "{}")
+    view = RecordView(
+        json_key="imports",
+        table_columns=(
+            "import_id",
+            "finished_at",
+            "path",
+            "format",
+            "status",
+            "read",
+            "new",
+            "duplicates",
+            "skipped",
+        ),
+    )
+    emit(records, IMPORTS_COLUMNS, fmt, output, view)
+    raise typer.Exit(state.exit_code)

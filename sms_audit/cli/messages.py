@@ -1,0 +1,191 @@
+"""``sms-audit messages`` (list labelled messages) and ``sms-audit classify`` (label given messages)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from sms_audit.cli.common import (
+    AppState,
+    ArchivesArg,
+    InputFormatOption,
+    OutputOption,
+    RecordFormatOption,
+    check_input_format,
+    emit,
+    frame_records,
+    get_passphrase,
+    get_state,
+    info,
+    open_store,
+    progress,
+    report_archive,
+)
+from sms_audit.errors import UsageError
+from sms_audit.output import RecordFormat, RecordView
+
+if TYPE_CHECKING:
+    from sms_audit.pipeline import Messages
+
+#: Field order of ``messages`` output (documented in the README).
+MESSAGES_COLUMNS = (
+    "message_id",
+    "timestamp",
+    "direction",
+    "address",
+    "sender_kind",
+    "brand",
+    "label",
+    "reason",
+    "body",
+    "service",
+    "thread_key",
+    "recipients",
+    "is_group",
+    "has_attachments",
+    "is_filtered",
+    "sent_timestamp",
+    "address_raw",
+    "source_format",
+    "source_file",
+    "source_record",
+)
+_MESSAGES_VIEW = RecordView(
+    json_key="messages",
+    table_columns=("timestamp", "direction", "address", "label", "body"),
+    max_widths={"body": 70, "address": 18},
+    headers={"timestamp": "time (UTC)"},
+)
+CLASSIFY_INPUT_FORMATS = ("jsonl", "csv", "tsv")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("messages")(messages)
+    app.command("classify")(classify)
+
+
+def read_messages(state: AppState, archives: list[Path], input_format: str | None) -> Messages:
+    """Archives read directly (each one's outcome reported on stderr), unclassified."""
+    from sms_audit.pipeline import read_archives
+
+    return read_archives(
+        archives,
+        region=state.region_choice(),
+        input_format=check_input_format(input_format),
+        progress=lambda description: progress(state, description),
+        get_passphrase=get_passphrase,
+        on_archive=lambda result: report_archive(state, result, f"{result.path}: {result.description}"),
+    )
+
+
+def messages(
+    ctx: typer.Context,
+    archives: ArchivesArg = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Only messages at or after this time (2024-05-01, 2024-05-01T08:00+08:00, or 30d for 30 days ago).",
+            metavar="WHEN",
+        ),
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Only messages before this time.", metavar="WHEN")] = None,
+    sender: Annotated[
+        str | None, typer.Option(help="Only this other party (number, short code, ID).", metavar="NUMBER")
+    ] = None,
+    direction: Annotated[
+        str | None, typer.Option(help="in, out, draft, failed or other.", metavar="DIRECTION")
+    ] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(help="Only messages whose text contains this (case-insensitive).", metavar="TEXT"),
+    ] = None,
+    label: Annotated[
+        str | None,
+        typer.Option(
+            help="Only this label: verification, marketing, unsubscribe-reply, unsubscribe-confirmation, other.",
+            metavar="LABEL",
+        ),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=0, help="At most N messages.", metavar="N")] = None,
+    newest_first: Annotated[
+        bool, typer.Option("--newest-first", help="Newest first (with --limit: the latest N).")
+    ] = False,
+    input_format: InputFormatOption = None,
+    fmt: RecordFormatOption = RecordFormat.AUTO,
+    output: OutputOption = None,
+) -> None:
+    """List messages, labelled, from archives or the store."""
+    from sms_audit.pipeline import classify as classify_messages
+    from sms_audit.pipeline import load_store, select
+    from sms_audit.query import MessageFilter
+
+    state = get_state(ctx)
+    flt = MessageFilter.from_options(
+        since=since, until=until, sender=sender, direction=direction, search=search, label=label
+    )
+    if archives:
+        labelled = classify_messages(read_messages(state, archives, input_format))
+        chosen = select(labelled, flt, limit=limit, newest_first=newest_first)
+    else:
+        with open_store(state, create=False) as store:
+            chosen = load_store(
+                store, flt, region=state.region_choice(), limit=limit, newest_first=newest_first
+            )
+    frame = chosen.frame.assign(brand=chosen.frame["brand_display"])  # as written; the report groups by key
+    count = emit(frame_records(frame, MESSAGES_COLUMNS), MESSAGES_COLUMNS, fmt, output, _MESSAGES_VIEW)
+    info(state, f"{count} messages")
+    raise typer.Exit(state.exit_code)
+
+
+def classify(
+    ctx: typer.Context,
+    source: Annotated[
+        str, typer.Argument(help="JSONL, CSV or TSV file of messages, or - for stdin.", metavar="FILE|-")
+    ],
+    input_format: Annotated[
+        str | None,
+        typer.Option(
+            "--input-format",
+            help="Skip content detection: read the input as jsonl, csv or tsv.",
+            metavar="FORMAT",
+        ),
+    ] = None,
+    fmt: RecordFormatOption = RecordFormat.AUTO,
+    output: OutputOption = None,
+) -> None:
+    """Label messages given as JSONL/CSV/TSV (fields: direction, sender or address, body)."""
+    from sms_audit import config
+    from sms_audit.classify import CLASSIFY_COLUMNS, classify_frame, load_rules, read_classify_input
+
+    state = get_state(ctx)
+    if input_format is not None and input_format not in CLASSIFY_INPUT_FORMATS:
+        raise UsageError(
+            f"unknown input format {input_format!r}", hint="one of: " + ", ".join(CLASSIFY_INPUT_FORMATS)
+        )
+    if source == "-":
+        frame = read_classify_input(sys.stdin, input_format, None)
+    else:
+        path = Path(source)
+        try:
+            with open(path, encoding="utf-8-sig", newline="") as handle:
+                frame = read_classify_input(handle, input_format, path.name)
+        except OSError as exc:
+            raise UsageError(f"cannot read: {exc.strerror or exc}", path=source) from None
+        except UnicodeDecodeError:
+            raise UsageError("not UTF-8 text", path=source) from None
+    input_columns = [c for c in frame.attrs.get("input_columns", frame.columns) if c not in CLASSIFY_COLUMNS]
+    labelled = classify_frame(frame, region=state.region, rules=load_rules(config.rules_dir()))
+    columns = tuple(input_columns) + tuple(c for c in CLASSIFY_COLUMNS if c not in input_columns)
+    view = RecordView(
+        json_key="messages",
+        table_columns=tuple(
+            c for c in ("direction", "sender", "address", "label", "reason", "body") if c in columns
+        ),
+        max_widths={"body": 60, "reason": 40},
+    )
+    count = emit(frame_records(labelled, columns), columns, fmt, output, view)
+    info(state, f"{count} messages classified")
+    raise typer.Exit(state.exit_code)

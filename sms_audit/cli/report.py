@@ -1,0 +1,196 @@
+"""``sms-audit report`` and ``sms-audit evidence``: options → library → render → exit code."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from sms_audit import config
+from sms_audit.cli.common import (
+    AppState,
+    ArchivesArg,
+    InputFormatOption,
+    OutputOption,
+    ReportFormatOption,
+    get_state,
+    info,
+    open_output,
+    open_store,
+)
+from sms_audit.cli.messages import read_messages
+from sms_audit.errors import ExitCode, UsageError
+from sms_audit.output import OutputFormat, resolve_format
+
+if TYPE_CHECKING:
+    from sms_audit.pipeline import AuditOptions, Messages
+
+#: Scope name under which ``report --new`` remembers findings in the store.
+NEW_SCOPE = "report"
+
+PolicyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--policy",
+        envvar=config.ENV_POLICY,
+        help="Grace-period rules: cn, us, ca, au, sg, uk, eu, in or strict. [default: from config, else the "
+        "region (+86 → cn, +1 → us)]",
+        show_default=False,
+        metavar="POLICY",
+    ),
+]
+GraceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--grace",
+        help="Override the grace period: 24h, 72h, 3d, 10bd (business days), 1mo.",
+        metavar="DURATION",
+    ),
+]
+TimezoneOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--timezone",
+        help="IANA zone for local times and business days. [default: config, else the region's main zone, else UTC]",
+        show_default=False,
+        metavar="ZONE",
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``report`` and ``evidence`` to ``app``."""
+    app.command("report")(report)
+    app.command("evidence")(evidence)
+
+
+def _options(state: AppState, policy: str | None, grace: str | None, timezone: str | None) -> AuditOptions:
+    """Flags over config; checked before any archive is read (a typo is a usage error first)."""
+    from sms_audit.pipeline import AuditOptions
+
+    zone, zone_source = (timezone, "--timezone") if timezone else (state.settings.timezone, "config")
+    return AuditOptions.parse(
+        policy or state.settings.policy, grace or state.settings.grace, zone, timezone_source=zone_source
+    )
+
+
+def _messages(state: AppState, archives: list[Path], input_format: str | None) -> Messages:
+    """Classified messages from the archives given, or from the store."""
+    from sms_audit.pipeline import classify, load_store
+
+    if archives:
+        return classify(read_messages(state, archives, input_format))
+    with open_store(state, create=False) as store:
+        return load_store(store, region=state.region_choice())
+
+
+def _policy_info(state: AppState, messages: Messages, options: AuditOptions, report_policy: str) -> None:
+    if options.policy is None:
+        region = messages.region.code
+        how = f"region {region}" if region else "no region known: fallback"
+        info(state, f"policy {report_policy} ({how}); choose another with --policy")
+
+
+def report(
+    ctx: typer.Context,
+    archives: ArchivesArg = None,
+    fmt: ReportFormatOption = OutputFormat.AUTO,
+    output: OutputOption = None,
+    input_format: InputFormatOption = None,
+    policy: PolicyOpt = None,
+    grace: GraceOpt = None,
+    timezone: TimezoneOpt = None,
+    details: Annotated[
+        bool, typer.Option("--details", help="Table: add the messages after each unsubscribe and the ledger.")
+    ] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 when there are violations (with --new: new violations).")
+    ] = False,
+    new: Annotated[
+        bool,
+        typer.Option(
+            "--new",
+            help="Only findings not shown by an earlier --new run (state kept in the store; no archives).",
+        ),
+    ] = False,
+    redact: Annotated[
+        bool,
+        typer.Option(
+            "--redact",
+            help="Mask personal phone numbers (last 4 digits kept), verification codes and names; "
+            "merchants' numbers stay.",
+        ),
+    ] = False,
+) -> None:
+    """Who kept messaging after you unsubscribed: per brand and number, with evidence."""
+    from sms_audit.pipeline import audit, remember_shown
+    from sms_audit.report.redact import redact_report
+    from sms_audit.report.render import counts, footer_lines, render
+
+    state = get_state(ctx)
+    if new and archives:
+        raise UsageError(
+            "--new works on the store, not on archives given directly",
+            hint="sms-audit import FILE first, then: sms-audit report --new",
+        )
+    options = _options(state, policy, grace, timezone)
+    messages = _messages(state, archives or [], input_format)
+    with open_store(state, create=False) if new else nullcontext() as store:
+        seen = store.seen_state(NEW_SCOPE) if store is not None else None
+        result = audit(messages, options=options, since_state=seen)
+        _policy_info(state, messages, options, result.policy.name)
+        shown = redact_report(result) if redact else result
+        resolved = resolve_format(fmt, to_stdout=output is None or output == "-")
+        with open_output(output) as stream:
+            render(shown, resolved, stream, details=details)
+        if resolved in (OutputFormat.JSONL, OutputFormat.CSV, OutputFormat.JSON):
+            for line in footer_lines(shown)[:3]:
+                info(state, line)
+        if seen is not None:
+            remember_shown(result, seen)
+    code = state.exit_code
+    if code == ExitCode.OK and check and counts(result)["violations"]:
+        code = ExitCode.FINDINGS
+    raise typer.Exit(code)
+
+
+def evidence(
+    ctx: typer.Context,
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="A brand as the report shows it (e.g. 优选商城) or a number.", metavar="BRAND_OR_NUMBER"
+        ),
+    ],
+    archives: ArchivesArg = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Folder to write the pack into.", show_default=False, metavar="DIR"
+        ),
+    ] = None,
+    input_format: InputFormatOption = None,
+    policy: PolicyOpt = None,
+    grace: GraceOpt = None,
+    timezone: TimezoneOpt = None,
+) -> None:
+    """Write an evidence pack for one brand or number: timeline, summary, sources, complaint texts."""
+    from sms_audit.pipeline import audit, write_evidence
+
+    state = get_state(ctx)
+    if out_dir is None:
+        raise UsageError("the evidence pack needs a folder", hint="add -o DIR, e.g. -o evidence/")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError("not a folder", path=str(out_dir), hint="-o takes a folder for the pack")
+    options = _options(state, policy, grace, timezone)
+    messages = _messages(state, archives or [], input_format)
+    result = audit(messages, options=options)
+    _policy_info(state, messages, options, result.policy.name)
+    pack = write_evidence(messages, result, target, out_dir)
+    info(
+        state,
+        f"evidence for {pack.target.brand_display or pack.target.subject}: {len(pack.files)} files in {out_dir}",
+    )
+    raise typer.Exit(state.exit_code)

@@ -1,0 +1,643 @@
+"""The library API: read archives, classify, audit — what every command and a Python user calls.
+
+A path to a report line, in four calls::
+
+    import sms_audit
+
+    messages = sms_audit.read_archives(["sms-20251130.xml"])  # region inferred while reading
+    labelled = sms_audit.classify(messages)  # packaged + your <config>/rules
+    report = sms_audit.audit(labelled, policy="cn")  # grace period, time zone from the region
+    report.findings_frame()  # one row per message after an unsubscribe
+
+Stages hand on frames with the columns of :mod:`sms_audit.schema` (checked at each boundary) and a
+:class:`Messages` that carries the per-archive facts and the region the numbers were read in.
+One archive that cannot be read never costs the others: its :class:`ArchiveResult` holds the error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from sms_audit.errors import CorruptArchive, SmsAuditError, TruncatedArchive
+from sms_audit.schema import CLASSIFIED_SCHEMA, CLASSIFY_COLUMNS, MESSAGE_SCHEMA, check_frame, empty_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sms_audit.classify.rules import RuleSet
+    from sms_audit.importers.base import Importer, ProgressCallback, ReadOptions, ReadStats
+    from sms_audit.model import Record
+    from sms_audit.query import MessageFilter
+    from sms_audit.report.analysis import Report
+    from sms_audit.report.evidence import Target
+    from sms_audit.report.policy import Policy
+    from sms_audit.store import Store
+
+#: Opens a progress display for one step (its description) and gives the importer a callback.
+ProgressFactory = Callable[[str], AbstractContextManager["ProgressCallback | None"]]
+
+REGION_SAMPLE = 5000  # records read ahead (buffered, never re-read) to infer an archive's region
+BATCH = 20_000  # records per frame while streaming an archive
+FAST_LIMIT = 5000  # up to this many rows, load_store(limit=...) picks rows in SQL first
+
+
+# --- facts ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RegionChoice:
+    """The ISO 3166 region national numbers were read in, and how it was chosen (in words)."""
+
+    code: str | None
+    source: str
+
+    def __str__(self) -> str:
+        return f"{self.code or 'none'} ({self.source})"
+
+
+UNKNOWN_REGION = RegionChoice(None, "unknown: national numbers kept as digits")
+
+
+@dataclass(slots=True)
+class ArchiveResult:
+    """What happened to one archive: format, region, counts, identity and any error.
+
+    ``status`` is ``ok``, ``truncated``/``corrupt`` (every complete record before the damage was
+    kept) or ``failed`` (nothing was read). ``new`` is set by store imports only.
+    """
+
+    path: Path
+    format: str = ""
+    description: str = ""
+    region: RegionChoice = UNKNOWN_REGION
+    status: str = "pending"
+    read: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    excluded: int = 0
+    new: int | None = None
+    size: int | None = None
+    sha256: str | None = None
+    details: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    error: SmsAuditError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def identify(self) -> None:
+        """Fill ``size`` and ``sha256`` of a file archive (a folder's come from its importer)."""
+        from sms_audit.files import sha256_file
+
+        if self.sha256 is None and self.path.is_file():
+            self.size = self.path.stat().st_size
+            self.sha256 = sha256_file(self.path)
+        elif self.sha256 is None:
+            self.sha256 = self.details.get("sha256")
+
+
+@dataclass(frozen=True, slots=True)
+class Messages:
+    """A message frame plus where it came from: per-archive facts and the region used.
+
+    ``frame`` has :data:`~sms_audit.schema.MESSAGE_SCHEMA` columns, and after :func:`classify`
+    also :data:`~sms_audit.schema.CLASSIFY_COLUMNS`. ``store`` is the store file it was loaded
+    from (None for archives read directly).
+    """
+
+    frame: pd.DataFrame
+    archives: tuple[ArchiveResult, ...] = ()
+    region: RegionChoice = UNKNOWN_REGION
+    store: Path | None = None
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def classified(self) -> bool:
+        return all(c in self.frame.columns for c in CLASSIFY_COLUMNS)
+
+    @property
+    def failed(self) -> tuple[ArchiveResult, ...]:
+        """Archives that could not be read completely."""
+        return tuple(a for a in self.archives if not a.ok)
+
+
+class SeenState(Protocol):
+    """Remembers which findings a scheduled run has shown (``report --new``)."""
+
+    def unseen(self, keys: Iterable[str]) -> set[str]: ...
+
+    def mark_seen(self, keys: Iterable[str]) -> None: ...
+
+
+# --- reading archives -------------------------------------------------------------------------------
+
+
+def read_archives(
+    paths: Iterable[str | Path],
+    *,
+    region: str | RegionChoice | None = None,
+    input_format: str | None = None,
+    progress: ProgressFactory | None = None,
+    get_passphrase: Callable[[str], str | None] | None = None,
+    on_archive: Callable[[ArchiveResult], None] | None = None,
+) -> Messages:
+    """Read archives directly (no store): one message frame, deduplicated by message id.
+
+    ``paths`` are archive files, iOS backup folders or folders of archives. The format is detected
+    from the content unless ``input_format`` names an importer. ``region`` (ISO 3166, e.g. "CN")
+    says how to read national numbers; without it each archive's region is inferred from its first
+    :data:`REGION_SAMPLE` records while they are read. An archive that fails is reported in its
+    :class:`ArchiveResult` (``on_archive`` is called as each one finishes) and the others are read.
+    """
+    import pandas as pd
+
+    from sms_audit.importers import expand_folders
+
+    given = _given_region(region)
+    frames: list[pd.DataFrame] = []
+    owners: list[int] = []
+    results: list[ArchiveResult] = []
+    fallback: RegionChoice | None = None
+    for number, path in enumerate(expand_folders([Path(p) for p in paths], input_format)):
+        result = ArchiveResult(path=path)
+        results.append(result)
+        with _archive_boundary(result):
+            importer, stats = _open_archive(path, input_format, result)
+            stream = _ArchiveStream(path, importer, stats, given, fallback)
+            options = _options(get_passphrase)
+            with _progress(progress, f"reading {path.name}") as callback:
+                options.on_progress = callback
+                try:
+                    for frame in stream.batches(options):
+                        frames.append(frame)
+                        owners.append(number)
+                finally:
+                    _collect(result, stats, stream)
+            fallback = fallback or _as_fallback(stream.region)
+        if on_archive is not None:
+            on_archive(result)
+    frame = pd.concat(frames, ignore_index=True) if frames else empty_frame(MESSAGE_SCHEMA)
+    if len(frame):
+        owner = pd.Series([o for o, f in zip(owners, frames, strict=True) for _ in range(len(f))])
+        dup = frame["message_id"].duplicated(keep="first").to_numpy()
+        for number, count in owner[dup].value_counts().items():
+            results[int(number)].duplicates += int(count)
+        frame = frame.loc[~dup].reset_index(drop=True)
+    check_frame(frame, MESSAGE_SCHEMA, "read_archives")
+    return Messages(frame=frame, archives=tuple(results), region=given or _main_region(results))
+
+
+def import_archives(
+    store: Store,
+    paths: Iterable[str | Path],
+    *,
+    region: str | RegionChoice | None = None,
+    input_format: str | None = None,
+    progress: ProgressFactory | None = None,
+    get_passphrase: Callable[[str], str | None] | None = None,
+    on_archive: Callable[[ArchiveResult], None] | None = None,
+) -> list[ArchiveResult]:
+    """Import archives into ``store``, one transaction per archive (idempotent).
+
+    The region is ``region``, else the one the store remembers from earlier imports, else inferred
+    from each archive as in :func:`read_archives`. A truncated or corrupt archive keeps every
+    complete message before the damage (status ``truncated``/``corrupt``); any other failure
+    leaves the store as it was for that archive. Returns one result per archive, with ``new``.
+    """
+    from sms_audit.importers import expand_folders
+
+    remembered = store.get_meta("region")
+    given = _given_region(region) or (
+        RegionChoice(remembered, "remembered by the store") if remembered else None
+    )
+    results: list[ArchiveResult] = []
+    fallback: RegionChoice | None = None
+    for path in expand_folders([Path(p) for p in paths], input_format):
+        result = ArchiveResult(path=path)
+        results.append(result)
+        with _archive_boundary(result):
+            importer, stats = _open_archive(path, input_format, result)
+            stream = _ArchiveStream(path, importer, stats, given, fallback)
+            options = _options(get_passphrase)
+            error: CorruptArchive | None = None
+            with store.importing(str(path), importer.NAME) as writer:
+                with _progress(progress, f"importing {path.name}") as callback:
+                    options.on_progress = callback
+                    try:
+                        for frame in stream.batches(options):
+                            writer.add(frame)
+                    except CorruptArchive as exc:  # keep every complete record before the damage
+                        error = exc
+                _collect(result, stats, stream)
+                result.identify()
+                result.status = _status(error)
+                writer.finish(
+                    status=result.status,
+                    read=result.read,
+                    skipped=result.skipped,
+                    excluded=result.excluded,
+                    size=result.size,
+                    sha256=result.sha256,
+                    region=result.region.code,
+                    details={**result.details, **({"error": error.message} if error else {})},
+                )
+            result.new = writer.new
+            result.duplicates = result.read - writer.new
+            fallback = fallback or _as_fallback(stream.region)
+            if error is not None:
+                raise error
+        if on_archive is not None:
+            on_archive(result)
+    return results
+
+
+def _given_region(region: str | RegionChoice | None) -> RegionChoice | None:
+    if region is None or isinstance(region, RegionChoice):
+        return region
+    from sms_audit.normalize import valid_region
+
+    return RegionChoice(valid_region(region), "given")
+
+
+def _as_fallback(region: RegionChoice | None) -> RegionChoice | None:
+    if region is None or region.code is None:
+        return None
+    return RegionChoice(region.code, "inferred from an earlier archive of this run")
+
+
+def _main_region(results: Sequence[ArchiveResult]) -> RegionChoice:
+    """The region of the archive with the most messages among those that have one."""
+    known = [r for r in results if r.region.code]
+    return max(known, key=lambda r: r.read).region if known else UNKNOWN_REGION
+
+
+def _options(get_passphrase: Callable[[str], str | None] | None) -> ReadOptions:
+    from sms_audit.importers.base import ReadOptions
+
+    return ReadOptions(get_passphrase=get_passphrase)
+
+
+def _progress(
+    factory: ProgressFactory | None, description: str
+) -> AbstractContextManager[ProgressCallback | None]:
+    return factory(description) if factory is not None else contextlib.nullcontext(None)
+
+
+def _open_archive(path: Path, input_format: str | None, result: ArchiveResult) -> tuple[Importer, ReadStats]:
+    from sms_audit.importers import detect, get_importer
+    from sms_audit.importers.base import ReadStats
+
+    importer = get_importer(input_format) if input_format else detect(path)
+    result.format, result.description = importer.NAME, importer.DESCRIPTION
+    return importer, ReadStats()
+
+
+def _collect(result: ArchiveResult, stats: ReadStats, stream: _ArchiveStream) -> None:
+    result.read, result.skipped, result.excluded = stats.read, stats.skipped, stats.excluded
+    result.details.update(stats.details)
+    result.warnings.extend(stats.warnings)
+    result.warnings.extend(stats.skip_summary())
+    if stream.region is not None:
+        result.region = stream.region
+
+
+def _status(error: SmsAuditError | None) -> str:
+    if error is None:
+        return "ok"
+    return "truncated" if isinstance(error, TruncatedArchive) else "corrupt"
+
+
+@contextlib.contextmanager
+def _archive_boundary(result: ArchiveResult) -> Iterator[None]:
+    """Every failure while reading one archive becomes that archive's data error (never the run's).
+
+    sms-audit's own errors keep their message; an unexpected exception from reading a damaged file
+    becomes CorruptArchive naming its type (the traceback stays on ``__cause__`` for --debug).
+    """
+    try:
+        yield
+    except SmsAuditError as exc:
+        result.error = exc
+    except OSError as exc:
+        result.error = CorruptArchive(f"cannot read: {exc.strerror or exc}", path=str(result.path))
+        result.error.__cause__ = exc
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the boundary: a damaged file must not stop the run
+        result.error = CorruptArchive(
+            f"unreadable ({type(exc).__name__} while reading it)",
+            path=str(result.path),
+            hint="the file is damaged or in an unexpected shape; run with --debug and please report it",
+        )
+        result.error.__cause__ = exc
+    if result.error is not None and result.status in ("pending", "ok"):
+        result.status = "failed" if not result.read else _status(result.error)
+    elif result.status == "pending":
+        result.status = "ok"
+
+
+class _ArchiveStream:
+    """One archive read in frames of :data:`BATCH` records.
+
+    Without a given region the first :data:`REGION_SAMPLE` records are buffered, the region is
+    inferred from their numbers, and reading goes on from there: nothing is parsed twice.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        importer: Importer,
+        stats: ReadStats,
+        given: RegionChoice | None,
+        fallback: RegionChoice | None,
+    ) -> None:
+        self.path = path
+        self.importer = importer
+        self.stats = stats
+        self.region: RegionChoice | None = given
+        self.fallback = fallback
+
+    def batches(self, options: ReadOptions) -> Iterator[pd.DataFrame]:
+        """Message frames; a CorruptArchive/TruncatedArchive is raised after the frame holding
+        every complete record before the damage."""
+        from sms_audit.model import Normalizer
+
+        records = self.importer.read_records(self.path, options, self.stats)
+        head, error = _take(records, REGION_SAMPLE if self.region is None else BATCH)
+        if self.region is None:
+            self.region = _infer_region(head) or self.fallback or UNKNOWN_REGION
+        normalizer = Normalizer(self.region.code)
+        name, source = self.importer.NAME, str(self.path)
+        if head:
+            yield normalizer.frame(head, name, source)
+        while error is None:
+            batch, error = _take(records, BATCH)
+            if not batch:
+                break
+            yield normalizer.frame(batch, name, source)
+        if error is not None and not isinstance(error, _Exhausted):
+            raise error
+
+
+class _Exhausted(Exception):
+    """The records ran out (not an error)."""
+
+
+def _take(records: Iterator[Record], size: int) -> tuple[list[Record], Exception | None]:
+    """Up to ``size`` records, and the error that stopped the reading (``_Exhausted`` at the end).
+
+    A damaged archive raises after its last complete record: what was read before is returned with
+    the error, so it is never lost.
+    """
+    batch: list[Record] = []
+    try:
+        for record in records:
+            batch.append(record)
+            if len(batch) >= size:
+                return batch, None
+    except CorruptArchive as exc:
+        return batch, exc
+    return batch, _Exhausted()
+
+
+def _infer_region(records: Sequence[Record]) -> RegionChoice | None:
+    from sms_audit.normalize import infer_region
+
+    addresses = [r.address_raw for r in records]
+    for r in records:
+        addresses.extend(r.members)
+    code = infer_region(addresses)
+    if code is None:
+        return None
+    return RegionChoice(code, f"inferred from the numbers in its first {len(records)} messages")
+
+
+# --- the store ----------------------------------------------------------------------------------
+
+
+def open_store(path: str | Path, *, create: bool = False) -> Store:
+    """The message store at ``path`` (created private to the user when ``create``)."""
+    from sms_audit.store import Store
+
+    return Store(Path(path).expanduser(), create=create)
+
+
+def load_store(
+    store: Store,
+    flt: MessageFilter | None = None,
+    *,
+    region: str | RegionChoice | None = None,
+    rules: RuleSet | None = None,
+    limit: int | None = None,
+    newest_first: bool = False,
+) -> Messages:
+    """Classified messages from the store, filtered, ordered by time (newest first on request).
+
+    Labels depend on each sender's whole history, so the history is classified before any filter
+    but the sender's applies. With a small ``limit`` (≤ :data:`FAST_LIMIT`) and no label or
+    non-ASCII search filter, the rows are picked in SQL and only their senders' histories are
+    classified — the same output, read from a fraction of a large store.
+    """
+    from sms_audit.query import MessageFilter
+
+    flt = flt or MessageFilter()
+    choice = _given_region(region)
+    if choice is None:
+        remembered = store.get_meta("region")
+        choice = RegionChoice(remembered, "remembered by the store") if remembered else None
+    sources = tuple(_store_sources(store))
+    if choice is None:
+        choice = _region_of(store.messages(flt.for_region(None), limit=REGION_SAMPLE))
+    flt = flt.for_region(choice.code)
+    if limit is not None and limit <= FAST_LIMIT and flt.label is None and flt.sql_exact:
+        picked = store.messages(flt, history=False, limit=limit, newest_first=newest_first)
+        addresses = tuple(dict.fromkeys(picked["address"].tolist()))
+        history = store.messages(MessageFilter(addresses=addresses))
+        labelled = classify(Messages(history, sources, choice, store.path), rules=rules)
+        frame = labelled.frame.loc[labelled.frame["message_id"].isin(picked["message_id"])]
+        return select(replace(labelled, frame=frame), None, limit=limit, newest_first=newest_first)
+    labelled = classify(Messages(store.messages(flt), sources, choice, store.path), rules=rules)
+    return select(labelled, flt, limit=limit, newest_first=newest_first)
+
+
+def _store_sources(store: Store) -> Iterator[ArchiveResult]:
+    for row in store.source_files():
+        yield ArchiveResult(
+            path=Path(row["path"]),
+            format=row["format"] or "",
+            status="ok",
+            size=row["size"],
+            sha256=row["sha256"],
+        )
+
+
+def _region_of(frame: pd.DataFrame) -> RegionChoice:
+    from sms_audit.normalize import infer_region
+
+    code = infer_region(frame["address_raw"].unique().tolist()) if len(frame) else None
+    return RegionChoice(code, "inferred from the stored numbers") if code else UNKNOWN_REGION
+
+
+def remember_shown(report: Report, state: SeenState) -> None:
+    """Record every finding of ``report`` as shown, so the next ``since_state`` audit skips it."""
+    state.mark_seen(f.key for f in report.findings)
+
+
+# --- classify, select, audit ------------------------------------------------------------------------
+
+
+def classify(messages: Messages, *, rules: RuleSet | None = None) -> Messages:
+    """Label every message (adds :data:`~sms_audit.schema.CLASSIFY_COLUMNS`).
+
+    ``rules`` defaults to the packaged rules plus the user's ``<config dir>/rules/*.toml``.
+    Raises SchemaError when the frame lacks a message column.
+    """
+    from sms_audit import config
+    from sms_audit.classify import classify_frame, load_rules
+
+    check_frame(messages.frame, MESSAGE_SCHEMA, "classify")
+    rules = rules if rules is not None else load_rules(config.rules_dir())
+    frame = classify_frame(messages.frame, region=messages.region.code, rules=rules)
+    return replace(messages, frame=check_frame(frame, CLASSIFIED_SCHEMA, "classify"))
+
+
+def select(
+    messages: Messages,
+    flt: MessageFilter | None = None,
+    *,
+    limit: int | None = None,
+    newest_first: bool = False,
+) -> Messages:
+    """The messages that pass ``flt`` (label included), in time order, at most ``limit``."""
+    frame = messages.frame
+    if flt is not None:
+        flt = flt.for_region(messages.region.code)
+        frame = flt.apply(frame)
+        if flt.label is not None:
+            frame = flt.apply_label(frame)
+    frame = frame.sort_values(["timestamp", "message_id"], ascending=not newest_first, kind="stable")
+    if limit is not None:
+        frame = frame.head(limit)
+    return replace(messages, frame=frame.reset_index(drop=True))
+
+
+@dataclass(frozen=True, slots=True)
+class AuditOptions:
+    """Validated audit settings: the policy (None = the region's), a grace override, a time zone."""
+
+    policy: Policy | None = None
+    grace: str | None = None
+    timezone: str | None = None
+    timezone_source: str = "given"
+
+    @classmethod
+    def parse(
+        cls,
+        policy: str | Policy | None = None,
+        grace: str | None = None,
+        timezone: str | None = None,
+        *,
+        timezone_source: str = "given",
+    ) -> AuditOptions:
+        """Check names and values before any archive is read; raises UsageError."""
+        from sms_audit.report.policy import Policy, get_policy, valid_timezone, with_grace
+
+        chosen = policy if isinstance(policy, Policy) or policy is None else get_policy(policy)
+        if grace:
+            with_grace(get_policy("strict"), grace)
+        zone = valid_timezone(timezone) if timezone else None
+        return cls(chosen, grace or None, zone, timezone_source)
+
+
+def audit(
+    messages: Messages,
+    *,
+    policy: str | Policy | None = None,
+    grace: str | None = None,
+    timezone: str | None = None,
+    since_state: SeenState | None = None,
+    options: AuditOptions | None = None,
+) -> Report:
+    """Who kept messaging after an unsubscribe: the :class:`~sms_audit.report.analysis.Report`.
+
+    ``policy`` is a preset name (``cn``, ``us`` …) or a Policy; None takes the region's. ``grace``
+    overrides the grace period (``24h``, ``10bd``, ``1mo``); ``timezone`` is the IANA zone for
+    local times and business days (default: the region's main zone). With ``since_state`` only
+    findings it has not seen are kept (call :func:`remember_shown` once they are shown).
+    ``options`` (from :meth:`AuditOptions.parse`) replaces the three settings when given.
+    Unclassified messages are classified first. Raises UsageError for a bad option.
+    """
+    from sms_audit.report.analysis import analyze, only_new
+    from sms_audit.report.policy import default_policy_name, default_timezone, get_policy, with_grace
+
+    options = options or AuditOptions.parse(policy, grace, timezone)
+    if not messages.classified:
+        messages = classify(messages)
+    frame = check_frame(messages.frame, CLASSIFIED_SCHEMA, "audit")
+    region = messages.region.code
+    chosen = options.policy
+    if chosen is None:
+        chosen = get_policy(default_policy_name(region))
+        policy_source = f"region {region}" if region else "no region known: fallback"
+    else:
+        policy_source = "given"
+    if options.grace:
+        chosen = with_grace(chosen, options.grace)
+    if options.timezone:
+        tz, tz_source = options.timezone, options.timezone_source
+    else:
+        tz, tz_source = default_timezone(region)
+    report = analyze(frame, chosen, tz=tz, timezone_source=tz_source, region=region)
+    report = replace(report, meta={**report.meta, "policy_source": policy_source})
+    if since_state is not None:
+        report = only_new(report, since_state.unseen(f.key for f in report.findings))
+    return report
+
+
+# --- evidence -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EvidencePack:
+    """What :func:`write_evidence` wrote: for whom, and which files."""
+
+    target: Target
+    directory: Path
+    files: tuple[Path, ...]
+
+
+def write_evidence(messages: Messages, report: Report, target: str, out_dir: str | Path) -> EvidencePack:
+    """Write the evidence pack for one brand or number of ``report`` into ``out_dir``.
+
+    The pack names the archives the messages came from, with size and SHA-256 (read from the store's
+    import records, or computed for archives read directly). Raises UsageError when ``target``
+    matches no brand or number, or several brands.
+    """
+    from sms_audit.report.evidence import SourceFile, resolve_target
+    from sms_audit.report.evidence import write_evidence as write
+
+    if report.frame is None:
+        raise ValueError("the report holds no messages (it was not made by audit())")
+    chosen = resolve_target(report, report.frame, target, messages.region.code)
+    used = set(messages.frame["source_file"].astype(str).unique())
+    picked = [a for a in messages.archives if str(a.path) in used or a.path.name in used]
+    picked = picked or [a for a in messages.archives if a.ok]
+    sources = []
+    for archive in picked:
+        archive.identify()
+        sources.append(
+            SourceFile(
+                path=str(archive.path), size=archive.size, sha256=archive.sha256, format=archive.format
+            )
+        )
+    out = Path(out_dir)
+    files = write(report, report.frame, chosen, out, sources)
+    return EvidencePack(target=chosen, directory=out, files=tuple(files))
