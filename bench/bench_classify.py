@@ -15,8 +15,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sms_audit.classify import LABELS, classify_frame, default_rules
-from sms_audit.classify.engine import _compile
+from sms_audit.classifier import LABELS, classify_frame, default_rules
+from sms_audit.classifier.engine import _compile
 from sms_audit.normalize import normalize_address
 
 # Fictional senders only: 106 ports and service numbers, +86 1xx 0000 xxxx mobiles, US 555-01xx,

@@ -29,7 +29,7 @@ from sms_audit.schema import CLASSIFIED_SCHEMA, CLASSIFY_COLUMNS, MESSAGE_SCHEMA
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sms_audit.classify.rules import RuleSet
+    from sms_audit.classifier.rules import RuleSet
     from sms_audit.importers.base import Importer, ProgressCallback, ReadOptions, ReadStats
     from sms_audit.model import Record
     from sms_audit.query import MessageFilter
@@ -501,7 +501,7 @@ def classify(messages: Messages, *, rules: RuleSet | None = None) -> Messages:
     Raises SchemaError when the frame lacks a message column.
     """
     from sms_audit import config
-    from sms_audit.classify import classify_frame, load_rules
+    from sms_audit.classifier import classify_frame, load_rules
 
     check_frame(messages.frame, MESSAGE_SCHEMA, "classify")
     rules = rules if rules is not None else load_rules(config.rules_dir())

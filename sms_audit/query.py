@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sms_audit.errors import UsageError
-from sms_audit.normalize import normalize_address, parse_when
 from sms_audit.schema import LABELS, Direction
 
 if TYPE_CHECKING:
@@ -46,6 +45,8 @@ class MessageFilter:
         The sender is normalised later, with the region of the messages it filters
         (:meth:`for_region`): a national number means a number of the archive's country.
         """
+        from sms_audit.normalize import parse_when
+
         try:
             since_at = parse_when(since) if since else None
             until_at = parse_when(until) if until else None
@@ -62,6 +63,8 @@ class MessageFilter:
 
     def for_region(self, region: str | None) -> MessageFilter:
         """This filter with its sender normalised in ``region`` (the messages' region)."""
+        from sms_audit.normalize import normalize_address
+
         if self.sender_raw is None:
             return self
         return replace(self, sender=normalize_address(self.sender_raw, region).key)
@@ -84,6 +87,8 @@ class MessageFilter:
         if self.until:
             both(frame["timestamp"] < self.until)
         if self.sender_raw is not None:
+            from sms_audit.normalize import normalize_address
+
             key = self.sender if self.sender is not None else normalize_address(self.sender_raw).key
             both(
                 (frame["address"] == key)

@@ -158,7 +158,7 @@ def classify(
 ) -> None:
     """Label messages given as JSONL/CSV/TSV (fields: direction, sender or address, body)."""
     from sms_audit import config
-    from sms_audit.classify import CLASSIFY_COLUMNS, classify_frame, load_rules, read_classify_input
+    from sms_audit.classifier import CLASSIFY_COLUMNS, classify_frame, load_rules, read_classify_input
 
     state = get_state(ctx)
     if input_format is not None and input_format not in CLASSIFY_INPUT_FORMATS:

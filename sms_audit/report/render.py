@@ -81,12 +81,6 @@ def brand_label(display: str) -> str:
 # --- records ------------------------------------------------------------------------------------
 
 
-def _local(moment: datetime | None, tz: str) -> str:
-    if moment is None:
-        return ""
-    return moment.astimezone(ZoneInfo(tz)).isoformat()
-
-
 def _short_local(moment: datetime | None, tz: str) -> str:
     if moment is None:
         return ""

@@ -116,16 +116,16 @@ def test_cli_report_confirmation_then_silence_with_content_only_promotional(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The sample's 退订成功 has no advert: with a content-only ``is_promotional`` it is the allowed confirmation."""
-    from sms_audit import classify
+    from sms_audit import classifier
 
-    real = classify.classify_frame
+    real = classifier.classify_frame
 
     def content_only(frame: Any, **kwargs: Any) -> Any:
         out = real(frame, **kwargs)
         out.loc[out["label"] == "unsubscribe-confirmation", "is_promotional"] = False
         return out
 
-    monkeypatch.setattr(classify, "classify_frame", content_only)
+    monkeypatch.setattr(classifier, "classify_frame", content_only)
     doc = _json(["report", str(SAMPLE)])
     row = _summary(doc)["星巴客"]
     assert (row["confirmed"], row["status"], row["violations"]) == ("yes", "honoured", 0)

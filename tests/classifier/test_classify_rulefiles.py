@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sms_audit.classify import CLASSIFY_COLUMNS, classify_frame, load_rules, read_classify_input
+from sms_audit.classifier import CLASSIFY_COLUMNS, classify_frame, load_rules, read_classify_input
 from sms_audit.errors import UsageError
 
 DEV = Path(__file__).resolve().parents[3] / "shared" / "eval" / "dev.tsv"

@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from sms_audit.classify import CLASSIFY_COLUMNS, classify_frame, engine
+from sms_audit.classifier import CLASSIFY_COLUMNS, classify_frame, engine
 
 
 def _zero_reference(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from sms_audit.classify import CLASSIFY_COLUMNS, classify_frame
+from sms_audit.classifier import CLASSIFY_COLUMNS, classify_frame
 
 
 def classify(rows: list[tuple[str, str, str]], **kwargs: object) -> pd.DataFrame:
@@ -386,7 +386,7 @@ def test_classify_keeps_a_given_sender_kind() -> None:
 
 def test_classify_brand_key_groups_channel_words() -> None:
     """One merchant's sub-brands share a key; different merchants do not."""
-    from sms_audit.classify.brands import brand_key
+    from sms_audit.classifier.brands import brand_key
 
     assert brand_key("ACME Outlet") == brand_key("ACME") == brand_key("Acme Inc.") == "acme"
     assert brand_key("Blue Bottle Coffee") == "bluebottlecoffee"

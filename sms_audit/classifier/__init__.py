@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sms_audit.classify.engine import classify_frame, default_rules
-from sms_audit.classify.reader import read_classify_input
-from sms_audit.classify.rules import Rule, RuleSet, load_rules, rules_from_toml
+from sms_audit.classifier.engine import classify_frame, default_rules
+from sms_audit.classifier.reader import read_classify_input
+from sms_audit.classifier.rules import Rule, RuleSet, load_rules, rules_from_toml
 from sms_audit.schema import CLASSIFY_COLUMNS, LABELS
 
 __all__ = [

@@ -164,7 +164,7 @@ def _merge_file(text: str, origin: str, rules: dict[str, Rule], aliases: dict[st
         isinstance(k, str) and isinstance(v, str) for k, v in raw_aliases.items()
     ):
         raise UsageError("[brand_aliases] must map strings to strings", path=origin)
-    from sms_audit.classify.brands import brand_key
+    from sms_audit.classifier.brands import brand_key
 
     for alias, target in raw_aliases.items():
         aliases[brand_key(alias)] = brand_key(target)

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sms_audit.classify.brands import BRAND_GROUPS, BRAND_PATTERN, clean_brand, dlt_brand, resolve_key
-from sms_audit.classify.rules import KEYWORD_GROUP, Rule, RuleSet, load_rules
+from sms_audit.classifier.brands import BRAND_GROUPS, BRAND_PATTERN, clean_brand, dlt_brand, resolve_key
+from sms_audit.classifier.rules import KEYWORD_GROUP, Rule, RuleSet, load_rules
 from sms_audit.normalize import BUSINESS_KINDS, PERSONAL_KINDS, SenderKind, infer_region, normalize_address
 from sms_audit.schema import CLASSIFY_COLUMNS, LABELS
 
