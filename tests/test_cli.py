@@ -433,3 +433,41 @@ def test_cli_import_a_folder_of_backups(tmp_path: Path) -> None:
     empty.mkdir()
     missing = runner.invoke(app, ["--db", str(db), "import", str(empty)])
     assert missing.exit_code == 3 and f"error: {empty}: not a supported archive" in missing.stderr
+
+
+def test_cli_global_options_after_the_command_name(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite"
+    imported = runner.invoke(app, ["import", str(SAMPLE), "--db", str(db), "-q"])
+    assert imported.exit_code == 0, imported.stderr
+    assert imported.stderr == "" and db.exists()
+    after = runner.invoke(app, ["report", f"--db={db}", "--format", "json", "--region", "CN", "-q"])
+    before = runner.invoke(app, ["--db", str(db), "-q", "--region", "CN", "report", "--format", "json"])
+    assert after.exit_code == before.exit_code == 0
+    assert json.loads(after.stdout)["counts"] == json.loads(before.stdout)["counts"]
+    assert after.stderr == before.stderr == ""
+    bad = runner.invoke(app, ["messages", "--region", "XX"])
+    assert bad.exit_code == 2 and bad.stderr.startswith("error: unknown region 'XX'")
+
+
+def test_cli_global_option_names_inside_values_stay_values() -> None:
+    from sms_audit.cli import hoist_global_options
+
+    def takes(name: str) -> set[str]:
+        return {"--search", "--since", "-o", "--output"} if name == "messages" else set()
+
+    assert hoist_global_options(["messages", "--search", "-q", "x.xml", "-v"], takes) == [
+        "-v",
+        "messages",
+        "--search",
+        "-q",
+        "x.xml",
+    ]
+    assert hoist_global_options(["-q", "report", "--db", "a", "--", "--db"], takes) == [
+        "-q",
+        "--db",
+        "a",
+        "report",
+        "--",
+        "--db",
+    ]
+    assert hoist_global_options(["--db", "x", "imports"], takes) == ["--db", "x", "imports"]
