@@ -47,7 +47,9 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/* from the current output")
+    parser.addoption(
+        "--update-golden", action="store_true", help="rewrite tests/golden/* from the current output"
+    )
 
 
 @pytest.fixture
@@ -61,6 +63,8 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
             path.write_text(text, encoding="utf-8")
             return
         assert path.exists(), f"no golden file {path}: run pytest --update-golden"
-        assert text == path.read_text(encoding="utf-8"), f"output differs from {path} (pytest --update-golden)"
+        assert text == path.read_text(encoding="utf-8"), (
+            f"output differs from {path} (pytest --update-golden)"
+        )
 
     return check

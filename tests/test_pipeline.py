@@ -134,7 +134,7 @@ def test_classify_checks_its_input_frame() -> None:
 
 
 def test_classify_stays_the_function_after_the_classifier_package_is_imported() -> None:
-    import sms_audit.classifier.engine  # noqa: F401 - importing the package must not shadow the function
+    import sms_audit.classifier.engine
 
     messages = read_archives([SAMPLE])
     assert callable(sms_audit.classify)

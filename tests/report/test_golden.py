@@ -16,7 +16,10 @@ runner = CliRunner()
 @pytest.mark.parametrize(
     ("name", "args"),
     [
-        ("report-android.table.txt", ["report", str(SAMPLE_DATA / "android-sms-backup.xml"), "--format", "table"]),
+        (
+            "report-android.table.txt",
+            ["report", str(SAMPLE_DATA / "android-sms-backup.xml"), "--format", "table"],
+        ),
         (
             "report-android-details.table.txt",
             ["report", str(SAMPLE_DATA / "android-sms-backup.xml"), "--format", "table", "--details"],
