@@ -44,7 +44,10 @@ class Record(NamedTuple):
     recipient of an outgoing one; for a group, the author of an incoming message and the group's
     address (as written) of an outgoing one. A group's thread key comes from ``group_id`` (its own
     identifier: an RCS ``…@rcs.google.com`` address, an iOS ``chat_identifier``) or else from
-    ``members`` (its participants as written, the owner left out). Times are Unix microseconds.
+    ``members`` (its participants as written, the owner left out). Times are Unix microseconds;
+    with ``local_time`` they are wall-clock microseconds in the archive's time zone (formats that
+    write local times without a zone, such as vMessage), converted to UTC by the
+    :class:`Normalizer` once that zone is known.
     """
 
     message_id: str
@@ -61,6 +64,7 @@ class Record(NamedTuple):
     members: tuple[str, ...] = ()
     has_attachments: bool = False
     is_filtered: bool = False  # a phone's spam filter moved it (Samsung spam_sms, iOS is_spam)
+    local_time: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +123,13 @@ def mms_message_id(address_raw: str, direction: Direction, date_s: int, body: st
 class Normalizer:
     """Derives the region-dependent columns of records; each distinct address is normalised once.
 
-    ``region`` is the ISO 3166 code national numbers are read in (None keeps them as digits).
+    ``region`` is the ISO 3166 code national numbers are read in (None keeps them as digits);
+    ``zone`` the IANA time zone that local (zone-less) record times are read in (default UTC).
     """
 
-    def __init__(self, region: str | None) -> None:
+    def __init__(self, region: str | None, zone: str | None = None) -> None:
         self.region = region
+        self.zone = zone or "UTC"
         self._seen: dict[str, Address] = {}
 
     def address(self, raw: str) -> Address:
@@ -157,7 +163,11 @@ class Normalizer:
     def message(self, rec: Record, source_format: str, source_file: str) -> Message:
         """One record as a :class:`Message`."""
         address, kind, thread, recipients = self._derive(rec)
-        timestamp = us_to_datetime(rec.timestamp_us)
+        stamp: int | None = rec.timestamp_us
+        sent = rec.sent_timestamp_us
+        if rec.local_time:
+            stamp, sent = local_to_utc_us(stamp, self.zone), local_to_utc_us(sent, self.zone)
+        timestamp = us_to_datetime(stamp)
         assert timestamp is not None
         return Message(
             message_id=rec.message_id,
@@ -171,7 +181,7 @@ class Normalizer:
             sender_kind=kind,
             timestamp=timestamp,
             body=rec.body,
-            sent_timestamp=us_to_datetime(rec.sent_timestamp_us),
+            sent_timestamp=us_to_datetime(sent),
             service=rec.service,
             recipients=recipients,
             has_attachments=rec.has_attachments,
@@ -190,9 +200,14 @@ class Normalizer:
         raw = dict(zip(Record._fields, columns, strict=True))
         derived_cols = list(zip(*derived, strict=True)) if n else [(), (), (), ()]
 
+        stamps, sent = time_column(raw["timestamp_us"]), time_column(raw["sent_timestamp_us"])
+        local = np.array(raw["local_time"], dtype=bool)
+        if local.any():  # wall-clock times without a zone: read them in the archive's zone
+            stamps[local] = _localize(stamps[local], self.zone)
+            sent[local] = _localize(sent[local], self.zone)
         data = {
             "message_id": string_column(raw["message_id"]),
-            "timestamp": time_column(raw["timestamp_us"]),
+            "timestamp": stamps,
             "direction": string_column([str(d) for d in raw["direction"]]),
             "address": string_column(derived_cols[0]),
             "sender_kind": string_column(derived_cols[1]),
@@ -204,12 +219,29 @@ class Normalizer:
             "is_group": pd.Series(np.array(raw["is_group"], dtype=bool)),
             "has_attachments": pd.Series(np.array(raw["has_attachments"], dtype=bool)),
             "is_filtered": pd.Series(np.array(raw["is_filtered"], dtype=bool)),
-            "sent_timestamp": time_column(raw["sent_timestamp_us"]),
+            "sent_timestamp": sent,
             "source_format": string_column([source_format] * n),
             "source_file": string_column([source_file] * n),
             "source_record": string_column(raw["source_record"]),
         }
         return pd.DataFrame(data, columns=list(MESSAGE_COLUMNS))
+
+
+def _localize(times: pd.Series, zone: str) -> pd.Series:
+    """Wall-clock times (stored as if UTC) read in ``zone``, back in UTC. In a DST overlap the
+    earlier reading is taken; a time in a DST gap moves forward (the phone could not show it)."""
+    import numpy as np
+
+    naive = times.dt.tz_localize(None)
+    ambiguous = np.ones(len(naive), dtype=bool)
+    return naive.dt.tz_localize(zone, ambiguous=ambiguous, nonexistent="shift_forward").dt.tz_convert("UTC")
+
+
+def local_to_utc_us(us: int | None, zone: str) -> int | None:
+    """One wall-clock time in ``zone`` (µs as if UTC) → Unix µs (the per-message twin of the frame path)."""
+    if us is None:
+        return None
+    return int(_localize(time_column([us]), zone).astype("int64").iloc[0])
 
 
 def to_frame(messages: Iterable[Message | dict[str, Any]]) -> pd.DataFrame:

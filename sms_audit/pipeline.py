@@ -145,6 +145,7 @@ def read_archives(
     *,
     region: str | RegionChoice | None = None,
     input_format: str | None = None,
+    archive_timezone: str | None = None,
     progress: ProgressFactory | None = None,
     get_passphrase: Callable[[str], str | None] | None = None,
     on_archive: Callable[[ArchiveResult], None] | None = None,
@@ -154,14 +155,18 @@ def read_archives(
     ``paths`` are archive files, iOS backup folders or folders of archives. The format is detected
     from the content unless ``input_format`` names an importer. ``region`` (ISO 3166, e.g. "CN")
     says how to read national numbers; without it each archive's region is inferred from its first
-    :data:`REGION_SAMPLE` records while they are read. An archive that fails is reported in its
-    :class:`ArchiveResult` (``on_archive`` is called as each one finishes) and the others are read.
+    :data:`REGION_SAMPLE` records while they are read. Formats that write local times without a
+    zone (vMessage, some CSV exports) are read in ``archive_timezone`` (IANA), else in the main zone
+    of the archive's region; the zone used is in the archive's ``details``. An archive that fails is
+    reported in its :class:`ArchiveResult` (``on_archive`` is called as each one finishes) and the
+    others are read.
     """
     import pandas as pd
 
     from sms_audit.importers import expand_folders
 
     given = _given_region(region)
+    zone = _valid_zone(archive_timezone)
     frames: list[pd.DataFrame] = []
     owners: list[int] = []
     results: list[ArchiveResult] = []
@@ -171,7 +176,7 @@ def read_archives(
         results.append(result)
         with _archive_boundary(result):
             importer, stats = _open_archive(path, input_format, result)
-            stream = _ArchiveStream(path, importer, stats, given, fallback)
+            stream = _ArchiveStream(path, importer, stats, given, fallback, zone)
             options = _options(get_passphrase)
             with _progress(progress, f"reading {path.name}") as callback:
                 options.on_progress = callback
@@ -201,6 +206,7 @@ def import_archives(
     *,
     region: str | RegionChoice | None = None,
     input_format: str | None = None,
+    archive_timezone: str | None = None,
     progress: ProgressFactory | None = None,
     get_passphrase: Callable[[str], str | None] | None = None,
     on_archive: Callable[[ArchiveResult], None] | None = None,
@@ -214,6 +220,7 @@ def import_archives(
     """
     from sms_audit.importers import expand_folders
 
+    zone = _valid_zone(archive_timezone)
     remembered = store.get_meta("region")
     given = _given_region(region) or (
         RegionChoice(remembered, "remembered by the store") if remembered else None
@@ -225,7 +232,7 @@ def import_archives(
         results.append(result)
         with _archive_boundary(result):
             importer, stats = _open_archive(path, input_format, result)
-            stream = _ArchiveStream(path, importer, stats, given, fallback)
+            stream = _ArchiveStream(path, importer, stats, given, fallback, zone)
             options = _options(get_passphrase)
             error: CorruptArchive | None = None
             with store.importing(str(path), importer.NAME) as writer:
@@ -265,6 +272,12 @@ def _given_region(region: str | RegionChoice | None) -> RegionChoice | None:
     from sms_audit.normalize import valid_region
 
     return RegionChoice(valid_region(region), "given")
+
+
+def _valid_zone(zone: str | None) -> str | None:
+    from sms_audit.report.policy import valid_timezone
+
+    return valid_timezone(zone) if zone else None
 
 
 def _as_fallback(region: RegionChoice | None) -> RegionChoice | None:
@@ -358,12 +371,14 @@ class _ArchiveStream:
         stats: ReadStats,
         given: RegionChoice | None,
         fallback: RegionChoice | None,
+        zone: str | None = None,
     ) -> None:
         self.path = path
         self.importer = importer
         self.stats = stats
         self.region: RegionChoice | None = given
         self.fallback = fallback
+        self.zone = zone
 
     def batches(self, options: ReadOptions) -> Iterator[pd.DataFrame]:
         """Message frames; a CorruptArchive/TruncatedArchive is raised after the frame holding
@@ -374,7 +389,7 @@ class _ArchiveStream:
         head, error = _take(records, REGION_SAMPLE if self.region is None else BATCH)
         if self.region is None:
             self.region = _infer_region(head) or self.fallback or UNKNOWN_REGION
-        normalizer = Normalizer(self.region.code)
+        normalizer = Normalizer(self.region.code, self._zone(head))
         name, source = self.importer.NAME, str(self.path)
         if head:
             yield normalizer.frame(head, name, source)
@@ -385,6 +400,20 @@ class _ArchiveStream:
             yield normalizer.frame(batch, name, source)
         if error is not None and not isinstance(error, _Exhausted):
             raise error
+
+    def _zone(self, head: Sequence[Record]) -> str:
+        """The zone local record times are read in (recorded in the details when the archive has them)."""
+        from sms_audit.report.policy import default_timezone
+
+        assert self.region is not None
+        if self.zone:
+            zone, how = self.zone, "--archive-timezone"
+        else:
+            zone, how = default_timezone(self.region.code)
+        if any(r.local_time for r in head):
+            self.stats.details["archive_timezone"] = zone
+            self.stats.details["archive_timezone_source"] = how
+        return zone
 
 
 class _Exhausted(Exception):

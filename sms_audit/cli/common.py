@@ -61,6 +61,17 @@ InputFormatOption = Annotated[
     ),
 ]
 
+ArchiveTimezoneOption = Annotated[
+    str | None,
+    typer.Option(
+        "--archive-timezone",
+        help="IANA zone that archives writing local times without a zone (vMessage, some CSV) were made in. "
+        "[default: the main zone of the archive's region]",
+        show_default=False,
+        metavar="ZONE",
+    ),
+]
+
 
 def format_option(extra: str = "") -> Any:
     """The one declaration of ``--format``; the annotated enum lists the formats that work."""
@@ -187,6 +198,14 @@ def report_archive(state: AppState, result: ArchiveResult, summary: str | None) 
     else:
         print_error(result.error)
     state.fail(result.error.exit_code if result.error.exit_code != ExitCode.INTERNAL else ExitCode.DATA_ERROR)
+
+
+def local_time_note(result: ArchiveResult) -> str:
+    """``; local times read in ZONE (why)`` for archives whose format writes times without a zone."""
+    zone = result.details.get("archive_timezone")
+    if not zone:
+        return ""
+    return f"; local times read in {zone} ({result.details.get('archive_timezone_source', '')})"
 
 
 @contextmanager

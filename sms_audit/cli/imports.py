@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sms_audit.cli.common import (
+    ArchiveTimezoneOption,
     InputFormatOption,
     OutputOption,
     RecordFormatOption,
@@ -16,6 +17,7 @@ from sms_audit.cli.common import (
     get_passphrase,
     get_state,
     info,
+    local_time_note,
     open_store,
     progress,
     report_archive,
@@ -46,7 +48,9 @@ IMPORTS_COLUMNS = (
 
 
 def register(app: typer.Typer) -> None:
-    app.command("import")(import_)
+    from sms_audit.archive_formats import catalog_help
+
+    app.command("import", epilog="Formats (detected from the content):\n\n" + catalog_help())(import_)
     app.command("imports")(imports)
 
 
@@ -58,6 +62,7 @@ def import_summary(result: ArchiveResult) -> str:
         f"read {result.read}, new {result.new}, already present {result.duplicates}, skipped {result.skipped}"
         + (f", excluded {result.excluded} non-messages" if result.excluded else "")
         + ("" if result.status == "ok" else f" ({result.status})")
+        + local_time_note(result)
     )
 
 
@@ -72,6 +77,7 @@ def import_(
         ),
     ],
     input_format: InputFormatOption = None,
+    archive_timezone: ArchiveTimezoneOption = None,
 ) -> None:
     """Import archives into the store (idempotent: messages already there are not added again)."""
     from sms_audit.pipeline import import_archives
@@ -84,6 +90,7 @@ def import_(
             paths,
             region=state.region_choice(),
             input_format=fmt,
+            archive_timezone=archive_timezone,
             progress=lambda description: progress(state, description),
             get_passphrase=get_passphrase,
             on_archive=lambda result: report_archive(

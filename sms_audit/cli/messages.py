@@ -11,6 +11,7 @@ import typer
 from sms_audit.cli.common import (
     AppState,
     ArchivesArg,
+    ArchiveTimezoneOption,
     InputFormatOption,
     OutputOption,
     RecordFormatOption,
@@ -20,6 +21,7 @@ from sms_audit.cli.common import (
     get_passphrase,
     get_state,
     info,
+    local_time_note,
     open_store,
     progress,
     report_archive,
@@ -28,7 +30,7 @@ from sms_audit.errors import UsageError
 from sms_audit.output import RecordFormat, RecordView
 
 if TYPE_CHECKING:
-    from sms_audit.pipeline import Messages
+    from sms_audit.pipeline import ArchiveResult, Messages
 
 #: Field order of ``messages`` output (documented in the README).
 MESSAGES_COLUMNS = (
@@ -67,7 +69,9 @@ def register(app: typer.Typer) -> None:
     app.command("classify")(classify)
 
 
-def read_messages(state: AppState, archives: list[Path], input_format: str | None) -> Messages:
+def read_messages(
+    state: AppState, archives: list[Path], input_format: str | None, archive_timezone: str | None
+) -> Messages:
     """Archives read directly (each one's outcome reported on stderr), unclassified."""
     from sms_audit.pipeline import read_archives
 
@@ -75,10 +79,16 @@ def read_messages(state: AppState, archives: list[Path], input_format: str | Non
         archives,
         region=state.region_choice(),
         input_format=check_input_format(input_format),
+        archive_timezone=archive_timezone,
         progress=lambda description: progress(state, description),
         get_passphrase=get_passphrase,
-        on_archive=lambda result: report_archive(state, result, f"{result.path}: {result.description}"),
+        on_archive=lambda result: report_archive(state, result, read_summary(result)),
     )
+
+
+def read_summary(result: ArchiveResult) -> str:
+    """``PATH: FORMAT`` (and the zone local times were read in) for an archive read directly."""
+    return f"{result.path}: {result.description}{local_time_note(result)}"
 
 
 def messages(
@@ -114,6 +124,7 @@ def messages(
         bool, typer.Option("--newest-first", help="Newest first (with --limit: the latest N).")
     ] = False,
     input_format: InputFormatOption = None,
+    archive_timezone: ArchiveTimezoneOption = None,
     fmt: RecordFormatOption = RecordFormat.AUTO,
     output: OutputOption = None,
 ) -> None:
@@ -127,7 +138,7 @@ def messages(
         since=since, until=until, sender=sender, direction=direction, search=search, label=label
     )
     if archives:
-        labelled = classify_messages(read_messages(state, archives, input_format))
+        labelled = classify_messages(read_messages(state, archives, input_format, archive_timezone))
         chosen = select(labelled, flt, limit=limit, newest_first=newest_first)
     else:
         with open_store(state, create=False) as store:

@@ -2,37 +2,26 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
+from sms_audit.archive_formats import CATALOG
 from sms_audit.errors import UnsupportedArchive
-from sms_audit.importers import (
-    android_mmssms,
-    android_telephony_backup,
-    android_xml,
-    ios_backup,
-    ios_sms_db,
-    sms_ie,
-)
 from sms_audit.importers.base import Importer, ReadOptions, ReadStats
 from sms_audit.model import Message
 
-#: Every supported format, in sniffing order. Add new importer modules here.
-IMPORTERS: tuple[ModuleType, ...] = (
-    android_xml,
-    sms_ie,
-    ios_backup,
-    ios_sms_db,
-    android_mmssms,
-    android_telephony_backup,
+#: Every supported format's module, in sniffing order (add new formats to catalog.CATALOG).
+IMPORTERS: tuple[ModuleType, ...] = tuple(
+    importlib.import_module(f"sms_audit.importers.{f.module}") for f in CATALOG
 )
 
 SUPPORTED_HINT = "supported: " + ", ".join(m.DESCRIPTION for m in IMPORTERS)
 
 
 def importer_names() -> list[str]:
-    return [m.NAME for m in IMPORTERS]
+    return [f.name for f in CATALOG]
 
 
 def get_importer(name: str) -> Importer:

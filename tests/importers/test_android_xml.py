@@ -370,3 +370,13 @@ def test_charref_filter_is_chunk_size_independent() -> None:
         while piece := stream.read(5):
             pieces.append(piece)
         assert b"".join(pieces) == expected
+
+
+def test_catalog_matches_every_importer_module() -> None:
+    from sms_audit.archive_formats import CATALOG
+    from sms_audit.importers import IMPORTERS
+
+    assert [(m.NAME, m.DESCRIPTION) for m in IMPORTERS] == [(f.name, f.description) for f in CATALOG]
+    for module in IMPORTERS:
+        for name in ("sniff", "read", "read_records"):
+            assert callable(getattr(module, name)), f"{module.__name__} lacks {name}()"

@@ -1,0 +1,61 @@
+"""The supported archive formats as plain data: name, module, description and how a user gets the
+file. Read by ``sms-audit import --help`` without importing any parser (``--help`` stays fast)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FormatInfo:
+    name: str  # the importer's NAME, also the --input-format value
+    module: str  # module under sms_audit.importers
+    description: str  # the importer's DESCRIPTION
+    how_to_get: str  # where the user finds the file
+
+
+#: Every supported format, in sniffing order (the first importer whose sniff() accepts a file reads it).
+CATALOG: tuple[FormatInfo, ...] = (
+    FormatInfo(
+        "sbr_xml",
+        "android_xml",
+        "SMS Backup & Restore XML (.xml or .zip)",
+        "SMS Backup & Restore app (Android): sms-*.xml; also Signal/Silence XML exports",
+    ),
+    FormatInfo(
+        "sms_ie",
+        "sms_ie",
+        "SMS Import/Export (sms-ie) ZIP or JSON",
+        "SMS Import/Export app (Android, F-Droid): messages-*.zip or .json",
+    ),
+    FormatInfo(
+        "ios_backup",
+        "ios_backup",
+        "iOS backup folder (iTunes/Finder, also encrypted)",
+        "Finder/iTunes backup folder (macOS ~/Library/Application Support/MobileSync/Backup/<id>, "
+        "Windows %APPDATA%\\Apple Computer\\MobileSync\\Backup\\<id>)",
+    ),
+    FormatInfo(
+        "ios_sms_db",
+        "ios_sms_db",
+        "iOS sms.db / macOS chat.db (SQLite)",
+        "sms.db from an iPhone backup or extraction; chat.db from ~/Library/Messages on a Mac",
+    ),
+    FormatInfo(
+        "android_mmssms",
+        "android_mmssms",
+        "Android mmssms.db (telephony provider database)",
+        "rooted phone or forensic extraction: /data/data/com.android.providers.telephony/databases/mmssms.db",
+    ),
+    FormatInfo(
+        "android_telephony_backup",
+        "android_telephony_backup",
+        "Android adb backup TelephonyBackupAgent files (zlib JSON)",
+        "`adb backup` unpacked: apps/com.android.providers.telephony/d_f/000000_sms_backup",
+    ),
+)
+
+
+def catalog_help() -> str:
+    """The format list for ``sms-audit import --help``: one paragraph per format."""
+    return "\n\n".join(f"{f.name}: {f.description}. Get it: {f.how_to_get}." for f in CATALOG)
