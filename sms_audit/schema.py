@@ -12,6 +12,7 @@ renamed column fails loudly instead of yielding an empty report.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -288,11 +289,26 @@ def frame_from_records(records: Sequence[Mapping[str, object]], schema: Sequence
 
 
 def string_column(values: Sequence[object]) -> pd.Series:
-    """A pyarrow-backed string column from Python strings (built in one Arrow call)."""
+    """A pyarrow-backed string column from Python strings (built in one Arrow call).
+
+    Text that cannot be UTF-8 (a lone surrogate such as ``"\\ud800"`` from a JSON escape) has the
+    offending code points replaced by U+FFFD; the message is kept.
+    """
     import pandas as pd
     import pyarrow as pa
 
-    return pd.Series(pd.array(pa.array(values, pa.large_string()), dtype=pd.StringDtype("pyarrow")))
+    try:
+        arr = pa.array(values, pa.large_string())
+    except (UnicodeError, pa.ArrowInvalid):
+        arr = pa.array([_utf8_safe(v) for v in values], pa.large_string())
+    return pd.Series(pd.array(arr, dtype=pd.StringDtype("pyarrow")))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _utf8_safe(value: object) -> object:
+    return _SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
 
 
 def time_column(micros: Sequence[int | None]) -> pd.Series:

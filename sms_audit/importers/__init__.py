@@ -9,6 +9,7 @@ from types import ModuleType
 
 from sms_audit.archive_formats import CATALOG
 from sms_audit.errors import UnsupportedArchive
+from sms_audit.importers._sqlite import explain_corrupt
 from sms_audit.importers.base import Importer, ReadOptions, ReadStats
 from sms_audit.model import Message
 
@@ -38,30 +39,44 @@ def detect(path: Path) -> Importer:
     for module in IMPORTERS:
         if module.sniff(path):
             return module  # type: ignore[return-value]
+    if path.is_file() and path.stat().st_size == 0:
+        raise UnsupportedArchive("empty file", path=str(path), hint="the copy may have failed; copy it again")
     # Let importers explain look-alikes they recognise (a call log, an encrypted export ...).
+    explain_corrupt(path)
     for module in IMPORTERS:
         explain = getattr(module, "explain_unsupported", None)
         if explain is not None:
             explain(path)
+    if path.is_dir():
+        raise UnsupportedArchive(
+            f"no archive found in {path} ({SUPPORTED_HINT.replace('supported', 'looked for')})"
+        )
     raise UnsupportedArchive("not a supported archive", path=str(path), hint=SUPPORTED_HINT)
 
 
-def expand_folders(paths: list[Path], input_format: str | None = None) -> list[Path]:
-    """Archives to read: a folder that is no archive itself (an iOS backup or an adb telephony
-    folder is one) stands for the supported files directly inside it, sorted by name.
+def _whole_folder(path: Path) -> bool:
+    """A folder that is one archive (an iOS backup, a phone maker's backup folder), read as a whole."""
+    return any(getattr(m, "FOLDER", False) and m.sniff(path) for m in IMPORTERS)
 
-    So ``sms-audit import ~/backups/sms/`` imports every SB&R file there; an empty or unrelated
-    folder is kept as is and gets the usual "not a supported archive" error.
+
+def expand_folders(paths: list[Path], input_format: str | None = None) -> list[Path]:
+    """Archives to read: a folder that is no archive itself (an iOS backup folder is one) stands
+    for the archives directly inside it, sorted by name, each detected on its own.
+
+    So ``sms-audit import ~/backups/sms/`` imports every SB&R file there, and a folder holding an
+    SB&R file beside adb telephony files imports both; a folder with no archive is kept as is and
+    gets the error "no archive found in FOLDER".
     """
     expanded: list[Path] = []
     for path in paths:
-        if input_format or not path.is_dir() or any(m.sniff(path) for m in IMPORTERS):
+        if input_format or not path.is_dir() or _whole_folder(path):
             expanded.append(path)
             continue
         inside = [
             p
             for p in sorted(path.iterdir())
-            if not p.name.startswith(".") and any(m.sniff(p) for m in IMPORTERS)
+            if not p.name.startswith(".")
+            and (_whole_folder(p) if p.is_dir() else any(m.sniff(p) for m in IMPORTERS))
         ]
         expanded.extend(inside or [path])
     return expanded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import sqlite3
@@ -11,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from sms_audit.errors import CorruptArchive
@@ -67,21 +69,71 @@ def open_readonly(path: Path) -> Iterator[sqlite3.Connection]:
         uri = f"file:{quote(str(target.resolve()))}?mode=ro"
         conn = sqlite3.connect(uri, uri=True)
         try:
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlite3.DatabaseError as exc:
+            conn.execute("SELECT name, sql FROM sqlite_master").fetchall()
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
             raise CorruptArchive(
-                f"cannot read the SQLite database ({exc})",
+                f"corrupt SQLite database: its schema cannot be read ({_reason(exc)})",
                 path=str(path),
-                hint="the file may be damaged or encrypted",
+                hint="the file is damaged (an interrupted copy?) or encrypted; copy it from the phone again",
             ) from None
         yield conn
-    except sqlite3.OperationalError as exc:
-        raise CorruptArchive(f"cannot read the SQLite database ({exc})", path=str(path)) from None
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        raise CorruptArchive(f"corrupt SQLite database ({_reason(exc)})", path=str(path)) from None
     finally:
         if conn is not None:
             conn.close()
         if tmpdir is not None:
             shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _reason(exc: BaseException) -> str:
+    # SQLite's message about a damaged schema can itself hold undecodable bytes
+    return "undecodable text in the schema" if isinstance(exc, UnicodeDecodeError) else str(exc)
+
+
+def rows(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """The rows of a query with a fixed ORDER BY, surviving text that is not UTF-8.
+
+    Rows are read with Python's fast UTF-8 decoding; at the first undecodable text the query runs
+    again with a decoder that puts U+FFFD in place of the bad bytes, from the row it stopped at
+    (a damaged body costs characters, never the rows after it).
+    """
+    done = 0
+    try:
+        for row in conn.execute(sql, params):
+            done += 1
+            yield row
+        return
+    except UnicodeDecodeError:
+        pass
+    previous = conn.text_factory
+    conn.text_factory = _tolerant
+    try:
+        yield from itertools.islice(conn.execute(sql, params), done, None)
+    finally:
+        conn.text_factory = previous
+
+
+def _tolerant(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
+
+
+def explain_corrupt(path: Path) -> None:
+    """For an SQLite file no importer recognised: raise CorruptArchive when it is damaged, or
+    UnsupportedArchive naming its tables when it is just another database."""
+    from sms_audit.errors import UnsupportedArchive
+
+    if not is_sqlite(path):
+        return
+    with open_readonly(path) as conn:
+        conn.text_factory = _tolerant
+        names = sorted(table_names(conn))
+    shown = ", ".join(names[:8]) + (" …" if len(names) > 8 else "")
+    raise UnsupportedArchive(
+        f"an SQLite database without SMS tables (tables: {shown or 'none'})",
+        path=str(path),
+        hint="pass mmssms.db, sms.db/chat.db or bugle_db, or a backup that holds one",
+    )
 
 
 def table_names(conn: sqlite3.Connection) -> set[str]:
@@ -146,6 +198,7 @@ def probe_tables(path: Path) -> frozenset[str] | None:
 def _probe_tables(path: str, _size: int, _mtime: int) -> frozenset[str] | None:
     try:
         with open_readonly(Path(path)) as conn:
+            conn.text_factory = _tolerant
             return frozenset(table_names(conn))
-    except (CorruptArchive, sqlite3.DatabaseError, OSError):
+    except (CorruptArchive, sqlite3.DatabaseError, UnicodeDecodeError, OSError):
         return None

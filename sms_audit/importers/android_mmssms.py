@@ -13,6 +13,7 @@ from sms_audit.importers._sqlite import (
     count_rows,
     open_readonly,
     probe_tables,
+    rows,
     scalar,
     select_list,
     table_names,
@@ -53,7 +54,7 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
         if "sms" not in tables:
             raise UnsupportedArchive("not an Android mmssms.db (no sms table)", path=str(path))
         _record_schema(conn, tables, stats)
-        threads = _load_threads(conn, tables)
+        threads = _load_threads(conn, tables, stats)
         sources = [t for t in ("sms", "spam_sms", "pdu") if t in tables]
         total = sum(count_rows(conn, t) for t in sources)
         done = 0
@@ -91,7 +92,16 @@ def _record_schema(conn: sqlite3.Connection, tables: set[str], stats: ReadStats)
         stats.details["android_spam_pdu_not_imported"] = str(count_rows(conn, "spam_pdu"))
 
 
-def _load_threads(conn: sqlite3.Connection, tables: set[str]) -> dict[int, list[str]]:
+def _load_threads(conn: sqlite3.Connection, tables: set[str], stats: ReadStats) -> dict[int, list[str]]:
+    """Thread participants; damaged thread tables cost the group details, not the messages."""
+    try:
+        return _threads(conn, tables)
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        stats.warnings.append(f"the thread tables are damaged ({exc}); group details are missing")
+        return {}
+
+
+def _threads(conn: sqlite3.Connection, tables: set[str]) -> dict[int, list[str]]:
     """thread id -> participant addresses (small tables, loaded once; messages are streamed).
 
     threads.recipient_ids is "space-separated canonical_addresses ids in numerical order".
@@ -100,12 +110,12 @@ def _load_threads(conn: sqlite3.Connection, tables: set[str]) -> dict[int, list[
         return {}
     canonical = {
         rowid: address
-        for rowid, address in conn.execute("SELECT _id, address FROM canonical_addresses")
+        for rowid, address in rows(conn, "SELECT _id, address FROM canonical_addresses ORDER BY _id")
         if isinstance(address, str)
     }
     threads: dict[int, list[str]] = {}
     # threads row: (7, "3 12 15")
-    for thread_id, recipient_ids in conn.execute("SELECT _id, recipient_ids FROM threads"):
+    for thread_id, recipient_ids in rows(conn, "SELECT _id, recipient_ids FROM threads ORDER BY _id"):
         ids = str(recipient_ids or "").split()
         threads[thread_id] = [canonical[int(i)] for i in ids if i.isdigit() and int(i) in canonical]
     return threads
@@ -128,7 +138,7 @@ def _int(value: object) -> int | None:
 def _read_sms(conn: sqlite3.Connection, table: str, threads: dict[int, list[str]]) -> Iterator[Record | Skip]:
     query = f"SELECT {select_list(column_names(conn, table), _SMS_COLUMNS)} FROM {table} ORDER BY _id"
     filtered = table == "spam_sms"  # Samsung's blocked/spam folder: received, then filtered
-    for rowid, thread_id, address, date, date_sent, kind, body in conn.execute(query):
+    for rowid, thread_id, address, date, date_sent, kind, body in rows(conn, query):
         address_raw = str(address or "")
         if not address_raw:
             listed = threads.get(thread_id, []) if isinstance(thread_id, int) else []
@@ -160,21 +170,20 @@ def _read_mms(
 
     (A query per pdu would rescan the unindexed part/addr tables for every message.)
     """
-    pdus = conn.execute(
-        f"SELECT {select_list(column_names(conn, 'pdu'), _PDU_COLUMNS)} FROM pdu ORDER BY _id"
-    )
+    pdus = rows(conn, f"SELECT {select_list(column_names(conn, 'pdu'), _PDU_COLUMNS)} FROM pdu ORDER BY _id")
     # part rows: (mid, seq, ct, text) = (12, 0, "text/plain", "see attached"); (12, -1, "application/smil", ...)
     parts = _grouped(
-        conn.execute("SELECT mid, seq, ct, text FROM part ORDER BY mid, seq, _id") if "part" in tables else ()
+        rows(conn, "SELECT mid, seq, ct, text FROM part ORDER BY mid, seq, _id") if "part" in tables else ()
     )
     # addr rows: (msg_id, address, type) = (12, "+12025550142", 137), (12, "insert-address-token", 151)
     addrs = _grouped(
-        conn.execute("SELECT msg_id, address, type FROM addr ORDER BY msg_id, _id")
-        if "addr" in tables
-        else ()
+        rows(conn, "SELECT msg_id, address, type FROM addr ORDER BY msg_id, _id") if "addr" in tables else ()
     )
     next_part, next_addr = next(parts, None), next(addrs, None)
     for rowid, thread_id, date, date_sent, box, m_id, tr_id, m_type in pdus:
+        if not isinstance(rowid, int):
+            yield Skip("MMS without an _id")
+            continue
         my_parts: list[tuple[object, ...]] = []
         my_addrs: list[tuple[object, ...]] = []
         while next_part is not None and next_part[0] < rowid:

@@ -21,7 +21,7 @@ from sms_audit.importers.base import (
     build_messages,
     read_head,
 )
-from sms_audit.importers.sms_ie import TruncatedJson, iter_json_array
+from sms_audit.importers.sms_ie import TruncatedJson, iter_json_array, json_record
 from sms_audit.model import Message, Record
 
 NAME = "android_telephony_backup"
@@ -103,9 +103,10 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
     for number, member in enumerate(files, start=1):
         ordinal = 0
         try:
-            for record in iter_json_array(io.TextIOWrapper(io.BufferedReader(_Inflater(member)), "utf-8")):
+            stream = io.TextIOWrapper(io.BufferedReader(_Inflater(member)), "utf-8")
+            for record in iter_json_array(stream, max_element=options.limits.max_record_bytes):
                 ordinal += 1
-                message = account(_record(record, f"{member.name}#{ordinal}"), stats)
+                message = account(json_record(record, _record, f"{member.name}#{ordinal}"), stats)
                 if message is None:
                     continue
                 stats.read += 1
@@ -116,7 +117,7 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
                 path=str(path),
                 records_read=stats.read,
             ) from None
-        except (ValueError, zlib.error, UnicodeDecodeError) as exc:
+        except (ValueError, zlib.error, UnicodeDecodeError, RecursionError) as exc:
             raise CorruptArchive(
                 f"{member.name} is not a readable TelephonyBackupAgent file ({exc})", path=str(path)
             ) from None
@@ -155,18 +156,20 @@ class _Inflater(io.RawIOBase):
         super().close()
 
 
-def _record(record: object, source_record: str) -> Record | Skip | Exclude:
-    if not isinstance(record, dict):
-        return Skip("a record that is not a JSON object")
-    recipients = [str(r) for r in record.get("recipients") or [] if r]
+def _record(record: dict[str, Any], source_record: str) -> Record | Skip | Exclude:
+    raw_recipients = record.get("recipients") or []
+    if not isinstance(raw_recipients, list):
+        return Skip("'recipients' is not a list")
+    raw_addresses = record.get("mms_addresses") or []
+    if not isinstance(raw_addresses, list):
+        return Skip("'mms_addresses' is not a list")
+    recipients = [str(r) for r in raw_recipients if r]
     if "msg_box" in record:
         # {"date": "1579531789" (s), "msg_box": "1", "recipients": ["+12345678"], "tr_id": "...",
         #  "mms_addresses": [{"type": 137, "address": "+12345678", "charset": 106}, ...],
         #  "mms_body": "Very suspicious MMS ...", "mms_charset": 106}
         addrs = [
-            (str(a.get("address") or ""), int_field(a, "type"))
-            for a in record.get("mms_addresses") or []
-            if isinstance(a, dict)
+            (str(a.get("address") or ""), int_field(a, "type")) for a in raw_addresses if isinstance(a, dict)
         ]
         body = text_field(record, "mms_body")
         return mms_record(

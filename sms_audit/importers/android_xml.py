@@ -12,9 +12,11 @@ from typing import IO
 from lxml import etree
 
 from sms_audit.errors import CorruptArchive, TruncatedArchive, UnsupportedArchive
+from sms_audit.importers._zip import ZIP_ERRORS, is_zip, open_member, open_zip
 from sms_audit.importers.android_provider import mms_record, sms_record
 from sms_audit.importers.base import (
     Exclude,
+    Limits,
     ReadOptions,
     ReadStats,
     Skip,
@@ -22,13 +24,13 @@ from sms_audit.importers.base import (
     build_messages,
     read_head,
 )
-from sms_audit.importers.xml_charrefs import CharRefFilter
+from sms_audit.importers.xml_charrefs import CharRefFilter, Utf8Transcoder, decode_head, detect_xml_encoding
 from sms_audit.model import Message, Record
 
 NAME = "sbr_xml"
 DESCRIPTION = "SMS Backup & Restore XML (.xml or .zip)"
 
-_ROOT = re.compile(rb"<([A-Za-z_][A-Za-z0-9_.-]*)[\s/>]")
+_ROOT = re.compile(r"<([A-Za-z_][A-Za-z0-9_.:-]*)[\s/>]")
 _SNIFF_BYTES = 64 * 1024
 
 
@@ -47,32 +49,29 @@ def _attr(elem: etree._Element, name: str) -> str | None:
 def _xml_member(archive: zipfile.ZipFile) -> zipfile.ZipInfo | None:
     members = [i for i in archive.infolist() if i.filename.lower().endswith(".xml") and not i.is_dir()]
     for info in members:  # prefer the messages file when a zip holds sms-*.xml and calls-*.xml
-        with archive.open(info) if not info.flag_bits & 0x1 else _null() as head:
-            if head is None or _root_name(head.read(_SNIFF_BYTES)) == "smses":
-                return info
+        if info.flag_bits & 0x1 or info.compress_type not in _READABLE:
+            return info  # reading it will say why it cannot be read
+        try:
+            with archive.open(info) as head:
+                if _root_name(head.read(_SNIFF_BYTES)) == "smses":
+                    return info
+        except ZIP_ERRORS:
+            return info
     return members[0] if members else None
 
 
-@contextmanager
-def _null() -> Iterator[None]:
-    yield None
+_READABLE = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA})
 
 
 @contextmanager
-def _open_source(path: Path) -> Iterator[tuple[IO[bytes], int]]:
+def _open_source(path: Path, limits: Limits) -> Iterator[tuple[IO[bytes], int]]:
     """Open the XML read-only, directly or inside a zip; yields (stream, size in bytes)."""
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
+    if is_zip(path):
+        with open_zip(path) as archive:
             info = _xml_member(archive)
             if info is None:
                 raise UnsupportedArchive("zip file holds no .xml backup", path=str(path))
-            if info.flag_bits & 0x1:
-                raise CorruptArchive(
-                    f"the backup inside the zip ({info.filename}) is encrypted",
-                    path=str(path),
-                    hint="extract it with the password first (e.g. 7z x FILE), then import the .xml",
-                )
-            with archive.open(info) as stream:
+            with open_member(archive, info, path, limits) as stream:
                 yield stream, info.file_size
     else:
         with open(path, "rb") as stream:
@@ -80,26 +79,29 @@ def _open_source(path: Path) -> Iterator[tuple[IO[bytes], int]]:
 
 
 def _root_name(head: bytes) -> str | None:
-    """Name of the root element in the first bytes of an XML document (skips prolog/comments)."""
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not text.startswith(b"<"):
+    """Name of the root element (namespace prefix dropped) in the first bytes of an XML document,
+    whatever its encoding (skips the prolog, comments and the DTD)."""
+    text = decode_head(head).lstrip(" \t\r\n")
+    if not text.startswith("<"):
         return None
-    text = re.sub(rb"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>", b"", text, flags=re.DOTALL)
+    text = re.sub(r"<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]|\[.*?\])*>", "", text, flags=re.DOTALL)
     match = _ROOT.search(text)
-    return match.group(1).decode("ascii", "replace") if match else None
+    return match.group(1).rpartition(":")[2] if match else None
 
 
 def _head(path: Path) -> bytes:
     try:
-        if zipfile.is_zipfile(path):
+        if is_zip(path):
             with zipfile.ZipFile(path) as archive:
                 info = _xml_member(archive)
-                if info is None or info.flag_bits & 0x1:
-                    return b"<smses>" if info is not None else b""
+                if info is None:
+                    return b""
+                if info.flag_bits & 0x1 or info.compress_type not in _READABLE:
+                    return b"<smses>"  # an SB&R zip whose backup cannot be read: reading says why
                 with archive.open(info) as stream:
                     return stream.read(_SNIFF_BYTES)
         return read_head(path, _SNIFF_BYTES)
-    except (OSError, zipfile.BadZipFile):
+    except ZIP_ERRORS:
         return b""
 
 
@@ -115,6 +117,17 @@ def explain_unsupported(path: Path) -> None:
             "this is a call log, not messages (root element is <calls>)",
             path=str(path),
             hint="pass the sms-*.xml file of the same backup, not calls-*.xml",
+        )
+
+
+def _refuse_entities(head: bytes, path: Path) -> None:
+    """SB&R files never declare entities: a DTD that does is refused, never resolved (XXE)."""
+    text = decode_head(head)
+    if re.search(r"<!DOCTYPE[^>\[]*\[[^\]]*<!ENTITY", text, flags=re.DOTALL):
+        raise CorruptArchive(
+            "the XML declares entities in a DTD; SB&R backups never do, so it is refused",
+            path=str(path),
+            hint="a file that declares entities may try to read other files; re-export the backup",
         )
 
 
@@ -134,16 +147,22 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
     Raises TruncatedArchive after yielding every complete record when the file ends early, and
     CorruptArchive (also after yielding) for malformed XML in the middle.
     """
-    with _open_source(path) as (raw, size):
-        stream = CharRefFilter(raw)
-        root = _root_name(_head(path))
+    with _open_source(path, options.limits) as (raw, size):
+        head = _head(path)
+        _refuse_entities(head, path)
+        encoding = detect_xml_encoding(head)
+        if encoding != "utf-8":
+            stats.details["xml_encoding"] = encoding
+            raw = Utf8Transcoder(raw, encoding)  # type: ignore[assignment]
+        stream = CharRefFilter(raw, max_value=options.limits.max_body_bytes)
+        root = _root_name(head)
         if root not in (None, "smses"):
             explain_unsupported(path)
             raise UnsupportedArchive(f"not an SMS backup (root element is <{root}>)", path=str(path))
         parser = etree.iterparse(
             stream,
             events=("end",),
-            tag=("sms", "mms"),
+            tag=("{*}sms", "{*}mms"),
             huge_tree=True,
             resolve_entities=False,
             no_network=True,
@@ -155,7 +174,8 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
             for _event, elem in parser:
                 ordinal += 1
                 last_line = elem.sourceline or last_line
-                result = _sms(elem, ordinal) if elem.tag == "sms" else _mms(elem, ordinal)
+                local = etree.QName(elem).localname
+                result = _sms(elem, ordinal) if local == "sms" else _mms(elem, ordinal)
                 _release(elem)
                 record = account(result, stats)
                 if record is None:
@@ -184,6 +204,14 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
                 path=str(path),
                 hint="the records before this line were read",
             ) from None
+        finally:
+            if stream.truncated:
+                stats.warnings.append(
+                    f"{stream.truncated} text(s) longer than {options.limits.max_body_bytes} bytes were cut "
+                    "and marked (limit SMS_AUDIT_MAX_BODY_BYTES)"
+                )
+        if ordinal == 0 and size > len(b"<smses/>") * 4:
+            stats.warnings.append("no <sms> or <mms> record found in a non-empty file")
         if options.on_progress is not None:
             options.on_progress(size, size)
 
@@ -221,8 +249,10 @@ def _sms(elem: etree._Element, ordinal: int) -> Record | Skip:
 #   <parts><part seq="0" ct="text/plain" text="Body text" data="..."/></parts>
 #   <addrs><addr address="+15550000006" type="137" charset="106"/></addrs></mms>
 def _mms(elem: etree._Element, ordinal: int) -> Record | Skip | Exclude:
-    parts = [(part.get("ct") or "", part.get("text")) for part in elem.iterfind("parts/part")]
-    addrs = [(addr.get("address") or "", _int(addr.get("type"))) for addr in elem.iterfind("addrs/addr")]
+    parts = [(part.get("ct") or "", part.get("text")) for part in elem.iterfind("{*}parts/{*}part")]
+    addrs = [
+        (addr.get("address") or "", _int(addr.get("type"))) for addr in elem.iterfind("{*}addrs/{*}addr")
+    ]
     return mms_record(
         record=_attr(elem, "_id") or f"mms#{ordinal}",
         date=_attr(elem, "date"),

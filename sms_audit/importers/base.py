@@ -14,6 +14,40 @@ from sms_audit.model import Message, Normalizer, Record
 ProgressCallback = Callable[[int, "int | None"], None]
 
 
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Size limits that keep memory bounded on hostile or broken files (README "Safety").
+
+    ``max_body_bytes``: a longer message text is cut and marked; ``max_inflate_ratio``: a ZIP
+    member inflating more than this many times its compressed size is refused as a possible bomb;
+    ``max_record_bytes``: a longer JSON record (one NDJSON line) is skipped and counted.
+    Override with ``SMS_AUDIT_MAX_BODY_BYTES``, ``SMS_AUDIT_MAX_INFLATE_RATIO``,
+    ``SMS_AUDIT_MAX_RECORD_BYTES``.
+    """
+
+    max_body_bytes: int = 1_000_000
+    max_inflate_ratio: int = 200
+    max_record_bytes: int = 64_000_000
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        import os
+
+        values: dict[str, int] = {}
+        for name in ("max_body_bytes", "max_inflate_ratio", "max_record_bytes"):
+            raw = os.environ.get(f"SMS_AUDIT_{name.upper()}")
+            if raw:
+                try:
+                    values[name] = max(1, int(raw))
+                except ValueError:
+                    from sms_audit.errors import UsageError
+
+                    raise UsageError(
+                        f"SMS_AUDIT_{name.upper()} must be a whole number, not {raw!r}"
+                    ) from None
+        return cls(**values)
+
+
 @dataclass(slots=True)
 class ReadOptions:
     """What the caller tells an importer. The library never prompts: it asks these callbacks."""
@@ -22,6 +56,7 @@ class ReadOptions:
     on_progress: ProgressCallback | None = None
     #: Returns the passphrase of an encrypted backup, or None when none can be had (cron).
     get_passphrase: Callable[[str], str | None] | None = None
+    limits: Limits = field(default_factory=Limits.from_env)
 
 
 @dataclass(slots=True)

@@ -14,14 +14,16 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from xml.parsers.expat import ExpatError
 
 from sms_audit.errors import CorruptArchive, UnsupportedArchive
 from sms_audit.importers import ios_sms_db
 from sms_audit.importers._sqlite import is_sqlite, open_readonly, table_names
-from sms_audit.importers.base import ReadOptions, ReadStats, build_messages
+from sms_audit.importers.base import ReadOptions, ReadStats, build_messages, read_head
 from sms_audit.model import Message, Record
 
 NAME = "ios_backup"
+FOLDER = True  # a backup folder is one archive: never split into its files
 DESCRIPTION = "iOS backup folder (iTunes/Finder, also encrypted)"
 
 #: sha1("HomeDomain-Library/SMS/sms.db"): the fileID of sms.db in every backup (MVT SMS_BACKUP_IDS).
@@ -29,16 +31,25 @@ SMS_DB_FILE_ID = "3d0d7e5fb2ce288813306e4d4636395e047a3d28"
 _SMS_DOMAIN, _SMS_PATH = "HomeDomain", "Library/SMS/sms.db"
 PASSWORD_ENV = "SMS_AUDIT_BACKUP_PASSWORD"
 _EXTRA_HINT = "install the optional extra: pip install 'sms-audit[ios-encrypted]'"
-_MARKERS = ("Manifest.db", "Manifest.plist", "Manifest.mbdb")
 
 
 def sniff(path: Path) -> bool:
     """A backup folder has Manifest.db / Manifest.plist (iOS 10+) or Manifest.mbdb (iOS <= 9)."""
     if not path.is_dir():
         return False
-    if any((path / name).is_file() for name in _MARKERS):
+    if is_sqlite(path / "Manifest.db") or read_head(path / "Manifest.mbdb", 4) == b"mbdb":
+        return True
+    if _plist_dict(path / "Manifest.plist"):  # a stray empty Manifest.plist makes no backup
         return True
     return (path / "Info.plist").is_file() and _hashed_candidates(path) != []
+
+
+def _plist_dict(path: Path) -> bool:
+    try:
+        with open(path, "rb") as stream:
+            return isinstance(plistlib.load(stream), dict)
+    except Exception:  # noqa: BLE001 - any unreadable plist simply is no marker
+        return False
 
 
 def read(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Message]:
@@ -73,7 +84,7 @@ def _load_plist(path: Path, stats: ReadStats) -> dict[str, Any]:
     try:
         with open(path, "rb") as stream:
             value = plistlib.load(stream)
-    except (plistlib.InvalidFileException, ValueError, OSError) as exc:
+    except (plistlib.InvalidFileException, ValueError, OSError, ExpatError, TypeError, OverflowError) as exc:
         stats.warnings.append(f"{path.name} is unreadable ({exc}); device details are missing")
         return {}
     return value if isinstance(value, dict) else {}

@@ -13,6 +13,7 @@ from sms_audit.importers._sqlite import (
     count_rows,
     open_readonly,
     probe_tables,
+    rows,
     scalar,
     select_list,
     table_names,
@@ -116,12 +117,12 @@ def read_database(
                 "not an iOS Messages database (no message/handle tables)", path=source_file
             )
         _record_schema(conn, tables, stats)
-        chats = _load_chats(conn, tables)
+        chats = _load_chats(conn, tables, stats)
         total = count_rows(conn, "message")
         done = 0
         counts = {"tapbacks": 0, "group_events": 0, "system": 0, "empty": 0, "spam": 0}
         try:
-            for row in conn.execute(_message_query(conn, tables)):
+            for row in rows(conn, _message_query(conn, tables)):
                 done += 1
                 if options.on_progress is not None and done % _PROGRESS_EVERY == 0:
                     options.on_progress(done, total)
@@ -147,15 +148,27 @@ def _record_schema(conn: sqlite3.Connection, tables: set[str], stats: ReadStats)
     stats.details["ios_message_columns"] = str(len(column_names(conn, "message")))
 
 
-def _load_chats(conn: sqlite3.Connection, tables: set[str]) -> dict[int, _Chat]:
+def _load_chats(conn: sqlite3.Connection, tables: set[str], stats: ReadStats) -> dict[int, _Chat]:
+    """Chats and their participants; an unreadable chat table costs the group details, not the messages."""
+    try:
+        return _chats(conn, tables)
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        stats.warnings.append(
+            f"the chat tables are damaged ({exc}); group and participant details are missing"
+        )
+        return {}
+
+
+def _chats(conn: sqlite3.Connection, tables: set[str]) -> dict[int, _Chat]:
     """Chats and their participants (small tables, loaded once; messages are streamed)."""
     if "chat" not in tables:  # trimmed copies (iosbackup-mvt-ios14) have only message + handle
         return {}
     participants: dict[int, list[str]] = {}
     if "chat_handle_join" in tables:
-        for chat_id, handle in conn.execute(
+        for chat_id, handle in rows(
+            conn,
             "SELECT j.chat_id, h.id FROM chat_handle_join j JOIN handle h ON h.ROWID = j.handle_id "
-            "ORDER BY j.chat_id, h.ROWID"
+            "ORDER BY j.chat_id, h.ROWID",
         ):
             if handle:
                 participants.setdefault(chat_id, []).append(handle)
@@ -164,7 +177,7 @@ def _load_chats(conn: sqlite3.Connection, tables: set[str]) -> dict[int, _Chat]:
     query = (
         f"SELECT {select_list(cols, ('ROWID', 'guid', 'style', 'chat_identifier', 'room_name'))} FROM chat"
     )
-    for rowid, guid, style, identifier, room_name in conn.execute(query):
+    for rowid, guid, style, identifier, room_name in rows(conn, query + " ORDER BY ROWID"):
         people = tuple(dict.fromkeys(participants.get(rowid, ())))
         is_group = style == _GROUP_STYLE or bool(room_name) or len(people) > 1
         chats[rowid] = _Chat(identifier or guid or str(rowid), is_group, people)

@@ -5,16 +5,18 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 from sms_audit.errors import CorruptArchive, TruncatedArchive, UnsupportedArchive
 from sms_audit.importers._provider_json import int_field, text_field
+from sms_audit.importers._zip import ZIP_ERRORS, is_zip, open_member, open_zip
 from sms_audit.importers.android_provider import ADDR_FROM, OWN_PLACEHOLDER, mms_record, sms_record
 from sms_audit.importers.base import (
     Exclude,
+    Limits,
     ReadOptions,
     ReadStats,
     Skip,
@@ -42,11 +44,11 @@ def sniff(path: Path) -> bool:
     """A ZIP with ``messages.ndjson`` (v2), or a JSON array of message objects (v1)."""
     if not path.is_file():
         return False
-    if zipfile.is_zipfile(path):
+    if is_zip(path):
         try:
             with zipfile.ZipFile(path) as archive:
                 return NDJSON in archive.namelist()
-        except (zipfile.BadZipFile, OSError):
+        except ZIP_ERRORS:
             return False
     return _looks_like_v1(read_head(path, _SNIFF_BYTES))
 
@@ -83,18 +85,18 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
     TruncatedArchive (after yielding every complete record) when the export ends early.
     """
     explain_unsupported(path)
-    with _open(path) as (stream, size, is_v2):
-        records = _ndjson(stream, stats) if is_v2 else iter_json_array(io.TextIOWrapper(stream, "utf-8"))
+    limits = options.limits
+    with _open(path, limits) as (stream, size, is_v2):
+        records = (
+            _ndjson(stream, stats, limits.max_record_bytes)
+            if is_v2
+            else iter_json_array(io.TextIOWrapper(stream, "utf-8"), max_element=limits.max_record_bytes)  # type: ignore[arg-type]
+        )
         ordinal = 0
         try:
             for record in records:
                 ordinal += 1
-                result = (
-                    to_record(record, ordinal, v1=not is_v2)
-                    if isinstance(record, dict)
-                    else Skip("a record that is not a JSON object")
-                )
-                message = account(result, stats)
+                message = account(json_record(record, to_record, ordinal, v1=not is_v2), stats)
                 if message is None:
                     continue
                 stats.read += 1
@@ -108,9 +110,13 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
                 records_read=ordinal,
                 hint="the export was cut off; every complete record was read",
             ) from None
-        except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, EOFError) as exc:
+        except CorruptArchive as exc:
             raise CorruptArchive(
-                f"read {ordinal} records, then the export is damaged ({exc})", path=str(path)
+                f"read {ordinal} records, then: {exc.message}", path=str(path), hint=exc.hint
+            ) from None
+        except (ValueError, UnicodeDecodeError, RecursionError, *ZIP_ERRORS) as exc:
+            raise CorruptArchive(
+                f"read {ordinal} records, then the export is damaged ({_cause(exc)})", path=str(path)
             ) from None
         stats.details["sms_ie_version"] = "2 (zip)" if is_v2 else "1 (json)"
         if options.on_progress is not None:
@@ -118,47 +124,85 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
 
 
 @contextmanager
-def _open(path: Path) -> Iterator[tuple[IO[bytes], int, bool]]:
-    if not zipfile.is_zipfile(path):
+def _open(path: Path, limits: Limits) -> Iterator[tuple[IO[bytes], int, bool]]:
+    if not is_zip(path):
         if not _looks_like_v1(read_head(path, _SNIFF_BYTES)):
             raise UnsupportedArchive("not an SMS Import/Export export", path=str(path))
         with open(path, "rb") as stream:
             yield stream, path.stat().st_size, False
         return
+    with open_zip(path) as archive:
+        try:
+            info = archive.getinfo(NDJSON)
+        except KeyError:
+            raise UnsupportedArchive(f"the ZIP holds no {NDJSON}", path=str(path)) from None
+        with open_member(archive, info, path, limits) as stream:
+            yield stream, info.file_size, True  # type: ignore[misc]
+
+
+def _cause(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deeply"
+    return str(exc) or type(exc).__name__
+
+
+def json_record(
+    value: object, convert: Callable[..., Record | Skip | Exclude], *args: Any, **kwargs: Any
+) -> Record | Skip | Exclude:
+    """Convert one JSON record; a value that is no object, or fields of the wrong JSON type (a number
+    where a list belongs), skip the record and count it instead of stopping the file."""
+    if isinstance(value, _BadLine):
+        return Skip(value.reason)
+    if not isinstance(value, dict):
+        return Skip("a record that is not a JSON object")
     try:
-        with zipfile.ZipFile(path) as archive:
-            try:
-                info = archive.getinfo(NDJSON)
-            except KeyError:
-                raise UnsupportedArchive(f"the ZIP holds no {NDJSON}", path=str(path)) from None
-            if info.flag_bits & 0x1:
-                raise CorruptArchive(f"{NDJSON} inside the ZIP is encrypted", path=str(path))
-            with archive.open(info) as stream:
-                yield stream, info.file_size, True
-    except zipfile.BadZipFile as exc:
-        raise CorruptArchive(f"damaged ZIP file ({exc})", path=str(path)) from None
+        return convert(value, *args, **kwargs)
+    except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as exc:
+        return Skip(f"a field of the wrong type ({type(exc).__name__})")
 
 
-def _ndjson(stream: IO[bytes], stats: ReadStats) -> Iterator[Any]:
+class _BadLine:
+    """An NDJSON line that could not be read (it is counted, and the next line is read)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _ndjson(stream: IO[bytes], stats: ReadStats, max_line: int) -> Iterator[Any]:
     # {"_id":"41","thread_id":"7","address":"22000","date":"1709647200123","type":"1","body":"..."}
-    for number, raw in enumerate(stream, start=1):
+    number = 0
+    while True:
+        raw = stream.readline(max_line + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > max_line and not raw.endswith(b"\n"):
+            while (rest := stream.readline(1 << 20)) and not rest.endswith(b"\n"):
+                pass  # skip the rest of an overlong line without holding it
+            yield _BadLine(f"a record longer than {max_line} bytes (limit SMS_AUDIT_MAX_RECORD_BYTES)")
+            continue
         line = raw.strip()
         if not line:
             continue
         try:
             yield json.loads(line)
-        except json.JSONDecodeError:
+        except RecursionError:
+            yield _BadLine("JSON nested too deeply")
+        except (json.JSONDecodeError, UnicodeDecodeError):
             if not raw.endswith(b"\n"):
                 raise TruncatedJson from None
             stats.warnings.append(f"line {number} of {NDJSON} is not JSON; skipped")
-            yield None
+            yield _BadLine("a line that is not JSON")
 
 
-def iter_json_array(stream: IO[str], chunk_size: int = _CHUNK) -> Iterator[Any]:
+def iter_json_array(
+    stream: IO[str], chunk_size: int = _CHUNK, *, max_element: int | None = None
+) -> Iterator[Any]:
     """Yield the elements of a top-level JSON array one by one, without loading the whole file.
 
-    Raises ValueError when the text is not a JSON array (or is malformed), TruncatedJson when it
-    ends inside the array.
+    Raises ValueError when the text is not a JSON array (or is malformed) or an element is longer
+    than ``max_element`` characters, RecursionError when one is nested too deeply, TruncatedJson
+    when the text ends inside the array.
     """
     decoder = json.JSONDecoder()
     buffer, pos, eof, started = "", 0, False, False
@@ -190,6 +234,8 @@ def iter_json_array(stream: IO[str], chunk_size: int = _CHUNK) -> Iterator[Any]:
                 raise
             complete = False
         if not complete:
+            if max_element is not None and len(buffer) - pos > max_element:
+                raise ValueError(f"a record is longer than {max_element} characters")
             # Read at least as much again as is buffered, so a huge element costs linear time.
             more = stream.read(max(chunk_size, len(buffer) - pos))
             buffer, pos, eof = buffer[pos:] + more, 0, more == ""

@@ -1,0 +1,131 @@
+"""ZIP containers read defensively: encrypted or exotic members, damage and zip bombs become
+one-line CorruptArchive errors, and inflation is bounded (``Limits.max_inflate_ratio``)."""
+
+from __future__ import annotations
+
+import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from sms_audit.errors import CorruptArchive
+from sms_audit.importers.base import Limits
+
+# Methods Python's zipfile inflates: stored, deflate, bzip2, lzma (APPNOTE.TXT 4.4.5).
+_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA})
+_EXTRACT_HINT = (
+    "extract it with 7-Zip or your system's unzip (it asks for the password), then import the file"
+)
+# What zipfile raises for damaged data (truncated streams, bad CRCs, bad offsets, bad headers).
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
+
+
+def is_zip(path: Path) -> bool:
+    """True for a file that starts like a ZIP archive (never raises)."""
+    try:
+        return path.is_file() and zipfile.is_zipfile(path)
+    except OSError:
+        return False
+
+
+@contextmanager
+def open_zip(path: Path) -> Iterator[zipfile.ZipFile]:
+    """Open a ZIP read-only; a damaged central directory is a CorruptArchive."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except ZIP_ERRORS as exc:
+        raise CorruptArchive(f"damaged ZIP file ({exc})", path=str(path)) from None
+    with archive:
+        yield archive
+
+
+def check_member(info: zipfile.ZipInfo, path: Path, limits: Limits) -> None:
+    """Refuse an encrypted member, an unsupported method and a suspicious inflation ratio."""
+    if info.flag_bits & 0x1 or info.compress_type == 99:
+        raise CorruptArchive(
+            f"the backup inside the zip ({info.filename}) is encrypted", path=str(path), hint=_EXTRACT_HINT
+        )
+    if info.compress_type not in _METHODS:
+        raise CorruptArchive(
+            f"the backup inside the zip ({info.filename}) uses an unsupported compression "
+            f"(method {info.compress_type}); it may be encrypted",
+            path=str(path),
+            hint=_EXTRACT_HINT,
+        )
+    ratio = info.file_size / max(info.compress_size, 1)
+    if info.file_size > 1 << 20 and ratio > limits.max_inflate_ratio:
+        raise CorruptArchive(
+            f"refusing a possible ZIP bomb: {info.filename} inflates {ratio:.0f}× "
+            f"(limit {limits.max_inflate_ratio}×)",
+            path=str(path),
+            hint="if you trust this file, raise the limit with SMS_AUDIT_MAX_INFLATE_RATIO",
+        )
+
+
+@contextmanager
+def open_member(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits: Limits
+) -> Iterator[IO[bytes]]:
+    """A checked member (see :func:`check_member`), read through :class:`GuardedMember`."""
+    check_member(info, path, limits)
+    try:
+        stream = archive.open(info)
+    except ZIP_ERRORS as exc:
+        raise CorruptArchive(f"damaged ZIP member {info.filename} ({exc})", path=str(path)) from None
+    with stream:
+        yield GuardedMember(stream, info, path, limits)
+
+
+class GuardedMember:
+    """A member stream whose damage is a CorruptArchive and whose inflated size is bounded.
+
+    The header's sizes can lie: inflation stops with an error once the member gives more than
+    ``max_inflate_ratio`` times its compressed size (and more than 1 MiB).
+    """
+
+    def __init__(self, stream: IO[bytes], info: zipfile.ZipInfo, path: Path, limits: Limits) -> None:
+        self._stream = stream
+        self._info = info
+        self._path = path
+        self._budget = max(1 << 20, max(info.compress_size, 1) * limits.max_inflate_ratio)
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            data = self._stream.read(size)
+        except ZIP_ERRORS as exc:
+            raise CorruptArchive(
+                f"damaged ZIP member {self._info.filename} after {self.bytes_read} bytes ({exc})",
+                path=str(self._path),
+                hint="the records before the damage were read",
+            ) from None
+        self.bytes_read += len(data)
+        if self.bytes_read > self._budget:
+            raise CorruptArchive(
+                f"refusing a possible ZIP bomb: {self._info.filename} inflates beyond "
+                f"{self._budget // max(self._info.compress_size, 1)}× its compressed size",
+                path=str(self._path),
+                hint="if you trust this file, raise the limit with SMS_AUDIT_MAX_INFLATE_RATIO",
+            )
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        try:
+            data = self._stream.readline(size)
+        except ZIP_ERRORS as exc:
+            raise CorruptArchive(
+                f"damaged ZIP member {self._info.filename} ({exc})", path=str(self._path)
+            ) from None
+        self.bytes_read += len(data)
+        if self.bytes_read > self._budget:
+            raise CorruptArchive(
+                f"refusing a possible ZIP bomb: {self._info.filename} inflates beyond the limit",
+                path=str(self._path),
+                hint="if you trust this file, raise the limit with SMS_AUDIT_MAX_INFLATE_RATIO",
+            )
+        return data
