@@ -138,19 +138,31 @@ def csv_safe(text: str) -> str:
 
 
 def write_jsonl(records: Iterable[Mapping[str, Any]], columns: Sequence[str], stream: TextIO) -> int:
-    """One JSON object per line, keys in ``columns`` order. Returns the number of records."""
+    """One JSON object per line, keys in ``columns`` order. Returns the number of records.
+
+    On a terminal, C1 controls, DEL and bidi/invisible format characters are written as ``\\uXXXX``
+    escapes (the JSON stays valid and means the same); to a pipe or file the text is unchanged.
+    """
+    safe = _json_escaper(stream)
     count = 0
     for record in records:
-        stream.write(json.dumps({c: to_jsonable(record.get(c)) for c in columns}, ensure_ascii=False))
+        stream.write(safe(json.dumps({c: to_jsonable(record.get(c)) for c in columns}, ensure_ascii=False)))
         stream.write("\n")
         count += 1
     return count
 
 
 def write_json(document: Mapping[str, Any], stream: TextIO) -> None:
-    """One JSON document (e.g. ``{"schema_version": 1, "messages": [...]}``), indented."""
-    json.dump(to_jsonable(document), stream, ensure_ascii=False, indent=2)
+    """One JSON document (e.g. ``{"schema_version": 1, "messages": [...]}``), indented (terminal-safe
+    like :func:`write_jsonl`)."""
+    stream.write(_json_escaper(stream)(json.dumps(to_jsonable(document), ensure_ascii=False, indent=2)))
     stream.write("\n")
+
+
+def _json_escaper(stream: TextIO) -> Any:
+    if not (stream is sys.stdout and stdout_is_tty()):
+        return lambda text: text
+    return lambda text: _UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 def write_csv(
@@ -160,15 +172,18 @@ def write_csv(
     *,
     escape_controls: bool = False,
 ) -> int:
-    """Header plus rows; lists joined with ``;``; formula-looking cells prefixed with ``'``."""
+    """Header plus rows (RFC 4180 quoting); lists joined with ``;``; formula-looking cells prefixed
+    with ``'``. Lines end in LF; a field holding a comma, quote, CR or LF is quoted (Python's csv
+    module would leave a bare CR unquoted with an LF line terminator, breaking the row)."""
     writer = csv.writer(stream, lineterminator="\n")
+    quoted = csv.writer(stream, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(columns)
     count = 0
     for record in records:
         cells = [csv_safe(_cell_text(record.get(c))) for c in columns]
         if escape_controls:
             cells = [visible(c) for c in cells]
-        writer.writerow(cells)
+        (quoted if any("\r" in c for c in cells) else writer).writerow(cells)
         count += 1
     return count
 

@@ -94,6 +94,23 @@ _SELECT = ", ".join(_STORE_COLUMNS)
 _FETCH = 50_000  # rows per fetchmany while building a frame
 
 
+LOCK_TIMEOUT_ENV = "SMS_AUDIT_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT = 600.0  # seconds a second import waits for the first (cron jobs overlap)
+
+
+def lock_timeout_seconds() -> float:
+    """``$SMS_AUDIT_LOCK_TIMEOUT`` (seconds), else :data:`DEFAULT_LOCK_TIMEOUT`."""
+    raw = os.environ.get(LOCK_TIMEOUT_ENV)
+    if not raw:
+        return DEFAULT_LOCK_TIMEOUT
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        from sms_audit.errors import UsageError
+
+        raise UsageError(f"{LOCK_TIMEOUT_ENV} must be a number of seconds, not {raw!r}") from None
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -114,10 +131,13 @@ class Store:
                     hint="import an archive first: sms-audit import FILE",
                 )
             self._create_private(path)
+        self.lock_timeout = lock_timeout_seconds()
         try:
-            self.conn = sqlite3.connect(path, isolation_level=None)
+            self.conn = sqlite3.connect(path, isolation_level=None, timeout=self.lock_timeout)
             self.conn.execute("PRAGMA foreign_keys = ON")
-            self.conn.execute("PRAGMA busy_timeout = 5000")
+            self.conn.execute(f"PRAGMA busy_timeout = {int(self.lock_timeout * 1000)}")
+            # WAL: readers see the last committed state while an import writes, and never wait.
+            self.conn.execute("PRAGMA journal_mode = WAL")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(
@@ -153,7 +173,16 @@ class Store:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            raise StoreError(
+                f"another import is running on this store (waited {self.lock_timeout:.0f} s)",
+                path=str(self.path),
+                hint=f"run again when it has finished, or wait longer with {LOCK_TIMEOUT_ENV}=SECONDS",
+            ) from None
         try:
             yield
         except BaseException:

@@ -433,7 +433,9 @@ def test_cli_import_a_folder_of_backups(tmp_path: Path) -> None:
     empty.mkdir()
     missing = runner.invoke(app, ["--db", str(db), "import", str(empty)])
     assert missing.exit_code == 3
-    assert missing.stderr.startswith(f"error: no archive found in {empty} (looked for: SMS Backup & Restore XML")
+    assert missing.stderr.startswith(
+        f"error: no archive found in {empty} (looked for: SMS Backup & Restore XML"
+    )
 
 
 def test_cli_global_options_after_the_command_name(tmp_path: Path) -> None:

@@ -158,8 +158,9 @@ def stderr() -> Console:
 
 
 def _say(text: str) -> None:
-    # plain write: stderr must stay free of colour codes when it is a pipe or a log file
-    sys.stderr.write(visible(text, keep_newlines=True) + "\n")
+    # plain write: stderr must stay free of colour codes when it is a pipe or a log file; one line
+    # always (a file name holding a newline or an escape sequence must not forge another line)
+    sys.stderr.write(visible(text, keep_newlines=False) + "\n")
     sys.stderr.flush()
 
 
@@ -259,16 +260,35 @@ def check_input_format(name: str | None) -> str | None:
 # --- output -------------------------------------------------------------------------------------
 
 
-@contextmanager
-def open_output(path: str | None) -> Iterator[TextIO]:
-    """stdout for None/"-"; otherwise a file written atomically (temp file + rename) at the end."""
+def check_output(path: str | None) -> None:
+    """A usage error before any work when ``-o`` cannot be written (a folder, a missing parent)."""
     if path is None or path == "-":
-        yield sys.stdout
-        sys.stdout.flush()
         return
     target = Path(path).expanduser()
     if target.is_dir():
         raise UsageError("is a directory", path=str(target), hint="-o takes a file name")
+    if not target.parent.is_dir():
+        raise UsageError("its folder does not exist", path=str(target), hint="create the folder first")
+
+
+@contextmanager
+def open_output(path: str | None) -> Iterator[TextIO]:
+    """stdout for None/"-"; a regular file is written atomically (temp file + rename, mode 0600);
+    a symlink, FIFO or device (``/dev/null``, ``/dev/stdout``) is written through, never replaced."""
+    if path is None or path == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    check_output(path)
+    target = Path(path).expanduser()
+    if target.is_symlink() or (target.exists() and not target.is_file()):
+        try:
+            handle = open(target, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise UsageError(f"cannot write: {exc.strerror}", path=str(target)) from None
+        with handle:
+            yield handle
+        return
     try:
         fd, tmp = tempfile.mkstemp(prefix=".sms-audit-", dir=target.parent if str(target.parent) else ".")
     except OSError as exc:

@@ -13,6 +13,7 @@ from sms_audit.cli.common import (
     OutputOption,
     RecordFormatOption,
     check_input_format,
+    check_output,
     emit,
     get_passphrase,
     get_state,
@@ -108,6 +109,7 @@ def imports(
     import json
 
     state = get_state(ctx)
+    check_output(output)
     with open_store(state, create=False) as store:
         records = store.imports()
     for record in records:

@@ -16,6 +16,7 @@ from sms_audit.cli.common import (
     OutputOption,
     RecordFormatOption,
     check_input_format,
+    check_output,
     emit,
     frame_records,
     get_passphrase,
@@ -134,6 +135,7 @@ def messages(
     from sms_audit.query import MessageFilter
 
     state = get_state(ctx)
+    check_output(output)
     flt = MessageFilter.from_options(
         since=since, until=until, sender=sender, direction=direction, search=search, label=label
     )
@@ -172,6 +174,7 @@ def classify(
     from sms_audit.classifier import CLASSIFY_COLUMNS, classify_frame, load_rules, read_classify_input
 
     state = get_state(ctx)
+    check_output(output)
     if input_format is not None and input_format not in CLASSIFY_INPUT_FORMATS:
         raise UsageError(
             f"unknown input format {input_format!r}", hint="one of: " + ", ".join(CLASSIFY_INPUT_FORMATS)

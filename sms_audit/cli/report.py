@@ -16,6 +16,7 @@ from sms_audit.cli.common import (
     InputFormatOption,
     OutputOption,
     ReportFormatOption,
+    check_output,
     get_state,
     info,
     open_output,
@@ -134,6 +135,7 @@ def report(
     from sms_audit.report.render import counts, footer_lines, render
 
     state = get_state(ctx)
+    check_output(output)
     if new and archives:
         raise UsageError(
             "--new works on the store, not on archives given directly",

@@ -120,6 +120,14 @@ def explain_unsupported(path: Path) -> None:
         )
 
 
+def _declared_count(head: bytes) -> int | None:
+    """The ``count`` SB&R writes on ``<smses>`` (the number of <sms> plus <mms> records)."""
+    match = re.search(
+        r"<(?:[A-Za-z_][\w.-]*:)?smses\b[^>]*?\scount=[\"']([0-9]{1,12})[\"']", decode_head(head)
+    )
+    return int(match.group(1)) if match else None
+
+
 def _refuse_entities(head: bytes, path: Path) -> None:
     """SB&R files never declare entities: a DTD that does is refused, never resolved (XXE)."""
     text = decode_head(head)
@@ -210,8 +218,12 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
                     f"{stream.truncated} text(s) longer than {options.limits.max_body_bytes} bytes were cut "
                     "and marked (limit SMS_AUDIT_MAX_BODY_BYTES)"
                 )
-        if ordinal == 0 and size > len(b"<smses/>") * 4:
-            stats.warnings.append("no <sms> or <mms> record found in a non-empty file")
+        declared = _declared_count(head)
+        if declared is not None and declared > ordinal:
+            stats.warnings.append(
+                f"the backup says it holds {declared} records but {ordinal} were found"
+                + (" (are they in another XML namespace or element?)" if ordinal == 0 else "")
+            )
         if options.on_progress is not None:
             options.on_progress(size, size)
 

@@ -149,7 +149,7 @@ def main_time_us(value: object, *, apple: bool = False) -> int | Skip:
     """
     from sms_audit.normalize import epoch_us
 
-    if value is None or value == "" or value == "null":
+    if value is None or value in ("", "null", 0, "0"):
         return Skip("no date")
     try:
         us = epoch_us(value, apple=apple)  # type: ignore[arg-type]

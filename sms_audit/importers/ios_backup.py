@@ -21,6 +21,7 @@ from sms_audit.importers import ios_sms_db
 from sms_audit.importers._sqlite import is_sqlite, open_readonly, table_names
 from sms_audit.importers.base import ReadOptions, ReadStats, build_messages, read_head
 from sms_audit.model import Message, Record
+from sms_audit.output import visible
 
 NAME = "ios_backup"
 FOLDER = True  # a backup folder is one archive: never split into its files
@@ -162,7 +163,9 @@ def _read_encrypted(path: Path, options: ReadOptions, stats: ReadStats) -> Itera
         ) from None
     passphrase = None
     if options.get_passphrase is not None:
-        passphrase = options.get_passphrase(f"passphrase for the encrypted iOS backup {path.name}: ")
+        passphrase = options.get_passphrase(
+            f"passphrase for the encrypted iOS backup {visible(path.name, keep_newlines=False)}: "
+        )
     if not passphrase:
         raise UnsupportedArchive(
             "this iOS backup is encrypted and no passphrase was given",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sms_audit.errors import UsageError
 from sms_audit.output import format_time, visible, write_csv
 from sms_audit.report.analysis import VIOLATION, Finding, Report
-from sms_audit.report.render import brand_label, write_report_markdown
+from sms_audit.report.render import brand_label, md_escape, write_report_markdown
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -71,6 +71,11 @@ def resolve_target(report: Report, f: pd.DataFrame, target: str, region: str | N
     UsageError when none or several match."""
     from sms_audit.normalize import normalize_address
 
+    if not any(ch.isalnum() for ch in target):
+        raise UsageError(
+            f"the evidence target {target!r} names no brand or number",
+            hint="name a brand as the report shows it (e.g. 优选商城) or a sender number",
+        )
     wanted = _fold(target)
     brands = (
         f.loc[(f["brand"].str.casefold() == wanted) | (f["brand_display"].str.casefold() == wanted), "brand"]
@@ -264,10 +269,40 @@ sms-audit never sends anything: you decide what to send.
 """
 
 
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+
+
 def _write(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """Create ``path`` (0600); never overwrite a file or follow a symlink planted in its place."""
+    try:
+        fd = os.open(path, _NEW_FILE, 0o600)
+    except FileExistsError:
+        raise UsageError(
+            f"{path.name} already exists in {path.parent}",
+            hint="write the pack into a new folder (an evidence pack is never overwritten)",
+        ) from None
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
         handle.write(text)
+
+
+def _prepare_folder(out_dir: Path, names: Sequence[str]) -> None:
+    """Create the pack's folders (0700) and check that none of its files exists yet."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        complaints = out_dir / "complaints"
+        if complaints.is_symlink():
+            raise UsageError(
+                "complaints is a symbolic link", path=str(out_dir), hint="use a new folder for the pack"
+            )
+        complaints.mkdir(exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise UsageError(f"cannot create the folder: {exc.strerror}", path=str(out_dir)) from None
+    taken = [name for name in names if os.path.lexists(out_dir / name)]
+    if taken:
+        raise UsageError(
+            f"{taken[0]} already exists in {out_dir}",
+            hint="write the pack into a new folder (an evidence pack is never overwritten)",
+        )
 
 
 def write_evidence(
@@ -283,12 +318,18 @@ def write_evidence(
 
     ``frame`` is the classified frame after :func:`~sms_audit.report.analysis.prepare`.
     """
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        (out_dir / "complaints").mkdir(exist_ok=True, mode=0o700)
-    except OSError as exc:
-        raise UsageError(f"cannot create the folder: {exc.strerror}", path=str(out_dir)) from None
     sub = _subreport(report, target)
+    complaints = complaint_texts(sub, target)
+    _prepare_folder(
+        out_dir,
+        [
+            "timeline.csv",
+            "summary.md",
+            "sources.csv",
+            "manifest.json",
+            *(f"complaints/{n}" for n in complaints),
+        ],
+    )
     written: list[Path] = []
 
     buffer = io.StringIO()
@@ -300,14 +341,14 @@ def write_evidence(
     write_report_markdown(sub, buffer)
     text = buffer.getvalue().replace(
         "# sms-audit report: messages after you unsubscribed",
-        f"# Evidence: {target.brand_display or target.subject}",
+        f"# Evidence: {md_escape(target.brand_display or target.subject)}",
         1,
     )
     text += (
         _HOWTO
         + "\n## Source archives\n\n"
         + "".join(
-            f"- `{s.name}`: {s.size if s.size is not None else '?'} bytes, SHA-256 `{s.sha256 or '?'}`\n"
+            f"- {md_escape(s.name)}: {s.size if s.size is not None else '?'} bytes, SHA-256 `{s.sha256 or '?'}`\n"
             for s in sources
         )
     )
@@ -326,7 +367,7 @@ def write_evidence(
     written.append(out_dir / "sources.csv")
     _write(written[-1], buffer.getvalue())
 
-    for name, body in complaint_texts(sub, target).items():
+    for name, body in complaints.items():
         written.append(out_dir / "complaints" / name)
         _write(written[-1], body)
 
