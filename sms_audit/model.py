@@ -10,6 +10,7 @@ first records while it reads them (:mod:`sms_audit.pipeline`), so no archive is 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -127,9 +128,10 @@ class Normalizer:
     ``zone`` the IANA time zone that local (zone-less) record times are read in (default UTC).
     """
 
-    def __init__(self, region: str | None, zone: str | None = None) -> None:
+    def __init__(self, region: str | None, zone: str | None = None, *, max_body: int | None = None) -> None:
         self.region = region
         self.zone = zone or "UTC"
+        self.max_body = max_body
         self._seen: dict[str, Address] = {}
 
     def address(self, raw: str) -> Address:
@@ -189,42 +191,92 @@ class Normalizer:
             is_filtered=rec.is_filtered,
         )
 
+    def columns(
+        self, records: Sequence[Record], source_format: str, source_file: str
+    ) -> dict[str, list[Any]]:
+        """Records as columns (:data:`~sms_audit.schema.MESSAGE_COLUMNS` → list): times as UTC Unix
+        µs (None when missing), flags as bools, recipients as tuples; texts longer than
+        ``max_body`` characters cut and marked. What the store writes and :meth:`frame` builds on."""
+        n = len(records)
+        raw = dict(
+            zip(Record._fields, zip(*records, strict=True) if n else [()] * len(Record._fields), strict=True)
+        )
+        derived = list(zip(*(self._derive(r) for r in records), strict=True)) if n else [(), (), (), ()]
+        stamps: list[int | None] = list(raw["timestamp_us"])
+        sent: list[int | None] = list(raw["sent_timestamp_us"])
+        if any(raw["local_time"]):  # wall-clock times without a zone: read them in the archive's zone
+            stamps, sent = self._utc(stamps, raw["local_time"]), self._utc(sent, raw["local_time"])
+        body = list(raw["body"])
+        if self.max_body is not None:
+            body = [b if len(b) <= self.max_body else b[: self.max_body] + BODY_CUT_MARK for b in body]
+        return {
+            "message_id": list(raw["message_id"]),
+            "timestamp": stamps,
+            "direction": [str(d) for d in raw["direction"]],
+            "address": utf8_texts(derived[0]),
+            "sender_kind": list(derived[1]),
+            "address_raw": utf8_texts(raw["address_raw"]),
+            "body": utf8_texts(body),
+            "service": [str(x) for x in raw["service"]],
+            "thread_key": utf8_texts(derived[2]),
+            "recipients": list(derived[3]),
+            "is_group": list(raw["is_group"]),
+            "has_attachments": list(raw["has_attachments"]),
+            "is_filtered": list(raw["is_filtered"]),
+            "sent_timestamp": sent,
+            "source_format": [source_format] * n,
+            "source_file": [source_file] * n,
+            "source_record": utf8_texts(raw["source_record"]),
+        }
+
+    def _utc(self, micros: list[int | None], local: Sequence[bool]) -> list[int | None]:
+        import numpy as np
+
+        mask = np.array(local, dtype=bool)
+        series = time_column(micros)
+        series[mask] = _localize(series[mask], self.zone)
+        values = series.to_numpy(dtype="datetime64[us]").view(np.int64).tolist()
+        return [None if m is None else v for m, v in zip(micros, values, strict=True)]
+
     def frame(self, records: Sequence[Record], source_format: str, source_file: str) -> pd.DataFrame:
         """Records as a message frame (:data:`~sms_audit.schema.MESSAGE_SCHEMA`), built column-wise."""
-        import numpy as np
-        import pandas as pd
+        return columns_frame(self.columns(records, source_format, source_file))
 
-        derived = [self._derive(r) for r in records]
-        n = len(records)
-        columns = list(zip(*records, strict=True)) if n else [()] * len(Record._fields)
-        raw = dict(zip(Record._fields, columns, strict=True))
-        derived_cols = list(zip(*derived, strict=True)) if n else [(), (), (), ()]
 
-        stamps, sent = time_column(raw["timestamp_us"]), time_column(raw["sent_timestamp_us"])
-        local = np.array(raw["local_time"], dtype=bool)
-        if local.any():  # wall-clock times without a zone: read them in the archive's zone
-            stamps[local] = _localize(stamps[local], self.zone)
-            sent[local] = _localize(sent[local], self.zone)
-        data = {
-            "message_id": string_column(raw["message_id"]),
-            "timestamp": stamps,
-            "direction": string_column([str(d) for d in raw["direction"]]),
-            "address": string_column(derived_cols[0]),
-            "sender_kind": string_column(derived_cols[1]),
-            "address_raw": string_column(raw["address_raw"]),
-            "body": string_column(raw["body"]),
-            "service": string_column([str(s) for s in raw["service"]]),
-            "thread_key": string_column(derived_cols[2]),
-            "recipients": pd.Series(list(derived_cols[3]), dtype=object),
-            "is_group": pd.Series(np.array(raw["is_group"], dtype=bool)),
-            "has_attachments": pd.Series(np.array(raw["has_attachments"], dtype=bool)),
-            "is_filtered": pd.Series(np.array(raw["is_filtered"], dtype=bool)),
-            "sent_timestamp": sent,
-            "source_format": string_column([source_format] * n),
-            "source_file": string_column([source_file] * n),
-            "source_record": string_column(raw["source_record"]),
-        }
-        return pd.DataFrame(data, columns=list(MESSAGE_COLUMNS))
+def utf8_texts(values: Sequence[str]) -> list[str]:
+    """``values`` as a list, with code points UTF-8 cannot hold (a lone surrogate from a JSON
+    ``"\\ud800"`` escape) replaced by U+FFFD; checked once per batch, at C speed."""
+    texts = list(values)
+    try:
+        "\x00".join(texts).encode("utf-8")
+    except UnicodeEncodeError:
+        return [_SURROGATE.sub("\ufffd", t) for t in texts]
+    return texts
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+#: Appended to a message text cut at the body size limit (``Limits.max_body_bytes``).
+BODY_CUT_MARK = " [... truncated by sms-audit: longer than the size limit]"
+
+
+def columns_frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
+    """A message frame from :meth:`Normalizer.columns` output."""
+    import numpy as np
+    import pandas as pd
+
+    data: dict[str, pd.Series] = {}
+    for name in MESSAGE_COLUMNS:
+        values = columns[name]
+        if name in ("timestamp", "sent_timestamp"):
+            data[name] = time_column(values)
+        elif name in ("is_group", "has_attachments", "is_filtered"):
+            data[name] = pd.Series(np.array(values, dtype=bool))
+        elif name == "recipients":
+            data[name] = pd.Series(values, dtype=object)
+        else:
+            data[name] = string_column(values)
+    return pd.DataFrame(data, columns=list(MESSAGE_COLUMNS))
 
 
 def _localize(times: pd.Series, zone: str) -> pd.Series:

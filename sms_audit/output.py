@@ -12,7 +12,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -281,3 +281,129 @@ def write_records(
             raise ValueError("resolve --format auto before writing")
         case _:
             assert_never(fmt)
+
+
+# --- frames, streamed ---------------------------------------------------------------------------
+
+
+def write_frames(
+    frames: Iterable[Any],
+    columns: Sequence[str],
+    fmt: RecordFormat,
+    stream: TextIO,
+    view: RecordView = DEFAULT_VIEW,
+) -> int:
+    """Write message frames (batches of rows, e.g. from ``Store.batches``) as they come: JSON
+    Lines and CSV are written batch by batch with column operations (the first rows appear at once
+    and memory does not grow with the archive); a table or a JSON document is written at the end.
+    Values follow the output contract (UTC times with milliseconds, lists, booleans, null)."""
+    match fmt:
+        case RecordFormat.JSONL:
+            return _jsonl_frames(frames, columns, stream)
+        case RecordFormat.CSV:
+            return _csv_frames(
+                frames, columns, stream, escape_controls=stream is sys.stdout and stdout_is_tty()
+            )
+        case RecordFormat.JSON | RecordFormat.TABLE:
+            records = (record for frame in frames for record in _frame_records(frame, columns))
+            return write_records(records, columns, fmt, stream, view)
+        case RecordFormat.AUTO:
+            raise ValueError("resolve --format auto before writing")
+        case _:
+            assert_never(fmt)
+
+
+def _frame_records(frame: Any, columns: Sequence[str]) -> Iterator[dict[str, Any]]:
+    present = [c for c in columns if c in frame.columns]
+    for row in frame[present].itertuples(index=False, name=None):
+        yield dict(zip(present, row, strict=True))
+
+
+def _json_columns(frame: Any, columns: Sequence[str]) -> list[list[Any]]:
+    """Each column as a list of JSON-ready values, converted column by column."""
+    import numpy as np
+    import pandas as pd
+
+    out: list[list[Any]] = []
+    for name in columns:
+        series = frame[name]
+        dtype = series.dtype
+        if isinstance(dtype, pd.DatetimeTZDtype) or dtype.kind == "M":
+            values = (
+                series.dt.tz_convert("UTC").dt.tz_localize(None)
+                if isinstance(dtype, pd.DatetimeTZDtype)
+                else series
+            )
+            array = values.to_numpy(dtype="datetime64[ms]")
+            text = np.datetime_as_string(array, unit="ms")
+            missing = np.isnat(array)
+            out.append([None if m else t + "Z" for t, m in zip(text.tolist(), missing.tolist(), strict=True)])
+        elif dtype == bool:
+            out.append(series.tolist())
+        elif dtype == object:
+            out.append([list(v) if isinstance(v, tuple) else v for v in series.tolist()])
+        else:
+            out.append(series.astype(object).where(series.notna(), None).tolist())
+    return out
+
+
+def _jsonl_frames(frames: Iterable[Any], columns: Sequence[str], stream: TextIO) -> int:
+    import orjson
+
+    safe = _json_escaper(stream)
+    count = 0
+    for frame in frames:
+        values = _json_columns(frame, columns)
+        lines = []
+        for row in zip(*values, strict=True):
+            record = dict(zip(columns, row, strict=True))
+            try:
+                lines.append(orjson.dumps(record).decode())
+            except (orjson.JSONEncodeError, TypeError):  # text orjson refuses: the standard encoder
+                lines.append(json.dumps(to_jsonable(record), ensure_ascii=False))
+        if lines:
+            stream.write(safe("\n".join(lines)) + "\n")
+            stream.flush()
+        count += len(lines)
+    return count
+
+
+_FORMULA_PATTERN = "^[=+\\-@\\t\\r\uff1d\uff0b\uff0d\uff20]"
+
+
+def _csv_frames(
+    frames: Iterable[Any], columns: Sequence[str], stream: TextIO, *, escape_controls: bool
+) -> int:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    writer = csv.writer(stream, lineterminator="\n")
+    quoted = csv.writer(stream, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    writer.writerow(columns)
+    count = 0
+    for frame in frames:
+        cells: list[list[str]] = []
+        has_cr = np.zeros(len(frame), dtype=bool)
+        for name, values in zip(columns, _json_columns(frame, columns), strict=True):
+            if values and isinstance(next((v for v in values if v is not None), ""), str):
+                texts = ["" if v is None else v for v in values]
+                arr = pa.array(texts, pa.large_string())
+                risky = pc.match_substring_regex(arr, _FORMULA_PATTERN).to_numpy(zero_copy_only=False)
+                for i in np.flatnonzero(risky):
+                    texts[i] = csv_safe(texts[i])
+                has_cr |= pc.match_substring(arr, "\r").to_numpy(zero_copy_only=False)
+                cells.append(texts)
+            else:
+                cells.append([_cell_text(v) for v in values])
+        rows = list(zip(*cells, strict=True))
+        if escape_controls:
+            rows = [tuple(visible(c) for c in row) for row in rows]
+        if has_cr.any():
+            for row, cr in zip(rows, has_cr.tolist(), strict=True):
+                (quoted if cr else writer).writerow(row)
+        else:
+            writer.writerows(rows)
+        stream.flush()
+        count += len(rows)
+    return count

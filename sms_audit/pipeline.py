@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sms_audit.errors import CorruptArchive, SmsAuditError, TruncatedArchive
 from sms_audit.schema import CLASSIFIED_SCHEMA, CLASSIFY_COLUMNS, MESSAGE_SCHEMA, check_frame, empty_frame
@@ -36,14 +36,13 @@ if TYPE_CHECKING:
     from sms_audit.report.analysis import Report
     from sms_audit.report.evidence import Target
     from sms_audit.report.policy import Policy
-    from sms_audit.store import Store
+    from sms_audit.store import Store, Totals
 
 #: Opens a progress display for one step (its description) and gives the importer a callback.
 ProgressFactory = Callable[[str], AbstractContextManager["ProgressCallback | None"]]
 
 REGION_SAMPLE = 5000  # records read ahead (buffered, never re-read) to infer an archive's region
 BATCH = 20_000  # records per frame while streaming an archive
-FAST_LIMIT = 5000  # up to this many rows, load_store(limit=...) picks rows in SQL first
 
 
 # --- facts ----------------------------------------------------------------------------------------
@@ -115,6 +114,9 @@ class Messages:
     archives: tuple[ArchiveResult, ...] = ()
     region: RegionChoice = UNKNOWN_REGION
     store: Path | None = None
+    #: For a frame that holds only what a report needs (:func:`load_for_report`): the whole store's
+    #: count and time span of 1:1 messages, which the report states.
+    totals: Totals | None = None
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -176,13 +178,15 @@ def read_archives(
         results.append(result)
         with _archive_boundary(result):
             importer, stats = _open_archive(path, input_format, result)
-            stream = _ArchiveStream(path, importer, stats, given, fallback, zone)
             options = _options(get_passphrase)
+            stream = _ArchiveStream(
+                path, importer, stats, given, fallback, zone, options.limits.max_body_bytes
+            )
             with _progress(progress, f"reading {path.name}") as callback:
                 options.on_progress = callback
                 try:
-                    for frame in stream.batches(options):
-                        frames.append(frame)
+                    for batch in stream.batches(options):
+                        frames.append(stream.normalizer.frame(batch, importer.NAME, str(path)))
                         owners.append(number)
                 finally:
                     _collect(result, stats, stream)
@@ -207,16 +211,21 @@ def import_archives(
     region: str | RegionChoice | None = None,
     input_format: str | None = None,
     archive_timezone: str | None = None,
+    rules: RuleSet | None = None,
     progress: ProgressFactory | None = None,
     get_passphrase: Callable[[str], str | None] | None = None,
     on_archive: Callable[[ArchiveResult], None] | None = None,
 ) -> list[ArchiveResult]:
-    """Import archives into ``store``, one transaction per archive (idempotent).
+    """Import archives into ``store``, one transaction per archive (idempotent), labelling them.
 
     The region is ``region``, else the one the store remembers from earlier imports, else inferred
-    from each archive as in :func:`read_archives`. A truncated or corrupt archive keeps every
-    complete message before the damage (status ``truncated``/``corrupt``); any other failure
-    leaves the store as it was for that archive. Returns one result per archive, with ``new``.
+    from each archive as in :func:`read_archives`. A file whose SHA-256 was imported completely
+    before is answered at once (nothing is parsed). Parsing runs in a thread while the store writes.
+    The senders whose history an archive changed are labelled with ``rules`` (default: packaged
+    plus the user's) in the same transaction; when the rules changed since the store was labelled,
+    every message is labelled again. A truncated or corrupt archive keeps every complete message
+    before the damage (status ``truncated``/``corrupt``); any other failure leaves the store as it
+    was for that archive. Returns one result per archive, with ``new``.
     """
     from sms_audit.importers import expand_folders
 
@@ -232,18 +241,32 @@ def import_archives(
         results.append(result)
         with _archive_boundary(result):
             importer, stats = _open_archive(path, input_format, result)
-            stream = _ArchiveStream(path, importer, stats, given, fallback, zone)
+            result.identify()
+            if _already_imported(store, result):
+                if on_archive is not None:
+                    on_archive(result)
+                continue
             options = _options(get_passphrase)
+            stream = _ArchiveStream(
+                path, importer, stats, given, fallback, zone, options.limits.max_body_bytes
+            )
             error: CorruptArchive | None = None
             with store.importing(str(path), importer.NAME) as writer:
                 with _progress(progress, f"importing {path.name}") as callback:
                     options.on_progress = callback
                     try:
-                        for frame in stream.batches(options):
-                            writer.add(frame)
+                        for columns in _prefetch(
+                            stream.normalizer.columns(batch, importer.NAME, str(path))
+                            for batch in stream.batches(options)
+                        ):
+                            writer.add(columns)
                     except CorruptArchive as exc:  # keep every complete record before the damage
                         error = exc
                 _collect(result, stats, stream)
+                result.region = stream.region or result.region
+                classify_rows, fingerprint = labeller(result.region.code, rules)
+                with _progress(progress, f"labelling {path.name}") as callback:
+                    writer.label(classify_rows, fingerprint, callback)
                 result.identify()
                 result.status = _status(error)
                 writer.finish(
@@ -264,6 +287,97 @@ def import_archives(
         if on_archive is not None:
             on_archive(result)
     return results
+
+
+def _already_imported(store: Store, result: ArchiveResult) -> bool:
+    """A file with the same SHA-256 was imported completely: record it as read, nothing new."""
+    if result.sha256 is None or not result.path.is_file():
+        return False
+    earlier = store.imported(result.sha256)
+    if earlier is None:
+        return False
+    with store.importing(str(result.path), result.format) as writer:
+        result.read, result.skipped, result.excluded = (
+            earlier["read"],
+            earlier["skipped"],
+            earlier["excluded"],
+        )
+        result.region = RegionChoice(earlier["region"], "of the earlier import")
+        result.details = {"same_sha256_as_import": str(earlier["import_id"])}
+        result.status = "ok"
+        writer.finish(
+            status="ok",
+            read=result.read,
+            skipped=result.skipped,
+            excluded=result.excluded,
+            size=result.size,
+            sha256=result.sha256,
+            region=result.region.code,
+            details=result.details,
+        )
+    result.new, result.duplicates = 0, result.read
+    return True
+
+
+def _prefetch(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """Run ``items`` in a thread, ``depth`` ahead of the consumer: parsing overlaps the store's
+    writes (sqlite3 releases the GIL while SQLite works). Exceptions reach the consumer in order."""
+    import queue
+    import threading
+
+    box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        box.put(("item", item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put(("end", None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            box.put(("error", exc))
+
+    worker = threading.Thread(target=produce, name="sms-audit-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = box.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                box.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.1)
+
+
+def labeller(
+    region: str | None, rules: RuleSet | None = None
+) -> tuple[Callable[[pd.DataFrame], pd.DataFrame], str]:
+    """The classifier the store labels with, and the fingerprint of what decides its labels.
+
+    ``rules`` default to the packaged rules plus the user's ``<config dir>/rules/*.toml``.
+    """
+    from sms_audit import config
+    from sms_audit.classifier import classifier_fingerprint, classify_frame, load_rules
+
+    chosen = rules if rules is not None else load_rules(config.rules_dir())
+
+    def classify_rows(frame: pd.DataFrame) -> pd.DataFrame:
+        return classify_frame(frame, region=region, rules=chosen)
+
+    return classify_rows, classifier_fingerprint(chosen)
 
 
 def _given_region(region: str | RegionChoice | None) -> RegionChoice | None:
@@ -372,32 +486,37 @@ class _ArchiveStream:
         given: RegionChoice | None,
         fallback: RegionChoice | None,
         zone: str | None = None,
+        max_body: int | None = None,
     ) -> None:
+        from sms_audit.model import Normalizer
+
         self.path = path
         self.importer = importer
         self.stats = stats
         self.region: RegionChoice | None = given
         self.fallback = fallback
         self.zone = zone
+        self.max_body = max_body
+        self.normalizer = Normalizer(None)
 
-    def batches(self, options: ReadOptions) -> Iterator[pd.DataFrame]:
-        """Message frames; a CorruptArchive/TruncatedArchive is raised after the frame holding
-        every complete record before the damage."""
+    def batches(self, options: ReadOptions) -> Iterator[list[Record]]:
+        """Batches of records, normalised by :attr:`normalizer` once the first batch has decided the
+        region; a CorruptArchive/TruncatedArchive is raised after the batch holding every complete
+        record before the damage."""
         from sms_audit.model import Normalizer
 
         records = self.importer.read_records(self.path, options, self.stats)
         head, error = _take(records, REGION_SAMPLE if self.region is None else BATCH)
         if self.region is None:
             self.region = _infer_region(head) or self.fallback or UNKNOWN_REGION
-        normalizer = Normalizer(self.region.code, self._zone(head))
-        name, source = self.importer.NAME, str(self.path)
+        self.normalizer = Normalizer(self.region.code, self._zone(head), max_body=self.max_body)
         if head:
-            yield normalizer.frame(head, name, source)
+            yield head
         while error is None:
             batch, error = _take(records, BATCH)
             if not batch:
                 break
-            yield normalizer.frame(batch, name, source)
+            yield batch
         if error is not None and not isinstance(error, _Exhausted):
             raise error
 
@@ -452,6 +571,27 @@ def _infer_region(records: Sequence[Record]) -> RegionChoice | None:
 # --- the store ----------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def ephemeral_store() -> Iterator[Store]:
+    """A private store in a temporary folder (0700), removed afterwards, also on errors and Ctrl-C.
+
+    Archives read directly on the command line go through it, so reading, labelling and writing
+    keep memory flat whatever the archive's size.
+    """
+    import shutil
+    import tempfile
+
+    from sms_audit.store import Store
+
+    folder = Path(tempfile.mkdtemp(prefix="sms-audit-"))
+    try:
+        folder.chmod(0o700)
+        with Store(folder / "archive.sqlite", create=True) as store:
+            yield store
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def open_store(path: str | Path, *, create: bool = False) -> Store:
     """The message store at ``path`` (created private to the user when ``create``)."""
     from sms_audit.store import Store
@@ -467,34 +607,94 @@ def load_store(
     rules: RuleSet | None = None,
     limit: int | None = None,
     newest_first: bool = False,
+    progress: ProgressFactory | None = None,
 ) -> Messages:
-    """Classified messages from the store, filtered, ordered by time (newest first on request).
+    """Labelled messages from the store that pass ``flt``, ordered by time (newest first on request).
 
-    Labels depend on each sender's whole history, so the history is classified before any filter
-    but the sender's applies. With a small ``limit`` (≤ :data:`FAST_LIMIT`) and no label or
-    non-ASCII search filter, the rows are picked in SQL and only their senders' histories are
-    classified — the same output, read from a fraction of a large store.
+    Labels are read from the store (made at import); when the rules or the model changed since,
+    every message is labelled again first, once (with ``progress``). Every filter, the label
+    included, is applied in SQL. See :func:`iter_store` for the same in batches.
     """
+    import pandas as pd
+
+    frames = [
+        m.frame
+        for m in iter_store(
+            store, flt, region=region, rules=rules, limit=limit, newest_first=newest_first, progress=progress
+        )
+    ]
+    first = _store_messages(store, region, frames[0] if frames else None)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return replace(first, frame=frame)
+
+
+def iter_store(
+    store: Store,
+    flt: MessageFilter | None = None,
+    *,
+    region: str | RegionChoice | None = None,
+    rules: RuleSet | None = None,
+    limit: int | None = None,
+    newest_first: bool = False,
+    progress: ProgressFactory | None = None,
+) -> Iterator[Messages]:
+    """:func:`load_store` in batches of at most :data:`~sms_audit.store.FETCH` messages: the first
+    arrives at once and memory stays flat however large the store."""
     from sms_audit.query import MessageFilter
 
-    flt = flt or MessageFilter()
-    choice = _given_region(region)
-    if choice is None:
-        remembered = store.get_meta("region")
-        choice = RegionChoice(remembered, "remembered by the store") if remembered else None
+    ensure_labels(store, region=region, rules=rules, progress=progress)
+    choice = _store_region(store, region)
+    flt = (flt or MessageFilter()).for_region(choice.code)
     sources = tuple(_store_sources(store))
-    if choice is None:
-        choice = _region_of(store.messages(flt.for_region(None), limit=REGION_SAMPLE))
-    flt = flt.for_region(choice.code)
-    if limit is not None and limit <= FAST_LIMIT and flt.label is None and flt.sql_exact:
-        picked = store.messages(flt, history=False, limit=limit, newest_first=newest_first)
-        addresses = tuple(dict.fromkeys(picked["address"].tolist()))
-        history = store.messages(MessageFilter(addresses=addresses))
-        labelled = classify(Messages(history, sources, choice, store.path), rules=rules)
-        frame = labelled.frame.loc[labelled.frame["message_id"].isin(picked["message_id"])]
-        return select(replace(labelled, frame=frame), None, limit=limit, newest_first=newest_first)
-    labelled = classify(Messages(store.messages(flt), sources, choice, store.path), rules=rules)
-    return select(labelled, flt, limit=limit, newest_first=newest_first)
+    for frame in store.batches(flt, limit=limit, newest_first=newest_first, labelled=True):
+        yield Messages(check_frame(frame, CLASSIFIED_SCHEMA, "store"), sources, choice, store.path)
+
+
+def ensure_labels(
+    store: Store,
+    *,
+    region: str | RegionChoice | None = None,
+    rules: RuleSet | None = None,
+    progress: ProgressFactory | None = None,
+) -> int:
+    """Label every stored message again when the rules or model changed since it was labelled
+    (a new version, edited user rules). Returns the number of messages labelled (0: up to date)."""
+    classify_rows, fingerprint = labeller(_store_region(store, region).code, rules)
+    if store.labelled_as() == fingerprint or store.count_messages() == 0:
+        return 0
+    with _progress(progress, "labelling the store with the current rules") as callback:
+        return store.relabel(classify_rows, fingerprint, callback)
+
+
+def load_for_report(
+    store: Store,
+    *,
+    region: str | RegionChoice | None = None,
+    rules: RuleSet | None = None,
+    progress: ProgressFactory | None = None,
+) -> Messages:
+    """The labelled messages a report needs (see :meth:`~sms_audit.store.Store.report_messages`),
+    with the whole store's totals: the report reads what concerns unsubscribes, not the archive."""
+    ensure_labels(store, region=region, rules=rules, progress=progress)
+    frame = check_frame(store.report_messages(), CLASSIFIED_SCHEMA, "store")
+    return replace(_store_messages(store, region, frame), totals=store.totals())
+
+
+def _store_messages(store: Store, region: str | RegionChoice | None, frame: pd.DataFrame | None) -> Messages:
+    return Messages(
+        frame if frame is not None else empty_frame(CLASSIFIED_SCHEMA),
+        tuple(_store_sources(store)),
+        _store_region(store, region),
+        store.path,
+    )
+
+
+def _store_region(store: Store, region: str | RegionChoice | None) -> RegionChoice:
+    choice = _given_region(region)
+    if choice is not None:
+        return choice
+    remembered = store.get_meta("region")
+    return RegionChoice(remembered, "remembered by the store") if remembered else UNKNOWN_REGION
 
 
 def _store_sources(store: Store) -> Iterator[ArchiveResult]:
@@ -506,13 +706,6 @@ def _store_sources(store: Store) -> Iterator[ArchiveResult]:
             size=row["size"],
             sha256=row["sha256"],
         )
-
-
-def _region_of(frame: pd.DataFrame) -> RegionChoice:
-    from sms_audit.normalize import infer_region
-
-    code = infer_region(frame["address_raw"].unique().tolist()) if len(frame) else None
-    return RegionChoice(code, "inferred from the stored numbers") if code else UNKNOWN_REGION
 
 
 def remember_shown(report: Report, state: SeenState) -> None:
@@ -624,7 +817,7 @@ def audit(
         tz, tz_source = options.timezone, options.timezone_source
     else:
         tz, tz_source = default_timezone(region)
-    report = analyze(frame, chosen, tz=tz, timezone_source=tz_source, region=region)
+    report = analyze(frame, chosen, tz=tz, timezone_source=tz_source, region=region, totals=messages.totals)
     report = replace(report, meta={**report.meta, "policy_source": policy_source})
     if since_state is not None:
         report = only_new(report, since_state.unseen(f.key for f in report.findings))

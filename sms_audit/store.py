@@ -1,10 +1,16 @@
-"""The embedded SQLite store: one deduplicated message table, import records and run state.
+"""The embedded SQLite store: deduplicated messages with their labels, import records, run state.
 
-Messages are keyed by their content-hash ``message_id``, so re-importing the same or an
-overlapping backup adds nothing. Each archive is imported in one transaction: an interrupted import
-leaves the store as it was. The file is created private to the user (0600, directory 0700).
-Reads return message frames (:data:`~sms_audit.schema.MESSAGE_SCHEMA`) built column by column;
-callers say what they want with a :class:`~sms_audit.query.MessageFilter`, never with SQL.
+Messages are identified by a 64-bit key derived from their content-hash ``message_id``, so
+re-importing the same or an overlapping backup adds nothing (duplicates are skipped by key before a
+row is built). Each archive is imported — and its senders labelled — in one transaction: an
+interrupted import leaves the store as it was. Labels are written at import time with the
+fingerprint of the rules/model that produced them (``labels`` table, ``meta.labels_fingerprint``)
+and recomputed once when that fingerprint changes. The file is created private to the user (0600,
+directory 0700) and runs in WAL mode: readers see the last committed state while an import writes.
+
+Reads return frames built column by column (:data:`~sms_audit.schema.MESSAGE_SCHEMA`, plus the
+classifier's columns when labelled); callers say what they want with a
+:class:`~sms_audit.query.MessageFilter`, never with SQL.
 """
 
 from __future__ import annotations
@@ -12,22 +18,67 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from sms_audit.errors import StoreError
 from sms_audit.normalize import to_unix_us
-from sms_audit.schema import MESSAGE_COLUMNS, string_column, time_column
+from sms_audit.schema import CLASSIFY_COLUMNS, MESSAGE_COLUMNS, string_column, time_column
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from sms_audit.query import MessageFilter
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+_MESSAGES_V2 = """
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,          -- row id: new messages are appended
+        key INTEGER NOT NULL UNIQUE,     -- 64-bit key from message_id: duplicates are skipped by it
+        message_id TEXT NOT NULL,
+        timestamp_us INTEGER NOT NULL,   -- microseconds since 1970-01-01 UTC
+        direction TEXT NOT NULL,
+        address TEXT NOT NULL,
+        sender_kind TEXT NOT NULL,
+        address_raw TEXT NOT NULL,
+        body TEXT NOT NULL,
+        service TEXT NOT NULL,
+        thread_key TEXT NOT NULL,
+        recipients TEXT NOT NULL,        -- JSON list of normalised addresses
+        is_group INTEGER NOT NULL,
+        has_attachments INTEGER NOT NULL,
+        is_filtered INTEGER NOT NULL,
+        sent_timestamp_us INTEGER,
+        source_format TEXT NOT NULL,
+        source_file TEXT NOT NULL,
+        source_record TEXT NOT NULL,
+        import_id INTEGER NOT NULL REFERENCES imports(import_id)
+    );
+    CREATE INDEX messages_by_address ON messages(address, timestamp_us);
+    CREATE INDEX messages_by_time ON messages(timestamp_us, message_id);
+    CREATE TABLE labels (                -- the classifier's columns, one row per message
+        id INTEGER PRIMARY KEY REFERENCES messages(id),
+        label TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        brand TEXT NOT NULL,
+        brand_display TEXT NOT NULL,
+        optout_keyword TEXT NOT NULL,
+        is_resubscribe INTEGER NOT NULL,
+        is_trap INTEGER NOT NULL,
+        trap_reason TEXT NOT NULL,
+        is_promotional INTEGER NOT NULL
+    );
+    -- what the report starts from: unsubscribe replies and confirmations, traps, brands
+    CREATE INDEX labels_unsubscribe ON labels(label)
+        WHERE label IN ('unsubscribe-reply', 'unsubscribe-confirmation');
+    CREATE INDEX labels_trap ON labels(id) WHERE is_trap;
+    CREATE INDEX labels_by_brand ON labels(brand) WHERE brand != '';
+"""
 
 # Each entry upgrades the schema from version i to i + 1 (PRAGMA user_version).
 MIGRATIONS: tuple[str, ...] = (
@@ -51,7 +102,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE TABLE messages (
         message_id TEXT PRIMARY KEY,
-        timestamp_us INTEGER NOT NULL,   -- microseconds since 1970-01-01 UTC
+        timestamp_us INTEGER NOT NULL,
         direction TEXT NOT NULL,
         address TEXT NOT NULL,
         sender_kind TEXT NOT NULL,
@@ -59,7 +110,7 @@ MIGRATIONS: tuple[str, ...] = (
         body TEXT NOT NULL,
         service TEXT NOT NULL,
         thread_key TEXT NOT NULL,
-        recipients TEXT NOT NULL,        -- JSON list of normalised addresses
+        recipients TEXT NOT NULL,
         is_group INTEGER NOT NULL,
         has_attachments INTEGER NOT NULL,
         is_filtered INTEGER NOT NULL,
@@ -79,23 +130,62 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (scope, key)
     );
     """,
+    # 1 → 2: an integer key (faster imports), messages appended in time order, labels stored.
+    """
+    DROP INDEX messages_by_time;
+    DROP INDEX messages_by_address;
+    ALTER TABLE messages RENAME TO messages_v1;
+    """
+    + _MESSAGES_V2
+    + """
+    INSERT INTO messages(key, message_id, timestamp_us, direction, address, sender_kind, address_raw, body,
+        service, thread_key, recipients, is_group, has_attachments, is_filtered, sent_timestamp_us,
+        source_format, source_file, source_record, import_id)
+    SELECT sms_audit_key(message_id), message_id, timestamp_us, direction, address, sender_kind, address_raw,
+        body, service, thread_key, recipients, is_group, has_attachments, is_filtered, sent_timestamp_us,
+        source_format, source_file, source_record, import_id
+    FROM messages_v1 ORDER BY timestamp_us, message_id;
+    DROP TABLE messages_v1;
+    DELETE FROM meta WHERE key = 'labels_fingerprint';
+    """,
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
-# Store columns, in MESSAGE_COLUMNS order (times as integer microseconds).
+# Stored message columns, in MESSAGE_COLUMNS order (times as integer microseconds).
 _STORE_COLUMNS = tuple(
     {"timestamp": "timestamp_us", "sent_timestamp": "sent_timestamp_us"}.get(c, c) for c in MESSAGE_COLUMNS
 )
 _INSERT = (
-    f"INSERT OR IGNORE INTO messages({', '.join(_STORE_COLUMNS)}, import_id) "
-    f"VALUES ({', '.join('?' * (len(_STORE_COLUMNS) + 1))})"
+    f"INSERT OR IGNORE INTO messages(key, {', '.join(_STORE_COLUMNS)}, import_id) "
+    f"VALUES ({', '.join('?' * (len(_STORE_COLUMNS) + 2))})"
 )
-_SELECT = ", ".join(_STORE_COLUMNS)
-_FETCH = 50_000  # rows per fetchmany while building a frame
-
-
+_SELECT = ", ".join(f"m.{c}" for c in _STORE_COLUMNS)
+_LABEL_COLUMNS = tuple(c for c in CLASSIFY_COLUMNS if c != "sender_kind")
+_SELECT_LABELLED = _SELECT + ", " + ", ".join(f"l.{c}" for c in _LABEL_COLUMNS)
+_INSERT_LABELS = (
+    f"INSERT OR REPLACE INTO labels(id, {', '.join(_LABEL_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * (len(_LABEL_COLUMNS) + 1))})"
+)
+_BOOLEAN = frozenset(
+    {"is_group", "has_attachments", "is_filtered", "is_resubscribe", "is_trap", "is_promotional"}
+)
+FETCH = 50_000  # rows per batch when reading (and per classification chunk when labelling)
 LOCK_TIMEOUT_ENV = "SMS_AUDIT_LOCK_TIMEOUT"
 DEFAULT_LOCK_TIMEOUT = 600.0  # seconds a second import waits for the first (cron jobs overlap)
+_CACHE_KIB = 65_536  # page cache while importing: random index inserts stay in memory
+
+
+def message_key(message_id: str) -> int:
+    """The 64-bit store key of a message id (its first 16 hex digits, as a signed integer)."""
+    try:
+        value = int(message_id[:16], 16)
+    except ValueError:
+        import hashlib
+
+        value = int.from_bytes(
+            hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).digest()[:8], "big"
+        )
+    return value - (1 << 63)
 
 
 def lock_timeout_seconds() -> float:
@@ -113,6 +203,15 @@ def lock_timeout_seconds() -> float:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Whole-store facts a report states without reading every message (1:1 in/out messages)."""
+
+    messages: int
+    first: datetime | None
+    last: datetime | None
 
 
 class Store:
@@ -134,6 +233,8 @@ class Store:
         self.lock_timeout = lock_timeout_seconds()
         try:
             self.conn = sqlite3.connect(path, isolation_level=None, timeout=self.lock_timeout)
+            self.conn.create_function("sms_audit_key", 1, message_key, deterministic=True)
+            self.conn.create_function("sms_audit_fold", 1, _fold, deterministic=True)
             self.conn.execute("PRAGMA foreign_keys = ON")
             self.conn.execute(f"PRAGMA busy_timeout = {int(self.lock_timeout * 1000)}")
             # WAL: readers see the last committed state while an import writes, and never wait.
@@ -217,10 +318,11 @@ class Store:
     def importing(self, source: str, fmt: str) -> Iterator[ImportWriter]:
         """One archive's import, in ONE transaction: rolled back on any exception.
 
-        Use :meth:`ImportWriter.add` for each frame and :meth:`ImportWriter.finish` once at the end;
-        an import that was not finished is rolled back too.
+        Use :meth:`ImportWriter.add` for each batch, :meth:`ImportWriter.label` and
+        :meth:`ImportWriter.finish` once at the end; an import that was not finished is rolled back.
         """
         started = _now()
+        self.conn.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
         with self._transaction():
             cursor = self.conn.execute(
                 "INSERT INTO imports(path, format, status, read, new, duplicates, skipped, excluded,"
@@ -232,43 +334,190 @@ class Store:
             if not writer.finished:
                 raise StoreError("import was not finished", path=source)
 
+    def labelled_as(self) -> str | None:
+        """The fingerprint of the rules/model every stored label was made with (None: not all are)."""
+        return self.get_meta("labels_fingerprint")
+
+    def relabel(
+        self,
+        classify: Callable[[pd.DataFrame], pd.DataFrame],
+        fingerprint: str,
+        on_progress: Callable[[int, int | None], None] | None = None,
+    ) -> int:
+        """Label every message again (the rules or the model changed); one transaction. Returns rows."""
+        with self._transaction():
+            self.conn.execute("DELETE FROM labels")
+            done = self._label(classify, None, on_progress)
+            self.set_meta("labels_fingerprint", fingerprint)
+        return done
+
+    def _label(
+        self,
+        classify: Callable[[pd.DataFrame], pd.DataFrame],
+        addresses: set[str] | None,
+        on_progress: Callable[[int, int | None], None] | None = None,
+    ) -> int:
+        """Classify the whole history of ``addresses`` (None: every address) in chunks of about
+        :data:`FETCH` rows that never split one address, and store the labels."""
+        if addresses is not None:
+            self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS affected(address TEXT PRIMARY KEY)")
+            self.conn.execute("DELETE FROM temp.affected")
+            self.conn.executemany("INSERT OR IGNORE INTO temp.affected VALUES (?)", ((a,) for a in addresses))
+            where = "WHERE m.address IN (SELECT address FROM temp.affected)"
+            total = self.conn.execute(f"SELECT count(*) FROM messages m {where}").fetchone()[0]
+        else:
+            where = ""
+            total = self.count_messages()
+        sql = (
+            f"SELECT m.id, {_SELECT} FROM messages m {where} ORDER BY m.address, m.timestamp_us, m.message_id"
+        )
+        done = 0
+        pending: list[tuple[Any, ...]] = []
+        with closing(self.conn.execute(sql)) as cursor:
+            while True:
+                batch = cursor.fetchmany(FETCH)
+                if batch:
+                    pending.extend(batch)
+                    # cut at the last address boundary: one sender's history is never split
+                    last = pending[-1][1 + _STORE_COLUMNS.index("address")]
+                    cut = len(pending)
+                    while cut > 0 and pending[cut - 1][1 + _STORE_COLUMNS.index("address")] == last:
+                        cut -= 1
+                    if cut == 0:
+                        continue
+                    chunk, pending = pending[:cut], pending[cut:]
+                else:
+                    chunk, pending = pending, []
+                if chunk:
+                    done += self._store_labels(chunk, classify)
+                    if on_progress is not None:
+                        on_progress(done, total)
+                if not batch:
+                    break
+        return done
+
+    def _store_labels(
+        self, rows: Sequence[tuple[Any, ...]], classify: Callable[[pd.DataFrame], pd.DataFrame]
+    ) -> int:
+        frame = _frame([r[1:] for r in rows])
+        labelled = classify(frame)
+        ids = [r[0] for r in rows]
+        columns: list[Sequence[Any]] = [ids]
+        for name in _LABEL_COLUMNS:
+            values = labelled[name]
+            columns.append(
+                values.to_numpy(dtype=bool).astype(int).tolist() if name in _BOOLEAN else values.tolist()
+            )
+        self.conn.executemany(_INSERT_LABELS, zip(*columns, strict=True))
+        return len(rows)
+
     # --- reading -------------------------------------------------------------------------------
 
     def count_messages(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM messages").fetchone()[0])
 
+    def totals(self) -> Totals:
+        """Count and time span of the 1:1 incoming and outgoing messages (what a report checks)."""
+        count, first, last = self.conn.execute(
+            "SELECT count(*), min(timestamp_us), max(timestamp_us) FROM messages "
+            "WHERE direction IN ('in', 'out') AND NOT is_group"
+        ).fetchone()
+        return Totals(int(count), _datetime(first), _datetime(last))
+
     def messages(
         self,
         flt: MessageFilter | None = None,
         *,
-        history: bool = True,
         limit: int | None = None,
         newest_first: bool = False,
+        labelled: bool = False,
     ) -> pd.DataFrame:
-        """A message frame ordered by time (then id), read column-wise.
+        """The messages ``flt`` selects, ordered by time (then id), as one frame (see :meth:`batches`)."""
+        import pandas as pd
 
-        ``history`` (the default) applies only the parts of ``flt`` that keep each sender's whole
-        history (sender, addresses) — labels depend on it; ``history=False`` applies every part
-        SQL can (time, direction, ASCII search) too.
-        """
-        where, params = _where(flt, history=history)
+        frames = list(self.batches(flt, limit=limit, newest_first=newest_first, labelled=labelled))
+        if len(frames) == 1:
+            return frames[0]
+        if not frames:
+            return _frame([], labelled=labelled)
+        return pd.concat(frames, ignore_index=True)
+
+    def batches(
+        self,
+        flt: MessageFilter | None = None,
+        *,
+        limit: int | None = None,
+        newest_first: bool = False,
+        labelled: bool = False,
+        size: int = FETCH,
+    ) -> Iterator[pd.DataFrame]:
+        """Frames of at most ``size`` messages, in time order: memory stays flat however large the
+        store. Every part of ``flt`` is applied in SQL (the label too when ``labelled``; labels are
+        stored, so no sender's history is needed to filter)."""
+        where, params = _where(flt, labelled=labelled)
         order = "DESC" if newest_first else "ASC"
+        source = "messages m LEFT JOIN labels l ON l.id = m.id" if labelled else "messages m"
         sql = (
-            f"SELECT {_SELECT} FROM messages {('WHERE ' + where) if where else ''} "
-            f"ORDER BY timestamp_us {order}, message_id {order}"
+            f"SELECT {_SELECT_LABELLED if labelled else _SELECT} FROM {source} "
+            f"{('WHERE ' + where) if where else ''} ORDER BY m.timestamp_us {order}, m.message_id {order}"
         )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         with closing(self.conn.execute(sql, params)) as cursor:
+            first = True
+            while rows := cursor.fetchmany(size):
+                first = False
+                yield _frame(rows, labelled=labelled)
+            if first:
+                yield _frame([], labelled=labelled)
+
+    def report_messages(self) -> pd.DataFrame:
+        """The labelled messages a report needs, read through the label indexes instead of the whole
+        store: every 1:1 message to or from a number the user unsubscribed from or that sent a
+        suspected trap, and every incoming message of those numbers' brands."""
+        conn = self.conn
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS report_addresses(address TEXT PRIMARY KEY)")
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS report_brands(brand TEXT PRIMARY KEY)")
+        conn.execute("DELETE FROM temp.report_addresses")
+        conn.execute("DELETE FROM temp.report_brands")
+        conn.execute(
+            "INSERT OR IGNORE INTO temp.report_addresses SELECT m.address FROM labels l JOIN messages m "
+            "ON m.id = l.id WHERE l.label = 'unsubscribe-reply' AND m.direction = 'out' AND NOT m.is_group"
+        )
+        conn.execute(
+            "INSERT OR IGNORE INTO temp.report_addresses SELECT m.address FROM labels l JOIN messages m "
+            "ON m.id = l.id WHERE l.is_trap AND m.direction = 'in' AND NOT m.is_group"
+        )
+        conn.execute(
+            "INSERT OR IGNORE INTO temp.report_brands SELECT l.brand FROM messages m JOIN labels l ON l.id = m.id "
+            "WHERE m.address IN (SELECT address FROM temp.report_addresses) AND m.direction = 'in' AND l.brand != ''"
+        )
+        sql = (
+            f"SELECT {_SELECT_LABELLED} FROM messages m JOIN labels l ON l.id = m.id "
+            "WHERE m.direction IN ('in', 'out') AND NOT m.is_group AND ("
+            "m.address IN (SELECT address FROM temp.report_addresses) "
+            "OR (l.brand IN (SELECT brand FROM temp.report_brands) AND m.direction = 'in')) "
+            "ORDER BY m.timestamp_us, m.message_id"
+        )
+        with closing(conn.execute(sql)) as cursor:
             rows: list[tuple[Any, ...]] = []
-            while batch := cursor.fetchmany(_FETCH):
+            while batch := cursor.fetchmany(FETCH):
                 rows.extend(batch)
-        return _frame(rows)
+        return _frame(rows, labelled=True)
 
     def imports(self) -> list[dict[str, Any]]:
         cursor = self.conn.execute("SELECT * FROM imports ORDER BY import_id")
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def imported(self, sha256: str) -> dict[str, Any] | None:
+        """The last complete import of a file with this SHA-256, if any."""
+        cursor = self.conn.execute(
+            "SELECT * FROM imports WHERE sha256 = ? AND status = 'ok' ORDER BY import_id DESC LIMIT 1",
+            (sha256,),
+        )
+        row = cursor.fetchone()
+        return None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
 
     def source_files(self) -> list[dict[str, Any]]:
         """Latest import record per source path (for evidence: name, size, SHA-256)."""
@@ -316,25 +565,64 @@ class SeenScope:
 
 
 class ImportWriter:
-    """Adds message frames to one import (see :meth:`Store.importing`)."""
+    """Adds message batches to one import and labels what changed (see :meth:`Store.importing`)."""
 
     def __init__(self, store: Store, import_id: int) -> None:
         self.store = store
         self.import_id = import_id
         self.new = 0
         self.finished = False
+        self.addresses: set[str] = set()  # senders whose history this import changed
 
-    def add(self, frame: pd.DataFrame) -> int:
-        """Insert a message frame; rows whose message_id is stored already are skipped. Returns
-        the number of new rows."""
-        if not len(frame):
+    def add(self, columns: Mapping[str, Sequence[Any]]) -> int:
+        """Insert a batch given as columns (:data:`~sms_audit.schema.MESSAGE_COLUMNS`, times as Unix
+        µs, flags as bools, recipients as tuples). Messages already stored are skipped by key before
+        their row is built. Returns the number of new rows."""
+        ids = columns["message_id"]
+        if not ids:
             return 0
         conn = self.store.conn
+        keys = [message_key(m) for m in ids]
+        known = {
+            k
+            for (k,) in conn.execute(
+                "SELECT key FROM messages WHERE key IN (SELECT value FROM json_each(?))", (json.dumps(keys),)
+            )
+        }
+        fresh = [i for i, k in enumerate(keys) if k not in known] if known else range(len(keys))
+        if not fresh:
+            return 0
+        rows = _rows(columns, keys, fresh, self.import_id)
         before = conn.total_changes
-        conn.executemany(_INSERT, _rows(frame, self.import_id))
+        conn.executemany(_INSERT, rows)
         added = conn.total_changes - before
+        address = columns["address"]
+        self.addresses.update(address[i] for i in fresh)
         self.new += added
         return added
+
+    def label(
+        self,
+        classify: Callable[[pd.DataFrame], pd.DataFrame],
+        fingerprint: str,
+        on_progress: Callable[[int, int | None], None] | None = None,
+    ) -> int:
+        """Label the whole history of every sender this import added messages for (same transaction).
+
+        When the stored labels were made with other rules (``fingerprint`` differs), every message
+        is labelled again instead. Returns the number of messages labelled.
+        """
+        store = self.store
+        stored = store.labelled_as()
+        if stored != fingerprint and (stored is not None or store.count_messages() > self.new):
+            store.conn.execute("DELETE FROM labels")
+            done = store._label(classify, None, on_progress)
+        elif self.addresses:
+            done = store._label(classify, self.addresses, on_progress)
+        else:
+            done = 0
+        store.set_meta("labels_fingerprint", fingerprint)
+        return done
 
     def finish(
         self,
@@ -373,80 +661,102 @@ class ImportWriter:
         self.finished = True
 
 
-def _rows(frame: pd.DataFrame, import_id: int) -> Iterator[tuple[Any, ...]]:
-    """Store rows from a message frame, column-wise: times as µs, flags as 0/1, lists as JSON."""
-    import numpy as np
-
-    def micros(name: str) -> list[int | None]:
-        values = frame[name].to_numpy(dtype="datetime64[us]").view(np.int64)
-        missing = frame[name].isna().to_numpy()
-        return [None if m else int(v) for v, m in zip(values.tolist(), missing.tolist(), strict=True)]
-
-    columns: list[Sequence[Any]] = []
-    for name in MESSAGE_COLUMNS:
-        if name in ("timestamp", "sent_timestamp"):
-            columns.append(micros(name))
-        elif name in ("is_group", "has_attachments", "is_filtered"):
-            columns.append(frame[name].to_numpy(dtype=bool).astype(np.int8).tolist())
-        elif name == "recipients":
-            columns.append([json.dumps(list(r), ensure_ascii=False) if r else "[]" for r in frame[name]])
-        else:
-            columns.append(frame[name].astype(str).tolist())
-    columns.append([import_id] * len(frame))
-    return zip(*columns, strict=True)
+def _fold(text: str | None) -> str | None:
+    return None if text is None else text.casefold()
 
 
-def _frame(rows: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
-    """A message frame from store rows (in :data:`_STORE_COLUMNS` order), built column-wise."""
+def _datetime(us: int | None) -> datetime | None:
+    from sms_audit.normalize import us_to_datetime
+
+    return us_to_datetime(us)
+
+
+def _rows(
+    columns: Mapping[str, Sequence[Any]], keys: Sequence[int], picked: Iterable[int], import_id: int
+) -> list[tuple[Any, ...]]:
+    """Store rows for the ``picked`` positions of a column batch."""
+    ordered = [columns[name] for name in MESSAGE_COLUMNS]
+    flags = {MESSAGE_COLUMNS.index(n) for n in ("is_group", "has_attachments", "is_filtered")}
+    recipients = MESSAGE_COLUMNS.index("recipients")
+    out = []
+    for i in picked:
+        row: list[Any] = [keys[i]]
+        for j, column in enumerate(ordered):
+            value = column[i]
+            if j in flags:
+                value = int(value)
+            elif j == recipients:
+                value = json.dumps(list(value), ensure_ascii=False) if value else "[]"
+            row.append(value)
+        row.append(import_id)
+        out.append(tuple(row))
+    return out
+
+
+def _frame(rows: Sequence[tuple[Any, ...]], *, labelled: bool = False) -> pd.DataFrame:
+    """A message frame (plus the classifier's columns when ``labelled``) from store rows, column-wise."""
     import numpy as np
     import pandas as pd
 
-    n = len(rows)
-    columns = list(zip(*rows, strict=True)) if n else [()] * len(_STORE_COLUMNS)
-    raw = dict(zip(_STORE_COLUMNS, columns, strict=True))
-
+    names = _STORE_COLUMNS + (_LABEL_COLUMNS if labelled else ())
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
     data: dict[str, pd.Series] = {}
-    for name, store_name in zip(MESSAGE_COLUMNS, _STORE_COLUMNS, strict=True):
-        values = raw[store_name]
-        if name in ("timestamp", "sent_timestamp"):
-            data[name] = time_column(values)
-        elif name in ("is_group", "has_attachments", "is_filtered"):
-            data[name] = pd.Series(np.array(values, dtype=bool))
+    for name, values in zip(names, columns, strict=True):
+        if name in ("timestamp_us", "sent_timestamp_us"):
+            data[name.removesuffix("_us")] = time_column(values)
+        elif name in _BOOLEAN:
+            data[name] = pd.Series(np.array([bool(v) for v in values], dtype=bool))
         elif name == "recipients":
             data[name] = pd.Series([() if v == "[]" else tuple(json.loads(v)) for v in values], dtype=object)
         else:
-            data[name] = string_column(values)
-    return pd.DataFrame(data, columns=list(MESSAGE_COLUMNS))
+            data[name] = string_column(["" if v is None else v for v in values])
+    order = list(MESSAGE_COLUMNS) + [c for c in _LABEL_COLUMNS if labelled]
+    frame = pd.DataFrame(data, columns=order)
+    if labelled:  # the classifier's sender_kind is the stored one
+        frame = frame[[*MESSAGE_COLUMNS, *_LABEL_COLUMNS]]
+    return frame
 
 
-def _where(flt: MessageFilter | None, *, history: bool) -> tuple[str, list[Any]]:
-    """The WHERE clause (without the keyword) and parameters for a filter."""
+def _where(flt: MessageFilter | None, *, labelled: bool) -> tuple[str, list[Any]]:
+    """The WHERE clause (without the keyword) and parameters for a filter, all of it in SQL."""
     if flt is None:
         return "", []
     clauses: list[str] = []
     params: list[Any] = []
     if flt.sender_raw is not None:
         key = flt.sender if flt.sender is not None else flt.sender_raw
-        clauses.append("(address = ? OR address_raw = ? OR thread_key = ?)")
+        clauses.append("(m.address = ? OR m.address_raw = ? OR m.thread_key = ?)")
         params.extend([key, flt.sender_raw, key])
     if flt.addresses is not None:
-        clauses.append(f"address IN ({', '.join('?' * len(flt.addresses))})" if flt.addresses else "0")
+        clauses.append(f"m.address IN ({', '.join('?' * len(flt.addresses))})" if flt.addresses else "0")
         params.extend(flt.addresses)
-    if not history:
-        if flt.since:
-            clauses.append("timestamp_us >= ?")
-            params.append(to_unix_us(flt.since))
-        if flt.until:
-            clauses.append("timestamp_us < ?")
-            params.append(to_unix_us(flt.until))
-        if flt.direction:
-            clauses.append("direction = ?")
-            params.append(flt.direction)
-        if flt.search:
-            clauses.append("instr(lower(body), lower(?)) > 0")  # SQLite lower() is ASCII-only
+    if flt.since:
+        clauses.append("m.timestamp_us >= ?")
+        params.append(to_unix_us(flt.since))
+    if flt.until:
+        clauses.append("m.timestamp_us < ?")
+        params.append(to_unix_us(flt.until))
+    if flt.direction:
+        clauses.append("m.direction = ?")
+        params.append(flt.direction)
+    if flt.search:
+        if flt.search.isascii():
+            clauses.append("instr(lower(m.body), lower(?)) > 0")  # SQLite lower() is ASCII-only
             params.append(flt.search)
+        else:
+            clauses.append("instr(sms_audit_fold(m.body), ?) > 0")
+            params.append(flt.search.casefold())
+    if flt.label and labelled:
+        clauses.append("l.label = ?")
+        params.append(flt.label)
     return " AND ".join(clauses), params
 
 
 def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip() and not s.strip().startswith("--")]
+    statements = []
+    for part in script.split(";"):
+        lines = [line for line in part.splitlines() if not line.strip().startswith("--")]
+        text = "\n".join(lines).strip()
+        if text:
+            statements.append(text)
+    return statements

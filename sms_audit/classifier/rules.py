@@ -308,3 +308,18 @@ def describe(rules: Iterable[Rule]) -> list[dict[str, Any]]:
         }
         for r in rules
     ]
+
+
+def rules_fingerprint(rules: RuleSet) -> str:
+    """A stable hash of everything in ``rules`` that decides labels (not where a rule came from)."""
+    import hashlib
+    import json
+
+    from sms_audit import __version__
+
+    digest = hashlib.sha256(f"sms-audit {__version__}".encode())
+    for rule in rules.enabled():
+        fields = {k: getattr(rule, k) for k in rule.__slots__ if k != "origin"}  # type: ignore[attr-defined]
+        digest.update(json.dumps(fields, sort_keys=True, ensure_ascii=False, default=list).encode())
+    digest.update(json.dumps(sorted(rules.brand_aliases.items()), ensure_ascii=False).encode())
+    return digest.hexdigest()[:16]

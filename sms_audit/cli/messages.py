@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,6 +20,7 @@ from sms_audit.cli.common import (
     check_input_format,
     check_output,
     emit,
+    emit_frames,
     frame_records,
     get_passphrase,
     get_state,
@@ -31,7 +34,8 @@ from sms_audit.errors import UsageError
 from sms_audit.output import RecordFormat, RecordView
 
 if TYPE_CHECKING:
-    from sms_audit.pipeline import ArchiveResult, Messages
+    from sms_audit.pipeline import ArchiveResult
+    from sms_audit.store import Store
 
 #: Field order of ``messages`` output (documented in the README).
 MESSAGES_COLUMNS = (
@@ -70,21 +74,31 @@ def register(app: typer.Typer) -> None:
     app.command("classify")(classify)
 
 
-def read_messages(
+@contextmanager
+def message_store(
     state: AppState, archives: list[Path], input_format: str | None, archive_timezone: str | None
-) -> Messages:
-    """Archives read directly (each one's outcome reported on stderr), unclassified."""
-    from sms_audit.pipeline import read_archives
+) -> Iterator[Store]:
+    """The store to read: the user's, or — for archives given directly — a private temporary one
+    they are imported into first (each archive's outcome reported on stderr)."""
+    from sms_audit.pipeline import ephemeral_store, import_archives
 
-    return read_archives(
-        archives,
-        region=state.region_choice(),
-        input_format=check_input_format(input_format),
-        archive_timezone=archive_timezone,
-        progress=lambda description: progress(state, description),
-        get_passphrase=get_passphrase,
-        on_archive=lambda result: report_archive(state, result, read_summary(result)),
-    )
+    if not archives:
+        with open_store(state, create=False) as store:
+            yield store
+        return
+    fmt = check_input_format(input_format)
+    with ephemeral_store() as store:
+        import_archives(
+            store,
+            archives,
+            region=state.region_choice(),
+            input_format=fmt,
+            archive_timezone=archive_timezone,
+            progress=lambda description: progress(state, description),
+            get_passphrase=get_passphrase,
+            on_archive=lambda result: report_archive(state, result, read_summary(result)),
+        )
+        yield store
 
 
 def read_summary(result: ArchiveResult) -> str:
@@ -130,8 +144,7 @@ def messages(
     output: OutputOption = None,
 ) -> None:
     """List messages, labelled, from archives or the store."""
-    from sms_audit.pipeline import classify as classify_messages
-    from sms_audit.pipeline import load_store, select
+    from sms_audit.pipeline import iter_store
     from sms_audit.query import MessageFilter
 
     state = get_state(ctx)
@@ -139,16 +152,18 @@ def messages(
     flt = MessageFilter.from_options(
         since=since, until=until, sender=sender, direction=direction, search=search, label=label
     )
-    if archives:
-        labelled = classify_messages(read_messages(state, archives, input_format, archive_timezone))
-        chosen = select(labelled, flt, limit=limit, newest_first=newest_first)
-    else:
-        with open_store(state, create=False) as store:
-            chosen = load_store(
-                store, flt, region=state.region_choice(), limit=limit, newest_first=newest_first
-            )
-    frame = chosen.frame.assign(brand=chosen.frame["brand_display"])  # as written; the report groups by key
-    count = emit(frame_records(frame, MESSAGES_COLUMNS), MESSAGES_COLUMNS, fmt, output, _MESSAGES_VIEW)
+    with message_store(state, archives or [], input_format, archive_timezone) as store:
+        batches = iter_store(
+            store,
+            flt,
+            region=state.region_choice(),
+            limit=limit,
+            newest_first=newest_first,
+            progress=lambda description: progress(state, description),
+        )
+        # the brand as written (the report groups by key)
+        frames = (m.frame.assign(brand=m.frame["brand_display"]) for m in batches)
+        count = emit_frames(frames, MESSAGES_COLUMNS, fmt, output, _MESSAGES_VIEW)
     info(state, f"{count} messages")
     raise typer.Exit(state.exit_code)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -20,9 +19,9 @@ from sms_audit.cli.common import (
     get_state,
     info,
     open_output,
-    open_store,
+    progress,
 )
-from sms_audit.cli.messages import read_messages
+from sms_audit.cli.messages import message_store
 from sms_audit.errors import ExitCode, UsageError
 from sms_audit.output import OutputFormat, resolve_format
 
@@ -78,18 +77,6 @@ def _options(state: AppState, policy: str | None, grace: str | None, timezone: s
     )
 
 
-def _messages(
-    state: AppState, archives: list[Path], input_format: str | None, archive_timezone: str | None
-) -> Messages:
-    """Classified messages from the archives given, or from the store."""
-    from sms_audit.pipeline import classify, load_store
-
-    if archives:
-        return classify(read_messages(state, archives, input_format, archive_timezone))
-    with open_store(state, create=False) as store:
-        return load_store(store, region=state.region_choice())
-
-
 def _policy_info(state: AppState, messages: Messages, options: AuditOptions, report_policy: str) -> None:
     if options.policy is None:
         region = messages.region.code
@@ -130,7 +117,7 @@ def report(
     ] = False,
 ) -> None:
     """Who kept messaging after you unsubscribed: per brand and number, with evidence."""
-    from sms_audit.pipeline import audit, remember_shown
+    from sms_audit.pipeline import audit, load_for_report, remember_shown
     from sms_audit.report.redact import redact_report
     from sms_audit.report.render import counts, footer_lines, render
 
@@ -142,9 +129,11 @@ def report(
             hint="sms-audit import FILE first, then: sms-audit report --new",
         )
     options = _options(state, policy, grace, timezone)
-    messages = _messages(state, archives or [], input_format, archive_timezone)
-    with open_store(state, create=False) if new else nullcontext() as store:
-        seen = store.seen_state(NEW_SCOPE) if store is not None else None
+    with message_store(state, archives or [], input_format, archive_timezone) as store:
+        messages = load_for_report(
+            store, region=state.region_choice(), progress=lambda description: progress(state, description)
+        )
+        seen = store.seen_state(NEW_SCOPE) if new else None
         result = audit(messages, options=options, since_state=seen)
         _policy_info(state, messages, options, result.policy.name)
         shown = redact_report(result) if redact else result
@@ -184,7 +173,7 @@ def evidence(
     timezone: TimezoneOpt = None,
 ) -> None:
     """Write an evidence pack for one brand or number: timeline, summary, sources, complaint texts."""
-    from sms_audit.pipeline import audit, write_evidence
+    from sms_audit.pipeline import audit, load_for_report, write_evidence
 
     state = get_state(ctx)
     if out_dir is None:
@@ -192,10 +181,13 @@ def evidence(
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError("not a folder", path=str(out_dir), hint="-o takes a folder for the pack")
     options = _options(state, policy, grace, timezone)
-    messages = _messages(state, archives or [], input_format, archive_timezone)
-    result = audit(messages, options=options)
-    _policy_info(state, messages, options, result.policy.name)
-    pack = write_evidence(messages, result, target, out_dir)
+    with message_store(state, archives or [], input_format, archive_timezone) as store:
+        messages = load_for_report(
+            store, region=state.region_choice(), progress=lambda description: progress(state, description)
+        )
+        result = audit(messages, options=options)
+        _policy_info(state, messages, options, result.policy.name)
+        pack = write_evidence(messages, result, target, out_dir)
     info(
         state,
         f"evidence for {pack.target.brand_display or pack.target.subject}: {len(pack.files)} files in {out_dir}",

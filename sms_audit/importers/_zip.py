@@ -75,7 +75,7 @@ def open_member(
     except ZIP_ERRORS as exc:
         raise CorruptArchive(f"damaged ZIP member {info.filename} ({exc})", path=str(path)) from None
     with stream:
-        yield GuardedMember(stream, info, path, limits)
+        yield GuardedMember(stream, info, path, limits)  # type: ignore[misc]
 
 
 class GuardedMember:

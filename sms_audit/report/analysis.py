@@ -409,11 +409,14 @@ def analyze(
     timezone_source: str = "default",
     region: str | None = None,
     sources: Sequence[str] = (),
+    totals: Any = None,
 ) -> Report:
-    """Run the whole analysis on a classified frame (see :data:`CLASSIFIER_DEFAULTS`).
+    """Run the whole analysis on a classified frame (:data:`~sms_audit.schema.CLASSIFIED_SCHEMA`).
 
     ``tz`` is the IANA zone for local times and business-day counting. Findings are ordered by
-    subject, then time; "now" for statuses is the newest message in the frame, not the clock.
+    subject, then time; "now" for statuses is the newest message, not the clock. ``totals``
+    (count, first, last: a :class:`~sms_audit.store.Totals`) are given when ``frame`` holds only
+    the messages the analysis needs (the store's report selection), not the whole archive.
     """
     import pandas as pd
 
@@ -426,6 +429,8 @@ def analyze(
     )
     traps = find_traps(f)
     as_of = f["timestamp"].max() if len(f) else None
+    if totals is not None and totals.last is not None:
+        as_of = pd.Timestamp(totals.last)
 
     rows_needed = set(ep["row"].tolist()) | set(cov["row"].tolist()) | set(traps["row"].tolist())
     rows_needed |= {int(r) for r in ep["end_row"].dropna().tolist()}
@@ -453,8 +458,10 @@ def analyze(
         timezone=tz,
         timezone_source=timezone_source,
         region=region,
-        messages_checked=len(f),
-        first_message=_py_time(f["timestamp"].min()) if len(f) else None,
+        messages_checked=totals.messages if totals is not None else len(f),
+        first_message=(
+            totals.first if totals is not None else _py_time(f["timestamp"].min()) if len(f) else None
+        ),
         last_message=_py_time(as_of) if as_of is not None else None,
         unsubscribes=tuple(unsubscribes.values()),
         findings=findings,
