@@ -149,3 +149,27 @@ def _probe_tables(path: str, _size: int, _mtime: int) -> frozenset[str] | None:
             return frozenset(table_names(conn))
     except (CorruptArchive, sqlite3.DatabaseError, OSError):
         return None
+
+
+def truncated_size(path: Path) -> tuple[int, int] | None:
+    """(actual, expected) byte sizes when a database file is shorter than its header says, else None.
+
+    The header's page count (offset 28) is trusted only when its version-valid-for number (offset 92)
+    equals the change counter (offset 24), as the SQLite file format requires
+    (https://sqlite.org/fileformat2.html §1.3). A cut-off copy reads as "malformed" to SQLite; this
+    tells the user it is truncated instead.
+    """
+    header = read_head(path, _HEADER_SIZE)
+    if len(header) < _HEADER_SIZE or not header.startswith(SQLITE_MAGIC):
+        return None
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    if not pages or header[24:28] != header[92:96]:
+        return None
+    try:
+        actual = path.stat().st_size
+    except OSError:
+        return None
+    expected = pages * page_size
+    return (actual, expected) if actual < expected else None
