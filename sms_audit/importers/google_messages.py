@@ -32,15 +32,17 @@ from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
 
-from sms_audit.errors import CorruptArchive, TruncatedArchive, UnsupportedArchive
+from sms_audit.errors import CorruptArchive, UnsupportedArchive
 from sms_audit.importers._sqlite import (
     column_names,
-    count_rows,
+    count_rows_or_none,
+    open_padded_copy,
     open_readonly,
-    probe_tables,
+    probe_tables_even_truncated,
     scalar,
     select_list,
     table_names,
+    truncated_error,
     truncated_size,
 )
 from sms_audit.importers.base import (
@@ -101,7 +103,7 @@ class _Conversation:
 def sniff(path: Path) -> bool:
     """A bugle_db has ``messages``, ``parts``, ``participants`` and ``conversations``, with
     ``participants.sub_id`` and ``messages.sender_id`` (iOS has ``message``; mmssms.db ``sms``)."""
-    tables = probe_tables(path)
+    tables = probe_tables_even_truncated(path)
     if tables is None or not REQUIRED_TABLES <= tables:
         return False
     info = path.stat()
@@ -110,8 +112,9 @@ def sniff(path: Path) -> bool:
 
 @lru_cache(maxsize=16)
 def _has_bugle_columns(path: str, _size: int, _mtime: int) -> bool:
+    cut = truncated_size(Path(path))
     try:
-        with open_readonly(Path(path)) as conn:
+        with open_padded_copy(Path(path), cut[1]) if cut else open_readonly(Path(path)) as conn:
             return "sub_id" in column_names(conn, "participants") and "sender_id" in column_names(
                 conn, "messages"
             )
@@ -132,18 +135,26 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
     Messages with no part at all (RCS system events) are counted as excluded. Raises
     TruncatedArchive/CorruptArchive after every row read when the database is damaged.
     """
-    with open_readonly(path) as conn:
+    cut = truncated_size(path)
+    with open_padded_copy(path, cut[1]) if cut is not None else open_readonly(path) as conn:
         tables = table_names(conn)
-        if not REQUIRED_TABLES <= tables:
-            raise UnsupportedArchive("not a Google Messages bugle_db", path=str(path))
+        missing = sorted(REQUIRED_TABLES - tables) or [
+            f"{table}.{column}"
+            for table, column in (("participants", "sub_id"), ("messages", "sender_id"))
+            if column not in column_names(conn, table)
+        ]
+        if missing:
+            raise UnsupportedArchive(
+                f"not a Google Messages bugle_db (no {', '.join(missing)})", path=str(path)
+            )
         stats.details["bugle_user_version"] = str(scalar(conn, "PRAGMA user_version"))
-        participants = _load_participants(conn)
-        conversations = _load_conversations(conn, tables, participants)
-        total = count_rows(conn, "messages")
         protocols: dict[str, int] = {}
         done = 0
         try:
-            for result in _messages(conn, participants, conversations, protocols):
+            participants = _load_participants(conn)
+            conversations = _load_conversations(conn, tables, participants)
+            total = count_rows_or_none(conn, ["messages"])
+            for result in _messages(conn, participants, conversations, protocols, cut is not None):
                 done += 1
                 if options.on_progress is not None and done % _PROGRESS_EVERY == 0:
                     options.on_progress(done, total)
@@ -153,21 +164,16 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
                 stats.read += 1
                 yield record
         except sqlite3.DatabaseError as exc:
-            cut = truncated_size(path)
-            if cut is not None:
-                raise TruncatedArchive(
-                    f"read {stats.read} messages; the database is truncated ({cut[0]} of {cut[1]} bytes)",
-                    path=str(path),
-                    records_read=stats.read,
-                    hint="the copy was cut off; every message before the break was read",
+            if cut is None:
+                raise CorruptArchive(
+                    f"read {stats.read} messages, then the database failed ({exc})", path=str(path)
                 ) from None
-            raise CorruptArchive(
-                f"read {stats.read} messages, then the database failed ({exc})", path=str(path)
-            ) from None
         for protocol, count in sorted(protocols.items()):
             stats.details[f"bugle_protocol_{protocol}"] = str(count)
+        if cut is not None:
+            raise truncated_error(path, cut, stats.read)
         if options.on_progress is not None:
-            options.on_progress(total, total)
+            options.on_progress(done, done)
 
 
 def _load_participants(conn: sqlite3.Connection) -> dict[int, _Participant]:
@@ -228,8 +234,10 @@ def _messages(
     participants: dict[int, _Participant],
     conversations: dict[int, _Conversation],
     protocols: dict[str, int],
+    truncated: bool = False,
 ) -> Iterator[Record | Skip | Exclude]:
-    """Merge-join messages with their parts, both streamed in message-id order."""
+    """Merge-join messages with their parts, both streamed in message-id order. In a truncated copy
+    a text that runs into the zero padding (a NUL in it) marks a message as cut off."""
     query = (
         f"SELECT {select_list(column_names(conn, 'messages'), _MESSAGE_COLUMNS)} FROM messages ORDER BY _id"
     )
@@ -245,6 +253,9 @@ def _messages(
             next_parts = next(parts, None)
         if next_parts is not None and next_parts[0] == rowid:
             mine, next_parts = next_parts[1], next(parts, None)
+        if truncated and any(isinstance(v, str) and "\x00" in v for part in mine for v in part):
+            yield Skip("text cut off by the truncation")
+            continue
         yield _message(row, mine, participants, conversations, protocols)
 
 

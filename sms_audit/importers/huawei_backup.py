@@ -28,14 +28,16 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from sms_audit.errors import CorruptArchive, TruncatedArchive, UnsupportedArchive
+from sms_audit.errors import CorruptArchive, UnsupportedArchive
 from sms_audit.importers._sqlite import (
     column_names,
-    count_rows,
+    count_rows_or_none,
+    open_padded_copy,
     open_readonly,
-    probe_tables,
+    probe_tables_even_truncated,
     select_list,
     table_names,
+    truncated_error,
     truncated_size,
 )
 from sms_audit.importers.android_provider import sms_record
@@ -67,7 +69,7 @@ DECRYPT_HINT = (
 
 
 def _is_sms_db(path: Path) -> bool:
-    tables = probe_tables(path)
+    tables = probe_tables_even_truncated(path)
     return tables is not None and SMS_TABLE in tables
 
 
@@ -131,7 +133,8 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
         db = found
         stats.details["huawei_sms_db"] = str(found.relative_to(path))
         _record_identity(found, stats)
-    with open_readonly(db) as conn:
+    cut = truncated_size(db)
+    with open_padded_copy(db, cut[1]) if cut is not None else open_readonly(db) as conn:
         tables = table_names(conn)
         if SMS_TABLE not in tables:
             raise UnsupportedArchive(f"not a Huawei sms.db (no {SMS_TABLE} table)", path=str(path))
@@ -139,13 +142,19 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
         if others:
             stats.details["huawei_other_tables"] = ", ".join(others)
         sources = [t for t in (SMS_TABLE, BROADCAST_TABLE) if t in tables]
-        total = sum(count_rows(conn, t) for t in sources)
         done = 0
         try:
+            total = count_rows_or_none(conn, sources)
             for table in sources:
-                rows = _sms_rows(conn) if table == SMS_TABLE else _broadcast_rows(conn)
+                rows = (
+                    _sms_rows(conn, cut is not None)
+                    if table == SMS_TABLE
+                    else _broadcast_rows(conn, cut is not None)
+                )
+                done_in_table = 0
                 for result in rows:
                     done += 1
+                    done_in_table += 1
                     if options.on_progress is not None and done % _PROGRESS_EVERY == 0:
                         options.on_progress(done, total)
                     record = account(result, stats)
@@ -153,21 +162,16 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
                         continue
                     stats.read += 1
                     yield record
-                stats.details[f"huawei_{table}_rows"] = str(count_rows(conn, table))
+                stats.details[f"huawei_{table}_rows"] = str(done_in_table)
         except sqlite3.DatabaseError as exc:
-            cut = truncated_size(db)
-            if cut is not None:
-                raise TruncatedArchive(
-                    f"read {stats.read} messages; the database is truncated ({cut[0]} of {cut[1]} bytes)",
-                    path=str(path),
-                    records_read=stats.read,
-                    hint="the copy was cut off; every message before the break was read",
+            if cut is None:
+                raise CorruptArchive(
+                    f"read {stats.read} messages, then the database failed ({exc})", path=str(path)
                 ) from None
-            raise CorruptArchive(
-                f"read {stats.read} messages, then the database failed ({exc})", path=str(path)
-            ) from None
+        if cut is not None:
+            raise truncated_error(path, cut, stats.read)
         if options.on_progress is not None:
-            options.on_progress(total, total)
+            options.on_progress(done, done)
 
 
 def _encrypted_error(path: Path) -> UnsupportedArchive:
@@ -193,6 +197,14 @@ def _record_identity(db: Path, stats: ReadStats) -> None:
     stats.details["sha256_of"] = db.name
 
 
+CUT_OFF = "text cut off by the truncation"
+
+
+def _cut_off(*values: object) -> bool:
+    """A text value that runs into the zero padding of a truncated copy (see open_padded_copy)."""
+    return any(isinstance(v, str) and "\x00" in v for v in values)
+
+
 def _int(value: object) -> int | None:
     if isinstance(value, int):
         return value
@@ -204,9 +216,12 @@ def _int(value: object) -> int | None:
 
 # sms_tb row: (rowid, address, date ms, date_sent ms, type, body)
 #             (7, "1069012345670", 1757900000000, 1757899998000, 1, "【优选商城】… 回TD退订")
-def _sms_rows(conn: sqlite3.Connection) -> Iterator[Record | Skip]:
+def _sms_rows(conn: sqlite3.Connection, truncated: bool) -> Iterator[Record | Skip]:
     query = f"SELECT rowid, {select_list(column_names(conn, SMS_TABLE), _SMS_COLUMNS)} FROM {SMS_TABLE} ORDER BY rowid"
     for rowid, address, date, date_sent, kind, body in conn.execute(query):
+        if truncated and _cut_off(address, body):
+            yield Skip(CUT_OFF)
+            continue
         yield sms_record(
             record=f"{SMS_TABLE}:{rowid}",
             address=str(address) if address is not None else None,
@@ -219,11 +234,14 @@ def _sms_rows(conn: sqlite3.Connection) -> Iterator[Record | Skip]:
 
 # table_broadcastchat_tb row: (rowid, address, msg_date ms, send_msg_status, msg_content)
 #                             (1, "13800138001,13800138002", 1757900000000, 2, "中秋快乐")
-def _broadcast_rows(conn: sqlite3.Connection) -> Iterator[Record | Skip]:
+def _broadcast_rows(conn: sqlite3.Connection, truncated: bool) -> Iterator[Record | Skip]:
     columns = select_list(column_names(conn, BROADCAST_TABLE), _BROADCAST_COLUMNS)
     for rowid, address, date, status, content in conn.execute(
         f"SELECT rowid, {columns} FROM {BROADCAST_TABLE} ORDER BY rowid"
     ):
+        if truncated and _cut_off(address, content):
+            yield Skip(CUT_OFF)
+            continue
         code = _int(status)
         yield sms_record(
             record=f"{BROADCAST_TABLE}:{rowid}",

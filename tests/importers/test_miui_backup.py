@@ -154,8 +154,10 @@ def test_read_backup_folder_every_field(tmp_path: Path) -> None:
         "miui_mms": "3",
     }
     assert stats.warnings == [
-        "decoded 5 SMS and 3 MMS with a field layout known from MIUI 7 and inferred for V12.5.6.0.RFACNXM; "
-        "compare the counts with the phone"
+        (
+            "decoded 5 SMS and 3 MMS with a field layout known from MIUI 7 and inferred for V12.5.6.0.RFACNXM; "
+            "compare the counts with the phone"
+        )
     ]
 
 
@@ -199,8 +201,10 @@ def test_single_bak_and_zlib_payload(tmp_path: Path) -> None:
     messages, stats = _read(path)
     assert [m.body for m in messages] == [s.body for s in STORY_SMS]
     assert stats.warnings == [
-        "decoded 5 SMS and 0 MMS with a field layout known from MIUI 7 and inferred for this MIUI/HyperOS "
-        "version; compare the counts with the phone"
+        (
+            "decoded 5 SMS and 0 MMS with a field layout known from MIUI 7 and inferred for this MIUI/HyperOS "
+            "version; compare the counts with the phone"
+        )
     ]
 
 
