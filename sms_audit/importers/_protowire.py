@@ -45,39 +45,57 @@ def parse_message(data: bytes) -> dict[int, list[Value]]:
     fields: dict[int, list[Value]] = {}
     pos, end = 0, len(data)
     while pos < end:
-        key, pos = _varint(data, pos)
+        key = data[pos]  # one-byte keys (fields 1-15) and lengths (< 128) are the common case
+        pos += 1
+        if key & 0x80:
+            key, pos = _varint(data, pos - 1)
         number, wire = key >> 3, key & 7
         if number == 0:
             raise WireError("field number 0")
         value: Value
         if wire == VARINT:
-            value, pos = _varint(data, pos)
+            if pos < end and data[pos] < 0x80:
+                value, pos = data[pos], pos + 1
+            else:
+                value, pos = _varint(data, pos)
+        elif wire == LEN:
+            if pos < end and data[pos] < 0x80:
+                size, pos = data[pos], pos + 1
+            else:
+                size, pos = _varint(data, pos)
+            if pos + size > end:
+                raise WireError("length-delimited field runs past the end of its message")
+            value, pos = data[pos : pos + size], pos + size
         elif wire in (I64, I32):
             size = 8 if wire == I64 else 4
             if pos + size > end:
                 raise WireError("fixed-width field runs past the end of its message")
             value, pos = int.from_bytes(data[pos : pos + size], "little"), pos + size
-        elif wire == LEN:
-            size, pos = _varint(data, pos)
-            if pos + size > end:
-                raise WireError("length-delimited field runs past the end of its message")
-            value, pos = data[pos : pos + size], pos + size
         else:
             raise WireError(f"unsupported wire type {wire}")
-        fields.setdefault(number, []).append(value)
+        if number in fields:
+            fields[number].append(value)
+        else:
+            fields[number] = [value]
     return fields
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    result = 0
-    for shift in range(0, 7 * _MAX_VARINT_BYTES, 7):
-        if pos >= len(data):
+    end = len(data)
+    if pos >= end:
+        raise WireError("varint runs past the end of its message")
+    byte = data[pos]
+    if byte < 0x80:
+        return byte, pos + 1
+    result = byte & 0x7F
+    for shift in range(7, 7 * _MAX_VARINT_BYTES, 7):
+        pos += 1
+        if pos >= end:
             raise WireError("varint runs past the end of its message")
         byte = data[pos]
-        pos += 1
         result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, pos
+        if byte < 0x80:
+            return result, pos + 1
     raise WireError("varint longer than 10 bytes")
 
 

@@ -330,8 +330,9 @@ def _layout_error(message: str, path: Path) -> CorruptArchive:
     return CorruptArchive(
         message,
         path=str(path),
-        hint="sms-audit does not guess; please report this MIUI version, and meanwhile export the messages "
-        "with SMS Backup & Restore or 超级备份 (Super Backup) and import that",
+        hint="sms-audit does not guess. If you passed one .bak, pass the whole backup folder instead "
+        "(its descript.xml says which file holds the SMS); otherwise please report this MIUI version, and "
+        "meanwhile export the messages with SMS Backup & Restore or 超级备份 (Super Backup) and import that",
     )
 
 
