@@ -302,11 +302,26 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
             stats.details["sha256"] = sha256_file(path / chosen[0][0].name)
             stats.details["sha256_of"] = chosen[0][0].name
         totals = _Totals()
-        for entry, feature in chosen:
-            yield from _read_bak(entry, feature, path, options, stats, totals)
-        stats.details["miui_files"] = ", ".join(entry.name for entry, _ in chosen)
-        stats.details["miui_sms"] = str(totals.sms)
-        stats.details["miui_mms"] = str(totals.mms)
+        error: CorruptArchive | None = None
+        try:
+            for entry, feature in chosen:
+                try:
+                    yield from _read_bak(entry, feature, path, options, stats, totals)
+                except CorruptArchive as exc:  # a damaged SMS file must not cost the MMS file
+                    error = error or exc
+        finally:
+            stats.details["miui_files"] = ", ".join(entry.name for entry, _ in chosen)
+            stats.details["miui_sms"] = str(totals.sms)
+            stats.details["miui_mms"] = str(totals.mms)
+            if totals.decoded and not _verified(manifest):
+                version = manifest.miui_version if manifest is not None and manifest.miui_version else ""
+                stats.warnings.append(
+                    f"decoded {totals.sms} SMS and {totals.mms} MMS with a field layout known from MIUI 7 "
+                    f"and inferred for {version or 'this MIUI/HyperOS version'}; compare the counts with the "
+                    "phone"
+                )
+        if error is not None:
+            raise error
         if totals.payload_bytes and not totals.collections:
             raise _layout_error(
                 f"0 SMS decoded from {totals.payload_bytes} bytes of message data: the layout differs from "
@@ -317,12 +332,6 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
             raise _layout_error(
                 f"0 SMS decoded: none of the {totals.decoded} records has the fields of the known MIUI layout",
                 path,
-            )
-        if totals.decoded and not _verified(manifest):
-            version = manifest.miui_version if manifest is not None and manifest.miui_version else ""
-            stats.warnings.append(
-                f"decoded {totals.sms} SMS and {totals.mms} MMS with a field layout known from MIUI 7 and "
-                f"inferred for {version or 'this MIUI/HyperOS version'}; compare the counts with the phone"
             )
 
 

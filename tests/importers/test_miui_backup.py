@@ -397,3 +397,22 @@ def test_zip_with_encrypted_member(tmp_path: Path) -> None:
     archive.write_bytes(bytes(data))
     with pytest.raises(CorruptArchive, match="inside the zip is encrypted"):
         _read(archive)
+
+
+def test_truncated_sms_file_does_not_cost_the_mms_file(tmp_path: Path) -> None:
+    many = [Sms(PORT, ms(2025, 9, 1) + i * 60_000, f"【优选商城】第{i}条 回TD退订") for i in range(40)]
+    folder = write_backup(tmp_path / "b", sms=many, mms=STORY_MMS)
+    sms_file = folder / "短信(com.android.mms).bak"
+    data = sms_file.read_bytes()
+    sms_file.write_bytes(data[: len(data) // 2])
+    got: list[Message] = []
+    stats = ReadStats()
+    with pytest.raises(
+        TruncatedArchive, match=r"短信\(com.android.mms\).bak: read [0-9]+ records; the backup ends"
+    ):
+        got.extend(miui_backup.read(folder, ReadOptions(region="CN"), stats))
+    services = [m.service for m in got]
+    assert services.count(Service.MMS) == 3 and 0 < services.count(Service.SMS) < 40
+    assert stats.warnings and stats.warnings[0].startswith(
+        f"decoded {services.count(Service.SMS)} SMS and 3 MMS"
+    )
