@@ -53,6 +53,29 @@ CATALOG: tuple[FormatInfo, ...] = (
         "Android adb backup TelephonyBackupAgent files (zlib JSON)",
         "`adb backup` unpacked: apps/com.android.providers.telephony/d_f/000000_sms_backup",
     ),
+    FormatInfo(
+        "miui_backup",
+        "miui_backup",
+        "Xiaomi MIUI/HyperOS local backup (folder, .zip or .bak)",
+        "Xiaomi/Redmi/POCO Settings → About phone → Back up and restore → Local backups (设置 → 我的设备 → "
+        "备份与恢复 → 本地备份), with 短信/Messages selected; copy MIUI/backup/AllBackup/<date>/ (or its .zip) "
+        "from the phone's storage",
+    ),
+    FormatInfo(
+        "huawei_backup",
+        "huawei_backup",
+        "Huawei/Honor backup sms.db (decrypted; sms_tb)",
+        "Huawei/Honor Settings → System → Backup & restore (备份和恢复) to a memory card, USB drive or PC "
+        "(HiSuite), with a backup password; decrypt the backup folder with kobackupdec and the password, "
+        "then pass its output folder or db/sms.db (the encrypted folder is recognised and explained)",
+    ),
+    FormatInfo(
+        "google_messages",
+        "google_messages",
+        "Google Messages bugle_db (SQLite)",
+        "rooted phone or forensic extraction: /data/data/com.google.android.apps.messaging/databases/"
+        "bugle_db (with bugle_db-wal beside it); the only place end-to-end encrypted RCS text is kept",
+    ),
 )
 
 

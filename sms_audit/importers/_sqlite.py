@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sms_audit.errors import CorruptArchive
+from sms_audit.errors import CorruptArchive, TruncatedArchive
 from sms_audit.importers.base import read_head
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -201,4 +201,107 @@ def _probe_tables(path: str, _size: int, _mtime: int) -> frozenset[str] | None:
             conn.text_factory = _tolerant
             return frozenset(table_names(conn))
     except (CorruptArchive, sqlite3.DatabaseError, UnicodeDecodeError, OSError):
+        return None
+
+
+def truncated_size(path: Path) -> tuple[int, int] | None:
+    """(actual, expected) byte sizes when a database file is shorter than its header says, else None.
+
+    The header's page count (offset 28) is trusted only when its version-valid-for number (offset 92)
+    equals the change counter (offset 24), as the SQLite file format requires
+    (https://sqlite.org/fileformat2.html §1.3). A cut-off copy reads as "malformed" to SQLite; this
+    tells the user it is truncated instead.
+    """
+    header = read_head(path, _HEADER_SIZE)
+    if len(header) < _HEADER_SIZE or not header.startswith(SQLITE_MAGIC):
+        return None
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    if not pages or header[24:28] != header[92:96]:
+        return None
+    try:
+        actual = path.stat().st_size
+    except OSError:
+        return None
+    expected = pages * page_size
+    return (actual, expected) if actual < expected else None
+
+
+@contextmanager
+def open_padded_copy(path: Path, size: int) -> Iterator[sqlite3.Connection]:
+    """Open a truncated database (see :func:`truncated_size`) so that its surviving pages can be read.
+
+    SQLite refuses a file shorter than its header says ("malformed") even where the rows are intact.
+    The file (and any sidecar) is copied into a private 0700 temporary directory, the copy's partial
+    last page is dropped and the copy padded with zero bytes to ``size``, then opened read-only; a
+    query that reaches a missing page then fails with DatabaseError after the rows before it. A text
+    value whose overflow pages are missing reads with NUL characters: callers treat those rows as cut
+    off. The original is never modified.
+    """
+    tmpdir = tempfile.mkdtemp(prefix="sms-audit-")
+    os.chmod(tmpdir, stat.S_IRWXU)
+    conn: sqlite3.Connection | None = None
+    try:
+        target = Path(tmpdir) / "evidence.db"
+        shutil.copyfile(path, target)
+        header = read_head(path, _HEADER_SIZE)
+        page_size = int.from_bytes(header[16:18], "big") if len(header) >= 18 else 0
+        page_size = 65536 if page_size == 1 else page_size or 4096
+        with open(target, "r+b") as handle:
+            # The last page is partly missing: drop it whole, or its cells would point into the
+            # padding and read as made-up rows. Then extend with zero bytes.
+            handle.truncate(os.path.getsize(target) // page_size * page_size)
+            handle.truncate(size)
+        for suffix in SIDECARS:
+            sidecar = Path(f"{path}{suffix}")
+            if sidecar.exists():
+                shutil.copyfile(sidecar, Path(f"{target}{suffix}"))
+        conn = sqlite3.connect(f"file:{quote(str(target.resolve()))}?mode=ro", uri=True)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise CorruptArchive(
+                f"cannot read the truncated SQLite database ({exc})",
+                path=str(path),
+                hint="the file was cut off before the end of its table definitions",
+            ) from None
+        yield conn
+    finally:
+        if conn is not None:
+            conn.close()
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def probe_tables_even_truncated(path: Path) -> frozenset[str] | None:
+    """:func:`probe_tables`, and for a cut-off database the tables its surviving header pages name."""
+    tables = probe_tables(path)
+    if tables is not None or not is_sqlite(path):
+        return tables
+    cut = truncated_size(path)
+    if cut is None:
+        return None
+    try:
+        with open_padded_copy(path, cut[1]) as conn:
+            return frozenset(table_names(conn))
+    except (CorruptArchive, sqlite3.DatabaseError, OSError):
+        return None
+
+
+def truncated_error(path: Path, cut: tuple[int, int], records: int) -> TruncatedArchive:
+    """The error for a database found to be cut off after ``records`` messages were read from it."""
+    return TruncatedArchive(
+        f"read {records} messages; the database is truncated ({cut[0]} of {cut[1]} bytes)",
+        path=str(path),
+        records_read=records,
+        hint="the copy was cut off; every message on the pages before the break was read",
+    )
+
+
+def count_rows_or_none(conn: sqlite3.Connection, tables: Iterable[str]) -> int | None:
+    """The rows of ``tables`` together, or None when a damaged page stops the count (the rows
+    before it can still be read one by one)."""
+    try:
+        return sum(count_rows(conn, table) for table in tables)
+    except sqlite3.DatabaseError:
         return None
