@@ -45,6 +45,7 @@ from sms_audit.importers.base import ReadOptions, ReadStats, Skip, account, buil
 from sms_audit.model import Message, Record
 
 NAME = "huawei_backup"
+FOLDER = True  # a backup folder is one archive: never split into its files
 DESCRIPTION = "Huawei/Honor backup sms.db (decrypted; sms_tb)"
 
 SMS_TABLE = "sms_tb"

@@ -63,6 +63,7 @@ from sms_audit.importers.base import ReadOptions, ReadStats, Skip, account, buil
 from sms_audit.model import Message, Record
 
 NAME = "miui_backup"
+FOLDER = True  # a backup folder is one archive: never split into its files
 DESCRIPTION = "Xiaomi MIUI/HyperOS local backup (folder, .zip or .bak)"
 
 MIUI_MAGIC = b"MIUI BACKUP\n"
