@@ -53,6 +53,29 @@ CATALOG: tuple[FormatInfo, ...] = (
         "Android adb backup TelephonyBackupAgent files (zlib JSON)",
         "`adb backup` unpacked: apps/com.android.providers.telephony/d_f/000000_sms_backup",
     ),
+    FormatInfo(
+        "vmsg",
+        "vmessage",
+        "vMessage .vmsg (OPPO/OnePlus/realme incl. encrypted ColorOS 12+, MediaTek, Meizu, ZTE, Windows Phone)",
+        "OPPO/OnePlus/realme: 设置 → 系统设置 → 备份与迁移 → 本地备份 → 新建备份 (信息), then copy "
+        "Android/data/com.coloros.backuprestore/Backup/Data/<date>/ (OnePlus: com.oneplus.backuprestore) "
+        "and pass that folder (ColorOS 12+ encrypts it; decrypting needs pip install 'sms-audit[coloros]'); "
+        "older OPPO, Meizu, ZTE and MediaTek phones' Backup app: the sms.vmsg in its backup folder (sms/); "
+        "Windows Phone 'contacts+message backup': the .vmsg file",
+    ),
+    FormatInfo(
+        "super_backup_xml",
+        "super_backup",
+        "Super Backup (超级备份) SMS XML (<allsms>)",
+        "超级备份 / Super Backup & Restore app (Android): 短信 → 备份, the sms_*.xml file in its backup folder",
+    ),
+    FormatInfo(
+        "csv",
+        "csv_export",
+        "CSV export (iMazing, QQ同步助手, or any CSV with --csv-map)",
+        "iMazing (Mac/PC): Messages → select conversations → Export to CSV; QQ同步助手 web (ic.qq.com): "
+        "短信 → 导出; any other CSV: add --csv-map date=COL,direction=COL,address=COL,body=COL",
+    ),
 )
 
 

@@ -17,7 +17,7 @@ One archive that cannot be read never costs the others: its :class:`ArchiveResul
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -149,6 +149,7 @@ def read_archives(
     progress: ProgressFactory | None = None,
     get_passphrase: Callable[[str], str | None] | None = None,
     on_archive: Callable[[ArchiveResult], None] | None = None,
+    csv_map: str | Mapping[str, str] | None = None,
 ) -> Messages:
     """Read archives directly (no store): one message frame, deduplicated by message id.
 
@@ -157,9 +158,11 @@ def read_archives(
     says how to read national numbers; without it each archive's region is inferred from its first
     :data:`REGION_SAMPLE` records while they are read. Formats that write local times without a
     zone (vMessage, some CSV exports) are read in ``archive_timezone`` (IANA), else in the main zone
-    of the archive's region; the zone used is in the archive's ``details``. An archive that fails is
-    reported in its :class:`ArchiveResult` (``on_archive`` is called as each one finishes) and the
-    others are read.
+    of the archive's region; the zone used is in the archive's ``details``. ``csv_map`` says which
+    column of a CSV export is which (``"date=Time,direction=Type,address=Number,body=Content"``, see
+    :func:`sms_audit.importers.csv_export.parse_csv_map`; UsageError when malformed). An archive that
+    fails is reported in its :class:`ArchiveResult` (``on_archive`` is called as each one finishes)
+    and the others are read.
     """
     import pandas as pd
 
@@ -167,6 +170,7 @@ def read_archives(
 
     given = _given_region(region)
     zone = _valid_zone(archive_timezone)
+    columns = _csv_map(csv_map)
     frames: list[pd.DataFrame] = []
     owners: list[int] = []
     results: list[ArchiveResult] = []
@@ -177,7 +181,7 @@ def read_archives(
         with _archive_boundary(result):
             importer, stats = _open_archive(path, input_format, result)
             stream = _ArchiveStream(path, importer, stats, given, fallback, zone)
-            options = _options(get_passphrase)
+            options = _options(get_passphrase, columns)
             with _progress(progress, f"reading {path.name}") as callback:
                 options.on_progress = callback
                 try:
@@ -210,6 +214,7 @@ def import_archives(
     progress: ProgressFactory | None = None,
     get_passphrase: Callable[[str], str | None] | None = None,
     on_archive: Callable[[ArchiveResult], None] | None = None,
+    csv_map: str | Mapping[str, str] | None = None,
 ) -> list[ArchiveResult]:
     """Import archives into ``store``, one transaction per archive (idempotent).
 
@@ -217,10 +222,12 @@ def import_archives(
     from each archive as in :func:`read_archives`. A truncated or corrupt archive keeps every
     complete message before the damage (status ``truncated``/``corrupt``); any other failure
     leaves the store as it was for that archive. Returns one result per archive, with ``new``.
+    ``csv_map`` is as in :func:`read_archives`.
     """
     from sms_audit.importers import expand_folders
 
     zone = _valid_zone(archive_timezone)
+    columns = _csv_map(csv_map)
     remembered = store.get_meta("region")
     given = _given_region(region) or (
         RegionChoice(remembered, "remembered by the store") if remembered else None
@@ -233,7 +240,7 @@ def import_archives(
         with _archive_boundary(result):
             importer, stats = _open_archive(path, input_format, result)
             stream = _ArchiveStream(path, importer, stats, given, fallback, zone)
-            options = _options(get_passphrase)
+            options = _options(get_passphrase, columns)
             error: CorruptArchive | None = None
             with store.importing(str(path), importer.NAME) as writer:
                 with _progress(progress, f"importing {path.name}") as callback:
@@ -292,10 +299,21 @@ def _main_region(results: Sequence[ArchiveResult]) -> RegionChoice:
     return max(known, key=lambda r: r.read).region if known else UNKNOWN_REGION
 
 
-def _options(get_passphrase: Callable[[str], str | None] | None) -> ReadOptions:
+def _options(
+    get_passphrase: Callable[[str], str | None] | None, csv_map: dict[str, str] | None = None
+) -> ReadOptions:
     from sms_audit.importers.base import ReadOptions
 
-    return ReadOptions(get_passphrase=get_passphrase)
+    return ReadOptions(get_passphrase=get_passphrase, csv_map=csv_map)
+
+
+def _csv_map(value: str | Mapping[str, str] | None) -> dict[str, str] | None:
+    """A ``--csv-map`` checked before any archive is read (UsageError)."""
+    if value is None:
+        return None
+    from sms_audit.importers.csv_export import check_csv_map, parse_csv_map
+
+    return parse_csv_map(value) if isinstance(value, str) else check_csv_map(value)
 
 
 def _progress(

@@ -12,6 +12,7 @@ from sms_audit.cli.common import (
     AppState,
     ArchivesArg,
     ArchiveTimezoneOption,
+    CsvMapOption,
     InputFormatOption,
     OutputOption,
     RecordFormatOption,
@@ -70,7 +71,11 @@ def register(app: typer.Typer) -> None:
 
 
 def read_messages(
-    state: AppState, archives: list[Path], input_format: str | None, archive_timezone: str | None
+    state: AppState,
+    archives: list[Path],
+    input_format: str | None,
+    archive_timezone: str | None,
+    csv_map: str | None = None,
 ) -> Messages:
     """Archives read directly (each one's outcome reported on stderr), unclassified."""
     from sms_audit.pipeline import read_archives
@@ -80,6 +85,7 @@ def read_messages(
         region=state.region_choice(),
         input_format=check_input_format(input_format),
         archive_timezone=archive_timezone,
+        csv_map=csv_map,
         progress=lambda description: progress(state, description),
         get_passphrase=get_passphrase,
         on_archive=lambda result: report_archive(state, result, read_summary(result)),
@@ -125,6 +131,7 @@ def messages(
     ] = False,
     input_format: InputFormatOption = None,
     archive_timezone: ArchiveTimezoneOption = None,
+    csv_map: CsvMapOption = None,
     fmt: RecordFormatOption = RecordFormat.AUTO,
     output: OutputOption = None,
 ) -> None:
@@ -138,7 +145,7 @@ def messages(
         since=since, until=until, sender=sender, direction=direction, search=search, label=label
     )
     if archives:
-        labelled = classify_messages(read_messages(state, archives, input_format, archive_timezone))
+        labelled = classify_messages(read_messages(state, archives, input_format, archive_timezone, csv_map))
         chosen = select(labelled, flt, limit=limit, newest_first=newest_first)
     else:
         with open_store(state, create=False) as store:

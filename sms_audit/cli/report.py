@@ -13,6 +13,7 @@ from sms_audit.cli.common import (
     AppState,
     ArchivesArg,
     ArchiveTimezoneOption,
+    CsvMapOption,
     InputFormatOption,
     OutputOption,
     ReportFormatOption,
@@ -78,13 +79,17 @@ def _options(state: AppState, policy: str | None, grace: str | None, timezone: s
 
 
 def _messages(
-    state: AppState, archives: list[Path], input_format: str | None, archive_timezone: str | None
+    state: AppState,
+    archives: list[Path],
+    input_format: str | None,
+    archive_timezone: str | None,
+    csv_map: str | None = None,
 ) -> Messages:
     """Classified messages from the archives given, or from the store."""
     from sms_audit.pipeline import classify, load_store
 
     if archives:
-        return classify(read_messages(state, archives, input_format, archive_timezone))
+        return classify(read_messages(state, archives, input_format, archive_timezone, csv_map))
     with open_store(state, create=False) as store:
         return load_store(store, region=state.region_choice())
 
@@ -103,6 +108,7 @@ def report(
     output: OutputOption = None,
     input_format: InputFormatOption = None,
     archive_timezone: ArchiveTimezoneOption = None,
+    csv_map: CsvMapOption = None,
     policy: PolicyOpt = None,
     grace: GraceOpt = None,
     timezone: TimezoneOpt = None,
@@ -140,7 +146,7 @@ def report(
             hint="sms-audit import FILE first, then: sms-audit report --new",
         )
     options = _options(state, policy, grace, timezone)
-    messages = _messages(state, archives or [], input_format, archive_timezone)
+    messages = _messages(state, archives or [], input_format, archive_timezone, csv_map)
     with open_store(state, create=False) if new else nullcontext() as store:
         seen = store.seen_state(NEW_SCOPE) if store is not None else None
         result = audit(messages, options=options, since_state=seen)
@@ -177,6 +183,7 @@ def evidence(
     ] = None,
     input_format: InputFormatOption = None,
     archive_timezone: ArchiveTimezoneOption = None,
+    csv_map: CsvMapOption = None,
     policy: PolicyOpt = None,
     grace: GraceOpt = None,
     timezone: TimezoneOpt = None,
@@ -190,7 +197,7 @@ def evidence(
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError("not a folder", path=str(out_dir), hint="-o takes a folder for the pack")
     options = _options(state, policy, grace, timezone)
-    messages = _messages(state, archives or [], input_format, archive_timezone)
+    messages = _messages(state, archives or [], input_format, archive_timezone, csv_map)
     result = audit(messages, options=options)
     _policy_info(state, messages, options, result.policy.name)
     pack = write_evidence(messages, result, target, out_dir)
