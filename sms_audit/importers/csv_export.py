@@ -170,6 +170,7 @@ def _key(name: str) -> str:
 class _Row:
     line: int
     cells: list[str]
+    error: str | None = None  # the csv module could not read this row
 
     def get(self, index: int | None) -> str:
         return self.cells[index] if index is not None and index < len(self.cells) else ""
@@ -488,20 +489,21 @@ class _RawLines:
 
 
 def _rows(path: Path, encoding: TextEncoding, delimiter: str) -> Generator[tuple[_Row, list[str]]]:
-    """(row, the raw lines it spans) for every row; a NUL or broken quoting ends with CorruptArchive."""
+    """(row, the raw lines it spans) for every row. A row the csv module cannot read (a bare CR
+    in an unquoted field) comes with its ``error`` set, and reading goes on with the next line."""
     reader = TextLines(read_chunks(path), encoding)
     raw = _RawLines(reader)
     table = csv.reader(raw, delimiter=delimiter)
     while True:
         start = raw.line + 1
         try:
-            cells = next(table)
+            row = _Row(start, next(table))
         except StopIteration:
             return
         except csv.Error as exc:
-            raise CorruptArchive(f"unreadable CSV at line {start}: {exc}", path=str(path)) from None
+            row = _Row(start, [], str(exc).split(" - ")[0])
         lines, raw.current = raw.current, []
-        yield _Row(start, cells), lines
+        yield row, lines
 
 
 def _ends_inside_quotes(lines: list[str], delimiter: str) -> bool:
@@ -534,6 +536,8 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
     sample: list[list[str]] = []
     with closing(_rows(path, encoding, delimiter)) as first_rows:
         for row, _lines in first_rows:
+            if row.error is not None:
+                continue
             sample.append(row.cells)
             if len(sample) > _SAMPLE_ROWS:
                 break
@@ -583,6 +587,9 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
 def _emit(
     row: _Row, layout: _Layout, width: int, stats: ReadStats, unknown: Counter[str]
 ) -> Iterator[Record]:
+    if row.error is not None:
+        stats.skip(f"unreadable CSV row ({row.error})")
+        return
     if not any(c.strip() for c in row.cells):
         return  # a blank line
     if width and len(row.cells) < width:

@@ -183,7 +183,7 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
         where = "inside the <sms> record" if not complete else "after the <sms> record"
         raise TruncatedArchive(
             f"read {ordinal - (0 if complete else 1)} records; the file ends {where} at line {line}"
-            + ("" if ended else " without </allsms>"),
+            + ("" if ended or not complete else " without </allsms>"),
             path=str(path),
             records_read=stats.read,
             line=line,
