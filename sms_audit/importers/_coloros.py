@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hmac
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +34,10 @@ FIXED_KEY_MATERIAL = b"rTMVTmZYZVMTTEGt-Backup_Restore-"
 BLOCK = 16
 CONFIG_SEARCH_DEPTH = 5  # an encrypted sms.vmsg given alone: how far up to look for the config
 VMSG_SEARCH_DEPTH = 4  # how deep under the backup folder to look for *.vmsg
-INSTALL_HINT = "install the optional decryption support: pip install 'sms-audit[coloros]' (adds cryptography)"
+INSTALL_HINT = (
+    "install the optional decryption support: pip install cryptography (the 'coloros' extra of sms-audit)"
+)
+MAX_SCAN_FILES = 5000  # files looked at when no *.vmsg is there
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +92,8 @@ def backup_keys(config: Path) -> list[BackupKey]:
     return keys
 
 
-def encrypted_vmsg_files(folder: Path) -> list[Path]:
-    """``*.vmsg`` files under a backup folder (case-insensitive), sorted."""
+def backup_files(folder: Path) -> list[Path]:
+    """Every file under a backup folder (up to :data:`VMSG_SEARCH_DEPTH` levels), sorted."""
     found: list[Path] = []
 
     def walk(directory: Path, depth: int) -> None:
@@ -99,12 +102,36 @@ def encrypted_vmsg_files(folder: Path) -> list[Path]:
         except OSError:
             return
         for entry in entries:
+            if len(found) >= MAX_SCAN_FILES:
+                return
             if entry.is_dir() and depth < VMSG_SEARCH_DEPTH:
                 walk(entry, depth + 1)
-            elif entry.is_file() and entry.name.lower().endswith(".vmsg"):
+            elif entry.is_file():
                 found.append(entry)
 
     walk(folder, 0)
+    return found
+
+
+def vmsg_files(folder: Path, keys: list[BackupKey] | None, is_vmsg: Callable[[bytes], bool]) -> list[Path]:
+    """The message files of a backup folder: its ``*.vmsg`` files; when there are none (the file's
+    name and place in ColorOS 12+ backups are single-source), every file whose plaintext — as is,
+    or decrypted with one of ``keys`` — starts as a vMessage."""
+    files = backup_files(folder)
+    named = [f for f in files if f.name.lower().endswith(".vmsg")]
+    if named:
+        return named
+    found = []
+    for candidate in files:
+        if candidate.name == CONFIG_NAME or candidate.name.endswith(("-wal", "-shm", "-journal")):
+            continue
+        try:
+            with open(candidate, "rb") as stream:
+                head = stream.read(64)
+        except OSError:
+            continue
+        if is_vmsg(head) or any(is_vmsg(plaintext_head(candidate, key)) for key in keys or ()):
+            found.append(candidate)
     return found
 
 
@@ -121,8 +148,11 @@ def _cipher(key: BackupKey) -> object:
 
 def plaintext_head(path: Path, key: BackupKey, size: int = 64) -> bytes:
     """The first bytes of ``path`` decrypted with ``key`` (no padding check), for key selection."""
-    with open(path, "rb") as stream:
-        data = stream.read(size - size % BLOCK)
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read(size - size % BLOCK)
+    except OSError:
+        return b""
     data = data[: len(data) - len(data) % BLOCK]
     if not data:
         return b""

@@ -93,8 +93,16 @@ def sniff_encoding(head: bytes, *, declared: str | None = None, xml: bool = Fals
         return TextEncoding("utf-8", 0, "UTF-8")
     from charset_normalizer import from_bytes
 
-    best = from_bytes(head[:DETECT_BYTES]).best()
-    detected = _codec(best.encoding) if best is not None else None
+    matches = list(from_bytes(head[:DETECT_BYTES]))
+    if not matches:
+        return TextEncoding("utf-8", 0, "undetected; read as UTF-8")
+    best = matches[0]
+    # Short Chinese texts decode equally well as GBK, Big5, CP949 or Shift-JIS: a tie goes to
+    # GB18030, since most users are in mainland China (a Korean text is no tie: CP949 wins).
+    tied = [m for m in matches if m.chaos <= best.chaos + 0.01 and m.coherence >= best.coherence - 0.01]
+    if any(_codec(m.encoding) == "gb18030" for m in tied):
+        return TextEncoding("gb18030", 0, "detected")
+    detected = _codec(best.encoding)
     if detected is None:
         return TextEncoding("utf-8", 0, "undetected; read as UTF-8")
     return TextEncoding(detected, 0, "detected")

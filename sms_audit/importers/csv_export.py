@@ -395,7 +395,12 @@ def _qq(rows: list[list[str]]) -> _Columns | None:
     data = rows[1:] if len(rows) > 1 else rows
     columns = [[r[j] if j < len(r) else "" for r in data] for j in range(width)]
     box = [j for j, col in enumerate(columns) if _share(col, lambda v: v.strip() in QQ_BOX_WORDS) >= 0.9]
-    date = [j for j, col in enumerate(columns) if j not in box and _share(col, parse_walltime) >= 0.9]
+    # a written date-time, not a bare number (a 10-digit port would read as an epoch)
+    date = [
+        j
+        for j, col in enumerate(columns)
+        if j not in box and _share(col, lambda v: not v.strip().isdigit() and parse_walltime(v)) >= 0.9
+    ]
     phone = [
         j
         for j, col in enumerate(columns)

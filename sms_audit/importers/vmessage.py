@@ -150,14 +150,20 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
     record when the text ends inside one; CorruptArchive when a ColorOS backup cannot be
     decrypted; UnsupportedArchive when a backup folder holds no messages.
     """
-    files = _coloros.encrypted_vmsg_files(path) if path.is_dir() else [path]
+    keys: list[_coloros.BackupKey] | None = None
+    if path.is_dir():
+        named = [f for f in _coloros.backup_files(path) if f.name.lower().endswith(".vmsg")]
+        if not named:
+            keys = _coloros.backup_keys(path / _coloros.CONFIG_NAME)
+        files = named or _coloros.vmsg_files(path, keys, _decrypts_to_vmsg)
+    else:
+        files = [path]
     if not files:
         raise UnsupportedArchive(
-            "this ColorOS backup holds no .vmsg file (were messages selected when it was made?)",
+            "this ColorOS backup holds no messages (no .vmsg file, and no file that decrypts to one)",
             path=str(path),
-            hint="make a new local backup with 信息/Messages selected, then pass its folder",
+            hint="make a new local backup with 信息 (Messages) ticked, then pass its folder",
         )
-    keys: list[_coloros.BackupKey] | None = None
     total = sum(_size(f) for f in files)
     done = 0
     for member in files:
@@ -193,7 +199,12 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
         if warning:
             stats.warnings.append(f"{label}: {warning}")
     if path.is_dir():
+        from sms_audit.files import sha256_file
+
         stats.details["vmsg_files"] = str(len(files))
+        if len(files) == 1:  # a folder has no single hash: record the message file's
+            stats.details["sha256"] = sha256_file(files[0])
+            stats.details["sha256_of"] = str(files[0].relative_to(path))
 
 
 def _size(path: Path) -> int:

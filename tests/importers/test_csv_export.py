@@ -136,6 +136,13 @@ def test_imazing_import_summary_and_reimport(tmp_path: Path) -> None:
 # --- QQ同步助手 ---------------------------------------------------------------------------------
 
 QQ_ROWS = [
+    (
+        "【京东】您的订单已发货",
+        "",
+        "1069012345",
+        "2025/08/30 09:00:00",
+        "收件箱",
+    ),  # a port that looks like an epoch
     (AD1, "", PORT, "2025/09/01 11:24:00", "收件箱"),
     ('周末一起吃饭吗？\n"老地方"见', "小王", "13900001111", "2025/09/05 09:30:00", "收件箱"),
     ("TD", "", PORT, "2025/09/10 20:15:00", "发件箱"),
@@ -163,13 +170,17 @@ def test_qq_gbk_matched_on_content(
     records, stats = _records(path)
     assert stats.details == {"encoding": "gb18030 (detected)", "csv_layout": "QQ同步助手"}
     assert [(r.direction, r.address_raw, r.body) for r in records] == [
+        (Direction.IN, "1069012345", "【京东】您的订单已发货"),
         (Direction.IN, PORT, AD1),
         (Direction.IN, "13900001111", '周末一起吃饭吗？\n"老地方"见'),
         (Direction.OUT, PORT, "TD"),
         (Direction.DRAFT, "13900001111", "还没写完"),
         (Direction.IN, PORT, AD2),
     ]
-    assert records[2].timestamp_us == _wall("2025-09-10 20:15:00") and records[2].local_time
+    assert records[3].timestamp_us == _wall("2025-09-10 20:15:00") and records[3].local_time
+    assert records[3].message_id == make_message_id(
+        "csv", PORT, "out", f"{_wall('2025-09-10 20:15:00')}L", "TD"
+    )
     assert records[0].source_record == ("line 2" if header else "line 1")
 
 
@@ -356,8 +367,8 @@ def test_truncated_last_row_keeps_complete_rows(tmp_path: Path) -> None:
         got: list[Record] = []
         with pytest.raises(TruncatedArchive) as info:
             got.extend(csv_export.read_records(path, ReadOptions(), ReadStats()))
-        assert [r.body for r in got] == [AD1, '周末一起吃饭吗？\n"老地方"见', "TD"]
-        assert str(info.value) == f"{path}: read 3 records; the last row (line 6) is cut short"
+        assert [r.body for r in got] == ["【京东】您的订单已发货", AD1, '周末一起吃饭吗？\n"老地方"见', "TD"]
+        assert str(info.value) == f"{path}: read 4 records; the last row (line 7) is cut short"
 
 
 def test_broken_rows_in_the_middle_are_skipped(tmp_path: Path) -> None:

@@ -347,6 +347,8 @@ def test_coloros_backup_folder_is_decrypted(tmp_path: Path) -> None:
         "encryption": "ColorOS AES-256-CBC (EncryptInfo row 1)",
         "encoding": "utf-8 (UTF-8)",
         "vmsg_files": "1",
+        "sha256": hashlib.sha256((folder / "Sms" / "sms.vmsg").read_bytes()).hexdigest(),
+        "sha256_of": "Sms/sms.vmsg",
     }
     # the encrypted file inside the backup folder can be given directly too
     inner = folder / "Sms" / "sms.vmsg"
@@ -425,8 +427,20 @@ def test_coloros_pieces_given_alone_are_explained(tmp_path: Path) -> None:
         detect(folder / "backup_config_new.db")
     (folder / "Sms" / "sms.vmsg").unlink()
     assert detect(folder).NAME == "vmsg"
-    with pytest.raises(UnsupportedArchive, match="holds no .vmsg file"):
+    with pytest.raises(UnsupportedArchive) as empty:
         _records(folder)
+    assert empty.value.message == (
+        "this ColorOS backup holds no messages (no .vmsg file, and no file that decrypts to one)"
+    )
+
+
+def test_coloros_message_file_found_by_content(tmp_path: Path) -> None:
+    # Where the messages sit in a ColorOS 12+ backup is single-source: any name and folder work.
+    folder = write_coloros_backup(tmp_path / "bk", _cn_user(), sub="Message/data", name="message_backup")
+    records, stats = _records(folder)
+    assert len(records) == 4
+    assert records[0].source_record == "Message/data/message_backup:1"
+    assert stats.details["sha256_of"] == "Message/data/message_backup"
 
 
 def test_coloros_without_cryptography_says_what_to_install(
@@ -436,9 +450,8 @@ def test_coloros_without_cryptography_says_what_to_install(
     monkeypatch.setitem(sys.modules, "cryptography.hazmat.primitives.ciphers", None)
     with pytest.raises(UnsupportedArchive) as info:
         _records(folder)
-    assert (
-        info.value.hint
-        == "install the optional decryption support: pip install 'sms-audit[coloros]' (adds cryptography)"
+    assert info.value.hint == (
+        "install the optional decryption support: pip install cryptography (the 'coloros' extra of sms-audit)"
     )
 
 
