@@ -94,6 +94,13 @@ def parse_walltime(text: str, date_format: str | None = None) -> WallTime | None
         if parsed.tzinfo is not None:
             return WallTime(_us(parsed.astimezone(UTC).replace(tzinfo=None)), False)
         return WallTime(_us(parsed), True) if _MIN_YEAR <= parsed.year <= _MAX_YEAR else None
+    if len(text) == 19 and text[4] in "-/." and text[7] == text[4] and text[10] in " T" and text[13] == ":":
+        # the common fixed layout (2018/08/04 14:08:59), without the regex
+        try:
+            value = _build(text[0:4], text[5:7], text[8:10], text[11:13], text[14:16], text[17:19], None, None)
+        except ValueError:
+            return None
+        return WallTime(_us(value), True)
     if _EPOCH_NUMBER.fullmatch(text):
         from sms_audit.importers.base import Skip, main_time_us
 

@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from sms_audit.errors import CorruptArchive, TruncatedArchive, UnsupportedArchive
@@ -70,11 +72,13 @@ BOX = {
     "DRAFTBOX": Direction.DRAFT,
 }
 _SNIFF_BYTES = 4096
+_MARKER_START = frozenset("BEbe \t")
 _MAGIC = "BEGIN:VMSG"
 # A property line inside VBODY: name, optional ;params, colon (a body line is anything else).
 _PROPERTY = re.compile(r"(X-[A-Za-z0-9-]+|Date|Subject)((?:;[^:\r\n]*)?):", re.IGNORECASE)
 _QP_RUN = re.compile(r"(?:=[0-9A-Fa-f]{2})+")
 _SOFT_BREAK = re.compile(r"=\r?\n")
+_ODD_EQUALS = re.compile(r"=(?![0-9A-Fa-f]{2}|\r?\n|$)")  # an "=" that is no QP escape
 
 
 # --- detection ----------------------------------------------------------------------------------
@@ -263,7 +267,8 @@ def _parse(
     ordinal = 0
     for raw in lines:
         text = raw.rstrip("\r\n")
-        marker = text.strip().upper()
+        # Only a line that starts with B/E (after blanks) can be BEGIN:/END:; most lines do not.
+        marker = text.strip().upper() if text[:1] in _MARKER_START else ""
         if entry is None:
             if marker == _MAGIC:
                 entry = _Entry(line=lines.line_number, stack=["VMSG"])
@@ -298,7 +303,7 @@ def _parse(
                     options.on_progress(done + lines.bytes_read, total)
                 yield record
             continue
-        _property(entry, text, raw)
+        _property(entry, text, raw, marker)
     if entry is not None or ended.reason:
         where = f"; {ended.reason}" if ended.reason else ""
         start = f" inside the record that starts at line {entry.line}" if entry is not None else ""
@@ -319,17 +324,17 @@ def _pop(entry: _Entry, name: str) -> None:
             pass
 
 
-def _property(entry: _Entry, text: str, raw: str) -> None:
-    """One line of a record outside a body (``text`` without its line end, ``raw`` with it)."""
-    upper = text.strip().upper()
-    if upper.startswith("BEGIN:"):
-        name = upper[6:].strip()
+def _property(entry: _Entry, text: str, raw: str, marker: str) -> None:
+    """One line of a record outside a body (``text`` without its line end, ``raw`` with it;
+    ``marker`` its upper-cased form when it may be BEGIN:/END:)."""
+    if marker.startswith("BEGIN:"):
+        name = marker[6:].strip()
         entry.stack.append(name)
         if name == "VPART":
             entry.parts.append({})
         return
-    if upper.startswith("END:"):
-        _pop(entry, upper[4:].strip())
+    if marker.startswith("END:"):
+        _pop(entry, marker[4:].strip())
         return
     name, _, value = text.partition(":")
     key = name.split(";", 1)[0].strip().upper()
@@ -371,6 +376,18 @@ def _params(raw: str) -> dict[str, str]:
     return found
 
 
+@lru_cache(maxsize=64)
+def _body_options(params: str) -> tuple[str, str]:
+    """(charset, encoding) of a ``Subject`` property's parameters; an unknown charset → UTF-8."""
+    options = _params(params)
+    charset = options.get("CHARSET", "utf-8")
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        charset = "utf-8"
+    return charset, options.get("ENCODING", "").upper()
+
+
 def decode_body(raw: str, params: str) -> str:
     """A vMessage body as the phone held it.
 
@@ -380,35 +397,50 @@ def decode_body(raw: str, params: str) -> str:
     so a body declared QP but written raw (MediaTek) keeps its ``=`` signs. A body that holds
     non-ASCII text was written raw: it is taken as is. In a raw body ``/END:VBODY`` is unescaped.
     """
-    options = _params(params)
-    charset = options.get("CHARSET", "utf-8")
-    try:
-        "".encode(charset)
-    except LookupError:
-        charset = "utf-8"
-    encoding = options.get("ENCODING", "").upper()
+    charset, encoding = _body_options(params)
     if encoding in ("BASE64", "B"):
         try:
             return base64.b64decode("".join(raw.split()), validate=True).decode(charset, "replace")
         except (binascii.Error, ValueError):
             return raw
-    decoded_any = False
+    if (
+        encoding == "QUOTED-PRINTABLE"
+        and raw.isascii()
+        and _QP_RUN.search(raw)
+        and not _ODD_EQUALS.search(raw)
+    ):
+        # Fast path, the same result as decode_qp when every escape decodes (checked by a test).
+        try:
+            return binascii.a2b_qp(raw.encode("ascii")).decode(charset)
+        except (UnicodeDecodeError, ValueError):
+            pass
     if encoding == "QUOTED-PRINTABLE" and raw.isascii():
-        raw = _SOFT_BREAK.sub("", raw)
-
-        def run(match: re.Match[str]) -> str:
-            nonlocal decoded_any
-            try:
-                text = bytes.fromhex(match.group(0).replace("=", "")).decode(charset)
-            except (UnicodeDecodeError, ValueError):
-                return match.group(0)
-            decoded_any = True
+        text, decoded_any = decode_qp(raw, charset)
+        if decoded_any:
             return text
+        raw = text
+    return raw.replace("/END:VBODY", "END:VBODY")  # MediaTek's escape of a literal END:VBODY
 
-        raw = _QP_RUN.sub(run, raw)
-    if not decoded_any:
-        raw = raw.replace("/END:VBODY", "END:VBODY")  # MediaTek's escape of a literal END:VBODY
-    return raw
+
+def decode_qp(raw: str, charset: str) -> tuple[str, bool]:
+    """Quoted-printable ASCII → (text, whether any escape was decoded), run by run: a run of
+    ``=HH`` that is no valid text in ``charset`` stays as written. A final ``=`` after decoded
+    escapes is a soft break before ``END:VBODY``."""
+    decoded_any = False
+
+    def run(match: re.Match[str]) -> str:
+        nonlocal decoded_any
+        try:
+            text = bytes.fromhex(match.group(0).replace("=", "")).decode(charset)
+        except (UnicodeDecodeError, ValueError):
+            return match.group(0)
+        decoded_any = True
+        return text
+
+    text = _QP_RUN.sub(run, _SOFT_BREAK.sub("", raw))
+    if decoded_any and text.endswith("=") and raw.endswith("="):
+        text = text[:-1]
+    return text, decoded_any
 
 
 def _body(entry: _Entry) -> str:

@@ -17,10 +17,11 @@ from typer.testing import CliRunner
 from sms_audit.cli import app
 from sms_audit.errors import CorruptArchive, SmsAuditError, TruncatedArchive, UnsupportedArchive
 from sms_audit.importers import ReadOptions, ReadStats, detect, vmessage
+from sms_audit.importers.vmessage import decode_qp
 from sms_audit.model import Record, make_message_id
 from sms_audit.pipeline import read_archives
 from sms_audit.schema import Direction, Service
-from tests.fixtures_vmsg import IV, RANDOM, document, record, write, write_coloros_backup
+from tests.fixtures_vmsg import IV, RANDOM, document, qp_encode, record, write, write_coloros_backup
 
 runner = CliRunner()
 PORT = "10690123456701"
@@ -487,6 +488,14 @@ def test_property_raw_bodies_round_trip(tmp_path: Path, body: str) -> None:
     path = write(tmp_path / "p.vmsg", document(record("95588", "2024/01/01 10:00:00", body, style="mtk")))
     records, _ = _records(path)
     assert [r.body for r in records] == [body]
+
+
+@settings(max_examples=500)
+@given(raw=st.text(alphabet="=0123456789ABCDEFaz \r\n", max_size=40) | st.builds(qp_encode, _TEXT))
+def test_property_qp_fast_path_matches_the_run_by_run_decoder(raw: str) -> None:
+    text, decoded = decode_qp(raw, "utf-8")
+    expected = text if decoded else text.replace("/END:VBODY", "END:VBODY")
+    assert vmessage.decode_body(raw, ";ENCODING=QUOTED-PRINTABLE;CHARSET=UTF-8") == expected
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
