@@ -97,7 +97,9 @@ def parse_walltime(text: str, date_format: str | None = None) -> WallTime | None
     if len(text) == 19 and text[4] in "-/." and text[7] == text[4] and text[10] in " T" and text[13] == ":":
         # the common fixed layout (2018/08/04 14:08:59), without the regex
         try:
-            value = _build(text[0:4], text[5:7], text[8:10], text[11:13], text[14:16], text[17:19], None, None)
+            value = _build(
+                text[0:4], text[5:7], text[8:10], text[11:13], text[14:16], text[17:19], None, None
+            )
         except ValueError:
             return None
         return WallTime(_us(value), True)

@@ -102,11 +102,25 @@ def _looks_encrypted(path: Path) -> bool:
     return size > 0 and size % _coloros.BLOCK == 0 and _plain_vmsg(path) is None
 
 
+def _message_folder(path: Path) -> bool:
+    """A backup folder whose ``sms``/``Sms`` sub-folder holds a plain ``*.vmsg`` (older OPPO,
+    MediaTek and ZTE backup apps: ``…/backup/Data/<date>/Sms/sms.vmsg``)."""
+    try:
+        folders = [p for p in path.iterdir() if p.is_dir() and p.name.lower() == "sms"]
+        return any(
+            f.is_file() and f.name.lower().endswith(".vmsg") and _plain_vmsg(f) is not None
+            for folder in folders
+            for f in folder.iterdir()
+        )
+    except OSError:
+        return False
+
+
 def sniff(path: Path) -> bool:
     """A text file starting ``BEGIN:VMSG``; a ColorOS backup folder (``backup_config_new.db``);
-    or an encrypted ``*.vmsg`` inside one."""
+    an encrypted ``*.vmsg`` inside one; or a backup folder with ``sms/*.vmsg``."""
     if path.is_dir():
-        return (path / _coloros.CONFIG_NAME).is_file()
+        return (path / _coloros.CONFIG_NAME).is_file() or _message_folder(path)
     if not path.is_file():
         return False
     if _plain_vmsg(path) is not None:
@@ -157,7 +171,7 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
     keys: list[_coloros.BackupKey] | None = None
     if path.is_dir():
         named = [f for f in _coloros.backup_files(path) if f.name.lower().endswith(".vmsg")]
-        if not named:
+        if not named and (path / _coloros.CONFIG_NAME).is_file():
             keys = _coloros.backup_keys(path / _coloros.CONFIG_NAME)
         files = named or _coloros.vmsg_files(path, keys, _decrypts_to_vmsg)
     else:

@@ -290,6 +290,19 @@ def test_broken_record_costs_only_itself(tmp_path: Path) -> None:
     assert [r.body for r in _records(write(tmp_path / "c.vmsg", text))[0]] == ["one", "kept", "three"]
 
 
+def test_older_backup_folder_with_an_sms_subfolder(tmp_path: Path) -> None:
+    folder = tmp_path / "backup" / "Data" / "2019-03-02-101500"
+    (folder / "Sms").mkdir(parents=True)
+    (folder / "Contact").mkdir()
+    (folder / "Contact" / "contact.vcf").write_text("BEGIN:VCARD\nEND:VCARD\n", encoding="utf-8")
+    write(folder / "Sms" / "sms.vmsg", _cn_user("mtk"))
+    assert detect(folder).NAME == "vmsg"
+    records, stats = _records(folder)
+    assert len(records) == 4 and records[0].source_record == "Sms/sms.vmsg:1"
+    assert stats.details["sha256_of"] == "Sms/sms.vmsg"
+    assert not vmessage.sniff(tmp_path / "backup")  # the folder of backups stands for each one inside
+
+
 def test_cli_import_summary_zone_and_reimport(tmp_path: Path) -> None:
     path = write(tmp_path / "sms.vmsg", _cn_user())
     db = tmp_path / "store.sqlite"
