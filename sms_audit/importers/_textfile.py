@@ -25,6 +25,15 @@ _BOMS = (
 _SUPERSET = {"gb2312": "gb18030", "gbk": "gb18030", "cp936": "gb18030", "hz": "gb18030", "ascii": "utf-8"}
 _XML_ENCODING = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']""")
 DETECT_BYTES = 256 * 1024  # how much charset-normalizer looks at
+MAX_LINE_CHARS = 16 * 1024 * 1024  # a text line this long is damage (or a bomb), not a message
+
+
+class LineTooLong(Exception):
+    """A line exceeded :data:`MAX_LINE_CHARS` (memory stays bounded); ``line`` is its number."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(f"line {line} is longer than {MAX_LINE_CHARS:,} characters")
+        self.line = line
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +131,9 @@ class TextLines:
     are counted in ``replaced``; ``line_number`` is the number of the last line handed out.
     """
 
-    def __init__(self, chunks: Iterable[bytes], encoding: TextEncoding) -> None:
+    def __init__(self, chunks: Iterable[bytes], encoding: TextEncoding, max_line: int | None = None) -> None:
         self._chunks = iter(chunks)
+        self._max_line = max_line or MAX_LINE_CHARS
         self._encoding = encoding
         self._decoder = codecs.getincrementaldecoder(encoding.codec)("replace")
         self.replaced = 0
@@ -157,9 +167,13 @@ class TextLines:
                 if end < 0:
                     break
                 self.line_number += 1
+                if end - start > self._max_line:
+                    raise LineTooLong(self.line_number)
                 yield pending[start : end + 1]
                 start = end + 1
             pending = pending[start:]
+            if len(pending) > self._max_line:
+                raise LineTooLong(self.line_number + 1)
         if pending:
             self.line_number += 1
             yield pending

@@ -32,6 +32,7 @@ from pathlib import Path
 from sms_audit.errors import CorruptArchive, TruncatedArchive, UnsupportedArchive, UsageError
 from sms_audit.importers._textfile import (
     DETECT_BYTES,
+    LineTooLong,
     TextEncoding,
     TextLines,
     decode_head,
@@ -507,8 +508,23 @@ def _rows(path: Path, encoding: TextEncoding, delimiter: str) -> Generator[tuple
             return
         except csv.Error as exc:
             row = _Row(start, [], str(exc).split(" - ")[0])
+        except LineTooLong as exc:
+            raise CorruptArchive(
+                f"{exc}; the rows before it were read",
+                path=str(path),
+                hint="the file is damaged; the rows before this line were read",
+            ) from None
         lines, raw.current = raw.current, []
         yield row, lines
+
+
+def _readable_rows(path: Path, encoding: TextEncoding, delimiter: str) -> Generator[tuple[_Row, list[str]]]:
+    """:func:`_rows` up to any damage, for the passes that only look (the reading pass reports it
+    after yielding every row before it)."""
+    try:
+        yield from _rows(path, encoding, delimiter)
+    except CorruptArchive:
+        return
 
 
 def _ends_inside_quotes(lines: list[str], delimiter: str) -> bool:
@@ -539,7 +555,7 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
     text, encoding = found
     delimiter = _delimiter(text[:_SNIFF_BYTES]) or ","
     sample: list[list[str]] = []
-    with closing(_rows(path, encoding, delimiter)) as first_rows:
+    with closing(_readable_rows(path, encoding, delimiter)) as first_rows:
         for row, _lines in first_rows:
             if row.error is not None:
                 continue
@@ -549,7 +565,7 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
     layout = _layout(sample, options, path)
     stats.details["encoding"] = encoding.describe()
     stats.details["csv_layout"] = layout.name
-    layout.prepare(row for row, _ in _rows(path, encoding, delimiter))
+    layout.prepare(row for row, _ in _readable_rows(path, encoding, delimiter))
     unknown: Counter[str] = Counter()
     size = path.stat().st_size
     pending: tuple[_Row, list[str]] | None = None
@@ -557,12 +573,17 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
     if layout.has_header:
         next(rows, None)
     width = layout.width
-    for current in rows:
-        if pending is not None:
+    try:
+        for current in rows:
+            if pending is not None:
+                yield from _emit(pending[0], layout, width, stats, unknown)
+                if options.on_progress is not None and stats.read % 500 == 0:
+                    options.on_progress(pending[0].line, None)
+            pending = current
+    except CorruptArchive:
+        if pending is not None:  # the row before the damage is whole
             yield from _emit(pending[0], layout, width, stats, unknown)
-            if options.on_progress is not None and stats.read % 500 == 0:
-                options.on_progress(pending[0].line, None)
-        pending = current
+        raise
     if pending is not None:
         row, lines = pending
         if (width and 0 < len(row.cells) < width) or _ends_inside_quotes(lines, delimiter):

@@ -35,8 +35,15 @@ from functools import lru_cache
 from pathlib import Path
 
 from sms_audit.errors import CorruptArchive, TruncatedArchive, UnsupportedArchive
-from sms_audit.importers import _coloros
-from sms_audit.importers._textfile import TextEncoding, TextLines, decode_head, read_chunks, sniff_encoding
+from sms_audit.importers import _coloros, _textfile
+from sms_audit.importers._textfile import (
+    LineTooLong,
+    TextEncoding,
+    TextLines,
+    decode_head,
+    read_chunks,
+    sniff_encoding,
+)
 from sms_audit.importers._walltime import parse_walltime
 from sms_audit.importers.base import (
     ReadOptions,
@@ -262,6 +269,7 @@ class _Entry:
     date: str | None = None
     subject_params: str | None = None
     body_lines: list[str] = field(default_factory=list)
+    body_chars: int = 0
     in_body: bool = False
     body_closed: bool = False
     parts: list[dict[str, str]] = field(default_factory=list)
@@ -279,6 +287,37 @@ def _parse(
 ) -> Iterator[Record]:
     entry: _Entry | None = None
     ordinal = 0
+    try:
+        for ordinal, entry, record in _entries(lines, label, stats, options, done, total):
+            if record is not None:
+                yield record
+    except LineTooLong as exc:
+        raise CorruptArchive(
+            f"{label}: read {stats.read} records; {exc}",
+            path=str(path),
+            hint="the file is damaged; the records before this line were read",
+        ) from None
+    if entry is not None or ended.reason:
+        where = f"; {ended.reason}" if ended.reason else ""
+        start = f" inside the record that starts at line {entry.line}" if entry is not None else ""
+        raise TruncatedArchive(
+            f"{label}: read {ordinal} records; the file ends{start}{where}",
+            path=str(path),
+            records_read=stats.read,
+            line=entry.line if entry is not None else None,
+            hint="the backup ends early (interrupted copy?); every complete record before the break was read",
+        )
+    if ordinal == 0:
+        raise CorruptArchive(f"{label}: no BEGIN:VMSG … END:VMSG record in the file", path=str(path))
+
+
+def _entries(
+    lines: TextLines, label: str, stats: ReadStats, options: ReadOptions, done: int, total: int
+) -> Iterator[tuple[int, _Entry | None, Record | None]]:
+    """(records finished so far, None, the record) for each record read, then a last
+    (records finished, the record still open or None, None) when the text ends."""
+    entry: _Entry | None = None
+    ordinal = 0
     for raw in lines:
         text = raw.rstrip("\r\n")
         # Only a line that starts with B/E (after blanks) can be BEGIN:/END:; most lines do not.
@@ -293,7 +332,9 @@ def _parse(
                 _pop(entry, "VBODY")
                 continue
             if marker not in ("END:VMSG", _MAGIC):
-                entry.body_lines.append(raw)
+                entry.body_chars += len(raw)
+                if entry.body_chars <= _textfile.MAX_LINE_CHARS:
+                    entry.body_lines.append(raw)
                 continue
             entry.in_body = False  # a record without END:VBODY: the body ends here
         if marker == _MAGIC:  # the previous record never ended
@@ -302,7 +343,7 @@ def _parse(
                 record = account(_record(entry, label, ordinal), stats)
                 if record is not None:
                     stats.read += 1
-                    yield record
+                    yield ordinal, None, record
             else:
                 stats.skip("record cut short (no END:VBODY/END:VMSG before the next record)")
             entry = _Entry(line=lines.line_number, stack=["VMSG"])
@@ -315,21 +356,10 @@ def _parse(
                 stats.read += 1
                 if options.on_progress is not None and stats.read % 500 == 0:
                     options.on_progress(done + lines.bytes_read, total)
-                yield record
+                yield ordinal, None, record
             continue
         _property(entry, text, raw, marker)
-    if entry is not None or ended.reason:
-        where = f"; {ended.reason}" if ended.reason else ""
-        start = f" inside the record that starts at line {entry.line}" if entry is not None else ""
-        raise TruncatedArchive(
-            f"{label}: read {ordinal} records; the file ends{start}{where}",
-            path=str(path),
-            records_read=stats.read,
-            line=entry.line if entry is not None else None,
-            hint="the backup ends early (interrupted copy?); every complete record before the break was read",
-        )
-    if ordinal == 0:
-        raise CorruptArchive(f"{label}: no BEGIN:VMSG … END:VMSG record in the file", path=str(path))
+    yield ordinal, entry, None
 
 
 def _pop(entry: _Entry, name: str) -> None:
@@ -501,6 +531,8 @@ def _record(entry: _Entry, label: str, ordinal: int) -> Record | Skip:
         members = tels
     if not others:
         return Skip("no address (TEL)" if not entry.parts else "MMS without any address")
+    if entry.body_chars > _textfile.MAX_LINE_CHARS:
+        return Skip(f"body longer than {_textfile.MAX_LINE_CHARS:,} characters")
     if not entry.date:
         return Skip("no date")
     when = parse_walltime(entry.date)

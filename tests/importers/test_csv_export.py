@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from sms_audit.cli import app
 from sms_audit.errors import CorruptArchive, SmsAuditError, TruncatedArchive, UnsupportedArchive, UsageError
-from sms_audit.importers import ReadOptions, ReadStats, csv_export, detect
+from sms_audit.importers import ReadOptions, ReadStats, _textfile, csv_export, detect
 from sms_audit.importers.csv_export import map_example, parse_csv_map
 from sms_audit.importers.direction_words import DIRECTION_WORDS, direction_of
 from sms_audit.model import Record, make_message_id, sms_message_id
@@ -386,6 +386,22 @@ def test_broken_rows_in_the_middle_are_skipped(tmp_path: Path) -> None:
         "skipped 1 record: row with fewer columns than the header",
         "skipped 1 record: unreadable CSV row (new-line character seen in unquoted field)",
     ]
+
+
+def test_huge_line_is_a_clear_error_after_the_rows_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_textfile, "MAX_LINE_CHARS", 2000)
+    path = tmp_path / "big.csv"
+    path.write_bytes(
+        plain_csv(HEADER, [ROWS[0], ["2025-09-02 10:00", "Received", PORT, "z" * 5000, ""], ROWS[2]])
+    )
+    got: list[Record] = []
+    options = ReadOptions(csv_map=parse_csv_map("date=Time,direction=Folder,address=Number,body=Content"))
+    with pytest.raises(CorruptArchive) as info:
+        got.extend(csv_export.read_records(path, options, ReadStats()))
+    assert [r.body for r in got] == [AD1]
+    assert info.value.message == "line 3 is longer than 2,000 characters; the rows before it were read"
 
 
 def test_direction_words_are_documented_data() -> None:

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from sms_audit.cli import app
 from sms_audit.errors import CorruptArchive, SmsAuditError, TruncatedArchive, UnsupportedArchive
-from sms_audit.importers import ReadOptions, ReadStats, detect, vmessage
+from sms_audit.importers import ReadOptions, ReadStats, _textfile, detect, vmessage
 from sms_audit.importers.vmessage import decode_qp
 from sms_audit.model import Record, make_message_id
 from sms_audit.pipeline import read_archives
@@ -301,6 +301,26 @@ def test_older_backup_folder_with_an_sms_subfolder(tmp_path: Path) -> None:
     assert len(records) == 4 and records[0].source_record == "Sms/sms.vmsg:1"
     assert stats.details["sha256_of"] == "Sms/sms.vmsg"
     assert not vmessage.sniff(tmp_path / "backup")  # the folder of backups stands for each one inside
+
+
+def test_huge_lines_and_bodies_keep_memory_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_textfile, "MAX_LINE_CHARS", 1000)
+    many_lines = "\n".join(["x" * 80] * 20)  # a 1,600-character body in short lines
+    text = document(
+        record(PORT, "2025/09/01 10:00:00", "one", style="mtk"),
+        record(PORT, "2025/09/02 10:00:00", many_lines, style="mtk"),
+        record(PORT, "2025/09/03 10:00:00", "three", style="mtk"),
+        record(PORT, "2025/09/04 10:00:00", "y" * 5000, style="mtk"),  # one 5,000-character line
+        record(PORT, "2025/09/05 10:00:00", "never read", style="mtk"),
+    )
+    got: list[Record] = []
+    stats = ReadStats()
+    with pytest.raises(CorruptArchive) as info:
+        got.extend(vmessage.read_records(write(tmp_path / "big.vmsg", text), ReadOptions(), stats))
+    assert [r.body for r in got] == ["one", "three"]
+    assert stats.skip_summary() == ["skipped 1 record: body longer than 1,000 characters"]
+    line = text.split("\n").index("Subject;ENCODING=QUOTED-PRINTABLE;CHARSET=UTF-8:" + "y" * 5000) + 1
+    assert info.value.message == f"big.vmsg: read 2 records; line {line} is longer than 1,000 characters"
 
 
 def test_cli_import_summary_zone_and_reimport(tmp_path: Path) -> None:
