@@ -76,6 +76,29 @@ CATALOG: tuple[FormatInfo, ...] = (
         "rooted phone or forensic extraction: /data/data/com.google.android.apps.messaging/databases/"
         "bugle_db (with bugle_db-wal beside it); the only place end-to-end encrypted RCS text is kept",
     ),
+    FormatInfo(
+        "vmsg",
+        "vmessage",
+        "vMessage .vmsg (OPPO/OnePlus/realme incl. encrypted ColorOS 12+, MediaTek, Meizu, ZTE, Windows Phone)",
+        "OPPO/OnePlus/realme: 备份与迁移 → 本地备份 → 新建备份 with 信息 (Messages) ticked, then copy the folder "
+        "Android/data/com.coloros.backuprestore/Backup/Data/<date>/ (OnePlus: com.oneplus.backuprestore) "
+        "and pass it (ColorOS 12+ encrypts it; decrypting needs the optional cryptography package, "
+        "the coloros extra); older OPPO, Meizu, ZTE and MediaTek phones' Backup app: the sms.vmsg in its "
+        "backup's sms folder; Windows Phone: the .vmsg its message backup writes",
+    ),
+    FormatInfo(
+        "super_backup_xml",
+        "super_backup",
+        "Super Backup (超级备份) SMS XML (<allsms>)",
+        "超级备份 / Super Backup & Restore app (Android): back up SMS, then the .xml file it writes",
+    ),
+    FormatInfo(
+        "csv",
+        "csv_export",
+        "CSV export (iMazing, QQ同步助手, or any CSV with --csv-map)",
+        "iMazing (Mac/PC): Messages → Export to CSV; QQ同步助手 web (ic.qq.com): the SMS export (GBK CSV); "
+        "any other CSV: add --csv-map date=COL,direction=COL,address=COL,body=COL",
+    ),
 )
 
 

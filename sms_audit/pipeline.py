@@ -17,7 +17,8 @@ One archive that cannot be read never costs the others: its :class:`ArchiveResul
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -151,6 +152,7 @@ def read_archives(
     progress: ProgressFactory | None = None,
     get_passphrase: Callable[[str], str | None] | None = None,
     on_archive: Callable[[ArchiveResult], None] | None = None,
+    csv_map: str | Mapping[str, str] | None = None,
 ) -> Messages:
     """Read archives directly (no store): one message frame, deduplicated by message id.
 
@@ -159,9 +161,11 @@ def read_archives(
     says how to read national numbers; without it each archive's region is inferred from its first
     :data:`REGION_SAMPLE` records while they are read. Formats that write local times without a
     zone (vMessage, some CSV exports) are read in ``archive_timezone`` (IANA), else in the main zone
-    of the archive's region; the zone used is in the archive's ``details``. An archive that fails is
-    reported in its :class:`ArchiveResult` (``on_archive`` is called as each one finishes) and the
-    others are read.
+    of the archive's region; the zone used is in the archive's ``details``. ``csv_map`` says which
+    column of a CSV export is which (``"date=Time,direction=Type,address=Number,body=Content"``, see
+    :func:`sms_audit.importers.csv_export.parse_csv_map`; UsageError when malformed). An archive that
+    fails is reported in its :class:`ArchiveResult` (``on_archive`` is called as each one finishes)
+    and the others are read.
     """
     import pandas as pd
 
@@ -169,6 +173,7 @@ def read_archives(
 
     given = _given_region(region)
     zone = _valid_zone(archive_timezone)
+    column_map = _csv_map(csv_map)
     frames: list[pd.DataFrame] = []
     owners: list[int] = []
     results: list[ArchiveResult] = []
@@ -178,7 +183,7 @@ def read_archives(
         results.append(result)
         with _archive_boundary(result):
             importer, stats = _open_archive(path, input_format, result)
-            options = _options(get_passphrase)
+            options = _options(get_passphrase, column_map)
             stream = _ArchiveStream(
                 path, importer, stats, given, fallback, zone, options.limits.max_body_bytes
             )
@@ -215,6 +220,7 @@ def import_archives(
     progress: ProgressFactory | None = None,
     get_passphrase: Callable[[str], str | None] | None = None,
     on_archive: Callable[[ArchiveResult], None] | None = None,
+    csv_map: str | Mapping[str, str] | None = None,
 ) -> list[ArchiveResult]:
     """Import archives into ``store``, one transaction per archive (idempotent), labelling them.
 
@@ -226,10 +232,12 @@ def import_archives(
     every message is labelled again. A truncated or corrupt archive keeps every complete message
     before the damage (status ``truncated``/``corrupt``); any other failure leaves the store as it
     was for that archive. Returns one result per archive, with ``new``.
+    ``csv_map`` is as in :func:`read_archives`.
     """
     from sms_audit.importers import expand_folders
 
     zone = _valid_zone(archive_timezone)
+    column_map = _csv_map(csv_map)
     remembered = store.get_meta("region")
     given = _given_region(region) or (
         RegionChoice(remembered, "remembered by the store") if remembered else None
@@ -246,7 +254,7 @@ def import_archives(
                 if on_archive is not None:
                     on_archive(result)
                 continue
-            options = _options(get_passphrase)
+            options = _options(get_passphrase, column_map)
             stream = _ArchiveStream(
                 path, importer, stats, given, fallback, zone, options.limits.max_body_bytes
             )
@@ -303,7 +311,11 @@ def _already_imported(store: Store, result: ArchiveResult) -> bool:
             earlier["excluded"],
         )
         result.region = RegionChoice(earlier["region"], "of the earlier import")
-        result.details = {"same_sha256_as_import": str(earlier["import_id"])}
+        result.details = {
+            **json.loads(earlier["details"] or "{}"),
+            "same_sha256_as_import": str(earlier["import_id"]),
+        }
+        result.details.pop("error", None)
         result.status = "ok"
         writer.finish(
             status="ok",
@@ -406,10 +418,21 @@ def _main_region(results: Sequence[ArchiveResult]) -> RegionChoice:
     return max(known, key=lambda r: r.read).region if known else UNKNOWN_REGION
 
 
-def _options(get_passphrase: Callable[[str], str | None] | None) -> ReadOptions:
+def _options(
+    get_passphrase: Callable[[str], str | None] | None, csv_map: dict[str, str] | None = None
+) -> ReadOptions:
     from sms_audit.importers.base import ReadOptions
 
-    return ReadOptions(get_passphrase=get_passphrase)
+    return ReadOptions(get_passphrase=get_passphrase, csv_map=csv_map)
+
+
+def _csv_map(value: str | Mapping[str, str] | None) -> dict[str, str] | None:
+    """A ``--csv-map`` checked before any archive is read (UsageError)."""
+    if value is None:
+        return None
+    from sms_audit.importers.csv_export import check_csv_map, parse_csv_map
+
+    return parse_csv_map(value) if isinstance(value, str) else check_csv_map(value)
 
 
 def _progress(

@@ -7,6 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Speed is measured in bench/, never in tests: no per-example deadline (a loaded CI machine would
+# turn it into flaky failures), and slow data generation is no health problem.
+settings.register_profile("sms-audit", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("sms-audit")
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_DATA = REPO / "sample_data"

@@ -6,13 +6,13 @@ import sqlite3
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import pandas as pd
 import pytest
 
 from sms_audit.errors import StoreError, TruncatedArchive
 from sms_audit.importers import ReadOptions, ReadStats, android_xml
-from sms_audit.model import to_frame
+from sms_audit.model import Normalizer, to_frame
 from sms_audit.pipeline import ArchiveResult, import_archives
 from sms_audit.store import SCHEMA_VERSION, Store
 from tests.fixtures_sbr import document, sms
@@ -65,11 +65,10 @@ def test_store_interrupted_import_leaves_store_unchanged(tmp_path: Path) -> None
     with Store(tmp_path / "s.sqlite") as store:
         _import(store, _backup(tmp_path, "a.xml", "m0"))
 
-        def interrupted() -> Iterator[pd.DataFrame]:
-            frame = to_frame(
-                android_xml.read(_backup(tmp_path, "b.xml", "x1", "x2", start=5), ReadOptions(), ReadStats())
-            )
-            yield frame
+        def interrupted() -> Iterator[dict[str, list[Any]]]:
+            path = _backup(tmp_path, "b.xml", "x1", "x2", start=5)
+            records = list(android_xml.read_records(path, ReadOptions(), ReadStats()))
+            yield Normalizer("CN").columns(records, "sbr_xml", str(path))
             raise KeyboardInterrupt
 
         with pytest.raises(KeyboardInterrupt), store.importing("b.xml", "sbr_xml") as writer:

@@ -72,6 +72,17 @@ ArchiveTimezoneOption = Annotated[
     ),
 ]
 
+CsvMapOption = Annotated[
+    str | None,
+    typer.Option(
+        "--csv-map",
+        help="Which column of a CSV export is which, for CSVs no preset matches: "
+        "date=COL,direction=COL,address=COL,body=COL[,date_format=FMT]; COL = a column name or number.",
+        show_default=False,
+        metavar="MAP",
+    ),
+]
+
 
 def format_option(extra: str = "") -> Any:
     """The one declaration of ``--format``; the annotated enum lists the formats that work."""

@@ -9,6 +9,7 @@ import typer
 
 from sms_audit.cli.common import (
     ArchiveTimezoneOption,
+    CsvMapOption,
     InputFormatOption,
     OutputOption,
     RecordFormatOption,
@@ -79,6 +80,7 @@ def import_(
     ],
     input_format: InputFormatOption = None,
     archive_timezone: ArchiveTimezoneOption = None,
+    csv_map: CsvMapOption = None,
 ) -> None:
     """Import archives into the store (idempotent: messages already there are not added again)."""
     from sms_audit.pipeline import import_archives
@@ -92,6 +94,7 @@ def import_(
             region=state.region_choice(),
             input_format=fmt,
             archive_timezone=archive_timezone,
+            csv_map=csv_map,
             progress=lambda description: progress(state, description),
             get_passphrase=get_passphrase,
             on_archive=lambda result: report_archive(

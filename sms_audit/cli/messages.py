@@ -14,6 +14,7 @@ from sms_audit.cli.common import (
     AppState,
     ArchivesArg,
     ArchiveTimezoneOption,
+    CsvMapOption,
     InputFormatOption,
     OutputOption,
     RecordFormatOption,
@@ -76,7 +77,11 @@ def register(app: typer.Typer) -> None:
 
 @contextmanager
 def message_store(
-    state: AppState, archives: list[Path], input_format: str | None, archive_timezone: str | None
+    state: AppState,
+    archives: list[Path],
+    input_format: str | None,
+    archive_timezone: str | None,
+    csv_map: str | None = None,
 ) -> Iterator[Store]:
     """The store to read: the user's, or — for archives given directly — a private temporary one
     they are imported into first (each archive's outcome reported on stderr)."""
@@ -94,6 +99,7 @@ def message_store(
             region=state.region_choice(),
             input_format=fmt,
             archive_timezone=archive_timezone,
+            csv_map=csv_map,
             progress=lambda description: progress(state, description),
             get_passphrase=get_passphrase,
             on_archive=lambda result: report_archive(state, result, read_summary(result)),
@@ -140,6 +146,7 @@ def messages(
     ] = False,
     input_format: InputFormatOption = None,
     archive_timezone: ArchiveTimezoneOption = None,
+    csv_map: CsvMapOption = None,
     fmt: RecordFormatOption = RecordFormat.AUTO,
     output: OutputOption = None,
 ) -> None:
@@ -152,7 +159,7 @@ def messages(
     flt = MessageFilter.from_options(
         since=since, until=until, sender=sender, direction=direction, search=search, label=label
     )
-    with message_store(state, archives or [], input_format, archive_timezone) as store:
+    with message_store(state, archives or [], input_format, archive_timezone, csv_map) as store:
         batches = iter_store(
             store,
             flt,

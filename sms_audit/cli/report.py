@@ -12,6 +12,7 @@ from sms_audit.cli.common import (
     AppState,
     ArchivesArg,
     ArchiveTimezoneOption,
+    CsvMapOption,
     InputFormatOption,
     OutputOption,
     ReportFormatOption,
@@ -91,6 +92,7 @@ def report(
     output: OutputOption = None,
     input_format: InputFormatOption = None,
     archive_timezone: ArchiveTimezoneOption = None,
+    csv_map: CsvMapOption = None,
     policy: PolicyOpt = None,
     grace: GraceOpt = None,
     timezone: TimezoneOpt = None,
@@ -129,7 +131,7 @@ def report(
             hint="sms-audit import FILE first, then: sms-audit report --new",
         )
     options = _options(state, policy, grace, timezone)
-    with message_store(state, archives or [], input_format, archive_timezone) as store:
+    with message_store(state, archives or [], input_format, archive_timezone, csv_map) as store:
         messages = load_for_report(
             store, region=state.region_choice(), progress=lambda description: progress(state, description)
         )
@@ -168,6 +170,7 @@ def evidence(
     ] = None,
     input_format: InputFormatOption = None,
     archive_timezone: ArchiveTimezoneOption = None,
+    csv_map: CsvMapOption = None,
     policy: PolicyOpt = None,
     grace: GraceOpt = None,
     timezone: TimezoneOpt = None,
@@ -181,7 +184,7 @@ def evidence(
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError("not a folder", path=str(out_dir), hint="-o takes a folder for the pack")
     options = _options(state, policy, grace, timezone)
-    with message_store(state, archives or [], input_format, archive_timezone) as store:
+    with message_store(state, archives or [], input_format, archive_timezone, csv_map) as store:
         messages = load_for_report(
             store, region=state.region_choice(), progress=lambda description: progress(state, description)
         )

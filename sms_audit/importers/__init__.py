@@ -42,11 +42,11 @@ def detect(path: Path) -> Importer:
     if path.is_file() and path.stat().st_size == 0:
         raise UnsupportedArchive("empty file", path=str(path), hint="the copy may have failed; copy it again")
     # Let importers explain look-alikes they recognise (a call log, an encrypted export ...).
-    explain_corrupt(path)
     for module in IMPORTERS:
         explain = getattr(module, "explain_unsupported", None)
         if explain is not None:
             explain(path)
+    explain_corrupt(path)
     if path.is_dir():
         raise UnsupportedArchive(
             f"no archive found in {path} ({SUPPORTED_HINT.replace('supported', 'looked for')})"

@@ -57,6 +57,8 @@ class ReadOptions:
     #: Returns the passphrase of an encrypted backup, or None when none can be had (cron).
     get_passphrase: Callable[[str], str | None] | None = None
     limits: Limits = field(default_factory=Limits.from_env)
+    #: Which CSV column is which (``--csv-map``): keys date, direction, address, body[, date_format].
+    csv_map: dict[str, str] | None = None
 
 
 @dataclass(slots=True)
