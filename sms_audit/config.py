@@ -1,8 +1,9 @@
-"""Where things live and which settings apply.
+"""Where things live and which settings apply — one precedence, applied in one place.
 
-Precedence, highest first: command-line flag > ``SMS_AUDIT_*`` environment variable >
-``config.toml`` in the config directory > built-in default. Nothing depends on the working
-directory (cron runs in ``$HOME``), and nothing here writes files.
+Every setting is looked up by :func:`resolve`, highest first: the command-line option >
+``SMS_AUDIT_<NAME>`` environment variable > ``<name> = …`` in ``config.toml`` in the config directory >
+the built-in default. Nothing depends on the working directory (cron runs in ``$HOME``), and nothing
+here writes files.
 """
 
 from __future__ import annotations
@@ -24,8 +25,11 @@ ENV_REGION = "SMS_AUDIT_REGION"
 ENV_FORMAT = "SMS_AUDIT_FORMAT"
 ENV_BACKUP_PASSWORD = "SMS_AUDIT_BACKUP_PASSWORD"
 ENV_POLICY = "SMS_AUDIT_POLICY"
+ENV_GRACE = "SMS_AUDIT_GRACE"
+ENV_TIMEZONE = "SMS_AUDIT_TIMEZONE"
 
-_KNOWN_KEYS = {"db", "region", "policy", "grace", "format", "timezone"}
+#: The settings ``config.toml`` may hold; each also has an ``SMS_AUDIT_<NAME>`` variable and an option.
+SETTINGS = ("db", "region", "policy", "grace", "format", "timezone")
 
 
 def config_dir() -> Path:
@@ -37,6 +41,10 @@ def config_dir() -> Path:
 def rules_dir() -> Path:
     """User classifier rules: every ``*.toml`` in ``<config dir>/rules``."""
     return config_dir() / "rules"
+
+
+def config_file() -> Path:
+    return config_dir() / "config.toml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +59,18 @@ class Settings:
     timezone: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A setting's value and where it came from (``--grace``, ``$SMS_AUDIT_GRACE``, ``config.toml``,
+    ``default``): reports say which, so a value from the config file is never called a flag."""
+
+    value: str | None
+    source: str
+
+
 def load_settings() -> Settings:
     """Read ``config.toml``; a missing file is fine, a broken one is a usage error."""
-    path = config_dir() / "config.toml"
+    path = config_file()
     try:
         with open(path, "rb") as handle:
             data: dict[str, Any] = tomllib.load(handle)
@@ -61,14 +78,25 @@ def load_settings() -> Settings:
         return Settings()
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(f"cannot read config: {exc}", path=str(path)) from None
-    unknown = sorted(set(data) - _KNOWN_KEYS)
+    unknown = sorted(set(data) - set(SETTINGS))
     if unknown:
         raise UsageError(
-            f"unknown setting {unknown[0]!r}",
-            path=str(path),
-            hint="known settings: " + ", ".join(sorted(_KNOWN_KEYS)),
+            f"unknown setting {unknown[0]!r}", path=str(path), hint="known settings: " + ", ".join(SETTINGS)
         )
     return Settings(**{k: str(v) for k, v in data.items()})
+
+
+def resolve(name: str, option: str | None, settings: Settings, default: str | None = None) -> Resolved:
+    """The one precedence: option > ``SMS_AUDIT_<NAME>`` > ``config.toml`` > ``default``."""
+    if option not in (None, ""):
+        return Resolved(option, f"--{name}")
+    env = f"SMS_AUDIT_{name.upper()}"
+    if os.environ.get(env):
+        return Resolved(os.environ[env], f"${env}")
+    configured = getattr(settings, name)
+    if configured not in (None, ""):
+        return Resolved(configured, "config.toml")
+    return Resolved(default, "default")
 
 
 def default_db_path() -> Path:
@@ -77,20 +105,18 @@ def default_db_path() -> Path:
 
 def resolve_db_path(flag: str | None, settings: Settings) -> Path:
     """--db > $SMS_AUDIT_DB > config ``db`` > ``<user data dir>/archive.sqlite``."""
-    for candidate in (flag, os.environ.get(ENV_DB), settings.db):
-        if candidate:
-            return Path(candidate).expanduser()
-    return default_db_path()
+    chosen = resolve("db", flag, settings).value
+    return Path(chosen).expanduser() if chosen else default_db_path()
 
 
-def resolve_region(flag: str | None, settings: Settings) -> str | None:
+def resolve_region(flag: str | None, settings: Settings) -> Resolved:
     """--region > $SMS_AUDIT_REGION > config ``region`` > None (inferred from the archive)."""
     from sms_audit.normalize import valid_region
 
-    for candidate in (flag, os.environ.get(ENV_REGION), settings.region):
-        if candidate:
-            try:
-                return valid_region(candidate)
-            except ValueError as exc:
-                raise UsageError(str(exc), hint="e.g. --region CN or --region US") from None
-    return None
+    chosen = resolve("region", flag, settings)
+    if chosen.value is None:
+        return chosen
+    try:
+        return Resolved(valid_region(chosen.value), chosen.source)
+    except ValueError as exc:
+        raise UsageError(str(exc), hint="e.g. --region CN or --region US") from None

@@ -782,6 +782,7 @@ class AuditOptions:
     grace: str | None = None
     timezone: str | None = None
     timezone_source: str = "given"
+    grace_source: str = "--grace"
 
     @classmethod
     def parse(
@@ -791,6 +792,7 @@ class AuditOptions:
         timezone: str | None = None,
         *,
         timezone_source: str = "given",
+        grace_source: str = "--grace",
     ) -> AuditOptions:
         """Check names and values before any archive is read; raises UsageError."""
         from sms_audit.report.policy import Policy, get_policy, valid_timezone, with_grace
@@ -799,7 +801,7 @@ class AuditOptions:
         if grace:
             with_grace(get_policy("strict"), grace)
         zone = valid_timezone(timezone) if timezone else None
-        return cls(chosen, grace or None, zone, timezone_source)
+        return cls(chosen, grace or None, zone, timezone_source, grace_source)
 
 
 def audit(
@@ -835,7 +837,7 @@ def audit(
     else:
         policy_source = "given"
     if options.grace:
-        chosen = with_grace(chosen, options.grace)
+        chosen = with_grace(chosen, options.grace, options.grace_source)
     if options.timezone:
         tz, tz_source = options.timezone, options.timezone_source
     else:

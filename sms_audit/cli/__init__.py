@@ -22,7 +22,7 @@ from sms_audit.cli import messages as _messages
 from sms_audit.cli import report as _report
 from sms_audit.cli.common import AppState, print_error
 from sms_audit.cli.messages import MESSAGES_COLUMNS
-from sms_audit.errors import ExitCode, SmsAuditError
+from sms_audit.errors import ExitCode, SmsAuditError, UsageError
 
 
 class _Group(TyperGroup):
@@ -31,6 +31,27 @@ class _Group(TyperGroup):
     Global options may also follow the command name (``sms-audit report --db x -q``): they are
     moved in front of it before parsing, so they mean the same wherever they are typed.
     """
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Usage errors as one ``error:`` line plus a ``hint:`` (exit 2), never a usage block."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[misc]
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[misc]
+        except typer.TyperException as exc:  # click's UsageError, BadParameter, NoSuchOption ...
+            usage_error(exc)
+            sys.exit(int(getattr(exc, "exit_code", ExitCode.USAGE)))
+        except typer.Abort:
+            sys.stderr.write("interrupted\n")
+            sys.exit(ExitCode.INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else ExitCode.OK)
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:  # type: ignore[override]
+        command = super().get_command(ctx, cmd_name)  # type: ignore[arg-type]
+        if command is not None:
+            for param in getattr(command, "params", []):
+                _conventional(param)
+        return command
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
         return super().parse_args(
@@ -73,6 +94,50 @@ class _Group(TyperGroup):
                 "run again with --debug for the traceback and please report it\n"
             )
             raise typer.Exit(ExitCode.INTERNAL) from None
+
+
+def usage_error(exc: Exception) -> None:
+    """``error: no such option: --bogus`` and ``hint: did you mean --format?`` on stderr."""
+    import difflib
+
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    message = re.sub(r" \(env var: '[^']*'\)| \(Possible options: [^)]*\)|Value error, ", "", message).rstrip(
+        "."
+    )
+    message = re.sub(r"'(--?[\w-]+)'(?: / '(-\w)')?", r"\1", message)  # '--format' / '-f' → --format
+    hint = None
+    ctx = getattr(exc, "ctx", None)
+    possibilities = sorted(getattr(exc, "possibilities", None) or [])
+    option = getattr(exc, "option_name", None)
+    if not possibilities and option and ctx is not None:
+        known = [o for param in ctx.command.params for o in getattr(param, "opts", [])]
+        possibilities = difflib.get_close_matches(option, known, n=2, cutoff=0.6)
+    if possibilities:
+        hint = "did you mean " + " or ".join(possibilities) + "?"
+    bad = re.search(r"(--[\w-]+): '([^']*)' is not one of ((?:'[^']*'(?:, )?)+)", message)
+    if bad:
+        choices = re.findall(r"'([^']*)'", bad.group(3))
+        close = difflib.get_close_matches(bad.group(2).lower(), choices, n=1, cutoff=0.5)
+        message = f"invalid value for {bad.group(1)}: {bad.group(2)!r} is not one of {', '.join(choices)}"
+        hint = f"did you mean {bad.group(1)} {close[0]}?" if close else None
+    if hint is None and ctx is not None:
+        hint = f"see {ctx.command_path} --help"
+    print_error(UsageError(message[:1].lower() + message[1:], hint=hint))
+
+
+def _conventional(param: Any) -> None:
+    """Help like a normal CLI: ``PATH...`` and ``[ARCHIVE]...`` in usage lines, no ``<list[Path]>``
+    type tags (typer's arguments carry them; the metavar already says what is expected)."""
+    if getattr(param, "param_type_name", "") != "argument" or getattr(param, "_conventional", False):
+        return
+    name = param.metavar or param.name.upper()
+    shown = name if param.required else f"[{name}]"
+    if param.nargs != 1 and not shown.endswith("..."):
+        shown += "..."
+    param.display_type_rich = lambda ctx: ""
+    param._usage_display_name = lambda: shown
+    param._rich_display_name = lambda: shown
+    param._conventional = True
 
 
 GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose", "--debug"})
@@ -139,7 +204,8 @@ app = typer.Typer(
     name="sms-audit",
     help="Audit an exported SMS archive: who kept sending marketing after you replied TD / 退订 / STOP.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},

@@ -12,8 +12,9 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO, TypeVar
 
 import typer
 
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 ArchivesArg = Annotated[
     list[Path] | None,
     typer.Argument(
-        help="Archives to read directly; none = the store.", show_default=False, metavar="[ARCHIVE]..."
+        help="Archives to read directly; none = the store.", show_default=False, metavar="ARCHIVE"
     ),
 ]
 OutputOption = Annotated[
@@ -84,19 +85,32 @@ CsvMapOption = Annotated[
 ]
 
 
-def format_option(extra: str = "") -> Any:
-    """The one declaration of ``--format``; the annotated enum lists the formats that work."""
+def examples(*lines: str) -> str:
+    """A help epilog of example command lines, kept as written (click's ``\\b`` marker)."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def format_option(choices: Iterable[str], extra: str = "") -> Any:
+    """The one declaration of ``--format``; ``choices`` are the formats that work for the command."""
     return typer.Option(
         "--format",
         "-f",
-        envvar=config.ENV_FORMAT,
         case_sensitive=False,
-        help="auto = table on a terminal, JSON Lines otherwise" + extra + ".",
+        metavar="FORMAT",
+        show_default=False,
+        help=f"One of {', '.join(choices)}. auto = a table on a terminal, JSON Lines otherwise"
+        + extra
+        + ". [env: SMS_AUDIT_FORMAT; default: config.toml, else auto]",
     )
 
 
-RecordFormatOption = Annotated[RecordFormat, format_option()]
-ReportFormatOption = Annotated[OutputFormat, format_option("; md = a Markdown report")]
+RecordFormatOption = Annotated[RecordFormat | None, format_option(f.value for f in RecordFormat)]
+ReportFormatOption = Annotated[
+    OutputFormat | None, format_option((f.value for f in OutputFormat), "; md = a Markdown report")
+]
+
+
+_E = TypeVar("_E", bound=StrEnum)
 
 
 @dataclass(slots=True)
@@ -117,21 +131,30 @@ class AppState:
 
     @property
     def region(self) -> str | None:
-        return config.resolve_region(self.region_flag, self.settings)
+        return config.resolve_region(self.region_flag, self.settings).value
 
     def region_choice(self) -> RegionChoice | None:
-        """The region the user set (flag, environment or config), with where it came from."""
+        """The region the user set (option, environment or config), with where it came from."""
         from sms_audit.pipeline import RegionChoice
 
-        code = self.region
-        if code is None:
-            return None
-        source = (
-            "--region"
-            if self.region_flag
-            else ("$" + config.ENV_REGION if os.environ.get(config.ENV_REGION) else "config.toml")
-        )
-        return RegionChoice(code, source)
+        chosen = config.resolve_region(self.region_flag, self.settings)
+        return None if chosen.value is None else RegionChoice(chosen.value, chosen.source)
+
+    def setting(self, name: str, option: str | None, default: str | None = None) -> config.Resolved:
+        """A setting by the one precedence: option > environment > config.toml > default."""
+        return config.resolve(name, option, self.settings, default)
+
+    def output_format(self, option: StrEnum | None, choices: type[_E]) -> _E:
+        """``--format``: option > $SMS_AUDIT_FORMAT > config.toml ``format`` > auto; a value this
+        command does not offer is a usage error naming where it came from."""
+        chosen = self.setting("format", option.value if option is not None else None, "auto")
+        try:
+            return choices(str(chosen.value).strip().lower())
+        except ValueError:
+            raise UsageError(
+                f"unknown format {chosen.value!r} (from {chosen.source})",
+                hint="one of: " + ", ".join(c.value for c in choices),
+            ) from None
 
     def fail(self, code: ExitCode) -> None:
         """Remember the worst exit code seen so far (data errors do not stop the run)."""

@@ -16,6 +16,7 @@ from sms_audit.cli.common import (
     check_input_format,
     check_output,
     emit,
+    examples,
     get_passphrase,
     get_state,
     info,
@@ -52,8 +53,20 @@ IMPORTS_COLUMNS = (
 def register(app: typer.Typer) -> None:
     from sms_audit.archive_formats import catalog_help
 
-    app.command("import", epilog="Formats (detected from the content):\n\n" + catalog_help())(import_)
-    app.command("imports")(imports)
+    app.command(
+        "import",
+        epilog=examples(
+            "sms-audit import ~/Downloads/sms-20251130.xml",
+            "sms-audit import ~/backups/sms/          # every archive in the folder",
+            "sms-audit import --archive-timezone Asia/Shanghai sms.vmsg",
+        )
+        + "\n\nFormats (detected from the content):\n\n"
+        + catalog_help(),
+    )(import_)
+    app.command(
+        "imports",
+        epilog=examples("sms-audit imports", "sms-audit imports --format json | jq '.imports[].sha256'"),
+    )(imports)
 
 
 def import_summary(result: ArchiveResult) -> str:
@@ -105,9 +118,7 @@ def import_(
     raise typer.Exit(state.exit_code)
 
 
-def imports(
-    ctx: typer.Context, fmt: RecordFormatOption = RecordFormat.AUTO, output: OutputOption = None
-) -> None:
+def imports(ctx: typer.Context, fmt: RecordFormatOption = None, output: OutputOption = None) -> None:
     """List the imports recorded in the store: file, size, SHA-256, format and counts."""
     import json
 
@@ -131,5 +142,5 @@ def imports(
             "skipped",
         ),
     )
-    emit(records, IMPORTS_COLUMNS, fmt, output, view)
+    emit(records, IMPORTS_COLUMNS, state.output_format(fmt, RecordFormat), output, view)
     raise typer.Exit(state.exit_code)

@@ -22,6 +22,7 @@ from sms_audit.cli.common import (
     check_output,
     emit,
     emit_frames,
+    examples,
     frame_records,
     get_passphrase,
     get_state,
@@ -71,8 +72,21 @@ CLASSIFY_INPUT_FORMATS = ("jsonl", "csv", "tsv")
 
 
 def register(app: typer.Typer) -> None:
-    app.command("messages")(messages)
-    app.command("classify")(classify)
+    app.command(
+        "messages",
+        epilog=examples(
+            "sms-audit messages --label marketing --since 30d",
+            "sms-audit messages --sender 10690123456701 --format csv -o one-sender.csv",
+            "sms-audit messages backup.xml --search 退订 --limit 20 --newest-first",
+        ),
+    )(messages)
+    app.command(
+        "classify",
+        epilog=examples(
+            "sms-audit classify my-messages.csv --format jsonl",
+            "jq -c '{id, direction, sender, body}' export.jsonl | sms-audit classify - --format csv",
+        ),
+    )(classify)
 
 
 @contextmanager
@@ -147,7 +161,7 @@ def messages(
     input_format: InputFormatOption = None,
     archive_timezone: ArchiveTimezoneOption = None,
     csv_map: CsvMapOption = None,
-    fmt: RecordFormatOption = RecordFormat.AUTO,
+    fmt: RecordFormatOption = None,
     output: OutputOption = None,
 ) -> None:
     """List messages, labelled, from archives or the store."""
@@ -156,6 +170,7 @@ def messages(
 
     state = get_state(ctx)
     check_output(output)
+    chosen_format = state.output_format(fmt, RecordFormat)
     flt = MessageFilter.from_options(
         since=since, until=until, sender=sender, direction=direction, search=search, label=label
     )
@@ -170,7 +185,7 @@ def messages(
         )
         # the brand as written (the report groups by key)
         frames = (m.frame.assign(brand=m.frame["brand_display"]) for m in batches)
-        count = emit_frames(frames, MESSAGES_COLUMNS, fmt, output, _MESSAGES_VIEW)
+        count = emit_frames(frames, MESSAGES_COLUMNS, chosen_format, output, _MESSAGES_VIEW)
     info(state, f"{count} messages")
     raise typer.Exit(state.exit_code)
 
@@ -188,7 +203,7 @@ def classify(
             metavar="FORMAT",
         ),
     ] = None,
-    fmt: RecordFormatOption = RecordFormat.AUTO,
+    fmt: RecordFormatOption = None,
     output: OutputOption = None,
 ) -> None:
     """Label messages given as JSONL/CSV/TSV (fields: direction, sender or address, body)."""
@@ -222,6 +237,8 @@ def classify(
         ),
         max_widths={"body": 60, "reason": 40},
     )
-    count = emit(frame_records(labelled, columns), columns, fmt, output, view)
+    count = emit(
+        frame_records(labelled, columns), columns, state.output_format(fmt, RecordFormat), output, view
+    )
     info(state, f"{count} messages classified")
     raise typer.Exit(state.exit_code)

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sms_audit import config
 from sms_audit.cli.common import (
     AppState,
     ArchivesArg,
@@ -17,6 +16,7 @@ from sms_audit.cli.common import (
     OutputOption,
     ReportFormatOption,
     check_output,
+    examples,
     get_state,
     info,
     open_output,
@@ -36,9 +36,8 @@ PolicyOpt = Annotated[
     str | None,
     typer.Option(
         "--policy",
-        envvar=config.ENV_POLICY,
-        help="Grace-period rules: cn, us, ca, au, sg, uk, eu, in or strict. [default: from config, else the "
-        "region (+86 → cn, +1 → us)]",
+        help="Grace-period rules: cn, us, ca, au, sg, uk, eu, in or strict. [env: SMS_AUDIT_POLICY; default: "
+        "config.toml, else the region (+86 → cn, +1 → us)]",
         show_default=False,
         metavar="POLICY",
     ),
@@ -55,7 +54,8 @@ TimezoneOpt = Annotated[
     str | None,
     typer.Option(
         "--timezone",
-        help="IANA zone for local times and business days. [default: config, else the region's main zone, else UTC]",
+        help="IANA zone for local times and business days. [env: SMS_AUDIT_TIMEZONE; default: config.toml, "
+        "else the region's main zone, else UTC]",
         show_default=False,
         metavar="ZONE",
     ),
@@ -64,17 +64,36 @@ TimezoneOpt = Annotated[
 
 def register(app: typer.Typer) -> None:
     """Add ``report`` and ``evidence`` to ``app``."""
-    app.command("report")(report)
-    app.command("evidence")(evidence)
+    app.command(
+        "report",
+        epilog=examples(
+            "sms-audit report                                  # the store, as a table",
+            "sms-audit report backup.xml --details --format md -o report.md",
+            "sms-audit report --new --check --format md -o new.md   # in cron: exit 1 on new violations",
+        ),
+    )(report)
+    app.command(
+        "evidence",
+        epilog=examples(
+            "sms-audit evidence 优选商城 -o evidence/",
+            "sms-audit evidence 10690123456701 backup.xml -o evidence-port/",
+        ),
+    )(evidence)
 
 
 def _options(state: AppState, policy: str | None, grace: str | None, timezone: str | None) -> AuditOptions:
     """Flags over config; checked before any archive is read (a typo is a usage error first)."""
     from sms_audit.pipeline import AuditOptions
 
-    zone, zone_source = (timezone, "--timezone") if timezone else (state.settings.timezone, "config")
+    chosen_policy = state.setting("policy", policy)
+    chosen_grace = state.setting("grace", grace)
+    zone = state.setting("timezone", timezone)
     return AuditOptions.parse(
-        policy or state.settings.policy, grace or state.settings.grace, zone, timezone_source=zone_source
+        chosen_policy.value,
+        chosen_grace.value,
+        zone.value,
+        timezone_source=zone.source.replace("config.toml", "config"),
+        grace_source=chosen_grace.source,
     )
 
 
@@ -88,7 +107,7 @@ def _policy_info(state: AppState, messages: Messages, options: AuditOptions, rep
 def report(
     ctx: typer.Context,
     archives: ArchivesArg = None,
-    fmt: ReportFormatOption = OutputFormat.AUTO,
+    fmt: ReportFormatOption = None,
     output: OutputOption = None,
     input_format: InputFormatOption = None,
     archive_timezone: ArchiveTimezoneOption = None,
@@ -125,6 +144,7 @@ def report(
 
     state = get_state(ctx)
     check_output(output)
+    chosen_format = state.output_format(fmt, OutputFormat)
     if new and archives:
         raise UsageError(
             "--new works on the store, not on archives given directly",
@@ -139,7 +159,7 @@ def report(
         result = audit(messages, options=options, since_state=seen)
         _policy_info(state, messages, options, result.policy.name)
         shown = redact_report(result) if redact else result
-        resolved = resolve_format(fmt, to_stdout=output is None or output == "-")
+        resolved = resolve_format(chosen_format, to_stdout=output is None or output == "-")
         with open_output(output) as stream:
             render(shown, resolved, stream, details=details)
         if resolved in (OutputFormat.JSONL, OutputFormat.CSV, OutputFormat.JSON):

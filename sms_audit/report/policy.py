@@ -46,6 +46,7 @@ class Policy:
     calendar: Calendar = Calendar.NONE
     notes: str = ""
     overridden: bool = False
+    override_source: str = ""  # where the grace override came from: --grace, $SMS_AUDIT_GRACE, config.toml
 
     def deadlines(self, start: pd.Series, tz: str) -> pd.Series:
         """The end of the grace period for each unsubscribe time (aware UTC in, aware UTC out)."""
@@ -83,7 +84,8 @@ class Policy:
         basis = "set by law" if self.kind == "statutory" else "a default chosen by sms-audit, not law"
         text = f"policy {self.name} ({self.jurisdiction}): grace {self.grace_text}, {basis}; source: {self.source}"
         if self.overridden:
-            text += " (grace overridden with --grace)"
+            source = self.override_source or "--grace"
+            text += f" (grace overridden {'in' if source == 'config.toml' else 'with'} {source})"
         return text
 
 
@@ -343,12 +345,13 @@ def default_policy_name(region: str | None, configured: str | None = None) -> st
     return REGION_POLICY.get((region or "").upper(), FALLBACK_POLICY)
 
 
-def with_grace(policy: Policy, text: str) -> Policy:
-    """Override the grace period: ``24h``, ``3d``, ``1d12h``, ``10bd`` (business days), ``1mo``."""
+def with_grace(policy: Policy, text: str, source: str = "--grace") -> Policy:
+    """Override the grace period: ``24h``, ``3d``, ``1d12h``, ``10bd`` (business days), ``1mo``;
+    ``source`` says where the value came from (``--grace``, ``$SMS_AUDIT_GRACE``, ``config.toml``)."""
     from sms_audit.normalize import parse_duration
 
     value = text.strip()
-    policy = replace(policy, overridden=True, kind="heuristic")
+    policy = replace(policy, overridden=True, kind="heuristic", override_source=source)
     if match := _BUSINESS.fullmatch(value):
         days = int(match.group(1))
         calendar = policy.calendar if policy.calendar is not Calendar.NONE else Calendar.MON_FRI

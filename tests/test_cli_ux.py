@@ -1,0 +1,185 @@
+"""At home in a terminal, a pipe and a cron job: one-line usage errors, conventional help,
+completion, one precedence for every setting."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sms_audit.cli import app
+from tests.conftest import REPO, SAMPLE_DATA
+
+runner = CliRunner()
+SAMPLE = SAMPLE_DATA / "android-sms-backup.xml"
+COMMANDS = ("import", "imports", "messages", "classify", "report", "evidence")
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "hint"),
+    [
+        (["report", "--bogus"], "error: no such option: --bogus", "hint: see sms-audit report --help"),
+        (
+            ["report", "--formt", "json"],
+            "error: no such option: --formt",
+            "hint: did you mean --format or --input-format?",
+        ),
+        (
+            ["messages", "--limit", "-1"],
+            "error: invalid value for --limit: Input should be greater than or equal to 0",
+            "hint: see sms-audit messages --help",
+        ),
+        (
+            ["report", "--format", "xml"],
+            "error: invalid value for --format: 'xml' is not one of auto, table, json, jsonl, csv, md",
+            "hint: see sms-audit report --help",
+        ),
+        (
+            ["report", "--format", "jsn"],
+            "error: invalid value for --format: 'jsn' is not one of auto, table, json, jsonl, csv, md",
+            "hint: did you mean --format json?",
+        ),
+        (["messages", "--format", "md"], "error: invalid value for --format: 'md' is not one of", "hint:"),
+        (["import"], "error: missing argument 'PATH...'", "hint: see sms-audit import --help"),
+        (["--regoin", "CN", "messages"], "error: no such option: --regoin", "hint: did you mean --region?"),
+    ],
+)
+def test_usage_errors_are_one_line_and_a_hint(args: list[str], error: str, hint: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, result.stderr
+    assert lines[0].startswith(error) and lines[1].startswith(hint)
+    assert result.stdout == "" and "╭" not in result.stderr and "Usage:" not in result.stderr
+
+
+def test_help_uses_conventional_metavars_and_shows_examples() -> None:
+    for command in COMMANDS:
+        text = runner.invoke(app, [command, "--help"]).stdout
+        usage = text.splitlines()[0]
+        assert "<bool>" not in text and "<str>" not in text and "<list" not in text and "{" not in usage
+        assert "\nExamples:" in text.replace("  Examples:", "\nExamples:")
+        assert text.count(f"sms-audit {command} ") >= 2, command
+    assert "Usage: sms-audit import [OPTIONS] PATH..." in runner.invoke(app, ["import", "--help"]).stdout
+    assert "Usage: sms-audit report [OPTIONS] [ARCHIVE]..." in runner.invoke(app, ["report", "--help"]).stdout
+    assert "-f, --format FORMAT" in runner.invoke(app, ["messages", "--help"]).stdout
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_shell_completion_scripts(shell: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMS_AUDIT_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "sms_audit", "--show-completion", shell],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**env, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "sms_audit" in result.stdout.replace("-", "_") and len(result.stdout) > 100
+
+
+# --- one precedence: option > environment > config.toml > default --------------------------------
+
+
+def _config(isolated_env: Path, **values: str) -> None:
+    folder = isolated_env / "config" / "sms-audit"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.toml").write_text(
+        "".join(f'{k} = "{v}"\n' for k, v in values.items()), encoding="utf-8"
+    )
+
+
+def _report(*args: str) -> dict:
+    result = runner.invoke(app, ["report", str(SAMPLE), "--format", "json", *args])
+    assert result.exit_code in (0, 1), result.stderr
+    return json.loads(result.stdout)
+
+
+def test_format_from_config_env_and_option(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first_line = lambda *args: runner.invoke(
+        app, ["messages", str(SAMPLE), "--limit", "1", *args]
+    ).stdout.split("\n")[0]  # noqa: E731
+    assert first_line().startswith("{")  # default: auto → JSON Lines in a pipe
+    _config(isolated_env, format="csv")
+    assert first_line().startswith("message_id,timestamp")
+    monkeypatch.setenv("SMS_AUDIT_FORMAT", "json")
+    assert first_line() == "{"
+    assert first_line("--format", "jsonl").startswith('{"message_id"')
+    monkeypatch.setenv("SMS_AUDIT_FORMAT", "md")  # not offered by messages
+    bad = runner.invoke(app, ["messages", str(SAMPLE)])
+    assert bad.exit_code == 2 and bad.stderr.startswith("error: unknown format 'md' (from $SMS_AUDIT_FORMAT)")
+
+
+def test_grace_policy_timezone_precedence_and_sources(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = _report()
+    assert (doc["policy"]["name"], doc["policy"]["grace"], doc["timezone"]["source"]) == (
+        "cn",
+        "24 hours",
+        "main zone of region CN",
+    )
+    _config(isolated_env, grace="72h", policy="strict", timezone="UTC")
+    doc = _report()
+    assert (doc["policy"]["name"], doc["policy"]["grace"]) == ("strict", "3 days")
+    assert doc["timezone"] == {"name": "UTC", "source": "config"}
+    md = runner.invoke(app, ["report", str(SAMPLE), "--format", "md"]).stdout
+    assert "(grace overridden in config.toml)" in md and "with --grace" not in md
+    monkeypatch.setenv("SMS_AUDIT_GRACE", "48h")
+    monkeypatch.setenv("SMS_AUDIT_POLICY", "us")
+    monkeypatch.setenv("SMS_AUDIT_TIMEZONE", "Asia/Tokyo")
+    doc = _report()
+    assert (doc["policy"]["name"], doc["policy"]["grace"], doc["timezone"]["name"]) == (
+        "us",
+        "2 days",
+        "Asia/Tokyo",
+    )
+    assert (
+        "(grace overridden with $SMS\\_AUDIT\\_GRACE)"
+        in runner.invoke(app, ["report", str(SAMPLE), "--format", "md"]).stdout
+    )
+    doc = _report("--grace", "1h", "--policy", "cn", "--timezone", "Europe/London")
+    assert (doc["policy"]["name"], doc["policy"]["grace"]) == ("cn", "1 hour")
+    assert doc["timezone"] == {"name": "Europe/London", "source": "--timezone"}
+
+
+def test_db_and_region_precedence(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from_config, from_env, from_option = tmp_path / "c.sqlite", tmp_path / "e.sqlite", tmp_path / "o.sqlite"
+    _config(isolated_env, db=str(from_config), region="US")
+    runner.invoke(app, ["-q", "import", str(SAMPLE)])
+    assert from_config.exists()
+    assert (
+        json.loads(runner.invoke(app, ["imports", "--format", "jsonl"]).stdout.splitlines()[0])["region"]
+        == "US"
+    )
+    monkeypatch.setenv("SMS_AUDIT_DB", str(from_env))
+    monkeypatch.setenv("SMS_AUDIT_REGION", "GB")
+    runner.invoke(app, ["-q", "import", str(SAMPLE)])
+    assert from_env.exists()
+    assert json.loads(runner.invoke(app, ["imports"]).stdout.splitlines()[0])["region"] == "GB"
+    runner.invoke(app, ["-q", "import", str(SAMPLE), "--db", str(from_option), "--region", "CN"])
+    assert (
+        json.loads(runner.invoke(app, ["--db", str(from_option), "imports"]).stdout.splitlines()[0])["region"]
+        == "CN"
+    )
+
+
+def test_sender_filter_takes_a_national_number_in_the_stores_region(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite"
+    runner.invoke(app, ["--db", str(db), "-q", "import", str(SAMPLE)])
+    rows = [
+        json.loads(x)
+        for x in runner.invoke(
+            app, ["--db", str(db), "messages", "--sender", "13900004321"]
+        ).stdout.splitlines()
+    ]
+    assert len(rows) == 2 and {r["address"] for r in rows} == {"+8613900004321"}
