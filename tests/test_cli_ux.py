@@ -105,7 +105,7 @@ def _report(*args: str) -> dict:
 def test_format_from_config_env_and_option(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first_line = lambda *args: runner.invoke(
         app, ["messages", str(SAMPLE), "--limit", "1", *args]
-    ).stdout.split("\n")[0]  # noqa: E731
+    ).stdout.split("\n")[0]
     assert first_line().startswith("{")  # default: auto → JSON Lines in a pipe
     _config(isolated_env, format="csv")
     assert first_line().startswith("message_id,timestamp")
