@@ -137,8 +137,11 @@ def csv_safe(text: str) -> str:
 # --- writers ------------------------------------------------------------------------------------
 
 
-def write_jsonl(records: Iterable[Mapping[str, Any]], columns: Sequence[str], stream: TextIO) -> int:
-    """One JSON object per line, keys in ``columns`` order. Returns the number of records.
+def write_jsonl(
+    records: Iterable[Mapping[str, Any]], columns: Sequence[str], stream: TextIO, *, exact_keys: bool = False
+) -> int:
+    """One JSON object per line, keys in ``columns`` order (with ``exact_keys``: each record's own
+    keys, in its order). Returns the number of records.
 
     On a terminal, C1 controls, DEL and bidi/invisible format characters are written as ``\\uXXXX``
     escapes (the JSON stays valid and means the same); to a pipe or file the text is unchanged.
@@ -146,7 +149,8 @@ def write_jsonl(records: Iterable[Mapping[str, Any]], columns: Sequence[str], st
     safe = _json_escaper(stream)
     count = 0
     for record in records:
-        stream.write(safe(json.dumps({c: to_jsonable(record.get(c)) for c in columns}, ensure_ascii=False)))
+        row = record if exact_keys else {c: record.get(c) for c in columns}
+        stream.write(safe(json.dumps({k: to_jsonable(v) for k, v in row.items()}, ensure_ascii=False)))
         stream.write("\n")
         count += 1
     return count
@@ -196,8 +200,10 @@ def write_table(
     title: str | None = None,
     headers: Mapping[str, str] | None = None,
     max_widths: Mapping[str, int] | None = None,
+    timezone: str = "UTC",
 ) -> int:
-    """A rich table for people. Cells are ``Text`` objects: markup is never interpreted."""
+    """A rich table for people. Cells are ``Text`` objects: markup is never interpreted; times are
+    shown in ``timezone`` (IANA)."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -208,7 +214,7 @@ def write_table(
         table.add_column((headers or {}).get(column, column), overflow="fold", max_width=width)
     count = 0
     for record in records:
-        table.add_row(*(Text(visible(_table_text(record.get(c)))) for c in columns))
+        table.add_row(*(Text(visible(_table_text(record.get(c), timezone))) for c in columns))
         count += 1
     is_terminal = hasattr(stream, "isatty") and stream.isatty()
     # Off a terminal (a file, a test) rich would assume 80 columns: use the table's natural width.
@@ -224,13 +230,17 @@ def write_table(
     return count
 
 
-def _table_text(value: Any) -> str:
+def _table_text(value: Any, timezone: str = "UTC") -> str:
     if isinstance(value, datetime):
-        return "" if _is_nat(value) else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        if _is_nat(value):
+            return ""
+        from zoneinfo import ZoneInfo
+
+        return value.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, bool):
         return "yes" if value else ""
     if isinstance(value, (list, tuple)):
-        return ", ".join(_table_text(v) for v in value)
+        return ", ".join(_table_text(v, timezone) for v in value)
     return _cell_text(value)
 
 
@@ -244,6 +254,10 @@ class RecordView:
     headers: Mapping[str, str] = field(default_factory=dict)
     table_columns: Sequence[str] | None = None
     max_widths: Mapping[str, int] = field(default_factory=dict)
+    #: JSON/JSONL: write each record's own keys (absent fields stay absent) instead of ``columns``.
+    exact_keys: bool = False
+    #: The IANA zone a table shows times in (machine formats are always UTC).
+    timezone: str = "UTC"
 
 
 DEFAULT_VIEW = RecordView()
@@ -259,13 +273,13 @@ def write_records(
     """Write records in a resolved record format (not ``auto``); returns the number written."""
     match fmt:
         case RecordFormat.JSONL:
-            return write_jsonl(records, columns, stream)
+            return write_jsonl(records, columns, stream, exact_keys=view.exact_keys)
         case RecordFormat.CSV:
             return write_csv(
                 records, columns, stream, escape_controls=stream is sys.stdout and stdout_is_tty()
             )
         case RecordFormat.JSON:
-            rows = [{c: r.get(c) for c in columns} for r in records]
+            rows = [dict(r) if view.exact_keys else {c: r.get(c) for c in columns} for r in records]
             write_json({"schema_version": 1, **view.json_meta, view.json_key: rows}, stream)
             return len(rows)
         case RecordFormat.TABLE:
@@ -276,6 +290,7 @@ def write_records(
                 title=view.title,
                 headers=view.headers,
                 max_widths=view.max_widths,
+                timezone=view.timezone,
             )
         case RecordFormat.AUTO:
             raise ValueError("resolve --format auto before writing")

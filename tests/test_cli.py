@@ -205,7 +205,7 @@ def test_cli_table_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "[bold]BIG[/bold]" in result.stdout
     assert "\x1b" not in result.stdout and "\\x1b[31mred" in result.stdout
     listed = runner.invoke(app, ["messages", str(SAMPLE), "--limit", "3"])
-    assert listed.stdout.startswith("┏") and "time (UTC)" in listed.stdout
+    assert listed.stdout.startswith("┏") and "time (Asia/Shanghai)" in listed.stdout
 
 
 def test_cli_output_file(tmp_path: Path) -> None:

@@ -183,3 +183,33 @@ def test_sender_filter_takes_a_national_number_in_the_stores_region(tmp_path: Pa
         ).stdout.splitlines()
     ]
     assert len(rows) == 2 and {r["address"] for r in rows} == {"+8613900004321"}
+
+
+def test_classify_passes_input_fields_through_with_their_types() -> None:
+    lines = [
+        {"id": 1, "direction": "out", "sender": "10690123456701", "body": "T"},
+        {"id": 2, "direction": "in", "address": "10690123456701", "body": "【ACME】会员日全场5折 回T退订"},
+        {"id": "3", "direction": "out", "address": "10690123456701", "body": "T", "extra": [1, None]},
+    ]
+    result = runner.invoke(app, ["classify", "-"], input="\n".join(json.dumps(x) for x in lines))
+    rows = [json.loads(x) for x in result.stdout.splitlines()]
+    assert [r["id"] for r in rows] == [1, 2, "3"]  # numbers stay numbers, strings strings
+    assert "address" not in rows[0] and "sender" not in rows[1]  # absent stays absent
+    assert rows[0]["sender"] == "10690123456701" and rows[2]["extra"] == [1, None]
+    assert rows[0]["sender_kind"] == rows[1]["sender_kind"] == "cn_commercial_port"  # the sender was used
+    assert list(rows[2])[:5] == ["id", "direction", "address", "body", "extra"]
+
+
+def test_missing_input_is_exit_3_everywhere(tmp_path: Path) -> None:
+    gone = str(tmp_path / "gone.xml")
+    for args in (
+        ["classify", gone],
+        ["import", gone],
+        ["messages", gone],
+        ["report", gone],
+        ["evidence", "x", gone, "-o", str(tmp_path / "p")],
+    ):
+        result = runner.invoke(app, ["--db", str(tmp_path / "s.sqlite"), *args])
+        assert result.exit_code == 3, args
+        assert result.stderr.startswith(f"error: {gone}: no such file or directory"), args
+        assert result.stdout == "", args  # no empty report

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from sms_audit.errors import UsageError
@@ -23,17 +24,39 @@ _EXTENSIONS = {
 }
 
 
+@dataclass(slots=True)
+class ClassifyInput:
+    """Messages given to ``sms-audit classify``: a frame to classify and each message as given.
+
+    ``frame`` has every input field as text plus ``address`` (a message's ``address``, or its
+    ``sender`` where it has no address); ``records`` are the messages exactly as read — JSON
+    values keep their types and a field a message lacks stays absent; ``columns`` lists every
+    input field in first-seen order.
+    """
+
+    frame: pd.DataFrame
+    records: list[dict[str, object]]
+    columns: list[str]
+    fmt: str
+
+
 def read_classify_input(
     stream: TextIO | BinaryIO, input_format: str | None, name: str | None
 ) -> pd.DataFrame:
-    """Parse messages for ``sms-audit classify``; all columns are strings, in input order.
+    """The frame of :func:`read_classify_records` (``frame.attrs["input_columns"]`` names the input fields)."""
+    data = read_classify_records(stream, input_format, name)
+    data.frame.attrs["input_columns"] = data.columns
+    return data.frame
+
+
+def read_classify_records(
+    stream: TextIO | BinaryIO, input_format: str | None, name: str | None
+) -> ClassifyInput:
+    """Parse messages for ``sms-audit classify`` (JSONL, CSV or TSV).
 
     The format is ``input_format`` if given, else taken from ``name``'s extension, else sniffed:
     ``{`` first → JSONL, a tab in the header → TSV, otherwise CSV. Needs ``direction``, ``body``
-    and ``sender`` or ``address``; when only ``sender`` exists an ``address`` column is added (a
-    copy, for classification) after the input columns; ``frame.attrs["input_columns"]`` names the
-    columns the input really had. Raises UsageError on a missing field or a
-    malformed line.
+    and ``sender`` or ``address``. Raises UsageError on a missing field or a malformed line.
     """
     import pandas as pd
 
@@ -42,9 +65,10 @@ def read_classify_input(
     text = raw.decode("utf-8-sig", errors="replace") if isinstance(raw, bytes) else raw.lstrip("\ufeff")
     fmt = _detect(text, input_format, name, label)
     if fmt == "jsonl":
-        columns, rows = _read_jsonl(text, label)
+        columns, rows, records = _read_jsonl(text, label)
     else:
         columns, rows = _read_delimited(text, "\t" if fmt == "tsv" else ",", label)
+        records = [dict(zip(columns, row, strict=True)) for row in rows]
     frame = pd.DataFrame(rows, columns=columns, dtype=object)
     string = pd.StringDtype("pyarrow", na_value=float("nan"))
     for column in frame.columns:
@@ -61,8 +85,9 @@ def read_classify_input(
         )
     if "address" not in present:
         frame["address"] = frame["sender"]
-    frame.attrs["input_columns"] = list(columns)  # what to write back: the added copy is not input
-    return frame
+    elif "sender" in present:  # files that mix the two: a row's sender stands in for its missing address
+        frame["address"] = frame["address"].where(frame["address"] != "", frame["sender"])
+    return ClassifyInput(frame=frame, records=records, columns=list(columns), fmt=fmt)
 
 
 def _detect(text: str, input_format: str | None, name: str | None, label: str) -> str:
@@ -88,7 +113,7 @@ def _detect(text: str, input_format: str | None, name: str | None, label: str) -
     return "tsv" if "\t" in header else "csv"
 
 
-def _read_jsonl(text: str, label: str) -> tuple[list[str], list[list[str]]]:
+def _read_jsonl(text: str, label: str) -> tuple[list[str], list[list[str]], list[dict[str, object]]]:
     columns: dict[str, None] = {}
     records: list[dict[str, object]] = []
     for number, line in enumerate(text.splitlines(), 1):
@@ -105,7 +130,7 @@ def _read_jsonl(text: str, label: str) -> tuple[list[str], list[list[str]]]:
         records.append(record)
     names = list(columns)
     rows = [[_as_text(record.get(key)) for key in names] for record in records]
-    return names, rows
+    return names, rows, records
 
 
 def _as_text(value: object) -> str:

@@ -85,6 +85,15 @@ CsvMapOption = Annotated[
 ]
 
 
+def display_timezone(state: AppState, option: str | None, region: str | None) -> str:
+    """The zone tables show times in: --timezone > $SMS_AUDIT_TIMEZONE > config.toml > the main zone
+    of the region > UTC (a usage error for an unknown zone)."""
+    from sms_audit.report.policy import default_timezone, valid_timezone
+
+    chosen = state.setting("timezone", option)
+    return valid_timezone(chosen.value) if chosen.value else default_timezone(region)[0]
+
+
 def examples(*lines: str) -> str:
     """A help epilog of example command lines, kept as written (click's ``\\b`` marker)."""
     return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
@@ -265,6 +274,33 @@ def progress(state: AppState, description: str) -> Iterator[ProgressCallback | N
             bar.update(task, completed=done, total=total)
 
         yield update
+
+
+@contextmanager
+def status(state: AppState, description: str) -> Iterator[None]:
+    """A transient spinner on stderr for a step that can take seconds (terminal only, not -q)."""
+    if state.quiet or not sys.stderr.isatty():
+        yield
+        return
+    with stderr().status(visible(description, keep_newlines=False)):
+        yield
+
+
+def counted(state: AppState, frames: Iterable[Any], description: str) -> Iterator[Any]:
+    """``frames`` passed through, with a progress count of their rows on stderr (terminal only, and
+    only when stdout is not that terminal: a bar would tear the output)."""
+    from sms_audit.output import stdout_is_tty
+
+    if stdout_is_tty():
+        yield from frames
+        return
+    with progress(state, description) as update:
+        done = 0
+        for frame in frames:
+            done += len(frame)
+            if update is not None:
+                update(done, None)
+            yield frame
 
 
 def get_passphrase(prompt: str) -> str | None:

@@ -121,6 +121,7 @@ def import_(
 def imports(ctx: typer.Context, fmt: RecordFormatOption = None, output: OutputOption = None) -> None:
     """List the imports recorded in the store: file, size, SHA-256, format and counts."""
     import json
+    from datetime import datetime
 
     state = get_state(ctx)
     check_output(output)
@@ -128,6 +129,8 @@ def imports(ctx: typer.Context, fmt: RecordFormatOption = None, output: OutputOp
         records = store.imports()
     for record in records:
         record["details"] = json.loads(record["details"] or "{}")
+        for name in ("started_at", "finished_at"):  # ISO-8601 UTC with milliseconds, like every time
+            record[name] = datetime.fromisoformat(record[name])
     view = RecordView(
         json_key="imports",
         table_columns=(

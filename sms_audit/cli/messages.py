@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -20,10 +22,11 @@ from sms_audit.cli.common import (
     RecordFormatOption,
     check_input_format,
     check_output,
+    counted,
+    display_timezone,
     emit,
     emit_frames,
     examples,
-    frame_records,
     get_passphrase,
     get_state,
     info,
@@ -32,7 +35,7 @@ from sms_audit.cli.common import (
     progress,
     report_archive,
 )
-from sms_audit.errors import UsageError
+from sms_audit.errors import ExitCode, UsageError
 from sms_audit.output import RecordFormat, RecordView
 
 if TYPE_CHECKING:
@@ -68,6 +71,16 @@ _MESSAGES_VIEW = RecordView(
     max_widths={"body": 70, "address": 18},
     headers={"timestamp": "time (UTC)"},
 )
+TimezoneOption = Annotated[
+    str | None,
+    typer.Option(
+        "--timezone",
+        help="IANA zone a table shows times in (JSON/CSV are always UTC). [env: SMS_AUDIT_TIMEZONE; "
+        "default: config.toml, else the main zone of the messages' region]",
+        show_default=False,
+        metavar="ZONE",
+    ),
+]
 CLASSIFY_INPUT_FORMATS = ("jsonl", "csv", "tsv")
 
 
@@ -107,7 +120,7 @@ def message_store(
         return
     fmt = check_input_format(input_format)
     with ephemeral_store() as store:
-        import_archives(
+        results = import_archives(
             store,
             archives,
             region=state.region_choice(),
@@ -118,6 +131,9 @@ def message_store(
             get_passphrase=get_passphrase,
             on_archive=lambda result: report_archive(state, result, read_summary(result)),
         )
+        if not any(r.ok or r.read for r in results):
+            # nothing could be read: no empty report or listing, just the errors above (exit 3)
+            raise typer.Exit(state.exit_code or ExitCode.DATA_ERROR)
         yield store
 
 
@@ -161,6 +177,7 @@ def messages(
     input_format: InputFormatOption = None,
     archive_timezone: ArchiveTimezoneOption = None,
     csv_map: CsvMapOption = None,
+    timezone: TimezoneOption = None,
     fmt: RecordFormatOption = None,
     output: OutputOption = None,
 ) -> None:
@@ -183,9 +200,17 @@ def messages(
             newest_first=newest_first,
             progress=lambda description: progress(state, description),
         )
+        first = next(batches, None)
+        zone = display_timezone(state, timezone, first.region.code if first is not None else None)
+        view = replace(_MESSAGES_VIEW, timezone=zone, headers={"timestamp": f"time ({zone})"})
         # the brand as written (the report groups by key)
-        frames = (m.frame.assign(brand=m.frame["brand_display"]) for m in batches)
-        count = emit_frames(frames, MESSAGES_COLUMNS, chosen_format, output, _MESSAGES_VIEW)
+        frames = (
+            m.frame.assign(brand=m.frame["brand_display"])
+            for m in itertools.chain([first] if first else [], batches)
+        )
+        count = emit_frames(
+            counted(state, frames, "writing messages"), MESSAGES_COLUMNS, chosen_format, output, view
+        )
     info(state, f"{count} messages")
     raise typer.Exit(state.exit_code)
 
@@ -208,37 +233,46 @@ def classify(
 ) -> None:
     """Label messages given as JSONL/CSV/TSV (fields: direction, sender or address, body)."""
     from sms_audit import config
-    from sms_audit.classifier import CLASSIFY_COLUMNS, classify_frame, load_rules, read_classify_input
+    from sms_audit.classifier import CLASSIFY_COLUMNS, classify_frame, load_rules
+    from sms_audit.classifier.reader import read_classify_records
+    from sms_audit.errors import SmsAuditError
 
     state = get_state(ctx)
     check_output(output)
+    chosen_format = state.output_format(fmt, RecordFormat)
     if input_format is not None and input_format not in CLASSIFY_INPUT_FORMATS:
         raise UsageError(
             f"unknown input format {input_format!r}", hint="one of: " + ", ".join(CLASSIFY_INPUT_FORMATS)
         )
     if source == "-":
-        frame = read_classify_input(sys.stdin, input_format, None)
+        data = read_classify_records(sys.stdin, input_format, None)
     else:
         path = Path(source)
         try:
             with open(path, encoding="utf-8-sig", newline="") as handle:
-                frame = read_classify_input(handle, input_format, path.name)
+                data = read_classify_records(handle, input_format, path.name)
+        except FileNotFoundError:
+            raise SmsAuditError("no such file or directory", path=source) from None
         except OSError as exc:
-            raise UsageError(f"cannot read: {exc.strerror or exc}", path=source) from None
+            raise SmsAuditError(f"cannot read: {exc.strerror or exc}", path=source) from None
         except UnicodeDecodeError:
-            raise UsageError("not UTF-8 text", path=source) from None
-    input_columns = [c for c in frame.attrs.get("input_columns", frame.columns) if c not in CLASSIFY_COLUMNS]
-    labelled = classify_frame(frame, region=state.region, rules=load_rules(config.rules_dir()))
-    columns = tuple(input_columns) + tuple(c for c in CLASSIFY_COLUMNS if c not in input_columns)
+            raise SmsAuditError("not UTF-8 text", path=source, hint="save the file as UTF-8") from None
+    labelled = classify_frame(data.frame, region=state.region, rules=load_rules(config.rules_dir()))
+    label_records = labelled[list(CLASSIFY_COLUMNS)].to_dict("records")
+    # every input field passes through as given (JSON types, absent stays absent), then the labels
+    records = [
+        {**{k: v for k, v in given.items() if k not in CLASSIFY_COLUMNS}, **labels}
+        for given, labels in zip(data.records, label_records, strict=True)
+    ]
+    columns = tuple(c for c in data.columns if c not in CLASSIFY_COLUMNS) + CLASSIFY_COLUMNS
     view = RecordView(
         json_key="messages",
         table_columns=tuple(
             c for c in ("direction", "sender", "address", "label", "reason", "body") if c in columns
         ),
         max_widths={"body": 60, "reason": 40},
+        exact_keys=True,
     )
-    count = emit(
-        frame_records(labelled, columns), columns, state.output_format(fmt, RecordFormat), output, view
-    )
+    count = emit(records, columns, chosen_format, output, view)
     info(state, f"{count} messages classified")
     raise typer.Exit(state.exit_code)

@@ -21,6 +21,7 @@ from sms_audit.cli.common import (
     info,
     open_output,
     progress,
+    status,
 )
 from sms_audit.cli.messages import message_store
 from sms_audit.errors import ExitCode, UsageError
@@ -152,11 +153,13 @@ def report(
         )
     options = _options(state, policy, grace, timezone)
     with message_store(state, archives or [], input_format, archive_timezone, csv_map) as store:
-        messages = load_for_report(
-            store, region=state.region_choice(), progress=lambda description: progress(state, description)
-        )
+        with status(state, "reading the unsubscribes and what followed them"):
+            messages = load_for_report(
+                store, region=state.region_choice(), progress=lambda description: progress(state, description)
+            )
         seen = store.seen_state(NEW_SCOPE) if new else None
-        result = audit(messages, options=options, since_state=seen)
+        with status(state, f"analysing {len(messages.frame)} messages"):
+            result = audit(messages, options=options, since_state=seen)
         _policy_info(state, messages, options, result.policy.name)
         shown = redact_report(result) if redact else result
         resolved = resolve_format(chosen_format, to_stdout=output is None or output == "-")
@@ -205,10 +208,12 @@ def evidence(
         raise UsageError("not a folder", path=str(out_dir), hint="-o takes a folder for the pack")
     options = _options(state, policy, grace, timezone)
     with message_store(state, archives or [], input_format, archive_timezone, csv_map) as store:
-        messages = load_for_report(
-            store, region=state.region_choice(), progress=lambda description: progress(state, description)
-        )
-        result = audit(messages, options=options)
+        with status(state, "reading the unsubscribes and what followed them"):
+            messages = load_for_report(
+                store, region=state.region_choice(), progress=lambda description: progress(state, description)
+            )
+        with status(state, f"analysing {len(messages.frame)} messages"):
+            result = audit(messages, options=options)
         _policy_info(state, messages, options, result.policy.name)
         pack = write_evidence(messages, result, target, out_dir)
     info(
