@@ -515,8 +515,67 @@ def _record(rng: random.Random, pools: dict[str, list[str]], brand_port: dict[st
 # --- writers ------------------------------------------------------------------------------------
 
 
-def write_sbr_xml(records: Iterable[Record], out: IO[str], *, count: int | None = None) -> int:
-    """Write ``records`` as an SMS Backup & Restore ``<smses>`` document; returns how many."""
+def _image(rng: random.Random, size: int) -> str:
+    """``size`` bytes of base64 text standing for a JPEG (incompressible, like a real photo)."""
+    import base64
+
+    raw = rng.randbytes(size * 3 // 4)
+    return base64.b64encode(b"\xff\xd8\xff\xe0" + raw).decode("ascii")[:size]
+
+
+def _mms_xml(record: Record, rng: random.Random, ordinal: int, image_kib: int) -> str:
+    received = record.direction == "in"
+    smil = (
+        '      <part seq="-1" ct="application/smil" name="null" chset="null" cd="null" fn="null" cid="&lt;smil&gt;" '
+        'cl="smil.xml" ctt_s="null" ctt_t="null" text="&lt;smil&gt;&lt;body&gt;&lt;par dur=&quot;5000ms&quot;'
+        '&gt;&lt;img src=&quot;image.jpg&quot;/&gt;&lt;/par&gt;&lt;/body&gt;&lt;/smil&gt;" />'
+    )
+    image = (
+        f'      <part seq="0" ct="image/jpeg" name="image.jpg" chset="null" cd="null" fn="null" cid="&lt;0&gt;" '
+        f'cl="image.jpg" ctt_s="null" ctt_t="null" text="null" data="{_image(rng, image_kib * 1024)}" />'
+    )
+    text = (
+        f'      <part seq="1" ct="text/plain" name="null" chset="106" cd="null" fn="null" cid="&lt;1&gt;" '
+        f'cl="text.txt" ctt_s="null" ctt_t="null" text={quoteattr(record.body, {chr(10): "&#10;"})} />'
+    )
+    parts = [smil, image, text]
+    me, other = "insert-address-token", record.address
+    addrs = (
+        [
+            f'      <addr address="{other}" type="137" charset="106" />',
+            f'      <addr address="{me}" type="151" charset="106" />',
+        ]
+        if received
+        else [
+            f'      <addr address="{me}" type="137" charset="106" />',
+            f'      <addr address="{other}" type="151" charset="106" />',
+        ]
+    )
+    return (
+        f'  <mms date="{record.date_ms}" ct_t="application/vnd.wap.multipart.related" msg_box="{1 if received else 2}" '
+        f'address={quoteattr(other)} m_id="{ordinal:08x}@mms.example" date_sent="{record.date_ms // 1000}" '
+        f'read="1" m_type="{132 if received else 128}" tr_id="T{ordinal:x}" sub_id="1" text_only="0" '
+        f'readable_date="n/a" contact_name="(Unknown)">\n    <parts>\n'
+        + "\n".join(parts)
+        + "\n    </parts>\n"
+        "    <addrs>\n" + "\n".join(addrs) + "\n    </addrs>\n  </mms>\n"
+    )
+
+
+def write_sbr_xml(
+    records: Iterable[Record],
+    out: IO[str],
+    *,
+    count: int | None = None,
+    mms_share: float = 0.0,
+    image_kib: int = 48,
+    seed: int = 7,
+) -> int:
+    """Write ``records`` as an SMS Backup & Restore ``<smses>`` document; returns how many.
+
+    ``mms_share`` of them become MMS with a photo of about ``image_kib`` KiB (one in fifty of those
+    ten times larger: a few several-MB videos-or-photos, as real backups hold)."""
+    rng = random.Random(seed + 1)
     written = 0
     out.write("<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>\n")
     out.write('<?xml-stylesheet type="text/xsl" href="sms.xsl"?>\n')
@@ -525,6 +584,11 @@ def write_sbr_xml(records: Iterable[Record], out: IO[str], *, count: int | None 
         f'backup_date="{int(START.timestamp() * 1000) + SPAN_MS}" type="full">\n'
     )
     for record in records:
+        if mms_share and rng.random() < mms_share:
+            size = image_kib * (10 if rng.random() < 0.02 else 1)
+            out.write(_mms_xml(record, rng, written, size))
+            written += 1
+            continue
         received = record.direction == "in"
         sent = record.date_ms - 2000 if received else 0
         body = quoteattr(record.body, {"\n": "&#10;"})
@@ -536,6 +600,71 @@ def write_sbr_xml(records: Iterable[Record], out: IO[str], *, count: int | None 
         )
         written += 1
     out.write("</smses>\n")
+    return written
+
+
+_IOS_DDL = Path(__file__).resolve().parents[1] / "sample_data" / "iphone-sms.sql"
+_APPLE_EPOCH_MS = 978_307_200_000
+
+
+def write_ios_sms_db(records: Iterable[Record], path: Path) -> int:
+    """Write ``records`` as an iOS 16 ``sms.db`` (the sample's schema: message, handle, chat and the
+    joins; bodies in ``text``, times in Apple nanoseconds); returns how many."""
+    import sqlite3
+    import uuid
+
+    ddl = [
+        s + ";"
+        for s in _IOS_DDL.read_text(encoding="utf-8").split(";")
+        if s.strip().startswith("CREATE TABLE") or s.strip().startswith("CREATE INDEX")
+    ]
+    path.unlink(missing_ok=True)
+    conn = sqlite3.connect(path)
+    for statement in ddl:
+        conn.execute(statement)
+    conn.execute("INSERT INTO _SqliteDatabaseProperties VALUES ('_ClientVersion', '17008')")
+    handles: dict[str, int] = {}
+    batch: list[tuple[object, ...]] = []
+    joins: list[tuple[int, int, int]] = []
+    written = 0
+
+    def flush() -> None:
+        conn.executemany(
+            "INSERT INTO message (ROWID, guid, text, handle_id, service, date, is_from_me, is_read, is_sent, "
+            "is_delivered, item_type, associated_message_type) VALUES (?, ?, ?, ?, 'SMS', ?, ?, 1, ?, 1, 0, 0)",
+            batch,
+        )
+        conn.executemany(
+            "INSERT INTO chat_message_join (chat_id, message_id, message_date) VALUES (?, ?, ?)", joins
+        )
+        batch.clear()
+        joins.clear()
+
+    for record in records:
+        handle = handles.get(record.address)
+        if handle is None:
+            handle = handles[record.address] = len(handles) + 1
+            conn.execute(
+                "INSERT INTO handle (ROWID, id, country, service, uncanonicalized_id) VALUES (?, ?, 'cn', 'SMS', ?)",
+                (handle, record.address, record.address),
+            )
+            conn.execute(
+                "INSERT INTO chat (ROWID, guid, style, state, chat_identifier, service_name) "
+                "VALUES (?, ?, 45, 3, ?, 'SMS')",
+                (handle, f"SMS;-;{record.address}", record.address),
+            )
+            conn.execute("INSERT INTO chat_handle_join VALUES (?, ?)", (handle, handle))
+        written += 1
+        date = (record.date_ms - _APPLE_EPOCH_MS) * 1_000_000
+        mine = int(record.direction == "out")
+        guid = str(uuid.UUID(int=written, version=4)).upper()
+        batch.append((written, guid, record.body, handle, date, mine, mine))
+        joins.append((handle, written, date))
+        if len(batch) >= 50_000:
+            flush()
+    flush()
+    conn.commit()
+    conn.close()
     return written
 
 
@@ -569,14 +698,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=100_000, help="number of messages")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("-o", "--output", type=Path, help="SB&R XML file to write (default: stdout)")
+    parser.add_argument("-o", "--output", type=Path, help="file to write (default: stdout; required for ios)")
+    parser.add_argument("--format", choices=("sbr", "ios"), default="sbr", help="SB&R XML or an iOS sms.db")
+    parser.add_argument("--mms-share", type=float, default=0.0, help="SB&R: share of MMS with a photo (0.05)")
+    parser.add_argument("--image-kib", type=int, default=48, help="SB&R: photo size in KiB")
     args = parser.parse_args(argv)
     records = generate(args.n, args.seed)
-    if args.output is None:
-        write_sbr_xml(records, sys.stdout, count=args.n)
+    if args.format == "ios":
+        if args.output is None:
+            parser.error("--format ios needs -o FILE")
+        write_ios_sms_db(records, args.output)
+    elif args.output is None:
+        write_sbr_xml(records, sys.stdout, count=args.n, mms_share=args.mms_share, image_kib=args.image_kib)
     else:
         with args.output.open("w", encoding="utf-8") as handle:
-            write_sbr_xml(records, handle, count=args.n)
+            write_sbr_xml(records, handle, count=args.n, mms_share=args.mms_share, image_kib=args.image_kib)
+    if args.output is not None:
         print(f"wrote {args.output} ({args.n:,} messages)", file=sys.stderr)
     return 0
 

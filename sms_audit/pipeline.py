@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
@@ -86,6 +87,8 @@ class ArchiveResult:
     details: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     error: SmsAuditError | None = None
+    #: Seconds spent per step of an import (``read``: parse and store, ``label``), for ``-v``.
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -259,6 +262,7 @@ def import_archives(
                 path, importer, stats, given, fallback, zone, options.limits.max_body_bytes
             )
             error: CorruptArchive | None = None
+            started = time.perf_counter()
             with store.importing(str(path), importer.NAME) as writer:
                 with _progress(progress, f"importing {path.name}") as callback:
                     options.on_progress = callback
@@ -272,9 +276,13 @@ def import_archives(
                         error = exc
                 _collect(result, stats, stream)
                 result.region = stream.region or result.region
+                result.timings["read"] = time.perf_counter() - started
+                started = time.perf_counter()
                 classify_rows, fingerprint = labeller(result.region.code, rules)
                 with _progress(progress, f"labelling {path.name}") as callback:
-                    writer.label(classify_rows, fingerprint, callback)
+                    labelled = writer.label(classify_rows, fingerprint, callback)
+                result.timings["label"] = time.perf_counter() - started
+                result.details["labelled"] = str(labelled)
                 result.identify()
                 result.status = _status(error)
                 writer.finish(
@@ -382,14 +390,20 @@ def labeller(
     ``rules`` default to the packaged rules plus the user's ``<config dir>/rules/*.toml``.
     """
     from sms_audit import config
-    from sms_audit.classifier import classifier_fingerprint, classify_frame, load_rules
+    from sms_audit.classifier import classifier_fingerprint, classify_frame, files_fingerprint, load_rules
 
-    chosen = rules if rules is not None else load_rules(config.rules_dir())
+    if rules is not None:
+        fingerprint = classifier_fingerprint(rules)
+    else:  # from the rule files' bytes: the rules are parsed only when something must be labelled
+        fingerprint = files_fingerprint(config.rules_dir())
+    loaded: list[RuleSet] = [rules] if rules is not None else []
 
     def classify_rows(frame: pd.DataFrame) -> pd.DataFrame:
-        return classify_frame(frame, region=region, rules=chosen)
+        if not loaded:
+            loaded.append(load_rules(config.rules_dir()))
+        return classify_frame(frame, region=region, rules=loaded[0])
 
-    return classify_rows, classifier_fingerprint(chosen)
+    return classify_rows, fingerprint
 
 
 def _given_region(region: str | RegionChoice | None) -> RegionChoice | None:

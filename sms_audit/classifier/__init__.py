@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sms_audit.classifier.engine import classify_frame, default_rules
 from sms_audit.classifier.reader import read_classify_input
 from sms_audit.classifier.rules import Rule, RuleSet, load_rules, rules_fingerprint, rules_from_toml
@@ -13,6 +15,28 @@ def classifier_fingerprint(rules: RuleSet | None = None) -> str:
     return rules_fingerprint(rules if rules is not None else default_rules())
 
 
+def files_fingerprint(user_dir: Path | None) -> str:
+    """:func:`classifier_fingerprint` of the packaged rules plus ``user_dir``'s, from the files' bytes
+    alone (cheap: nothing is parsed), so a store can tell at once whether its labels are current."""
+    import hashlib
+    from importlib import resources
+
+    from sms_audit import __version__
+
+    digest = hashlib.sha256(f"sms-audit {__version__}".encode())
+    package = resources.files("sms_audit") / "rules"
+    for entry in sorted(package.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            digest.update(entry.name.encode() + b"\0" + entry.read_bytes())
+    if user_dir is not None and user_dir.is_dir():
+        for path in sorted(user_dir.glob("*.toml")):
+            try:
+                digest.update(b"user/" + path.name.encode() + b"\0" + path.read_bytes())
+            except OSError:
+                digest.update(b"unreadable/" + path.name.encode())
+    return digest.hexdigest()[:16]
+
+
 __all__ = [
     "CLASSIFY_COLUMNS",
     "LABELS",
@@ -21,6 +45,7 @@ __all__ = [
     "classifier_fingerprint",
     "classify_frame",
     "default_rules",
+    "files_fingerprint",
     "load_rules",
     "read_classify_input",
     "rules_from_toml",

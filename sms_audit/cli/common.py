@@ -229,6 +229,9 @@ def report_archive(state: AppState, result: ArchiveResult, summary: str | None) 
     """Tell how one archive went: its summary line (info), warnings, and its error (exit 3)."""
     if summary is not None and (result.ok or result.read):
         info(state, summary)
+    if state.verbose and result.timings:
+        steps = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in result.timings.items())
+        info(state, f"{result.path}: {steps} ({result.details.get('labelled', '0')} messages labelled)")
     for text in result.warnings:
         warn(f"{result.path}: {text}")
     if result.error is None:
