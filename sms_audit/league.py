@@ -26,7 +26,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -283,7 +283,10 @@ def _status(donation: Mapping[str, Any]) -> dict[str, Any]:
 def _us(text: str | None) -> int | None:
     if text is None:
         return None
-    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1_000_000)
+    return (datetime.fromisoformat(text) - _EPOCH) // timedelta(microseconds=1)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 _VIOLATING = frozenset({"violation", "confirmation_with_marketing"})
@@ -300,9 +303,7 @@ def episode_rows(donation: Mapping[str, Any], skip: frozenset[int] = frozenset()
         for unsub in brand["unsubscribes"]:
             sent = _us(unsub["sent_at"]) or 0
             times = [sent] + [_us(m["received_at"]) or sent for m in unsub["messages_after"]]
-            bad = [
-                _us(m["received_at"]) or sent for m in unsub["messages_after"] if m["kind"] in _VIOLATING
-            ]
+            bad = [_us(m["received_at"]) or sent for m in unsub["messages_after"] if m["kind"] in _VIOLATING]
             ignored = unsub["status"] == "violated"
             rows.append(
                 {
@@ -531,7 +532,7 @@ def league(
         (statuses,) = engine.compute([loaded.map(_status)], retries)
         statuses = sorted(statuses, key=lambda s: s["index"])
         skip = _repeated_donors(statuses)
-        frames = _aggregate(loaded, frozenset(skip))
+        frames = _aggregate(loaded, frozenset(skip), max(1, min(tasks, 4 * engine.workers)))
         results = engine.compute(frames, retries)
         peak = engine.peak_memory()
     finally:
@@ -571,10 +572,13 @@ def _repeated_donors(statuses: Sequence[Mapping[str, Any]]) -> set[int]:
     return {s["index"] for s in statuses if s["used"] and s["index"] not in keep}
 
 
-def _aggregate(loaded: Any, skip: frozenset[int]) -> list[Any]:
-    """The dask.dataframe groupbys of the league (lazy)."""
-    episodes = loaded.map(partial(episode_rows, skip=skip)).flatten().to_dataframe(meta=_episode_meta())
-    numbers = loaded.map(partial(number_rows, skip=skip)).flatten().to_dataframe(meta=_number_meta())
+def _aggregate(loaded: Any, skip: frozenset[int], partitions: int) -> list[Any]:
+    """The dask.dataframe groupbys of the league (lazy), over ``partitions`` frames: the rows of many
+    inputs are gathered into a few frames first, so the groupbys run few, larger tasks."""
+    rows = loaded.map(partial(episode_rows, skip=skip)).flatten().repartition(npartitions=partitions)
+    episodes = rows.to_dataframe(meta=_episode_meta())
+    rows = loaded.map(partial(number_rows, skip=skip)).flatten().repartition(npartitions=partitions)
+    numbers = rows.to_dataframe(meta=_number_meta())
     by_subject = episodes.groupby("subject")
     ignored = episodes[episodes["ignored"] == 1]
     return [
@@ -590,8 +594,12 @@ def _aggregate(loaded: Any, skip: frozenset[int]) -> list[Any]:
         ),
         by_subject["donor"].nunique(),
         ignored.groupby("subject")["donor"].nunique(),
-        ignored.groupby("subject")["delay_s"].apply(_median, meta=("delay_s", "float64")),
-        ignored.groupby("subject")["delay_s"].apply(_p90, meta=("delay_s", "float64")),
+        ignored.groupby("subject")["delay_s"].apply(
+            _median, meta=("delay_s", "float64"), shuffle_method="tasks"
+        ),
+        ignored.groupby("subject")["delay_s"].apply(
+            _p90, meta=("delay_s", "float64"), shuffle_method="tasks"
+        ),
         numbers.groupby("subject")["number"].nunique(),
         episodes.groupby(["subject", "brand_display"])["unsubscribes"].sum(),
         episodes.groupby(["subject", "region"])["unsubscribes"].sum(),
@@ -638,7 +646,12 @@ def _finish(results: Sequence[Any], min_donors: int) -> tuple[list[dict[str, Any
             }
         )
     rows.sort(
-        key=lambda r: (-r["donors_affected"], -(r["ignore_rate"] or 0), -r["violating_messages"], r["subject"])
+        key=lambda r: (
+            -r["donors_affected"],
+            -(r["ignore_rate"] or 0),
+            -r["violating_messages"],
+            r["subject"],
+        )
     )
     return rows, hidden
 

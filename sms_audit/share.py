@@ -26,11 +26,11 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from sms_audit import __version__
 from sms_audit.errors import CorruptArchive, UsageError
@@ -45,6 +45,7 @@ from sms_audit.report.analysis import (
     Report,
 )
 from sms_audit.report.redact import MASK, redact_text
+from sms_audit.report.render import brand_label
 
 FORMAT = "sms-audit-findings"
 SCHEMA_VERSION = 1
@@ -235,7 +236,9 @@ def load_findings(text: str | bytes, source: str = "<findings>") -> dict[str, An
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidFindings(f"not valid JSON ({exc})", path=source) from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise InvalidFindings("not an sms-audit findings file (no \"format\": \"sms-audit-findings\")", path=source)
+        raise InvalidFindings(
+            'not an sms-audit findings file (no "format": "sms-audit-findings")', path=source
+        )
     version = doc.get("schema_version")
     if version != SCHEMA_VERSION:
         newer = isinstance(version, int) and version > SCHEMA_VERSION
@@ -331,25 +334,90 @@ def _check(value: Any, fields: Mapping[str, str], source: str, where: str) -> No
 # --- what a person reads before sending ---------------------------------------------------------
 
 
-def preview_rows(doc: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
+def preview_rows(doc: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     """One row per unsubscribe and per message after it, as the preview table shows them."""
     for brand in doc["brands"]:
-        name = brand["brand_display"] or brand["subject"]
+        name = brand_label(brand["brand_display"]) if brand["brand"] else brand["subject"]
         for unsub in brand["unsubscribes"]:
             yield {
                 "brand": name,
-                "what": f"you sent {unsub['keyword']!s}",
-                "time": unsub["sent_at"],
-                "number": unsub["number"] or "(withheld)",
-                "status": unsub["status"] + (", confirmed" if unsub["confirmed"] else ", not confirmed"),
+                "what": f"you sent {unsub['keyword']}",
+                "time": _short(unsub["sent_at"]),
+                "number": unsub["number"] or WITHHELD,
+                "status": unsub["status"] + ("; confirmed" if unsub["confirmed"] else "; not confirmed"),
                 "text": "",
             }
             for msg in unsub["messages_after"]:
                 yield {
                     "brand": name,
                     "what": "violation" if msg["kind"] in VIOLATION_KINDS else "within grace",
-                    "time": msg["received_at"],
-                    "number": msg["number"] or "(withheld)",
+                    "time": _short(msg["received_at"]),
+                    "number": msg["number"] or WITHHELD,
                     "status": msg["via"],
                     "text": msg["text"],
                 }
+
+
+WITHHELD = "(withheld)"
+
+
+def _short(stamp: str) -> str:
+    """``2025-09-10T12:15:00.000Z`` → ``2025-09-10 12:15`` (the file's times are cut to the minute)."""
+    return stamp[:16].replace("T", " ")
+
+
+def write_preview(doc: Mapping[str, Any], stream: TextIO) -> None:
+    """What a findings file would share, for a person to read before sending it: two tables and
+    what is left out. Texts are shown exactly as in the file (masked), terminal-safe."""
+    from sms_audit.output import visible, write_table
+
+    period = doc["period"]
+    stream.write(
+        visible(
+            f"Findings to share: donor id {doc['donor_id']} (random), region {doc['region'] or 'unknown'}, "
+            f"policy {doc['policy']['name']}, {period['first_day'] or '?'} to {period['last_day'] or '?'}, "
+            f"{doc['messages_checked']} messages checked.\n\n",
+        )
+    )
+    brands = [
+        {
+            "brand": brand_label(b["brand_display"]) if b["brand"] else b["subject"],
+            "key": b["brand"],
+            "numbers": ", ".join(n["number"] for n in b["numbers"]),
+            "unsubscribes": len(b["unsubscribes"]),
+            "ignored": sum(u["status"] == "violated" for u in b["unsubscribes"]),
+            "after": sum(len(u["messages_after"]) for u in b["unsubscribes"]),
+        }
+        for b in doc["brands"]
+    ]
+    if brands:
+        write_table(
+            brands,
+            ["brand", "key", "numbers", "unsubscribes", "ignored", "after"],
+            stream,
+            title="Brands (merchant numbers only)",
+            headers={"key": "brand key", "after": "marketing after"},
+            max_widths={"numbers": 40},
+        )
+        write_table(
+            preview_rows(doc),
+            ["brand", "what", "time", "number", "status", "text"],
+            stream,
+            title="Each unsubscribe and the marketing after it (times UTC, to the minute; texts masked)",
+            headers={"time": "time (UTC)"},
+            max_widths={"text": 60},
+        )
+    else:
+        stream.write("No unsubscribe to a merchant was found: the file would hold no brand.\n")
+    withheld = doc["withheld"]
+    stream.write(
+        "\nNot in the file: your chats, verification codes and notices, personal numbers, contact "
+        "names, message ids and archive names"
+        + (
+            f"; {withheld['unsubscribes']} unsubscribe(s) to numbers a private person could hold"
+            if withheld["unsubscribes"]
+            else ""
+        )
+        + (f"; {withheld['numbers']} such number(s) of the brands above" if withheld["numbers"] else "")
+        + ".\nsms-audit sends nothing: the file leaves this computer only if you send it.\n"
+    )
