@@ -34,9 +34,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import make_donations  # noqa: E402
+import make_donations
 
-from sms_audit.league import SYNCHRONOUS, League, league, load_input  # noqa: E402
+from sms_audit.league import SYNCHRONOUS, League, league, load_input
 
 MIN_DONORS = 3
 SPEARMAN_MIN = 0.9

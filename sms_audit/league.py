@@ -407,15 +407,20 @@ class _Engine:
             self.workers = max(1, len(self.client.scheduler_info(n_workers=-1)["workers"]))
             self.name = f"the cluster at {scheduler} ({self.workers} workers)"
             return
+        import warnings
+
         count = workers or os.cpu_count() or 1
-        self.cluster = LocalCluster(
-            n_workers=count,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
+        with warnings.catch_warnings():
+            # the scheduler's health endpoint moves to a free loopback port when 8787 is taken
+            warnings.filterwarnings("ignore", message="Port .* is already in use")
+            self.cluster = LocalCluster(
+                n_workers=count,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
         self.client = Client(self.cluster)
         self.workers = count
         self.name = f"a local cluster of {count} worker{'s' if count != 1 else ''}"

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 import sms_audit
 from sms_audit.cli import app
-from sms_audit.normalize import BUSINESS_KINDS, SenderKind
+from sms_audit.normalize import BUSINESS_KINDS
 from sms_audit.share import (
     FORMAT,
     InvalidFindings,
@@ -62,12 +62,21 @@ def test_share_sample_leaks_no_personal_number_code_chat_or_contact_name(tmp_pat
             numbers |= {address, digits, digits[-11:]} if len(digits) >= 7 else {address}
     numbers.discard("")
     chats = {str(b).strip() for b in personal["body"]}
-    codes = {c for b in frame.loc[frame["label"] == "verification", "body"] for c in re.findall(r"[0-9]{4,8}", b)}
+    codes = {
+        c for b in frame.loc[frame["label"] == "verification", "body"] for c in re.findall(r"[0-9]{4,8}", b)
+    }
     raw = ANDROID.read_text(encoding="utf-8")
-    names = {n.strip() for a in re.findall(r'contact_name="([^"]*)"', raw) for n in a.split(",")} - {"(Unknown)"}
+    names = {n.strip() for a in re.findall(r'contact_name="([^"]*)"', raw) for n in a.split(",")} - {
+        "(Unknown)"
+    }
     centres = set(re.findall(r'service_center="(\+[0-9]+)"', raw))
     # the archive does have each kind of private data, so the test cannot pass vacuously
-    assert len(numbers) >= 4 and len(chats) >= 20 and len(codes) >= 5 and names == {"妈妈", "小王", "小李", "小张"}
+    assert (
+        len(numbers) >= 4
+        and len(chats) >= 20
+        and len(codes) >= 5
+        and names == {"妈妈", "小王", "小李", "小张"}
+    )
     assert "+8613900001111" in numbers and "13900001111" in numbers
     for secret in numbers | codes | names | centres:
         assert secret not in text, secret
@@ -86,17 +95,36 @@ def test_share_sample_holds_the_merchant_facts(tmp_path: Path) -> None:
     assert re.fullmatch(r"[0-9a-f]{32}", doc["donor_id"])
     assert doc["region"] == "CN" and doc["policy"]["name"] == "cn" and doc["timezone"] == "Asia/Shanghai"
     assert doc["period"] == {"first_day": "2025-06-02", "last_day": "2025-11-27"}
-    assert [b["brand_display"] for b in doc["brands"]] == ["优选商城", "乐动健身", "快达物流", "星巴客", "美味外卖"]
+    assert [b["brand_display"] for b in doc["brands"]] == [
+        "优选商城",
+        "乐动健身",
+        "快达物流",
+        "星巴客",
+        "美味外卖",
+    ]
     shop = doc["brands"][0]
-    assert [n["number"] for n in shop["numbers"]] == ["106575550001", "10690123456701", "10690123456702", "106980009999"]
+    assert [n["number"] for n in shop["numbers"]] == [
+        "106575550001",
+        "10690123456701",
+        "10690123456702",
+        "106980009999",
+    ]
     assert {n["kind"] for n in shop["numbers"]} == {"cn_commercial_port"}
     (unsub,) = shop["unsubscribes"]
-    assert (unsub["keyword"], unsub["number"], unsub["status"], unsub["confirmed"]) == ("TD", "10690123456701", "violated", False)
+    assert (unsub["keyword"], unsub["number"], unsub["status"], unsub["confirmed"]) == (
+        "TD",
+        "10690123456701",
+        "violated",
+        False,
+    )
     assert unsub["sent_at"] == "2025-09-10T12:15:00.000Z"
     kinds = [m["kind"] for m in unsub["messages_after"]]
     assert kinds == ["within_grace"] + ["violation"] * 5  # codes after the unsubscribe are never shared
     assert [m["via"] for m in unsub["messages_after"]].count("other-number") == 3
-    assert unsub["messages_after"][1]["text"] == "【优选商城】您有一张50元无门槛券即将过期，戳 yx.example.cn/••• 回T退订"
+    assert (
+        unsub["messages_after"][1]["text"]
+        == "【优选商城】您有一张50元无门槛券即将过期，戳 yx.example.cn/••• 回T退订"
+    )
     starbucks = doc["brands"][3]["unsubscribes"][0]
     assert starbucks["confirmed"] is True and starbucks["confirmed_at"] == "2025-07-20T01:03:00.000Z"
     assert doc["brands"][4]["unsubscribes"][0]["status"] == "re-subscribed"
@@ -115,7 +143,9 @@ def test_share_iphone_sample_keeps_short_codes(tmp_path: Path) -> None:
         ("bluebottlecoffee", ["24273"]),
     ]
     texts = [m["text"] for b in doc["brands"] for u in b["unsubscribes"] for m in u["messages_after"]]
-    assert "ACME Outlet: Final clearance, up to 70% off! Shop acme.example/•••. Reply STOP to opt out" in texts
+    assert (
+        "ACME Outlet: Final clearance, up to 70% off! Shop acme.example/•••. Reply STOP to opt out" in texts
+    )
     assert "+12025550142" not in out.read_text(encoding="utf-8")
 
 
@@ -133,7 +163,9 @@ def test_share_brand_seen_only_on_personal_numbers_is_withheld(tmp_path: Path) -
         sms("10690001112", t0 + 5 * day, "【优选商城】双11预售，详询13912345678，回T退订"),
     ]
     archive = tmp_path / "sms.xml"
-    archive.write_text(HEADER + f'<smses count="{len(lines)}">\n' + "".join(lines) + "</smses>\n", encoding="utf-8")
+    archive.write_text(
+        HEADER + f'<smses count="{len(lines)}">\n' + "".join(lines) + "</smses>\n", encoding="utf-8"
+    )
     report = sms_audit.audit(sms_audit.classify(sms_audit.read_archives([archive])))
     assert {s.brand_display for s in report.summary} == {"张三工作室", "优选商城"}
     doc = findings_document(report, donor_id="0" * 32)
@@ -166,7 +198,9 @@ def test_share_preview_with_output_writes_the_previewed_file(tmp_path: Path) -> 
     assert f"donor id {'ab' * 16}" in result.stdout  # the id shown is the id written
 
 
-def test_share_preview_asks_before_writing_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_share_preview_asks_before_writing_on_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import sms_audit.cli.league as cli
 
     monkeypatch.setattr(cli, "_interactive", lambda: True)
@@ -194,7 +228,7 @@ def test_share_without_output_writes_json_to_stdout() -> None:
 def test_share_damaged_archive_exits_3_with_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "sms.xml"
     bad.write_text("<?xml version='1.0'?><smses count='1'><sms address=", encoding="utf-8")
-    result, out = _share(tmp_path, str(bad))
+    result, _out = _share(tmp_path, str(bad))
     assert result.exit_code == 3
     assert "Traceback" not in result.output
 

@@ -79,7 +79,9 @@ def share(
         if not to_file:
             info(state, "nothing written; add -o findings.json to write this file")
             raise typer.Exit(state.exit_code)
-        if _interactive() and not typer.confirm(f"Write these findings to {output}?", default=False, err=True):
+        if _interactive() and not typer.confirm(
+            f"Write these findings to {output}?", default=False, err=True
+        ):
             info(state, "nothing written")
             raise typer.Exit(state.exit_code)
     with open_output(output) as stream:
@@ -105,7 +107,7 @@ def _interactive() -> bool:
 
 _LEAGUE_VIEW_HEADERS = {
     "brand": "Brand",
-    "donors_affected": "Donors ignored",
+    "donors_affected": "Donors affected",
     "donors": "Donors",
     "unsubscribes": "Unsubscribes",
     "ignored": "Ignored",
