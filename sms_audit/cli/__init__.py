@@ -18,6 +18,7 @@ from typer.core import TyperGroup
 
 from sms_audit import __version__, config
 from sms_audit.cli import imports as _imports
+from sms_audit.cli import league as _league
 from sms_audit.cli import messages as _messages
 from sms_audit.cli import report as _report
 from sms_audit.cli.common import AppState, print_error
@@ -265,6 +266,7 @@ def _main(
 _imports.register(app)
 _messages.register(app)
 _report.register(app)
+_league.register(app)
 
 
 def main() -> None:
