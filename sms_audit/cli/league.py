@@ -10,9 +10,11 @@ import typer
 from sms_audit.cli.common import (
     ArchivesArg,
     ArchiveTimezoneOption,
+    CsvMapOption,
     InputFormatOption,
     OutputOption,
     RecordFormatOption,
+    check_output,
     emit,
     get_state,
     info,
@@ -57,21 +59,25 @@ def share(
     ] = None,
     input_format: InputFormatOption = None,
     archive_timezone: ArchiveTimezoneOption = None,
+    csv_map: CsvMapOption = None,
     policy: PolicyOpt = None,
     grace: GraceOpt = None,
     timezone: TimezoneOpt = None,
 ) -> None:
     """Write a findings file to donate: merchants' facts only, no chats, codes or personal numbers."""
-    from sms_audit.cli.report import _messages, _options
+    from sms_audit.cli.messages import message_store
+    from sms_audit.cli.report import _options
     from sms_audit.output import write_json
-    from sms_audit.pipeline import audit
+    from sms_audit.pipeline import audit, load_for_report
     from sms_audit.share import findings_document, valid_donor_id, write_preview
 
     state = get_state(ctx)
+    check_output(output)
     donor = valid_donor_id(donor_id) if donor_id else None
     options = _options(state, policy, grace, timezone)
-    messages = _messages(state, archives or [], input_format, archive_timezone)
-    doc = findings_document(audit(messages, options=options), donor_id=donor)
+    with message_store(state, archives or [], input_format, archive_timezone, csv_map) as store:
+        messages = load_for_report(store, region=state.region_choice())
+        doc = findings_document(audit(messages, options=options), donor_id=donor)
     to_file = output is not None and output != "-"
     if preview:
         write_preview(doc, sys.stdout)
@@ -163,7 +169,7 @@ def league(
             metavar="K",
         ),
     ] = 3,
-    fmt: RecordFormatOption = RecordFormat.AUTO,
+    fmt: RecordFormatOption = None,
     output: OutputOption = None,
 ) -> None:
     """Merchant league table from many donations (findings files or archives), computed on Dask."""
@@ -188,7 +194,7 @@ def league(
         table_columns=("brand", *[c for c in LEAGUE_COLUMNS if c in _LEAGUE_VIEW_HEADERS]),
         max_widths={"brand": 24},
     )
-    emit(_rows(result), LEAGUE_COLUMNS, fmt, output, view)
+    emit(_rows(result), LEAGUE_COLUMNS, state.output_format(fmt, RecordFormat), output, view)
     if result.errors:
         _errors_table(result, ERROR_COLUMNS)
         state.fail(ExitCode.DATA_ERROR)
