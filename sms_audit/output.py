@@ -28,10 +28,11 @@ class OutputFormat(StrEnum):
     JSONL = "jsonl"
     CSV = "csv"
     MD = "md"
+    HTML = "html"
 
 
 class RecordFormat(StrEnum):
-    """The formats of record listings (``messages``, ``imports``, ``classify``): no Markdown."""
+    """The formats of record listings (``messages``, ``imports``, ``classify``): no Markdown or HTML."""
 
     AUTO = "auto"
     TABLE = "table"
@@ -181,8 +182,12 @@ def write_table(
     title: str | None = None,
     headers: Mapping[str, str] | None = None,
     max_widths: Mapping[str, int] | None = None,
+    min_widths: Mapping[str, int] | None = None,
 ) -> int:
-    """A rich table for people. Cells are ``Text`` objects: markup is never interpreted."""
+    """A rich table for people. Cells are ``Text`` objects: markup is never interpreted.
+
+    ``min_widths`` keeps a column from being squeezed on a narrow terminal (a sparkline must not fold).
+    """
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -190,7 +195,12 @@ def write_table(
     table = Table(title=title, show_lines=False, header_style="bold", expand=False)
     for column in columns:
         width = (max_widths or {}).get(column)
-        table.add_column((headers or {}).get(column, column), overflow="fold", max_width=width)
+        table.add_column(
+            (headers or {}).get(column, column),
+            overflow="fold",
+            max_width=width,
+            min_width=(min_widths or {}).get(column),
+        )
     count = 0
     for record in records:
         table.add_row(*(Text(visible(_table_text(record.get(c)))) for c in columns))

@@ -85,7 +85,10 @@ def format_option(extra: str = "") -> Any:
 
 
 RecordFormatOption = Annotated[RecordFormat, format_option()]
-ReportFormatOption = Annotated[OutputFormat, format_option("; md = a Markdown report")]
+ReportFormatOption = Annotated[
+    OutputFormat,
+    format_option("; md = a Markdown report; html = a self-contained page with timelines (with -o FILE)"),
+]
 
 
 @dataclass(slots=True)
