@@ -253,6 +253,12 @@ def _save(
     return finish_svg(buffer.getvalue(), chart_id, title, desc, marks)
 
 
+def _legend_columns(handles: Sequence[Any]) -> int:
+    """Four columns fit the 10-inch figure for labels up to about 34 characters; then three."""
+    longest = max((len(h.get_label()) for h in handles), default=0)
+    return 4 if longest <= 34 else 3
+
+
 # --- a brand's timeline -------------------------------------------------------------------------
 
 
@@ -442,7 +448,8 @@ def timeline_svg(
             Line2D([], [], color=BLACK, linewidth=1.1, linestyle=(0, (4, 2)), label="your unsubscribe")
         )
         if has_grace:
-            grace = f"grace period ({grace_text})" if grace_text else "grace period"
+            short = grace_text if grace_text and len(grace_text) <= 16 else ""
+            grace = f"grace period ({short})" if short else "grace period"
             handles.append(Patch(facecolor=YELLOW, alpha=0.55, label=grace))
         if has_after:
             handles.append(Patch(facecolor=VERMILLION, alpha=0.12, label="after the grace period"))
@@ -485,7 +492,7 @@ def timeline_svg(
         bars.xaxis.set_major_locator(locator)
         bars.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
         bars.set_xlim(start - pad, end + pad)
-        fig.legend(handles=handles, loc="outside lower center", ncols=4)
+        fig.legend(handles=handles, loc="outside lower center", ncols=_legend_columns(handles))
         return _save(fig, chart_id, title, desc, marks)
 
 
@@ -500,6 +507,7 @@ def overview_svg(
     marker with their count (``class="month-violations"``)."""
     import numpy as np
     from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
 
     marks: dict[str, Mark | Sequence[Mark]] = {}
     months = list(table.index)
@@ -553,6 +561,7 @@ def overview_svg(
         ax.set_xlim(-0.6, len(months) - 0.4)
         ax.set_ylim(0, top * 1.22 if top else 1)
         ax.set_ylabel("messages per month", fontsize=8.5, color="#57606a")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(axis="y", color="#eaeef2", linewidth=0.8)
         ax.set_axisbelow(True)
         handles, _ = ax.get_legend_handles_labels()
@@ -560,7 +569,11 @@ def overview_svg(
             handles.append(
                 Line2D([], [], marker="v", color=VERMILLION, linestyle="none", label="violations that month")
             )
-        fig.legend(handles=handles, loc="outside lower center", ncols=min(4, max(len(handles), 1)))
+        fig.legend(
+            handles=handles,
+            loc="outside lower center",
+            ncols=min(_legend_columns(handles), max(len(handles), 1)),
+        )
         return _save(fig, chart_id, title, desc, marks)
 
 

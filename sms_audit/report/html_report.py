@@ -339,7 +339,7 @@ class _Page:
             f"You replied “{_e(first.keyword)}” to {self._number(first.address)} on "
             f"{_e(_when(first.message.timestamp, self.tz))}. "
             + ("A confirmation came. " if confirmed else "No confirmation came. ")
-            + f"The grace period ({_e(self.report.policy.grace_text)}) ended "
+            + f"The grace period of {_e(self.report.policy.grace_text)} ended "
             f"{_e(_when(first.deadline, self.tz))}. "
         )
         if row is not None and row.violations:
@@ -792,7 +792,12 @@ h3,h4{break-after:avoid}
 figure.chart,.card,tr,.callout p{break-inside:avoid}
 section.brand+section.brand{break-before:page}
 .scroll{overflow:visible}
-td.body{max-width:none}
+table{font-size:8.5pt}
+th,td{padding:3px 5px}
+td.when,span.when,table.summary td:first-child,.num,.badge{white-space:normal}
+td.numbers,td.body{min-width:0;max-width:none}
+.cards{grid-template-columns:repeat(6,1fr);gap:6px}
+.card{padding:6px 8px}.card dd{font-size:15pt}
 a{color:inherit}
 *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 }
