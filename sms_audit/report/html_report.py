@@ -63,6 +63,8 @@ _STATUS_CLASS = {
 }
 #: Findings listed under a timeline; the chart still shows every violation.
 MAX_LISTED = 300
+#: Timelines on one page, worst brands first (the summary table still lists every brand).
+MAX_TIMELINES = 40
 _CJK = re.compile("[\u3000-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
@@ -116,6 +118,8 @@ class _Page:
             report.region or "", "zh-CN"
         )
         self.targets = list(targets) if targets is not None else self._violating_targets()
+        self.untimed = self.targets[MAX_TIMELINES:]
+        self.targets = self.targets[:MAX_TIMELINES]
         self.section_of = {t.subject: f"brand-{i + 1}" for i, t in enumerate(self.targets)}
         self.owner = None
         if report.frame is not None and self.targets:
@@ -146,7 +150,6 @@ class _Page:
         return self._badge(status, _STATUS_CLASS.get(status, "muted"))
 
     def _head(self) -> str:
-        r = self.report
         title = f"sms-audit: {self.title}"
         return (
             "<!DOCTYPE html>\n"
@@ -157,10 +160,16 @@ class _Page:
             '<meta name="color-scheme" content="light">\n'
             f'<meta name="generator" content="sms-audit {_e(__version__)}">\n'
             '<link rel="icon" href="data:,">\n'
-            f"<title>{_e(title)}{' (redacted)' if self.redacted else ''}: "
-            f"{_e(_day(r.first_message, self.tz))} – {_e(_day(r.last_message, self.tz))}</title>\n"
+            f"<title>{_e(title)}{' (redacted)' if self.redacted else ''}"
+            f"{': ' + _e(self._period()) if self._period() else ''}</title>\n"
             f"<style>{STYLE}</style>\n</head>\n"
         )
+
+    def _period(self) -> str:
+        r = self.report
+        if r.first_message is None or r.last_message is None:
+            return ""
+        return f"{_day(r.first_message, self.tz)} – {_day(r.last_message, self.tz)}"
 
     def _headline(self) -> str:
         r, c = self.report, self.counts
@@ -536,7 +545,9 @@ class _Page:
         return (
             '<section id="overview"><h2>The archive, month by month</h2>'
             f'<figure class="chart">{svg}<figcaption>All {total:,} messages checked, sent and received, by the '
-            "label the classifier gave them; ▼ marks months with violations.</figcaption></figure>"
+            "label the classifier gave them"
+            + ("; ▼ marks months with violations." if by_month else ".")
+            + "</figcaption></figure>"
             f'<details><summary>The numbers behind the chart</summary><div class="scroll"><table class="months">'
             f"<thead>{head}</thead><tbody>{body}</tbody></table></div></details></section>"
         )
@@ -661,8 +672,8 @@ class _Page:
         yield self._head()
         yield '<body>\n<main>\n<header class="top">'
         yield (
-            f'<p class="eyebrow">sms-audit report{" · redacted" if self.redacted else ""} · '
-            f"{_e(_day(r.first_message, self.tz))} – {_e(_day(r.last_message, self.tz))}</p>"
+            f'<p class="eyebrow">sms-audit report{" · redacted" if self.redacted else ""}'
+            f"{' · ' + _e(self._period()) if self._period() else ''}</p>"
         )
         yield f"<h1>{_e(self.title)}</h1>"
         yield self._headline()
@@ -681,6 +692,12 @@ class _Page:
             for i, target in enumerate(self.targets):
                 yield self._brand(i, target)
                 yield "\n"
+            if self.untimed:
+                yield (
+                    f'<p class="muted">{_e(_plural(len(self.untimed), "more sender"))} violated (see the '
+                    "summary); their timelines are left out to keep this page small. "
+                    "<code>sms-audit evidence BRAND -o DIR</code> draws any one of them.</p>"
+                )
             yield "</section>\n"
         yield self._overview()
         yield "\n"

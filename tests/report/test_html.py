@@ -237,6 +237,21 @@ def test_html_without_unsubscribes_or_frame() -> None:
     assert 'id="brands"' not in page and 'id="overview"' not in page and 'id="ledger"' in page
 
 
+def test_html_draws_at_most_the_timeline_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sms_audit.report import html_report
+
+    rows = scenario_rows() + [
+        {**row, "message_id": f"h-{i}", "address": row["address"].replace("0555", "0556")}
+        for i, row in enumerate(hostile_rows())
+    ]
+    report = _report(rows)
+    assert sum(1 for row in report.summary if row.violations) == 2
+    monkeypatch.setattr(html_report, "MAX_TIMELINES", 1)
+    page = _html(report)
+    assert page.count('<section class="brand"') == 1
+    assert "1 more sender violated (see the summary); their timelines are left out" in page
+
+
 def test_html_lists_at_most_the_cap_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     from sms_audit.report import html_report
 
