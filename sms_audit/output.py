@@ -182,11 +182,12 @@ def write_table(
     title: str | None = None,
     headers: Mapping[str, str] | None = None,
     max_widths: Mapping[str, int] | None = None,
-    min_widths: Mapping[str, int] | None = None,
+    fixed_widths: Mapping[str, int] | None = None,
 ) -> int:
     """A rich table for people. Cells are ``Text`` objects: markup is never interpreted.
 
-    ``min_widths`` keeps a column from being squeezed on a narrow terminal (a sparkline must not fold).
+    ``fixed_widths`` columns keep their width when a narrow terminal squeezes the table (a sparkline
+    must not fold; the other columns wrap instead).
     """
     from rich.console import Console
     from rich.table import Table
@@ -199,7 +200,7 @@ def write_table(
             (headers or {}).get(column, column),
             overflow="fold",
             max_width=width,
-            min_width=(min_widths or {}).get(column),
+            width=(fixed_widths or {}).get(column),
         )
     count = 0
     for record in records:

@@ -21,6 +21,8 @@ REQUIRE_ENV = "SMS_AUDIT_REQUIRE_BROWSER"
 #: A browser binary to use instead of the first of :data:`CANDIDATES` found on PATH.
 BROWSER_ENV = "SMS_AUDIT_CHROMIUM"
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+# Read at import: the tests' autouse isolated_env fixture removes SMS_AUDIT_* variables.
+_EXPLICIT = os.environ.get(BROWSER_ENV)
 ARGS = (
     "--headless",
     "--no-sandbox",  # containers and CI run as root, where the sandbox cannot start
@@ -42,7 +44,7 @@ def find_browser() -> tuple[str | None, str]:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         return None, "the playwright package is not installed (pip install '.[test]')"
-    explicit = os.environ.get(BROWSER_ENV)
+    explicit = _EXPLICIT
     if explicit:
         return (
             (explicit, "")

@@ -188,14 +188,27 @@ def can_draw_blocks(stream: TextIO) -> bool:
     return True
 
 
-def _volumes(report: Report, ascii_only: bool) -> tuple[list[str], str] | None:
+def _spark_cells(stream: TextIO) -> int:
+    """Cells a sparkline may take: all :data:`MAX_SPARK_CELLS` off a terminal (files, pipes, tests),
+    fewer on a narrow one, so the table's other columns (the status last) still fit."""
+    import shutil
+
+    from sms_audit.report.timelines import MAX_SPARK_CELLS
+
+    if not (hasattr(stream, "isatty") and stream.isatty()):
+        return MAX_SPARK_CELLS
+    width = shutil.get_terminal_size().columns
+    return max(6, min(MAX_SPARK_CELLS, (width - 110) // 2 + 6))
+
+
+def _volumes(report: Report, ascii_only: bool, max_cells: int) -> tuple[list[str], str] | None:
     """Sparklines for the summary rows and the footer line that explains them (None: no frame)."""
     from sms_audit.report.timelines import summary_targets, weekly_volume
 
     targets = summary_targets(report)
     if not targets:
         return None
-    volume = weekly_volume(report, targets)
+    volume = weekly_volume(report, targets, max_cells=max_cells)
     lines = [sparkline(c, m, ascii_only=ascii_only) for c, m in zip(volume.cells, volume.marks, strict=True)]
     span = "week" if volume.weeks_per_cell == 1 else f"{volume.weeks_per_cell} weeks"
     since = f" from the week of {volume.first_week:%Y-%m-%d}" if volume.first_week else ""
@@ -219,7 +232,12 @@ def _who(row: SubjectSummary) -> str:
 def write_report_table(report: Report, stream: TextIO, *, details: bool = False) -> None:
     """Human view: the summary per brand/sender, optional details, traps, then the footer."""
     tz = report.timezone
-    volumes = _volumes(report, ascii_only=not can_draw_blocks(stream)) if report.summary else None
+    on_terminal = hasattr(stream, "isatty") and stream.isatty()
+    volumes = (
+        _volumes(report, ascii_only=not can_draw_blocks(stream), max_cells=_spark_cells(stream))
+        if report.summary
+        else None
+    )
     sparks = volumes[0] if volumes else [""] * len(report.summary)
     rows = [
         {
@@ -245,7 +263,16 @@ def write_report_table(report: Report, stream: TextIO, *, details: bool = False)
             headers=_TABLE_HEADERS,
             title="Who kept messaging after you unsubscribed",
             max_widths={"numbers": 32},
-            min_widths={"volume": max(len(s) for s in sparks)},
+            # Off a terminal the header stays on one line; on a narrow one it may wrap ("Weekly/volume").
+            fixed_widths=(
+                {
+                    "volume": max(
+                        6 if on_terminal else len(_TABLE_HEADERS["volume"]), *(len(s) for s in sparks)
+                    )
+                }
+                if volumes
+                else None
+            ),
         )
     if details:
         detail_cols = ["kind", "time", "number", "via", "body"]

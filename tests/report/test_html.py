@@ -439,3 +439,41 @@ def test_timeline_target_without_unsubscribe_has_a_chart() -> None:
     assert page.count('class="chart-svg"') == 4
     assert "No unsubscribe reply to 【无名】 was found in this archive." in page
     assert pd.Timestamp(report.last_message) > pd.Timestamp("2025-05-01T00:00Z")
+
+
+class _Terminal(io.StringIO):
+    encoding = "utf-8"
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("columns", [90, 120, 200])
+def test_report_table_sparkline_never_folds_on_a_narrow_terminal(
+    columns: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", str(columns))
+    monkeypatch.setenv("LINES", "50")
+    report = _report(scenario_rows())
+    stream = _Terminal()
+    write_report_table(report, stream)
+    from rich.cells import cell_len
+
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", stream.getvalue()).splitlines()  # the terminal's styles
+    table = lines[: next(i for i, line in enumerate(lines) if line.startswith("└")) + 1]
+    assert all(cell_len(line) <= columns for line in table)  # nothing cropped or overflowing
+    assert "Stat" in "".join(table)  # the last header, wrapped on the narrowest terminal
+    shop = next(line for line in table if "【优" in line)  # the shop, perhaps folded
+    assert shop.split("│")[2].strip() == sparkline(*_shop_volume(report)).strip()  # one line, not folded
+    assert shop.rstrip().endswith("│")  # the last column (the status) is there
+
+
+def _shop_volume(report: Report) -> tuple[tuple[int, ...], int | None]:
+    import shutil
+
+    from sms_audit.report.render import _spark_cells
+
+    cells = _spark_cells(_Terminal())
+    assert cells == max(6, min(26, (shutil.get_terminal_size().columns - 110) // 2 + 6))
+    volume = weekly_volume(report, summary_targets(report), max_cells=cells)
+    return volume.cells[0], volume.marks[0]
