@@ -419,7 +419,7 @@ def timeline_svg(
                     ax.axvspan(sent, deadline, color=YELLOW, alpha=0.55, linewidth=0, zorder=0)
                 if stop > deadline:
                     ax.axvspan(deadline, stop, color=VERMILLION, alpha=0.07, linewidth=0, zorder=0)
-                ax.axvline(sent, color=BLACK, linewidth=1.1, linestyle=(0, (4, 2)), zorder=2, gid=None)
+                ax.axvline(sent, color=BLACK, linewidth=1.1, linestyle=(0, (4, 2)), zorder=2)
                 if unsub.resubscribe is not None:
                     ax.axvline(stop, color=GREEN, linewidth=1.3, linestyle=":", zorder=2)
             has_grace |= deadline > sent
