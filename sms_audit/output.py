@@ -28,10 +28,11 @@ class OutputFormat(StrEnum):
     JSONL = "jsonl"
     CSV = "csv"
     MD = "md"
+    HTML = "html"
 
 
 class RecordFormat(StrEnum):
-    """The formats of record listings (``messages``, ``imports``, ``classify``): no Markdown."""
+    """The formats of record listings (``messages``, ``imports``, ``classify``): no Markdown or HTML."""
 
     AUTO = "auto"
     TABLE = "table"
@@ -200,10 +201,15 @@ def write_table(
     title: str | None = None,
     headers: Mapping[str, str] | None = None,
     max_widths: Mapping[str, int] | None = None,
+    fixed_widths: Mapping[str, int] | None = None,
     timezone: str = "UTC",
 ) -> int:
     """A rich table for people. Cells are ``Text`` objects: markup is never interpreted; times are
-    shown in ``timezone`` (IANA)."""
+    shown in ``timezone`` (IANA).
+
+    ``fixed_widths`` columns keep their width when a narrow terminal squeezes the table (a sparkline
+    must not fold; the other columns wrap instead).
+    """
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -211,7 +217,12 @@ def write_table(
     table = Table(title=title, show_lines=False, header_style="bold", expand=False)
     for column in columns:
         width = (max_widths or {}).get(column)
-        table.add_column((headers or {}).get(column, column), overflow="fold", max_width=width)
+        table.add_column(
+            (headers or {}).get(column, column),
+            overflow="fold",
+            max_width=width,
+            width=(fixed_widths or {}).get(column),
+        )
     count = 0
     for record in records:
         table.add_row(*(Text(visible(_table_text(record.get(c), timezone))) for c in columns))

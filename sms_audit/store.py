@@ -207,11 +207,14 @@ def _now() -> str:
 
 @dataclass(frozen=True, slots=True)
 class Totals:
-    """Whole-store facts a report states without reading every message (1:1 in/out messages)."""
+    """Whole-store facts a report states without reading every message (1:1 in/out messages):
+    their count and span, and ``by_hour`` — messages per UTC hour and label (columns ``hour``,
+    ``label``, ``messages``), from which any zone's months and weeks are counted."""
 
     messages: int
     first: datetime | None
     last: datetime | None
+    by_hour: pd.DataFrame | None = None
 
 
 class Store:
@@ -418,11 +421,19 @@ class Store:
 
     def totals(self) -> Totals:
         """Count and time span of the 1:1 incoming and outgoing messages (what a report checks)."""
+        import pandas as pd
+
+        where = "WHERE m.direction IN ('in', 'out') AND NOT m.is_group"
         count, first, last = self.conn.execute(
-            "SELECT count(*), min(timestamp_us), max(timestamp_us) FROM messages "
-            "WHERE direction IN ('in', 'out') AND NOT is_group"
+            f"SELECT count(*), min(timestamp_us), max(timestamp_us) FROM messages m {where}"
         ).fetchone()
-        return Totals(int(count), _datetime(first), _datetime(last))
+        rows = self.conn.execute(
+            f"SELECT m.timestamp_us / 3600000000 AS hour, l.label, count(*) FROM messages m "
+            f"JOIN labels l ON l.id = m.id {where} GROUP BY hour, l.label"
+        ).fetchall()
+        by_hour = pd.DataFrame(rows, columns=["hour", "label", "messages"])
+        by_hour["hour"] = pd.to_datetime(by_hour["hour"].astype("int64") * 3600, unit="s", utc=True)
+        return Totals(int(count), _datetime(first), _datetime(last), by_hour)
 
     def messages(
         self,

@@ -139,3 +139,24 @@ def test_classify_stays_the_function_after_the_classifier_package_is_imported() 
     messages = read_archives([SAMPLE])
     assert callable(sms_audit.classify)
     assert sms_audit.classify(sms_audit.classify(messages)).classified
+
+
+def test_store_report_counts_the_whole_archive_like_the_in_memory_one(tmp_path: Path) -> None:
+    """The store's report reads only what concerns unsubscribes, yet states the same totals, the
+    same findings and the same month-by-label overview as the analysis of every message."""
+    from sms_audit.report.timelines import monthly_labels
+
+    full = sms_audit.audit(sms_audit.classify(sms_audit.read_archives([SAMPLE])))
+    with sms_audit.open_store(tmp_path / "s.sqlite", create=True) as store:
+        sms_audit.import_archives(store, [SAMPLE])
+        messages = sms_audit.load_for_report(store)
+        assert len(messages.frame) < 187  # not the whole archive
+        stored = sms_audit.audit(messages)
+    assert (stored.messages_checked, stored.first_message, stored.last_message) == (
+        full.messages_checked,
+        full.first_message,
+        full.last_message,
+    )
+    assert [f.finding_id for f in stored.findings] == [f.finding_id for f in full.findings]
+    assert stored.ledger == full.ledger and stored.summary == full.summary
+    assert monthly_labels(stored).equals(monthly_labels(full))

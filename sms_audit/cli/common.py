@@ -115,7 +115,11 @@ def format_option(choices: Iterable[str], extra: str = "") -> Any:
 
 RecordFormatOption = Annotated[RecordFormat | None, format_option(f.value for f in RecordFormat)]
 ReportFormatOption = Annotated[
-    OutputFormat | None, format_option((f.value for f in OutputFormat), "; md = a Markdown report")
+    OutputFormat | None,
+    format_option(
+        (f.value for f in OutputFormat),
+        "; md = a Markdown report; html = a self-contained page with timelines (with -o FILE)",
+    ),
 ]
 
 

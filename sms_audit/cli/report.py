@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+import sms_audit.output as formats
 from sms_audit.cli.common import (
     AppState,
     ArchivesArg,
@@ -162,12 +163,23 @@ def report(
             result = audit(messages, options=options, since_state=seen)
         _policy_info(state, messages, options, result.policy.name)
         shown = redact_report(result) if redact else result
-        resolved = resolve_format(chosen_format, to_stdout=output is None or output == "-")
+        to_stdout = output is None or output == "-"
+        resolved = resolve_format(chosen_format, to_stdout=to_stdout)
+        if resolved is OutputFormat.HTML and to_stdout and formats.stdout_is_tty():
+            raise UsageError(
+                "an HTML report is a file to open in a browser, not terminal output",
+                hint="add -o report.html (or redirect: > report.html)",
+            )
         with open_output(output) as stream:
             render(shown, resolved, stream, details=details)
-        if resolved in (OutputFormat.JSONL, OutputFormat.CSV, OutputFormat.JSON):
+        if resolved in (OutputFormat.JSONL, OutputFormat.CSV, OutputFormat.JSON, OutputFormat.HTML):
             for line in footer_lines(shown)[:3]:
                 info(state, line)
+        if resolved is OutputFormat.HTML and not to_stdout:
+            info(
+                state,
+                f"wrote {output} ({Path(str(output)).stat().st_size // 1024 + 1} kB): open it in a browser",
+            )
         if seen is not None:
             remember_shown(result, seen)
     code = state.exit_code

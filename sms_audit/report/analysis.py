@@ -164,7 +164,11 @@ class Report:
     new_only: bool = False
     meta: Mapping[str, Any] = field(default_factory=dict)
     #: The analysed messages (:func:`prepare`'s frame): for timelines and evidence, never re-sorted.
+    #: From a store it holds what concerns the unsubscribes (and ``overview`` counts the rest).
     frame: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    #: Messages per UTC hour and label over the whole archive (columns hour, label, messages), when
+    #: ``frame`` holds only part of it; None when ``frame`` is the whole archive.
+    overview: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     @property
     def traps(self) -> tuple[Finding, ...]:
@@ -469,6 +473,7 @@ def analyze(
         summary=summary,
         sources=tuple(sources) or _source_files(f),
         frame=f,
+        overview=getattr(totals, "by_hour", None),
     )
 
 

@@ -1,4 +1,4 @@
-"""Evidence pack for one brand or number: timeline, summary, sources with SHA-256, complaint texts."""
+"""Evidence pack for one brand or number: timeline, summary, HTML page, sources with SHA-256, complaint texts."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sms_audit.errors import UsageError
 from sms_audit.output import format_time, visible, write_csv
 from sms_audit.report.analysis import VIOLATION, Finding, Report
 from sms_audit.report.render import brand_label, md_escape, write_report_markdown
+from sms_audit.report.timelines import Target  # what the pack is about: a brand or one number
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,16 +51,6 @@ class SourceFile:
     @property
     def name(self) -> str:
         return Path(self.path).name
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """What the pack is about: a brand (all its numbers) or one number."""
-
-    subject: str
-    brand: str
-    brand_display: str
-    addresses: tuple[str, ...]
 
 
 def _fold(text: str) -> str:
@@ -263,8 +254,10 @@ notices are left out on purpose (12321 warns that reporting them can get all SMS
 | UK / Canada: 7726 | `complaints/7726.txt` | forward each message to 7726, then send the number when asked |
 | US: FCC | `complaints/fcc.txt` | values for the FCC consumer complaint form (field list not verified) |
 
-`timeline.csv` lists every message to and from the brand's numbers; `sources.csv` names the archives
-with their size and SHA-256; `manifest.json` holds the SHA-256 of every file in this folder.
+`report.html` shows the brand's timeline and messages (open it in any browser; it loads nothing from
+the network and prints well); `timeline.csv` lists every message to and from the brand's numbers;
+`sources.csv` names the archives with their size and SHA-256; `manifest.json` holds the SHA-256 of
+every file in this folder.
 sms-audit never sends anything: you decide what to send.
 """
 
@@ -327,6 +320,7 @@ def write_evidence(
             "summary.md",
             "sources.csv",
             "manifest.json",
+            "report.html",
             *(f"complaints/{n}" for n in complaints),
         ],
     )
@@ -354,6 +348,19 @@ def write_evidence(
     )
     written.append(out_dir / "summary.md")
     _write(written[-1], text)
+
+    from sms_audit.report.html_report import write_report_html  # imports matplotlib
+
+    buffer = io.StringIO()
+    write_report_html(
+        sub,
+        buffer,
+        targets=[target],
+        generated_at=generated_at,
+        title=f"Evidence: {brand_label(target.brand_display) if target.brand else target.subject}",
+    )
+    written.append(out_dir / "report.html")
+    _write(written[-1], buffer.getvalue())
 
     buffer = io.StringIO()
     write_csv(

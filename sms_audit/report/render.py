@@ -1,4 +1,5 @@
-"""Report renderers: table, Markdown, JSON, JSON Lines and CSV, plus the plain-language footer."""
+"""Report renderers: table, Markdown, JSON, JSON Lines and CSV, plus the plain-language footer
+(HTML: :mod:`sms_audit.report.html_report`)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ SCHEMA_VERSION = 1
 
 _TABLE_HEADERS = {
     "who": "Brand / sender",
+    "volume": "Weekly volume",
     "numbers": "Numbers used",
     "first_unsubscribe": "First unsubscribe",
     "keyword": "Keyword",
@@ -153,6 +155,70 @@ def footer_lines(report: Report) -> list[str]:
 
 # --- table --------------------------------------------------------------------------------------
 
+SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
+SPARK_MARK = "┊"
+ASCII_LEVELS = ".:-=+*#@"
+ASCII_MARK = "|"
+
+
+def sparkline(counts: Sequence[int], mark: int | None = None, *, ascii_only: bool = False) -> str:
+    """One character per cell, scaled to the busiest cell of ``counts`` (a blank for none); the
+    mark goes just before cell ``mark`` (the unsubscribe's week).
+
+    ``sparkline([0, 1, 4, 8, 2], mark=3)`` → ``" ▁▄┊█▂"``; ASCII: ``" .=|@:"``.
+    """
+    levels = ASCII_LEVELS if ascii_only else SPARK_BLOCKS
+    top = max(counts, default=0)
+    chars = [
+        " " if n <= 0 else levels[min(len(levels) - 1, max(0, -(-n * len(levels) // top) - 1))]
+        for n in counts
+    ]
+    if mark is not None and 0 <= mark <= len(chars):
+        chars.insert(mark, ASCII_MARK if ascii_only else SPARK_MARK)
+    return "".join(chars)
+
+
+def can_draw_blocks(stream: TextIO) -> bool:
+    """Whether ``stream``'s encoding has the block characters (a cp1252 or ASCII console has not)."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        (SPARK_BLOCKS + SPARK_MARK).encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def _spark_cells(stream: TextIO) -> int:
+    """Cells a sparkline may take: all :data:`MAX_SPARK_CELLS` off a terminal (files, pipes, tests),
+    fewer on a narrow one, so the table's other columns (the status last) still fit."""
+    import shutil
+
+    from sms_audit.report.timelines import MAX_SPARK_CELLS
+
+    if not (hasattr(stream, "isatty") and stream.isatty()):
+        return MAX_SPARK_CELLS
+    width = shutil.get_terminal_size().columns
+    return max(6, min(MAX_SPARK_CELLS, (width - 110) // 2 + 6))
+
+
+def _volumes(report: Report, ascii_only: bool, max_cells: int) -> tuple[list[str], str] | None:
+    """Sparklines for the summary rows and the footer line that explains them (None: no frame)."""
+    from sms_audit.report.timelines import summary_targets, weekly_volume
+
+    targets = summary_targets(report)
+    if not targets:
+        return None
+    volume = weekly_volume(report, targets, max_cells=max_cells)
+    lines = [sparkline(c, m, ascii_only=ascii_only) for c, m in zip(volume.cells, volume.marks, strict=True)]
+    span = "week" if volume.weeks_per_cell == 1 else f"{volume.weeks_per_cell} weeks"
+    since = f" from the week of {volume.first_week:%Y-%m-%d}" if volume.first_week else ""
+    mark = ASCII_MARK if ascii_only else SPARK_MARK
+    note = (
+        f"Weekly volume: messages received per {span}{since}, each row scaled to its busiest {span}; "
+        f"{mark} marks the week of the first unsubscribe."
+    )
+    return lines, note
+
 
 def _numbers(numbers: Sequence[str], limit: int) -> str:
     shown = ", ".join(numbers[:limit])
@@ -166,9 +232,17 @@ def _who(row: SubjectSummary) -> str:
 def write_report_table(report: Report, stream: TextIO, *, details: bool = False) -> None:
     """Human view: the summary per brand/sender, optional details, traps, then the footer."""
     tz = report.timezone
+    on_terminal = hasattr(stream, "isatty") and stream.isatty()
+    volumes = (
+        _volumes(report, ascii_only=not can_draw_blocks(stream), max_cells=_spark_cells(stream))
+        if report.summary
+        else None
+    )
+    sparks = volumes[0] if volumes else [""] * len(report.summary)
     rows = [
         {
             "who": _who(r),
+            "volume": spark,
             "numbers": _numbers(r.numbers, 4),
             "first_unsubscribe": _short_local(r.first_unsubscribe, tz),
             "keyword": r.keyword,
@@ -179,16 +253,26 @@ def write_report_table(report: Report, stream: TextIO, *, details: bool = False)
             "last_violation": _short_local(r.last_violation, tz),
             "status": r.status,
         }
-        for r in report.summary
+        for r, spark in zip(report.summary, sparks, strict=True)
     ]
     if rows:
         write_table(
             rows,
-            list(_TABLE_HEADERS),
+            [c for c in _TABLE_HEADERS if c != "volume" or volumes],
             stream,
             headers=_TABLE_HEADERS,
             title="Who kept messaging after you unsubscribed",
             max_widths={"numbers": 32},
+            # Off a terminal the header stays on one line; on a narrow one it may wrap ("Weekly/volume").
+            fixed_widths=(
+                {
+                    "volume": max(
+                        6 if on_terminal else len(_TABLE_HEADERS["volume"]), *(len(s) for s in sparks)
+                    )
+                }
+                if volumes
+                else None
+            ),
         )
     if details:
         detail_cols = ["kind", "time", "number", "via", "body"]
@@ -275,7 +359,10 @@ def write_report_table(report: Report, stream: TextIO, *, details: bool = False)
             max_widths={"body": 50, "why": 40},
         )
     stream.write("\n")
-    stream.writelines(visible(line, keep_newlines=False) + "\n" for line in footer_lines(report))
+    footer = footer_lines(report)
+    if volumes:
+        footer.insert(1, volumes[1])
+    stream.writelines(visible(line, keep_newlines=False) + "\n" for line in footer)
 
 
 # --- markdown -----------------------------------------------------------------------------------
@@ -442,6 +529,10 @@ def render(
             write_jsonl((finding_record(f, report) for f in report.findings), FINDING_COLUMNS, stream)
         case OutputFormat.CSV:
             write_csv((finding_record(f, report) for f in report.findings), FINDING_COLUMNS, stream)
+        case OutputFormat.HTML:
+            from sms_audit.report.html_report import write_report_html  # imports matplotlib
+
+            write_report_html(report, stream, generated_at=generated_at)
         case OutputFormat.AUTO:
             raise ValueError("resolve --format auto before rendering")
         case _:

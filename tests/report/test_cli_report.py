@@ -261,6 +261,7 @@ def test_cli_evidence_pack(tmp_path: Path) -> None:
         "complaints/7726.txt",
         "complaints/fcc.txt",
         "manifest.json",
+        "report.html",
         "sources.csv",
         "summary.md",
         "timeline.csv",
@@ -302,6 +303,9 @@ def test_cli_evidence_pack(tmp_path: Path) -> None:
     files = {f["name"]: f["sha256"] for f in manifest["files"]}
     assert files["summary.md"] == hashlib.sha256((out / "summary.md").read_bytes()).hexdigest()
     assert len(manifest["complaint_messages"]) == 5
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "<h1>Evidence: 【优选商城】</h1>" in page and 'data-subject="优选" data-violations="5"' in page
+    assert files["report.html"] == hashlib.sha256((out / "report.html").read_bytes()).hexdigest()
     assert (out.stat().st_mode & 0o777) == 0o700 and ((out / "summary.md").stat().st_mode & 0o777) == 0o600
 
 
