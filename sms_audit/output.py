@@ -8,11 +8,12 @@ cells that a spreadsheet would run as a formula are prefixed with ``'``.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -193,9 +194,58 @@ def write_csv(
     return count
 
 
+@dataclass(frozen=True, slots=True)
+class Col:
+    """A table column: its header, how much it matters when the terminal is narrow, and how it fits.
+
+    When a table is wider than the terminal, columns with a ``compact`` form switch to it first
+    (the record's ``compact`` key, or a function of the cell's text: a date instead of a date and
+    time; :data:`MINUTES` drops the seconds), then the columns with the
+    lowest ``priority`` are left out (100: never). Numbers, times, codes and keywords never wrap;
+    only ``free_text`` (a message body, a reason, a list of numbers) is cut, on one line, with an
+    ellipsis, or for a list with "+N more". ``styles`` maps a cell's text to a colour style (shown
+    on a colour terminal only).
+    """
+
+    name: str
+    header: str = ""
+    priority: int = 50
+    free_text: bool = False
+    min_width: int = 12
+    max_width: int | None = None
+    width: int | None = None  # a fixed width (a sparkline)
+    compact: str | Callable[[str], str] | None = None
+    styles: Mapping[str, str] = field(default_factory=dict)
+    #: Where free text is cut: "end" (a message) or "start" (a path: the file name stays).
+    cut: str = "end"
+
+
+_FREE_TEXT = frozenset(
+    {"body", "reason", "why", "trap_reason", "path", "explanation", "details", "numbers", "text"}
+)
+_GAP = 2  # cells between two columns
+
+
+def MINUTES(text: str) -> str:  # used like a constant: Col(..., compact=MINUTES)
+    """A table time without its seconds ("2025-06-02 11:24:00" → "2025-06-02 11:24")."""
+    return text[:16] if len(text) == 19 and text[16] == ":" else text
+
+
+def table_width(stream: TextIO) -> int | None:
+    """Cells a table on ``stream`` may take: the terminal's width on a terminal, else ``COLUMNS``
+    when it is set (as for rich and most CLIs), else None (the table's natural width)."""
+    import os
+    import shutil
+
+    if hasattr(stream, "isatty") and stream.isatty():
+        return shutil.get_terminal_size().columns
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else None
+
+
 def write_table(
     records: Iterable[Mapping[str, Any]],
-    columns: Sequence[str],
+    columns: Sequence[str | Col],
     stream: TextIO,
     *,
     title: str | None = None,
@@ -203,42 +253,227 @@ def write_table(
     max_widths: Mapping[str, int] | None = None,
     fixed_widths: Mapping[str, int] | None = None,
     timezone: str = "UTC",
+    width: int | None = None,
+    wide: bool = False,
+    shown: list[str] | None = None,
 ) -> int:
-    """A rich table for people. Cells are ``Text`` objects: markup is never interpreted; times are
-    shown in ``timezone`` (IANA).
+    """A table for people, fitted to ``width`` cells (default: :func:`table_width`).
 
-    ``fixed_widths`` columns keep their width when a narrow terminal squeezes the table (a sparkline
-    must not fold; the other columns wrap instead).
+    Cells are ``Text`` objects: markup is never interpreted, controls are made visible, times are
+    shown in ``timezone`` (IANA). When the table is too wide, compact forms are used, then the
+    least important columns are left out (``wide``: neither) and free text is cut; CJK characters
+    count two cells. Header and rows are never wrapped. The names of the columns kept are
+    appended to ``shown``. Returns the number of rows.
     """
+    from rich import box
+    from rich.cells import cell_len
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=title, show_lines=False, header_style="bold", expand=False)
-    for column in columns:
-        width = (max_widths or {}).get(column)
-        table.add_column(
-            (headers or {}).get(column, column),
-            overflow="fold",
-            max_width=width,
-            width=(fixed_widths or {}).get(column),
-        )
-    count = 0
-    for record in records:
-        table.add_row(*(Text(visible(_table_text(record.get(c), timezone))) for c in columns))
-        count += 1
-    is_terminal = hasattr(stream, "isatty") and stream.isatty()
-    # Off a terminal (a file, a test) rich would assume 80 columns: use the table's natural width.
+    specs = [_spec(c, i, len(columns), headers, max_widths, fixed_widths) for i, c in enumerate(columns)]
+    keys = {s.name for s in specs} | {s.compact for s in specs if isinstance(s.compact, str)}
+    rows = [_row(r, keys, timezone) for r in records]
+    available = None if wide else (width if width is not None else table_width(stream))
+    if available is not None:
+        specs = _shrink(specs, rows, available)
+    if shown is not None:
+        shown.extend(s.name for s in specs)
+    natural = {s.name: _natural(s, rows) for s in specs}
+    widths = _fit(specs, natural, available)
+    table = Table(
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+        expand=False,
+    )
+    for spec in specs:
+        table.add_column(spec.header, no_wrap=True, overflow="ellipsis", width=widths[spec.name])
+    for row in rows:
+        cells = []
+        for spec in specs:
+            value = row[spec.name]
+            text = _list_fit(value, widths[spec.name]) if isinstance(value, list) else value
+            cell = Text(text, style=spec.styles.get(text, ""))
+            if cell_len(text) > widths[spec.name]:
+                if spec.cut == "start":
+                    cell = Text("…" + _tail(text, widths[spec.name] - 1), style=cell.style)
+                else:
+                    cell.truncate(widths[spec.name], overflow="ellipsis")
+            cells.append(cell)
+        table.add_row(*cells)
+    on_terminal = hasattr(stream, "isatty") and stream.isatty()
+    total = sum(widths.values()) + _GAP * max(len(specs) - 1, 0)
+    # rich would otherwise assume 80 columns off a terminal and fold the table
     console = Console(
-        file=stream,
+        file=stream if on_terminal else io.StringIO(),
         markup=False,
         highlight=False,
         emoji=False,
         soft_wrap=False,
-        width=None if is_terminal else 4096,
+        width=max(total, cell_len(title or "")) + 1,
     )
+    if title:  # its own line: a rich title longer than the table would fold
+        console.print(Text(visible(title, keep_newlines=False), style="bold"))
     console.print(table)
-    return count
+    if not on_terminal:  # files and pipes get no padding at the ends of lines
+        text = console.file.getvalue()  # type: ignore[attr-defined]
+        stream.write("".join(line.rstrip() + "\n" for line in text.splitlines()))
+    return len(rows)
+
+
+def _row(record: Mapping[str, Any], keys: set[str], timezone: str) -> dict[str, Any]:
+    """A record's cells as one-line text; a list stays a list of texts (fitted later)."""
+    out: dict[str, Any] = {}
+    for key in keys:
+        value = record.get(key)
+        if isinstance(value, (list, tuple)):
+            out[key] = [visible(_table_text(v, timezone), keep_newlines=False) for v in value]
+        else:
+            out[key] = visible(_table_text(value, timezone), keep_newlines=False)
+    return out
+
+
+def _head(text: str, cells: int) -> str:
+    """The start of ``text`` that fits in ``cells`` terminal cells."""
+    from rich.cells import cell_len
+
+    out = ""
+    for char in text:
+        if cell_len(out + char) > cells:
+            break
+        out += char
+    return out
+
+
+def _tail(text: str, cells: int) -> str:
+    """The end of ``text`` that fits in ``cells`` terminal cells."""
+    from rich.cells import cell_len
+
+    out = ""
+    for char in reversed(text):
+        if cell_len(char + out) > cells:
+            break
+        out = char + out
+    return out
+
+
+def _list_text(items: Sequence[str]) -> str:
+    return ", ".join(items)
+
+
+def _list_fit(items: Sequence[str], width: int) -> str:
+    """As many items as fit in ``width`` cells, then "+N more" (the first item cut if it alone
+    does not fit)."""
+    from rich.cells import cell_len
+
+    full = _list_text(items)
+    if cell_len(full) <= width:
+        return full
+    for shown in range(len(items) - 1, 0, -1):
+        text = f"{_list_text(items[:shown])} +{len(items) - shown} more"
+        if cell_len(text) <= width:
+            return text
+    if not items:
+        return ""
+    more = f" +{len(items) - 1}"
+    for text in (f"{items[0]}{more} more", f"{items[0]}{more}"):
+        if cell_len(text) <= width:
+            return text
+    # the first item cut to leave room for the count
+    return (
+        "…".join([_head(items[0], width - cell_len(more) - 1), more.lstrip()]) if len(items) > 1 else items[0]
+    )
+
+
+def _cell_width(value: Any) -> int:
+    from rich.cells import cell_len
+
+    return cell_len(_list_text(value) if isinstance(value, list) else value)
+
+
+def _natural(spec: Col, rows: Sequence[Mapping[str, Any]]) -> int:
+    from rich.cells import cell_len
+
+    if spec.width:
+        return spec.width
+    widest = max([cell_len(spec.header), *(_cell_width(r[spec.name]) for r in rows)])
+    return min(widest, spec.max_width) if spec.max_width else widest
+
+
+def _shrink(specs: list[Col], rows: list[dict[str, Any]], available: int) -> list[Col]:
+    """Compact forms first (least important column first), then leave columns out, until the
+    table fits ``available`` cells or only columns of priority 100 are left."""
+    from dataclasses import replace
+
+    specs = list(specs)
+    for spec in sorted((s for s in specs if s.compact), key=lambda s: s.priority):
+        if _needed(specs, rows) <= available:
+            return specs
+        compact = spec.compact
+        for row in rows:
+            row[spec.name] = compact(row[spec.name]) if callable(compact) else row[compact or spec.name]
+        specs[specs.index(spec)] = replace(spec, compact=None)
+    while _needed(specs, rows) > available:
+        droppable = [s for s in specs if s.priority < 100]
+        if not droppable:
+            break
+        specs.remove(min(reversed(droppable), key=lambda s: s.priority))
+    return specs
+
+
+def _spec(
+    column: str | Col,
+    index: int,
+    count: int,
+    headers: Mapping[str, str] | None,
+    max_widths: Mapping[str, int] | None,
+    fixed_widths: Mapping[str, int] | None,
+) -> Col:
+    if isinstance(column, Col):
+        spec = column
+    else:  # a plain name: earlier columns matter more; free text is the body-like ones
+        spec = Col(column, priority=90 - (80 * index) // max(count, 1), free_text=column in _FREE_TEXT)
+    from dataclasses import replace
+
+    return replace(
+        spec,
+        header=spec.header or (headers or {}).get(spec.name, spec.name),
+        max_width=spec.max_width or (max_widths or {}).get(spec.name),
+        width=spec.width or (fixed_widths or {}).get(spec.name),
+    )
+
+
+def _needed(specs: Sequence[Col], rows: Sequence[Mapping[str, Any]]) -> int:
+    """Cells the table needs with every free-text column at its minimum."""
+    total = _GAP * max(len(specs) - 1, 0)
+    for s in specs:
+        natural = _natural(s, rows)
+        total += min(natural, s.min_width) if s.free_text and not s.width else natural
+    return total
+
+
+def _fit(specs: Sequence[Col], natural: Mapping[str, int], available: int | None) -> dict[str, int]:
+    """Column widths: fixed columns at their natural width, free text sharing what is left."""
+    widths = dict(natural)
+    free = [s for s in specs if s.free_text and not s.width]
+    if available is None or not free:
+        return {s.name: widths[s.name] for s in specs}
+    room = available - _GAP * max(len(specs) - 1, 0) - sum(natural[s.name] for s in specs if s not in free)
+    # every free-text column gets its minimum; what is left goes to the narrow ones first (they
+    # are shown whole), then is shared evenly among the wide ones
+    for spec in free:
+        widths[spec.name] = min(spec.min_width, natural[spec.name])
+    extra = max(room - sum(widths[s.name] for s in free), 0)
+    pending = sorted(free, key=lambda s: natural[s.name] - widths[s.name])
+    while pending:
+        spec = pending.pop(0)
+        grow = min(natural[spec.name] - widths[spec.name], extra // (len(pending) + 1))
+        widths[spec.name] += grow
+        extra -= grow
+    return {s.name: widths[s.name] for s in specs}
 
 
 def _table_text(value: Any, timezone: str = "UTC") -> str:
@@ -269,6 +504,9 @@ class RecordView:
     exact_keys: bool = False
     #: The IANA zone a table shows times in (machine formats are always UTC).
     timezone: str = "UTC"
+    #: Table columns as :class:`Col` specs (priority, free text); plain names get defaults.
+    table_specs: Sequence[Col] = ()
+    wide: bool = False
 
 
 DEFAULT_VIEW = RecordView()
@@ -296,12 +534,13 @@ def write_records(
         case RecordFormat.TABLE:
             return write_table(
                 records,
-                view.table_columns or columns,
+                view.table_specs or view.table_columns or columns,
                 stream,
                 title=view.title,
                 headers=view.headers,
                 max_widths=view.max_widths,
                 timezone=view.timezone,
+                wide=view.wide,
             )
         case RecordFormat.AUTO:
             raise ValueError("resolve --format auto before writing")

@@ -22,11 +22,13 @@ SHARED_EVAL = REPO.parent / "shared" / "eval"
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point config/data dirs at a temp dir and drop SMS_AUDIT_* so no test sees the user's setup."""
+    """Point config/data dirs at a temp dir and drop SMS_AUDIT_* and COLUMNS so no test sees the
+    user's setup."""
     home = tmp_path_factory.mktemp("home")
     for name in list(os.environ):
         if name.startswith("SMS_AUDIT_"):
             monkeypatch.delenv(name)
+    monkeypatch.delenv("COLUMNS", raising=False)  # tables at natural width unless a test sets it
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("HOME", str(home))

@@ -36,7 +36,12 @@ COMMANDS = ("import", "imports", "messages", "classify", "report", "evidence")
         ),
         (
             ["report", "--format", "xml"],
-            "error: invalid value for --format: 'xml' is not one of auto, table, json, jsonl, csv, md",
+            "error: invalid value for --format: 'xml' is not one of auto, table, json, jsonl, csv, md, html",
+            "hint: did you mean --format html?",
+        ),
+        (
+            ["report", "--format", "yaml"],
+            "error: invalid value for --format: 'yaml' is not one of auto, table, json, jsonl, csv, md, html",
             "hint: see sms-audit report --help",
         ),
         (
@@ -213,3 +218,39 @@ def test_missing_input_is_exit_3_everywhere(tmp_path: Path) -> None:
         assert result.exit_code == 3, args
         assert result.stderr.startswith(f"error: {gone}: no such file or directory"), args
         assert result.stdout == "", args  # no empty report
+
+
+def _widest(text: str) -> int:
+    from rich.cells import cell_len
+
+    return max(cell_len(line) for line in text.splitlines())
+
+
+@pytest.mark.parametrize("columns", [80, 160])
+def test_imports_table_has_human_headers_and_fits(
+    columns: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = str(tmp_path / "s.sqlite")
+    runner.invoke(app, ["--db", db, "-q", "import", str(SAMPLE)])
+    monkeypatch.setenv("COLUMNS", str(columns))
+    result = runner.invoke(app, ["--db", db, "imports", "--format", "table", "--timezone", "Asia/Shanghai"])
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"Imports into {db} (times in Asia/Shanghai)"
+    assert lines[1].split()[:3] in (["Imported", "File", "Status"], ["#", "Imported", "File"])
+    assert "finished_at" not in result.stdout and "import_id" not in result.stdout
+    assert "/android-sms-backup.xml  " in lines[3]  # a long path loses its start, never its name
+    assert _widest("\n".join(lines[1:])) <= columns
+    # one row, one line: the time is never folded (minutes at 80 columns)
+    assert len(lines) == 4 and lines[3].split()[0 if columns == 80 else 1][:2] == "20"
+
+
+def test_wide_shows_every_column(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    narrow = runner.invoke(app, ["messages", str(SAMPLE), "--format", "table", "--limit", "25"])
+    wide = runner.invoke(app, ["messages", str(SAMPLE), "--format", "table", "--limit", "25", "--wide"])
+    assert narrow.stdout.splitlines()[1].split() == ["Time", "Number", "Label", "Message"]
+    assert wide.stdout.splitlines()[1].split() == ["Time", "Dir", "Number", "Brand", "Label", "Message"]
+    assert _widest(narrow.stdout) <= 80 < _widest(wide.stdout)
+    assert "2025-06-02 11:24:00" in wide.stdout and "2025-06-02 11:24 " in narrow.stdout
+    report = runner.invoke(app, ["report", str(SAMPLE), "--format", "table", "--wide"])
+    assert report.stdout.splitlines()[1].split()[:4] == ["Brand", "/", "sender", "Weekly"]

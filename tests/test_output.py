@@ -5,10 +5,13 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from sms_audit.output import (
+    MINUTES,
+    Col,
     OutputFormat,
     RecordFormat,
     RecordView,
@@ -145,3 +148,139 @@ def test_every_format_has_a_writer() -> None:
 def test_record_listings_do_not_offer_markdown() -> None:
     assert "md" not in {f.value for f in RecordFormat}
     assert {f.value for f in RecordFormat} < {f.value for f in OutputFormat}
+
+
+# --- tables fitted to the terminal ---------------------------------------------------------------
+
+
+_ROWS = [
+    {
+        "when": "2025-06-02 11:24:00",
+        "number": "10690123456701",
+        "status": "violated",
+        "numbers": ["10690123456701", "10690123456702", "106575550001"],
+        "note": "low value",
+        "body": "【优选商城】双11预售开启，爆款直降200元，回T退订",
+    }
+]
+_COLS = [
+    Col("when", "Time", 90, compact=MINUTES),
+    Col("number", "Number", 95),
+    Col("status", "Status", 100, styles={"violated": "bold red"}),
+    Col("numbers", "Numbers", 50, free_text=True, min_width=14, max_width=40),
+    Col("note", "Note", 10),
+    Col("body", "Message", 100, free_text=True, min_width=16),
+]
+
+
+def _table(width: int | None, rows: list[dict[str, Any]] = _ROWS, **kwargs: Any) -> list[str]:
+    out = io.StringIO()
+    write_table(rows, _COLS, out, width=width, **kwargs)
+    return out.getvalue().splitlines()
+
+
+def _cells(line: str) -> int:
+    from rich.cells import cell_len
+
+    return cell_len(line)
+
+
+def test_table_natural_width_shows_everything_whole() -> None:
+    header, rule, row = _table(None)
+    assert header.split() == ["Time", "Number", "Status", "Numbers", "Note", "Message"]
+    assert set(rule) == {"─"}
+    # a list longer than its column's maximum (40) says how many more
+    assert "2025-06-02 11:24:00" in row and "10690123456701, 10690123456702 +1 more" in row
+    assert row.endswith("【优选商城】双11预售开启，爆款直降200元，回T退订")
+
+
+@pytest.mark.parametrize("width", [60, 70, 80, 100, 120])
+def test_table_fits_and_never_wraps_numbers_or_dates(width: int) -> None:
+    lines = _table(width)
+    assert len(lines) == 3, "one header, one rule, one row: nothing wraps"
+    assert all(_cells(line) <= width for line in lines)
+    row = lines[2]
+    # the number and the date stay whole; compact first: the seconds go before any column does
+    assert "10690123456701" in row and "violated" in row
+    assert "2025-06-02 11:24" in row
+    # free text is cut with an ellipsis, never folded
+    if "…" in row:
+        assert "Message" in lines[0]
+
+
+def test_table_drops_least_important_columns_first() -> None:
+    assert _table(200)[0].split() == ["Time", "Number", "Status", "Numbers", "Note", "Message"]
+    header = _table(70)[0].split()
+    assert "Note" not in header and header[:3] == ["Time", "Number", "Status"] and "Message" in header
+    # the seconds go before the low-value column does
+    assert "11:24:00" in _table(90)[2] and "Note" in _table(90)[0]
+    assert "2025-06-02 11:24 " in _table(88)[2] and "Note" in _table(88)[0]
+    assert "Note" not in _table(85)[0]
+    narrow = _table(45)[0].split()
+    assert narrow == ["Number", "Status", "Message"]
+
+
+def test_table_wide_keeps_every_column() -> None:
+    lines = _table(40, wide=True)
+    assert lines[0].split() == ["Time", "Number", "Status", "Numbers", "Note", "Message"]
+    assert "2025-06-02 11:24:00" in lines[2]
+
+
+def test_table_list_cells_say_how_many_more() -> None:
+    rows = [{**_ROWS[0], "body": "x"}]
+    cols = [Col("number", "Number", 100), Col("numbers", "Numbers", 100, free_text=True, min_width=10)]
+    for width, expected in [
+        (80, "10690123456701, 10690123456702, 106575550001"),
+        (56, "10690123456701, 10690123456702 +1 more"),
+        (53, "10690123456701 +2 more"),
+        (38, "10690123456701 +2 more"),
+        (35, "10690123456701 +2"),
+        (30, "1069012345…+2"),
+    ]:
+        out = io.StringIO()
+        write_table(rows, cols, out, width=width)
+        assert out.getvalue().splitlines()[2].split("  ", 1)[1].strip() == expected, width
+
+
+def test_table_paths_keep_their_file_name() -> None:
+    out = io.StringIO()
+    rows = [{"path": "/home/someone/backups/2025/sms-20251201.xml", "n": 12}]
+    write_table(
+        rows, [Col("n", "Read", 100), Col("path", "File", 100, free_text=True, cut="start")], out, width=30
+    )
+    row = out.getvalue().splitlines()[2]
+    assert row == "12    …s/2025/sms-20251201.xml" and _cells(row) == 30
+
+
+def test_table_cjk_counts_two_cells() -> None:
+    for width in (50, 64):
+        lines = _table(width)
+        assert all(_cells(line) <= width for line in lines)
+        assert "【优选" in lines[2]
+
+
+def test_table_colours_status_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    tty = Tty()
+    write_table(_ROWS, _COLS, tty, width=200)
+    assert "\x1b[1;31mviolated" in tty.getvalue()
+    assert "\x1b[" not in "\n".join(_table(200))
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = Tty()
+    write_table(_ROWS, _COLS, plain, width=200)
+    assert "\x1b[1;31m" not in plain.getvalue()
+
+
+def test_table_width_follows_columns_off_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sms_audit.output import table_width
+
+    assert table_width(io.StringIO()) is None
+    monkeypatch.setenv("COLUMNS", "88")
+    assert table_width(io.StringIO()) == 88
+    monkeypatch.setenv("COLUMNS", "wide")
+    assert table_width(io.StringIO()) is None

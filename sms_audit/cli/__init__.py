@@ -118,7 +118,7 @@ def usage_error(exc: Exception) -> None:
     bad = re.search(r"(--[\w-]+): '([^']*)' is not one of ((?:'[^']*'(?:, )?)+)", message)
     if bad:
         choices = re.findall(r"'([^']*)'", bad.group(3))
-        close = difflib.get_close_matches(bad.group(2).lower(), choices, n=1, cutoff=0.5)
+        close = difflib.get_close_matches(bad.group(2).lower(), choices, n=1, cutoff=0.55)
         message = f"invalid value for {bad.group(1)}: {bad.group(2)!r} is not one of {', '.join(choices)}"
         hint = f"did you mean {bad.group(1)} {close[0]}?" if close else None
     if hint is None and ctx is not None:

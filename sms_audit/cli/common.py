@@ -84,6 +84,15 @@ CsvMapOption = Annotated[
     ),
 ]
 
+WideOption = Annotated[
+    bool,
+    typer.Option(
+        "--wide",
+        help="Tables: every column at full width (by default the least useful columns are left out "
+        "and long text is cut to fit the terminal).",
+    ),
+]
+
 
 def display_timezone(state: AppState, option: str | None, region: str | None) -> str:
     """The zone tables show times in: --timezone > $SMS_AUDIT_TIMEZONE > config.toml > the main zone

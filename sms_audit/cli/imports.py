@@ -13,8 +13,10 @@ from sms_audit.cli.common import (
     InputFormatOption,
     OutputOption,
     RecordFormatOption,
+    WideOption,
     check_input_format,
     check_output,
+    display_timezone,
     emit,
     examples,
     get_passphrase,
@@ -25,7 +27,8 @@ from sms_audit.cli.common import (
     progress,
     report_archive,
 )
-from sms_audit.output import RecordFormat, RecordView
+from sms_audit.cli.messages import TimezoneOption
+from sms_audit.output import MINUTES, Col, RecordFormat, RecordView
 
 if TYPE_CHECKING:
     from sms_audit.pipeline import ArchiveResult
@@ -118,7 +121,13 @@ def import_(
     raise typer.Exit(state.exit_code)
 
 
-def imports(ctx: typer.Context, fmt: RecordFormatOption = None, output: OutputOption = None) -> None:
+def imports(
+    ctx: typer.Context,
+    fmt: RecordFormatOption = None,
+    output: OutputOption = None,
+    timezone: TimezoneOption = None,
+    wide: WideOption = False,
+) -> None:
     """List the imports recorded in the store: file, size, SHA-256, format and counts."""
     import json
     from datetime import datetime
@@ -127,23 +136,28 @@ def imports(ctx: typer.Context, fmt: RecordFormatOption = None, output: OutputOp
     check_output(output)
     with open_store(state, create=False) as store:
         records = store.imports()
+        region = store.get_meta("region")
+    zone = display_timezone(state, timezone, region)
     for record in records:
         record["details"] = json.loads(record["details"] or "{}")
         for name in ("started_at", "finished_at"):  # ISO-8601 UTC with milliseconds, like every time
             record[name] = datetime.fromisoformat(record[name])
     view = RecordView(
         json_key="imports",
-        table_columns=(
-            "import_id",
-            "finished_at",
-            "path",
-            "format",
-            "status",
-            "read",
-            "new",
-            "duplicates",
-            "skipped",
+        table_specs=(
+            Col("import_id", "#", 60),
+            Col("finished_at", "Imported", 90, compact=MINUTES),
+            Col("path", "File", 100, free_text=True, min_width=30, cut="start"),
+            Col("format", "Format", 50),
+            Col("status", "Status", 95, styles={"failed": "bold red", "partial": "yellow"}),
+            Col("read", "Read", 80),
+            Col("new", "New", 85),
+            Col("duplicates", "Already there", 70),
+            Col("skipped", "Skipped", 75),
         ),
+        title=f"Imports into {state.db_path} (times in {zone})",
+        timezone=zone,
+        wide=wide,
     )
     emit(records, IMPORTS_COLUMNS, state.output_format(fmt, RecordFormat), output, view)
     raise typer.Exit(state.exit_code)

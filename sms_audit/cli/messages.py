@@ -20,6 +20,7 @@ from sms_audit.cli.common import (
     InputFormatOption,
     OutputOption,
     RecordFormatOption,
+    WideOption,
     check_input_format,
     check_output,
     counted,
@@ -36,7 +37,7 @@ from sms_audit.cli.common import (
     report_archive,
 )
 from sms_audit.errors import ExitCode, UsageError
-from sms_audit.output import RecordFormat, RecordView
+from sms_audit.output import MINUTES, Col, RecordFormat, RecordView
 
 if TYPE_CHECKING:
     from sms_audit.pipeline import ArchiveResult
@@ -67,9 +68,14 @@ MESSAGES_COLUMNS = (
 )
 _MESSAGES_VIEW = RecordView(
     json_key="messages",
-    table_columns=("timestamp", "direction", "address", "label", "body"),
-    max_widths={"body": 70, "address": 18},
-    headers={"timestamp": "time (UTC)"},
+    table_specs=(
+        Col("timestamp", "Time", 95, compact=MINUTES),
+        Col("direction", "Dir", 60),
+        Col("address", "Number", 90),
+        Col("brand", "Brand", 40, free_text=True, min_width=8, max_width=20),
+        Col("label", "Label", 70),
+        Col("body", "Message", 100, free_text=True, min_width=24, max_width=80),
+    ),
 )
 TimezoneOption = Annotated[
     str | None,
@@ -82,6 +88,15 @@ TimezoneOption = Annotated[
     ),
 ]
 CLASSIFY_INPUT_FORMATS = ("jsonl", "csv", "tsv")
+_CLASSIFY_TABLE = (
+    Col("direction", "Dir", 60),
+    Col("sender", "Sender", 85),
+    Col("address", "Number", 80),
+    Col("label", "Label", 100),
+    Col("brand", "Brand", 40, free_text=True, min_width=8, max_width=20),
+    Col("reason", "Why", 50, free_text=True, min_width=12, max_width=40),
+    Col("body", "Message", 95, free_text=True, min_width=20, max_width=60),
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -180,6 +195,7 @@ def messages(
     timezone: TimezoneOption = None,
     fmt: RecordFormatOption = None,
     output: OutputOption = None,
+    wide: WideOption = False,
 ) -> None:
     """List messages, labelled, from archives or the store."""
     from sms_audit.pipeline import iter_store
@@ -202,7 +218,12 @@ def messages(
         )
         first = next(batches, None)
         zone = display_timezone(state, timezone, first.region.code if first is not None else None)
-        view = replace(_MESSAGES_VIEW, timezone=zone, headers={"timestamp": f"time ({zone})"})
+        view = replace(
+            _MESSAGES_VIEW,
+            timezone=zone,
+            title=f"Messages (times in {zone})",
+            wide=wide,
+        )
         # the brand as written (the report groups by key)
         frames = (
             m.frame.assign(brand=m.frame["brand_display"])
@@ -230,6 +251,7 @@ def classify(
     ] = None,
     fmt: RecordFormatOption = None,
     output: OutputOption = None,
+    wide: WideOption = False,
 ) -> None:
     """Label messages given as JSONL/CSV/TSV (fields: direction, sender or address, body)."""
     from sms_audit import config
@@ -267,11 +289,9 @@ def classify(
     columns = tuple(c for c in data.columns if c not in CLASSIFY_COLUMNS) + CLASSIFY_COLUMNS
     view = RecordView(
         json_key="messages",
-        table_columns=tuple(
-            c for c in ("direction", "sender", "address", "label", "reason", "body") if c in columns
-        ),
-        max_widths={"body": 60, "reason": 40},
+        table_specs=tuple(c for c in _CLASSIFY_TABLE if c.name in columns),
         exact_keys=True,
+        wide=wide,
     )
     count = emit(records, columns, chosen_format, output, view)
     info(state, f"{count} messages classified")

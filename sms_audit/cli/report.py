@@ -16,6 +16,7 @@ from sms_audit.cli.common import (
     InputFormatOption,
     OutputOption,
     ReportFormatOption,
+    WideOption,
     check_output,
     examples,
     get_state,
@@ -138,6 +139,7 @@ def report(
             "merchants' numbers stay.",
         ),
     ] = False,
+    wide: WideOption = False,
 ) -> None:
     """Who kept messaging after you unsubscribed: per brand and number, with evidence."""
     from sms_audit.pipeline import audit, load_for_report, remember_shown
@@ -171,9 +173,9 @@ def report(
                 hint="add -o report.html (or redirect: > report.html)",
             )
         with open_output(output) as stream:
-            render(shown, resolved, stream, details=details)
+            render(shown, resolved, stream, details=details, verbose=state.verbose, wide=wide)
         if resolved in (OutputFormat.JSONL, OutputFormat.CSV, OutputFormat.JSON, OutputFormat.HTML):
-            for line in footer_lines(shown)[:3]:
+            for line in footer_lines(shown, brief=True):
                 info(state, line)
         if resolved is OutputFormat.HTML and not to_stdout:
             info(

@@ -478,7 +478,9 @@ def analyze(
 
 
 def only_new(report: Report, unseen: set[str]) -> Report:
-    """The report limited to findings whose key is in ``unseen`` (``report --new``)."""
+    """The report limited to findings whose key is in ``unseen`` (``report --new``): the summary
+    keeps the brands with a new finding; the unsubscribes and the ledger stay whole, so the counts
+    of replies and confirmations are the archive's."""
     findings = tuple(f for f in report.findings if f.key in unseen)
     subjects = {f.subject for f in findings}
     return replace(
@@ -486,7 +488,6 @@ def only_new(report: Report, unseen: set[str]) -> Report:
         findings=findings,
         new_only=True,
         summary=tuple(s for s in report.summary if s.subject in subjects),
-        ledger=tuple(e for e in report.ledger if e.unsubscribe.subject in subjects),
     )
 
 

@@ -4,15 +4,20 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO, assert_never
 from zoneinfo import ZoneInfo
 
+from rich.cells import cell_len
+
 from sms_audit import __version__
 from sms_audit.output import (
+    Col,
     OutputFormat,
     format_time,
+    table_width,
     visible,
     write_csv,
     write_json,
@@ -115,24 +120,78 @@ def document(report: Report, *, generated_at: datetime | None = None) -> dict[st
 # --- footer -------------------------------------------------------------------------------------
 
 
-def footer_lines(report: Report) -> list[str]:
-    """Plain-language footer: what was checked, the policy and its source, and the caveats."""
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """``"1 message"``, ``"2 messages"``: a count with its noun in the right number."""
+    return f"{count} {singular if count == 1 else (many or singular + 's')}"
+
+
+def _was(count: int) -> str:
+    return f"{count} {'was' if count == 1 else 'were'}"
+
+
+def footer_lines(report: Report, *, brief: bool = False) -> list[str]:
+    """Plain-language footer: what was checked, the policy and its source, and the caveats.
+
+    ``brief``: the three lines a table ends with (counts, policy, where the rest is); the full
+    notes are for ``-v``, Markdown and JSON.
+    """
     c = counts(report)
+    files = f" in {plural(len(report.sources), 'file')}" if report.sources else ""
     period = ""
     if report.first_message and report.last_message:
         period = (
             f" from {_short_local(report.first_message, report.timezone)} to "
             f"{_short_local(report.last_message, report.timezone)}"
         )
+    new = "new " if report.new_only else ""
+    replies = (
+        f"You sent {plural(c['unsubscribe_replies'], 'unsubscribe reply', 'unsubscribe replies')} to "
+        f"{plural(c['unsubscribes'], 'number')}; {_was(c['confirmed'])} confirmed."
+        if c["unsubscribes"]
+        else "No unsubscribe replies (TD, T, R, 退订, STOP ...) were found in this archive."
+    )
+    outcome = (
+        f"{plural(c['violations'], new + 'violating message')} from "
+        f"{plural(c['violating_subjects'], 'brand or sender', 'brands or senders')}; "
+        f"{plural(c['within_grace'], new + 'message')} within the grace period"
+    )
+    traps = (
+        f"{plural(c['traps'], 'suspected trap')}, {c['traps_replied']} replied to: do not reply to messages like these."
+        if c["traps"]
+        else ""
+    )
+    if brief:
+        basis = "set by law" if report.policy.kind == "statutory" else "a default, not law"
+        short_period = (
+            f", {_date(report.first_message, report.timezone)} to {_date(report.last_message, report.timezone)}"
+            if report.first_message and report.last_message
+            else ""
+        )
+        trap_note = (
+            f"{plural(c['traps'], 'suspected trap')}"
+            + (f" ({c['traps_replied']} replied to: do not reply again). " if c["traps_replied"] else ". ")
+            if c["traps"]
+            else ""
+        )
+        return [
+            (
+                f"Checked {plural(report.messages_checked, 'message')}{short_period} "
+                f"(times in {report.timezone})."
+            ),
+            (
+                f"{replies} {plural(c['violations'], new + 'violating message')} from "
+                f"{plural(c['violating_subjects'], 'brand or sender', 'brands or senders')}, "
+                f"{c['within_grace']} within the grace period."
+            ),
+            f"{trap_note}Policy {report.policy.name}: grace {report.policy.grace_text} ({basis})."
+            + (" Only findings not shown by an earlier --new run." if report.new_only else "")
+            + " Caveats and sources: -v.",
+        ]
     lines = [
-        f"Checked {report.messages_checked} messages{period}"
-        + (f" in {len(report.sources)} source file(s)" if report.sources else "")
-        + ".",
+        f"Checked {plural(report.messages_checked, 'message')}{period}{files}.",
         (
-            f"You sent {c['unsubscribe_replies']} unsubscribe replies to {c['unsubscribes']} number(s); "
-            f"{c['confirmed']} were confirmed; {c['violations']} violating message(s) from "
-            f"{c['violating_subjects']} sender(s)/brand(s); {c['within_grace']} message(s) within the grace period; "
-            f"{c['non_marketing_after_unsubscribe']} non-marketing message(s) after an unsubscribe (not counted)."
+            f"{replies} {outcome}; {plural(c['non_marketing_after_unsubscribe'], 'non-marketing message')} "
+            "after an unsubscribe (not counted)."
         ),
         "Policy " + report.policy.describe().removeprefix("policy ") + ".",
         f"Scope: {report.policy.scope}. Confirmation: {report.policy.confirmation_text}.",
@@ -141,14 +200,9 @@ def footer_lines(report: Report) -> list[str]:
         lines.append(report.policy.notes)
     lines.append(f"Times are shown in {report.timezone} ({report.timezone_source}).")
     if report.new_only:
-        lines.append("Only findings not shown by a previous --new run are listed.")
-    if c["traps"]:
-        lines.append(
-            f"{c['traps']} suspected trap(s), {c['traps_replied']} of them replied to: do not reply "
-            "to messages like these."
-        )
-    if not c["unsubscribes"]:
-        lines.append("No unsubscribe replies (TD, T, R, 退订, STOP ...) were found in this archive.")
+        lines.append("Only findings not shown by an earlier --new run are listed.")
+    if traps:
+        lines.append(traps[0].upper() + traps[1:])
     lines.extend("Note: " + text for text in CAVEATS)
     return lines
 
@@ -188,19 +242,6 @@ def can_draw_blocks(stream: TextIO) -> bool:
     return True
 
 
-def _spark_cells(stream: TextIO) -> int:
-    """Cells a sparkline may take: all :data:`MAX_SPARK_CELLS` off a terminal (files, pipes, tests),
-    fewer on a narrow one, so the table's other columns (the status last) still fit."""
-    import shutil
-
-    from sms_audit.report.timelines import MAX_SPARK_CELLS
-
-    if not (hasattr(stream, "isatty") and stream.isatty()):
-        return MAX_SPARK_CELLS
-    width = shutil.get_terminal_size().columns
-    return max(6, min(MAX_SPARK_CELLS, (width - 110) // 2 + 6))
-
-
 def _volumes(report: Report, ascii_only: bool, max_cells: int) -> tuple[list[str], str] | None:
     """Sparklines for the summary rows and the footer line that explains them (None: no frame)."""
     from sms_audit.report.timelines import summary_targets, weekly_volume
@@ -225,16 +266,72 @@ def _numbers(numbers: Sequence[str], limit: int) -> str:
     return shown + (f" (+{len(numbers) - limit} more)" if len(numbers) > limit else "")
 
 
+#: Statuses in colour on a colour terminal (plain text everywhere else).
+STATUS_STYLES = {
+    "violated": "bold red",
+    "replied to trap": "bold yellow",
+    "within grace": "yellow",
+    "honoured": "green",
+    "re-subscribed": "dim",
+}
+
+
+def _date(moment: datetime | None, tz: str) -> str:
+    return "" if moment is None else moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d")
+
+
+def _spark_cells(available: int | None) -> int:
+    """Cells a sparkline may take: all :data:`MAX_SPARK_CELLS` at natural width (files, pipes,
+    ``--wide``), fewer on a narrower terminal so the columns that matter more still fit."""
+    from sms_audit.report.timelines import MAX_SPARK_CELLS
+
+    if available is None:
+        return MAX_SPARK_CELLS
+    return max(6, min(MAX_SPARK_CELLS, (available - 110) // 2 + 6))
+
+
 def _who(row: SubjectSummary) -> str:
     return brand_label(row.brand_display or row.brand) if row.brand else row.subject
 
 
-def write_report_table(report: Report, stream: TextIO, *, details: bool = False) -> None:
-    """Human view: the summary per brand/sender, optional details, traps, then the footer."""
+def _summary_columns(spark_width: int | None) -> list[Col]:
+    """The summary table's columns, most important kept longest on a narrow terminal."""
+    columns = [
+        Col("who", "Brand / sender", 100, free_text=True, min_width=14, max_width=28),
+        Col("volume", "Weekly volume", 45, width=spark_width) if spark_width else None,
+        Col("numbers", "Numbers", 50, free_text=True, min_width=14, max_width=32),
+        Col("first_unsubscribe", "Unsubscribed", 80, compact="first_unsubscribe_date"),
+        Col("keyword", "Reply", 40),
+        Col("confirmed", "Confirmed", 60),
+        Col("violations", "Violations", 90),
+        Col("via_other_numbers", "Via others", 30),
+        Col("within_grace", "In grace", 35),
+        Col("last_violation", "Last violation", 70, compact="last_violation_date"),
+        Col("status", "Status", 95, styles=STATUS_STYLES),
+    ]
+    return [c for c in columns if c is not None]
+
+
+def write_report_table(
+    report: Report,
+    stream: TextIO,
+    *,
+    details: bool = False,
+    verbose: bool = False,
+    width: int | None = None,
+    wide: bool = False,
+) -> None:
+    """Human view: the summary per brand/sender, optional details, traps, then the footer.
+
+    Fitted to ``width`` cells (default: the terminal's, see :func:`~sms_audit.output.table_width`);
+    ``wide`` shows every column at natural width. The footer is three lines, or every note and
+    caveat with ``verbose``.
+    """
     tz = report.timezone
-    on_terminal = hasattr(stream, "isatty") and stream.isatty()
+    available = None if wide else (width if width is not None else table_width(stream))
+    fit: dict[str, Any] = {"width": available, "wide": wide}
     volumes = (
-        _volumes(report, ascii_only=not can_draw_blocks(stream), max_cells=_spark_cells(stream))
+        _volumes(report, ascii_only=not can_draw_blocks(stream), max_cells=_spark_cells(available))
         if report.summary
         else None
     )
@@ -243,83 +340,90 @@ def write_report_table(report: Report, stream: TextIO, *, details: bool = False)
         {
             "who": _who(r),
             "volume": spark,
-            "numbers": _numbers(r.numbers, 4),
+            "numbers": list(r.numbers),
             "first_unsubscribe": _short_local(r.first_unsubscribe, tz),
+            "first_unsubscribe_date": _date(r.first_unsubscribe, tz),
             "keyword": r.keyword,
             "confirmed": r.confirmed,
             "violations": r.violations,
             "via_other_numbers": r.via_other_numbers,
             "within_grace": r.within_grace,
             "last_violation": _short_local(r.last_violation, tz),
+            "last_violation_date": _date(r.last_violation, tz),
             "status": r.status,
         }
         for r, spark in zip(report.summary, sparks, strict=True)
     ]
+    tables = 0
+
+    shown: list[str] = []
+
+    def table(rows: list[dict[str, Any]], columns: Sequence[Col], title: str) -> None:
+        nonlocal tables
+        if tables:
+            stream.write("\n")
+        write_table(rows, columns, stream, title=title, shown=shown if not tables else None, **fit)
+        tables += 1
+
     if rows:
-        write_table(
-            rows,
-            [c for c in _TABLE_HEADERS if c != "volume" or volumes],
-            stream,
-            headers=_TABLE_HEADERS,
-            title="Who kept messaging after you unsubscribed",
-            max_widths={"numbers": 32},
-            # Off a terminal the header stays on one line; on a narrow one it may wrap ("Weekly/volume").
-            fixed_widths=(
-                {
-                    "volume": max(
-                        6 if on_terminal else len(_TABLE_HEADERS["volume"]), *(len(s) for s in sparks)
-                    )
-                }
-                if volumes
-                else None
-            ),
-        )
+        spark_width = max((cell_len(s) for s in sparks), default=0) if volumes else None
+        spark_width = max(spark_width, len("Weekly volume")) if spark_width else None
+        table(rows, _summary_columns(spark_width), "Who kept messaging after you unsubscribed")
     if details:
-        detail_cols = ["kind", "time", "number", "via", "body"]
+        detail_columns = [
+            Col("kind", "Finding", 95),
+            Col("time", "Time", 90, compact="date"),
+            Col("number", "Number", 80),
+            Col("via", "Via", 40),
+            Col("body", "Message", 100, free_text=True, min_width=20, max_width=60),
+        ]
         by_subject: dict[str, list[Finding]] = {}
         for item in report.unsubscribe_findings:
             if item.kind != NON_MARKETING:
                 by_subject.setdefault(item.subject, []).append(item)
         for row in report.summary:
             items = by_subject.get(row.subject, [])
-            if not items:
-                continue
-            write_table(
-                [
-                    {
-                        "kind": i.kind,
-                        "time": _short_local(i.message.timestamp, tz),
-                        "number": i.message.address,
-                        "via": i.via,
-                        "body": i.message.body,
-                    }
-                    for i in items
-                ],
-                detail_cols,
-                stream,
-                title=f"{_who(row)}: messages after the unsubscribe",
-                max_widths={"body": 60},
-            )
+            if items:
+                table(
+                    [
+                        {
+                            "kind": i.kind,
+                            "time": _short_local(i.message.timestamp, tz),
+                            "date": _date(i.message.timestamp, tz),
+                            "number": i.message.address,
+                            "via": i.via,
+                            "body": i.message.body,
+                        }
+                        for i in items
+                    ],
+                    detail_columns,
+                    f"{_who(row)}: messages after the unsubscribe",
+                )
         others = [i for i in report.unsubscribe_findings if i.kind == NON_MARKETING]
         if others:
-            write_table(
+            table(
                 [
                     {
                         "brand": brand_label(i.brand_display) if i.brand else i.subject,
                         "label": i.message.label,
                         "time": _short_local(i.message.timestamp, tz),
+                        "date": _date(i.message.timestamp, tz),
                         "number": i.message.address,
                         "body": i.message.body,
                     }
                     for i in others
                 ],
-                ["brand", "label", "time", "number", "body"],
-                stream,
-                title="Non-marketing after an unsubscribe (codes, notices: not violations)",
-                max_widths={"body": 60},
+                [
+                    Col("brand", "Brand / sender", 95, free_text=True, min_width=10, max_width=24),
+                    Col("label", "Label", 90),
+                    Col("time", "Time", 85, compact="date"),
+                    Col("number", "Number", 60),
+                    Col("body", "Message", 100, free_text=True, min_width=20, max_width=60),
+                ],
+                "Non-marketing after an unsubscribe (codes, notices: not violations)",
             )
         if report.ledger:
-            write_table(
+            table(
                 [
                     {
                         "who": (
@@ -329,6 +433,7 @@ def write_report_table(report: Report, stream: TextIO, *, details: bool = False)
                         ),
                         "number": e.unsubscribe.address,
                         "sent": _short_local(e.unsubscribe.message.timestamp, tz),
+                        "date": _date(e.unsubscribe.message.timestamp, tz),
                         "keyword": e.unsubscribe.keyword,
                         "replies": e.unsubscribe.replies,
                         "confirmed": "yes" if e.confirmed else "no",
@@ -337,15 +442,24 @@ def write_report_table(report: Report, stream: TextIO, *, details: bool = False)
                     }
                     for e in report.ledger
                 ],
-                ["who", "number", "sent", "keyword", "replies", "confirmed", "status", "days"],
-                stream,
-                title="Unsubscribe ledger",
+                [
+                    Col("who", "Brand / sender", 100, free_text=True, min_width=14, max_width=28),
+                    Col("number", "Number", 85),
+                    Col("sent", "Sent", 90, compact="date"),
+                    Col("keyword", "Reply", 50),
+                    Col("replies", "Times", 30),
+                    Col("confirmed", "Confirmed", 70),
+                    Col("status", "Status", 95, styles=STATUS_STYLES),
+                    Col("days", "Days ago", 40),
+                ],
+                "Unsubscribe ledger",
             )
     if report.traps:
-        write_table(
+        table(
             [
                 {
                     "time": _short_local(t.message.timestamp, tz),
+                    "date": _date(t.message.timestamp, tz),
                     "number": t.message.address,
                     "why": t.trap_reason,
                     "replied": "YES: do not reply again" if t.reply else "no",
@@ -353,16 +467,29 @@ def write_report_table(report: Report, stream: TextIO, *, details: bool = False)
                 }
                 for t in report.traps
             ],
-            ["time", "number", "why", "replied", "body"],
-            stream,
-            title="Suspected unsubscribe traps (do not reply)",
-            max_widths={"body": 50, "why": 40},
+            [
+                Col("time", "Time", 90, compact="date"),
+                Col("number", "Number", 95),
+                Col("why", "Why", 60, free_text=True, min_width=12, max_width=40),
+                Col("replied", "You replied", 98, styles={"YES: do not reply again": "bold red"}),
+                Col("body", "Message", 100, free_text=True, min_width=16, max_width=50),
+            ],
+            "Suspected unsubscribe traps (do not reply)",
         )
-    stream.write("\n")
-    footer = footer_lines(report)
-    if volumes:
+    if tables:
+        stream.write("\n")
+    footer = footer_lines(report, brief=not verbose)
+    if volumes and verbose:
         footer.insert(1, volumes[1])
-    stream.writelines(visible(line, keep_newlines=False) + "\n" for line in footer)
+    elif volumes and "volume" in shown:
+        footer[-1] += (
+            f" Weekly volume: {SPARK_MARK if can_draw_blocks(stream) else ASCII_MARK} is your first unsubscribe."
+        )
+    for line in footer:
+        line = visible(line, keep_newlines=False)
+        if available is not None:  # wrapped at spaces: dates, numbers and names stay whole
+            line = textwrap.fill(line, width=available, break_long_words=False, break_on_hyphens=False)
+        stream.write(line + "\n")
 
 
 # --- markdown -----------------------------------------------------------------------------------
@@ -516,11 +643,15 @@ def render(
     *,
     details: bool = False,
     generated_at: datetime | None = None,
+    verbose: bool = False,
+    width: int | None = None,
+    wide: bool = False,
 ) -> None:
-    """Write ``report`` in a resolved format (not ``auto``)."""
+    """Write ``report`` in a resolved format (not ``auto``). ``verbose``, ``width`` and ``wide``
+    concern the table (see :func:`write_report_table`)."""
     match fmt:
         case OutputFormat.TABLE:
-            write_report_table(report, stream, details=details)
+            write_report_table(report, stream, details=details, verbose=verbose, width=width, wide=wide)
         case OutputFormat.MD:
             write_report_markdown(report, stream)
         case OutputFormat.JSON:

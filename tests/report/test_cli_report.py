@@ -150,7 +150,15 @@ def test_cli_report_table_and_md(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert (
         "【优选商城】" in table.stdout and "re-subscribed" in table.stdout and "within_grace" in table.stdout
     )
-    assert 'Note: "No violation found" does not mean "compliant"' in table.stdout
+    # a table ends with a three-line footer; -v gives every note and caveat
+    footer = table.stdout.rsplit("\n\n", 1)[1].splitlines()
+    assert len(footer) == 3 and footer[-1].endswith(
+        "Caveats and sources: -v. Weekly volume: ┊ is your first unsubscribe."
+    )
+    assert "Note:" not in table.stdout
+    verbose = runner.invoke(app, ["-v", "report", str(SAMPLE), "--format", "table"])
+    assert 'Note: "No violation found" does not mean "compliant"' in verbose.stdout
+    assert "Scope: per 【signature】 brand" in verbose.stdout
     out = tmp_path / "report.md"
     md = runner.invoke(app, ["report", str(SAMPLE), "--format", "md", "-o", str(out)])
     assert md.exit_code == 0 and md.stdout == ""
@@ -222,6 +230,26 @@ def test_cli_report_new_across_runs(tmp_path: Path) -> None:
         ("violation", "other-number", "2025-12-01T14:40:00.000Z")
     ]
     assert [row["brand_display"] for row in doc["summary"]] == ["优选商城"]
+    # the summary counts the archive's replies and confirmations, and the new violations (a fault
+    # once: "0 were confirmed" because the ledger was cut to the brands with new findings)
+    assert {
+        k: doc["counts"][k] for k in ("unsubscribe_replies", "unsubscribes", "confirmed", "violations")
+    } == {
+        "unsubscribe_replies": 6,
+        "unsubscribes": 6,
+        "confirmed": 1,
+        "violations": 1,
+    }
+    assert len(doc["ledger"]) == 6
+    assert (
+        "You sent 6 unsubscribe replies to 6 numbers; 1 was confirmed. 1 new violating message from 1 brand or sender"
+        in " ".join(third.stderr.split())
+    )
+    fourth = runner.invoke(app, ["--db", db, "report", "--new", "--format", "table"])
+    assert fourth.exit_code == 0
+    assert "1 was confirmed. 0 new violating messages from 0 brands or senders" in " ".join(
+        fourth.stdout.split()
+    )
     # without --new everything is still reported
     full = runner.invoke(app, ["--db", db, "report", "--format", "jsonl"])
     assert len(full.stdout.splitlines()) == 14

@@ -422,7 +422,7 @@ def test_report_table_sparkline_falls_back_to_ascii() -> None:
     stream.flush()
     text = raw.getvalue().decode("ascii")
     assert "Weekly volume" in text and "|" in text and "┊" not in text and "▁" not in text
-    assert "| marks the week of the first unsubscribe" in text
+    assert "Weekly volume: | is your first unsubscribe." in text
     assert "|@=@ " in text  # the shop: the TD in its first week (2 received), then 1, then 2
 
 
@@ -460,12 +460,14 @@ def test_report_table_sparkline_never_folds_on_a_narrow_terminal(
     from rich.cells import cell_len
 
     lines = re.sub(r"\x1b\[[0-9;]*m", "", stream.getvalue()).splitlines()  # the terminal's styles
-    table = lines[: next(i for i, line in enumerate(lines) if line.startswith("└")) + 1]
+    table = lines[: lines.index("")]
     assert all(cell_len(line) <= columns for line in table)  # nothing cropped or overflowing
-    assert "Stat" in "".join(table)  # the last header, wrapped on the narrowest terminal
-    shop = next(line for line in table if "【优" in line)  # the shop, perhaps folded
-    assert shop.split("│")[2].strip() == sparkline(*_shop_volume(report)).strip()  # one line, not folded
-    assert shop.rstrip().endswith("│")  # the last column (the status) is there
+    assert table[1].split()[-1] == "Status"  # the last header, whole
+    shop = next(line for line in table if "【优" in line)  # the shop, on one line
+    assert shop.split()[-1] == "violated"  # the last column (the status) is there
+    spark = sparkline(*_shop_volume(report)).strip()
+    assert ("Weekly volume" in table[1]) == (spark in shop)  # shown whole or not at all
+    assert ("Weekly volume" in table[1]) == (columns >= 120)
 
 
 def _shop_volume(report: Report) -> tuple[tuple[int, ...], int | None]:
@@ -473,7 +475,8 @@ def _shop_volume(report: Report) -> tuple[tuple[int, ...], int | None]:
 
     from sms_audit.report.render import _spark_cells
 
-    cells = _spark_cells(_Terminal())
-    assert cells == max(6, min(26, (shutil.get_terminal_size().columns - 110) // 2 + 6))
+    columns = shutil.get_terminal_size().columns
+    cells = _spark_cells(columns)
+    assert cells == max(6, min(26, (columns - 110) // 2 + 6))
     volume = weekly_volume(report, summary_targets(report), max_cells=cells)
     return volume.cells[0], volume.marks[0]

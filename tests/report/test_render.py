@@ -163,13 +163,17 @@ def test_render_markdown_helpers() -> None:
 
 
 def test_render_table_footer_and_details(report: Report, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "240")  # rich folds cells at 80 columns off a terminal
     text = _render(report, OutputFormat.TABLE, details=True)
     assert "Who kept messaging after you unsubscribed" in text
     assert "【优选商城】" in text and "violated" in text and "re-subscribed" in text
     assert "messages after the unsubscribe" in text and "Unsubscribe ledger" in text
     assert "Suspected unsubscribe traps" in text
-    assert 'does not mean "compliant"' in text and "Asia/Shanghai" in text
+    assert "(times in Asia/Shanghai)" in text and "Caveats and sources: -v." in text
+    assert 'does not mean "compliant"' not in text  # the caveats are for -v, Markdown and JSON
+    buffer = io.StringIO()
+    render(report, OutputFormat.TABLE, buffer, verbose=True)
+    assert 'does not mean "compliant"' in buffer.getvalue()
+    assert "Times are shown in Asia/Shanghai" in buffer.getvalue()
     plain = _render(report, OutputFormat.TABLE)
     assert "messages after the unsubscribe" not in plain and "Suspected unsubscribe traps" in plain
 
