@@ -383,6 +383,8 @@ _CONFIRM = [
     "【{b}】退订成功，您将不再收到{b}的营销短信。",
     "{b}: You have been unsubscribed and will receive no more messages.",
 ]
+_LEFT_ZH = _ZH_BRANDS[::5]
+_LEFT_EN = _EN_BRANDS[::5]
 _REPLIES_ZH = ["TD", "T", "N", "退订", "R", "ＴＤ", "退订，别再发了"]
 _REPLIES_EN = ["STOP", "Stop", "STOP!", "UNSUBSCRIBE", "stop please"]
 
@@ -480,34 +482,44 @@ def _record(rng: random.Random, pools: dict[str, list[str]], brand_port: dict[st
         template = rng.choice(_VERIFY)
         zh = "【" in template
         brand = rng.choice(_ZH_BRANDS if zh else _EN_BRANDS)
-        address = (
-            rng.choice(pools["port"] + pools["service"])
-            if zh
-            else rng.choice(pools["short"] + pools["alpha"])
-        )
+        # a merchant sends its codes from a port or short code of its own (or a bank's service number)
+        if rng.random() < 0.15:
+            address = rng.choice(pools["service"] if zh else pools["alpha"])
+        else:
+            address = brand_port.setdefault(brand + "v", rng.choice(pools["port"] if zh else pools["short"]))
         return Record(address, when, "in", _fill(rng, template, brand))
-    if roll < 0.88:  # notices
+    if roll < 0.93:  # notices
         if rng.random() < 0.7:
             brand = rng.choice(_ZH_BRANDS)
-            address = rng.choice(pools["service"] + pools["port"])
+            address = (
+                rng.choice(pools["service"])
+                if rng.random() < 0.15
+                else brand_port.setdefault(brand + "n", rng.choice(pools["port"]))
+            )
             body = _fill(rng, rng.choice(_NOTICES_ZH), brand)
         else:
             brand = rng.choice(_EN_BRANDS)
-            address = rng.choice(pools["short"] + pools["alpha"])
+            address = (
+                rng.choice(pools["alpha"])
+                if rng.random() < 0.15
+                else brand_port.setdefault(brand + "n", rng.choice(pools["short"]))
+            )
             body = _fill(rng, rng.choice(_NOTICES_EN), brand)
         return Record(address, when, "in", body)
-    if roll < 0.93:  # scams
+    if roll < 0.9985:  # scams
         brand = rng.choice(_ZH_BRANDS + _EN_BRANDS)
         address = rng.choice(pools["cn_mobile"] + pools["port"] + pools["us_mobile"])
         return Record(address, when, "in", _fill(rng, rng.choice(_SCAMS), brand))
-    if roll < 0.98:  # the owner's opt-out replies, to a brand's port
+    # the owner's opt-out replies (about 1 in 1,000 messages, as in real archives: dozens a year),
+    # to the ports of the fifth of the brands they tried to leave
+    if roll < 0.9995:
         zh = rng.random() < 0.7
-        brand = rng.choice(_ZH_BRANDS if zh else _EN_BRANDS)
+        brand = rng.choice(_LEFT_ZH if zh else _LEFT_EN)
         key = brand + "0"
         address = brand_port.setdefault(key, rng.choice(pools["port"] if zh else pools["short"]))
         return Record(address, when, "out", rng.choice(_REPLIES_ZH if zh else _REPLIES_EN))
-    zh = rng.random() < 0.7  # confirmations
-    brand = rng.choice(_ZH_BRANDS if zh else _EN_BRANDS)
+    zh = rng.random() < 0.7  # confirmations (1 in 2,000)
+    brand = rng.choice(_LEFT_ZH if zh else _LEFT_EN)
     address = brand_port.setdefault(brand + "0", rng.choice(pools["port"] if zh else pools["short"]))
     return Record(address, when, "in", _fill(rng, _CONFIRM[0 if zh else 1], brand))
 

@@ -111,11 +111,11 @@ def resolve_db_path(flag: str | None, settings: Settings) -> Path:
 
 def resolve_region(flag: str | None, settings: Settings) -> Resolved:
     """--region > $SMS_AUDIT_REGION > config ``region`` > None (inferred from the archive)."""
-    from sms_audit.normalize import valid_region
-
     chosen = resolve("region", flag, settings)
     if chosen.value is None:
         return chosen
+    from sms_audit.normalize import valid_region  # phonenumbers: only when a region is given
+
     try:
         return Resolved(valid_region(chosen.value), chosen.source)
     except ValueError as exc:

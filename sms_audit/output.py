@@ -95,6 +95,38 @@ def to_jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _orjson_default(value: Any) -> Any:
+    """orjson's hook for what it does not write itself, with :func:`to_jsonable`'s meaning."""
+    if isinstance(value, datetime):
+        return None if _is_nat(value) else format_time(value)
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    if value.__class__.__name__ in ("NAType", "NaTType"):
+        return None
+    if hasattr(value, "item"):  # numpy scalars orjson does not take
+        return value.item()
+    return str(value)
+
+
+def dumps_json(value: Any, *, indent: bool = False) -> str:
+    """JSON text of ``value`` (UTF-8 text unescaped; times as :func:`format_time`; NaN, NaT and NA
+    as null): orjson, or the standard encoder for what orjson refuses (a lone surrogate, an integer
+    beyond 64 bits)."""
+    import orjson
+
+    options = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+    if indent:
+        options |= orjson.OPT_INDENT_2
+    try:
+        return orjson.dumps(value, default=_orjson_default, option=options).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        text = json.dumps(to_jsonable(value), ensure_ascii=False, indent=2 if indent else None)
+        # a lone surrogate cannot be written as UTF-8: as a JSON escape it can (and means the same)
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _cell_text(value: Any) -> str:
     plain = to_jsonable(value)
     if plain is None:
@@ -152,7 +184,7 @@ def write_jsonl(
     count = 0
     for record in records:
         row = record if exact_keys else {c: record.get(c) for c in columns}
-        stream.write(safe(json.dumps({k: to_jsonable(v) for k, v in row.items()}, ensure_ascii=False)))
+        stream.write(safe(dumps_json(row)))
         stream.write("\n")
         count += 1
     return count
@@ -161,7 +193,7 @@ def write_jsonl(
 def write_json(document: Mapping[str, Any], stream: TextIO) -> None:
     """One JSON document (e.g. ``{"schema_version": 1, "messages": [...]}``), indented (terminal-safe
     like :func:`write_jsonl`)."""
-    stream.write(_json_escaper(stream)(json.dumps(to_jsonable(document), ensure_ascii=False, indent=2)))
+    stream.write(_json_escaper(stream)(dumps_json(document, indent=True)))
     stream.write("\n")
 
 
@@ -360,8 +392,22 @@ def _tail(text: str, cells: int) -> str:
     return out
 
 
-def _list_text(items: Sequence[str]) -> str:
-    return ", ".join(items)
+_SEPARATOR = ", "
+
+
+def _list_widths(items: Sequence[str], limit: int) -> list[int]:
+    """Cells taken by the first k items joined, for k = 1, 2, … until ``limit`` is passed (linear:
+    a brand's list can hold thousands of numbers)."""
+    from rich.cells import cell_len
+
+    widths: list[int] = []
+    total = -len(_SEPARATOR)
+    for item in items:
+        total += len(_SEPARATOR) + cell_len(item)
+        widths.append(total)
+        if total > limit:
+            break
+    return widths
 
 
 def _list_fit(items: Sequence[str], width: int) -> str:
@@ -369,15 +415,15 @@ def _list_fit(items: Sequence[str], width: int) -> str:
     does not fit)."""
     from rich.cells import cell_len
 
-    full = _list_text(items)
-    if cell_len(full) <= width:
-        return full
-    for shown in range(len(items) - 1, 0, -1):
-        text = f"{_list_text(items[:shown])} +{len(items) - shown} more"
-        if cell_len(text) <= width:
-            return text
     if not items:
         return ""
+    widths = _list_widths(items, width)
+    if len(widths) == len(items) and widths[-1] <= width:
+        return _SEPARATOR.join(items)
+    for shown in range(min(len(widths), len(items) - 1), 0, -1):
+        suffix = f" +{len(items) - shown} more"
+        if widths[shown - 1] + len(suffix) <= width:
+            return _SEPARATOR.join(items[:shown]) + suffix
     more = f" +{len(items) - 1}"
     for text in (f"{items[0]}{more} more", f"{items[0]}{more}"):
         if cell_len(text) <= width:
@@ -388,10 +434,14 @@ def _list_fit(items: Sequence[str], width: int) -> str:
     )
 
 
-def _cell_width(value: Any) -> int:
+def _cell_width(value: Any, limit: int) -> int:
+    """Cells ``value`` takes (counted up to just past ``limit``)."""
     from rich.cells import cell_len
 
-    return cell_len(_list_text(value) if isinstance(value, list) else value)
+    if isinstance(value, list):
+        widths = _list_widths(value, limit)
+        return widths[-1] if widths else 0
+    return cell_len(value)
 
 
 def _natural(spec: Col, rows: Sequence[Mapping[str, Any]]) -> int:
@@ -399,7 +449,8 @@ def _natural(spec: Col, rows: Sequence[Mapping[str, Any]]) -> int:
 
     if spec.width:
         return spec.width
-    widest = max([cell_len(spec.header), *(_cell_width(r[spec.name]) for r in rows)])
+    limit = spec.max_width or 10**6
+    widest = max([cell_len(spec.header), *(_cell_width(r[spec.name], limit) for r in rows)])
     return min(widest, spec.max_width) if spec.max_width else widest
 
 

@@ -675,7 +675,7 @@ def iter_store(
     newest_first: bool = False,
     progress: ProgressFactory | None = None,
 ) -> Iterator[Messages]:
-    """:func:`load_store` in batches of at most :data:`~sms_audit.store.FETCH` messages: the first
+    """:func:`load_store` in batches of at most :data:`~sms_audit.store.STREAM_BATCH` messages: the first
     arrives at once and memory stays flat however large the store."""
     from sms_audit.query import MessageFilter
 

@@ -27,14 +27,14 @@ from typing import TYPE_CHECKING, Any, Self
 
 from sms_audit.errors import StoreError
 from sms_audit.normalize import to_unix_us
-from sms_audit.schema import CLASSIFY_COLUMNS, MESSAGE_COLUMNS, string_column, time_column
+from sms_audit.schema import CLASSIFY_COLUMNS, MESSAGE_COLUMNS, string_column
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from sms_audit.query import MessageFilter
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _MESSAGES_V2 = """
     CREATE TABLE messages (
@@ -78,6 +78,17 @@ _MESSAGES_V2 = """
         WHERE label IN ('unsubscribe-reply', 'unsubscribe-confirmation');
     CREATE INDEX labels_trap ON labels(id) WHERE is_trap;
     CREATE INDEX labels_by_brand ON labels(brand) WHERE brand != '';
+"""
+
+_TOTALS_WHERE = "m.direction IN ('in', 'out') AND NOT m.is_group"
+_HOURLY_REFRESH = f"""
+    DELETE FROM hourly;
+    INSERT INTO hourly(hour, label, messages)
+    SELECT m.timestamp_us / 3600000000, l.label, count(*) FROM messages m JOIN labels l ON l.id = m.id
+    WHERE {_TOTALS_WHERE} GROUP BY 1, 2;
+    DELETE FROM meta WHERE key = 'totals';
+    INSERT INTO meta(key, value) SELECT 'totals', json_array(count(*), min(timestamp_us), max(timestamp_us))
+    FROM messages m WHERE {_TOTALS_WHERE};
 """
 
 # Each entry upgrades the schema from version i to i + 1 (PRAGMA user_version).
@@ -148,6 +159,16 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TABLE messages_v1;
     DELETE FROM meta WHERE key = 'labels_fingerprint';
     """,
+    # 2 → 3: the report's whole-archive counts kept with the labels (see Store._refresh_totals)
+    """
+    CREATE TABLE hourly (                 -- 1:1 in/out messages per UTC hour and label
+        hour INTEGER NOT NULL,            -- hours since 1970-01-01 UTC
+        label TEXT NOT NULL,
+        messages INTEGER NOT NULL,
+        PRIMARY KEY (hour, label)
+    ) WITHOUT ROWID;
+    """
+    + _HOURLY_REFRESH,
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
@@ -166,10 +187,28 @@ _INSERT_LABELS = (
     f"INSERT OR REPLACE INTO labels(id, {', '.join(_LABEL_COLUMNS)}) "
     f"VALUES ({', '.join('?' * (len(_LABEL_COLUMNS) + 1))})"
 )
+# What a report reads of each message (the rest stays empty in its frame): no recipients, thread
+# or record ids, which only listings show.
+_REPORT_COLUMNS = tuple(
+    c
+    for c in _STORE_COLUMNS + _LABEL_COLUMNS
+    if c
+    not in (
+        "thread_key",
+        "recipients",
+        "source_record",
+        "has_attachments",
+        "is_filtered",
+        "sent_timestamp_us",
+        "source_format",
+    )
+)
+_REPORT_SELECT = ", ".join(("l." if c in _LABEL_COLUMNS else "m.") + c for c in _REPORT_COLUMNS)
 _BOOLEAN = frozenset(
     {"is_group", "has_attachments", "is_filtered", "is_resubscribe", "is_trap", "is_promotional"}
 )
-FETCH = 50_000  # rows per batch when reading (and per classification chunk when labelling)
+FETCH = 50_000  # rows per classification chunk when labelling
+STREAM_BATCH = 10_000  # rows per frame when streaming messages out: small frames, flat memory
 LOCK_TIMEOUT_ENV = "SMS_AUDIT_LOCK_TIMEOUT"
 DEFAULT_LOCK_TIMEOUT = 600.0  # seconds a second import waits for the first (cron jobs overlap)
 _CACHE_KIB = 65_536  # page cache while importing: random index inserts stay in memory
@@ -354,6 +393,13 @@ class Store:
             self.set_meta("labels_fingerprint", fingerprint)
         return done
 
+    def _refresh_totals(self) -> None:
+        """Recount the whole-archive figures a report states (:meth:`totals`) after labels changed:
+        one grouped scan here instead of one per report."""
+        for statement in _HOURLY_REFRESH.split(";"):
+            if statement.strip():
+                self.conn.execute(statement)
+
     def _label(
         self,
         classify: Callable[[pd.DataFrame], pd.DataFrame],
@@ -397,6 +443,7 @@ class Store:
                         on_progress(done, total)
                 if not batch:
                     break
+        self._refresh_totals()
         return done
 
     def _store_labels(
@@ -423,14 +470,18 @@ class Store:
         """Count and time span of the 1:1 incoming and outgoing messages (what a report checks)."""
         import pandas as pd
 
-        where = "WHERE m.direction IN ('in', 'out') AND NOT m.is_group"
-        count, first, last = self.conn.execute(
-            f"SELECT count(*), min(timestamp_us), max(timestamp_us) FROM messages m {where}"
-        ).fetchone()
-        rows = self.conn.execute(
-            f"SELECT m.timestamp_us / 3600000000 AS hour, l.label, count(*) FROM messages m "
-            f"JOIN labels l ON l.id = m.id {where} GROUP BY hour, l.label"
-        ).fetchall()
+        stored = self.get_meta("totals")
+        if stored is not None:  # kept by every labelling (see _refresh_totals)
+            count, first, last = json.loads(stored)
+            rows = self.conn.execute("SELECT hour, label, messages FROM hourly").fetchall()
+        else:  # counted here (a store being written by an older version, say)
+            count, first, last = self.conn.execute(
+                f"SELECT count(*), min(timestamp_us), max(timestamp_us) FROM messages m WHERE {_TOTALS_WHERE}"
+            ).fetchone()
+            rows = self.conn.execute(
+                "SELECT m.timestamp_us / 3600000000, l.label, count(*) FROM messages m "
+                f"JOIN labels l ON l.id = m.id WHERE {_TOTALS_WHERE} GROUP BY 1, 2"
+            ).fetchall()
         by_hour = pd.DataFrame(rows, columns=["hour", "label", "messages"])
         by_hour["hour"] = pd.to_datetime(by_hour["hour"].astype("int64") * 3600, unit="s", utc=True)
         return Totals(int(count), _datetime(first), _datetime(last), by_hour)
@@ -460,7 +511,7 @@ class Store:
         limit: int | None = None,
         newest_first: bool = False,
         labelled: bool = False,
-        size: int = FETCH,
+        size: int = STREAM_BATCH,
     ) -> Iterator[pd.DataFrame]:
         """Frames of at most ``size`` messages, in time order: memory stays flat however large the
         store. Every part of ``flt`` is applied in SQL (the label too when ``labelled``; labels are
@@ -492,19 +543,26 @@ class Store:
         conn.execute("DELETE FROM temp.report_addresses")
         conn.execute("DELETE FROM temp.report_brands")
         conn.execute(
-            "INSERT OR IGNORE INTO temp.report_addresses SELECT m.address FROM labels l JOIN messages m "
-            "ON m.id = l.id WHERE l.label = 'unsubscribe-reply' AND m.direction = 'out' AND NOT m.is_group"
+            # CROSS JOIN: labels first, through the partial indexes (the planner has no statistics)
+            "INSERT OR IGNORE INTO temp.report_addresses SELECT m.address FROM labels l CROSS JOIN messages m "
+            "ON m.id = l.id WHERE l.label IN ('unsubscribe-reply', 'unsubscribe-confirmation') "
+            "AND l.label = 'unsubscribe-reply' AND m.direction = 'out' AND NOT m.is_group"
         )
         conn.execute(
-            "INSERT OR IGNORE INTO temp.report_addresses SELECT m.address FROM labels l JOIN messages m "
+            "INSERT OR IGNORE INTO temp.report_addresses SELECT m.address FROM labels l CROSS JOIN messages m "
             "ON m.id = l.id WHERE l.is_trap AND m.direction = 'in' AND NOT m.is_group"
         )
         conn.execute(
             "INSERT OR IGNORE INTO temp.report_brands SELECT l.brand FROM messages m JOIN labels l ON l.id = m.id "
             "WHERE m.address IN (SELECT address FROM temp.report_addresses) AND m.direction = 'in' AND l.brand != ''"
         )
+        # the candidates by two index lookups (number; brand), never a scan of the whole store
         sql = (
-            f"SELECT {_SELECT_LABELLED} FROM messages m JOIN labels l ON l.id = m.id "
+            "WITH wanted(id) AS ("
+            "SELECT m.id FROM messages m WHERE m.address IN (SELECT address FROM temp.report_addresses) "
+            "UNION SELECT l.id FROM labels l WHERE l.brand != '' "
+            "AND l.brand IN (SELECT brand FROM temp.report_brands)) "
+            f"SELECT {_REPORT_SELECT} FROM wanted w JOIN messages m ON m.id = w.id JOIN labels l ON l.id = m.id "
             "WHERE m.direction IN ('in', 'out') AND NOT m.is_group AND ("
             "m.address IN (SELECT address FROM temp.report_addresses) "
             "OR (l.brand IN (SELECT brand FROM temp.report_brands) AND m.direction = 'in')) "
@@ -514,7 +572,7 @@ class Store:
             rows: list[tuple[Any, ...]] = []
             while batch := cursor.fetchmany(FETCH):
                 rows.extend(batch)
-        return _frame(rows, labelled=True)
+        return _frame(rows, labelled=True, columns=_REPORT_COLUMNS)
 
     def imports(self) -> list[dict[str, Any]]:
         cursor = self.conn.execute("SELECT * FROM imports ORDER BY import_id")
@@ -607,6 +665,8 @@ class ImportWriter:
         before = conn.total_changes
         conn.executemany(_INSERT, rows)
         added = conn.total_changes - before
+        if added and not self.new:  # the stored totals are stale until the labels are written
+            conn.execute("DELETE FROM meta WHERE key = 'totals'")
         address = columns["address"]
         self.addresses.update(address[i] for i in fresh)
         self.new += added
@@ -704,28 +764,64 @@ def _rows(
     return out
 
 
-def _frame(rows: Sequence[tuple[Any, ...]], *, labelled: bool = False) -> pd.DataFrame:
-    """A message frame (plus the classifier's columns when ``labelled``) from store rows, column-wise."""
+def _frame(
+    rows: Sequence[tuple[Any, ...]], *, labelled: bool = False, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """A message frame (plus the classifier's columns when ``labelled``) from store rows: each
+    column converted by one Arrow call (no Python work per value but for non-empty recipient lists).
+
+    ``columns``: the stored columns the rows hold (default: all, in order); the others are filled
+    with their empty value ("", False, NaT, ())."""
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    names = _STORE_COLUMNS + (_LABEL_COLUMNS if labelled else ())
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    names = tuple(columns) if columns is not None else _STORE_COLUMNS + (_LABEL_COLUMNS if labelled else ())
+    values_of = dict(zip(names, zip(*rows, strict=True) if rows else [()] * len(names), strict=True))
+    n = len(rows)
     data: dict[str, pd.Series] = {}
-    for name, values in zip(names, columns, strict=True):
+    for name in _STORE_COLUMNS + (_LABEL_COLUMNS if labelled else ()):
+        values = values_of.get(name)
         if name in ("timestamp_us", "sent_timestamp_us"):
-            data[name.removesuffix("_us")] = time_column(values)
+            micros = (
+                np.full(n, -(2**63), dtype=np.int64)
+                if values is None
+                else pc.fill_null(pa.array(values, pa.int64()), -(2**63)).to_numpy()
+            )
+            data[name.removesuffix("_us")] = pd.Series(micros.view("datetime64[us]")).dt.tz_localize("UTC")
         elif name in _BOOLEAN:
-            data[name] = pd.Series(np.array([bool(v) for v in values], dtype=bool))
+            if values is None:
+                data[name] = pd.Series(np.zeros(n, dtype=bool))
+            else:
+                flags = pc.fill_null(pa.array(values, pa.int64()), 0)
+                data[name] = pd.Series(pc.not_equal(flags, 0).to_numpy(zero_copy_only=False), dtype=bool)
         elif name == "recipients":
-            data[name] = pd.Series([() if v == "[]" else tuple(json.loads(v)) for v in values], dtype=object)
+            lists = np.empty(n, dtype=object)
+            lists[:] = [()] * n
+            for i, value in enumerate(values or ()):
+                if value != "[]":
+                    lists[i] = tuple(json.loads(value))
+            data[name] = pd.Series(lists, dtype=object)
         else:
-            data[name] = string_column(["" if v is None else v for v in values])
+            data[name] = _text_column(values if values is not None else [""] * n)
     order = list(MESSAGE_COLUMNS) + [c for c in _LABEL_COLUMNS if labelled]
-    frame = pd.DataFrame(data, columns=order)
-    if labelled:  # the classifier's sender_kind is the stored one
-        frame = frame[[*MESSAGE_COLUMNS, *_LABEL_COLUMNS]]
-    return frame
+    return pd.DataFrame(data, columns=order, copy=False)
+
+
+def _text_column(values: Sequence[Any]) -> pd.Series:
+    """A pyarrow string column from stored text, NULL read as ""."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arr = pa.array(values, pa.large_string())
+    except (UnicodeError, pa.ArrowInvalid, pa.ArrowTypeError):
+        return string_column(["" if v is None else str(v) for v in values])
+    if arr.null_count:
+        arr = pc.fill_null(arr, "")
+    return pd.Series(pd.array(arr, dtype=pd.StringDtype("pyarrow")))
 
 
 def _where(flt: MessageFilter | None, *, labelled: bool) -> tuple[str, list[Any]]:

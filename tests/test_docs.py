@@ -45,3 +45,13 @@ def test_docs_exactly_two_setup_commands_that_use_the_repo_files() -> None:
     assert "sample_data/android-sms-backup.xml" in commands[0] and "sms-audit report" in commands[0]
     assert "'.[test]'" in commands[1] and "pytest" in commands[1]
     assert "python -m pytest -q" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_readme_example_report_is_what_the_tool_prints() -> None:
+    """The example near the top of the README is the golden 80-column report, byte for byte."""
+    from tests.conftest import GOLDEN
+
+    marker = "<!-- example-report: tests/golden/report-android.80.txt"
+    start = README.index("```text\n", README.index(marker)) + len("```text\n")
+    block = README[start : README.index("```\n", start)]
+    assert block == (GOLDEN / "report-android.80.txt").read_text(encoding="utf-8")

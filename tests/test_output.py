@@ -48,8 +48,8 @@ def test_write_jsonl_exact() -> None:
     out = io.StringIO()
     assert write_jsonl(RECORDS, COLUMNS, out) == 2
     assert out.getvalue().splitlines()[0] == (
-        '{"timestamp": "2025-09-10T12:30:00.123Z", "address": "10690123456701", '
-        '"body": "【优选商城】回T退订", "recipients": [], "is_group": false}'
+        '{"timestamp":"2025-09-10T12:30:00.123Z","address":"10690123456701",'
+        '"body":"【优选商城】回T退订","recipients":[],"is_group":false}'
     )
     assert json.loads(out.getvalue().splitlines()[1])["recipients"] == ["+8613600003333", "+8613500004444"]
 

@@ -102,7 +102,10 @@ def test_attribute_bomb_with_a_raised_limit_is_cut_in_bounded_memory(monkeypatch
         "print(len(m), max(len(b) for b in m.frame['body']), m.archives[0].warnings,"
         " resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )
-    env = {**os.environ, "SMS_AUDIT_MAX_INFLATE_RATIO": "100000"}
+    # A hermetic environment: only what the interpreter needs, so no variable another test set (or
+    # the caller's shell) changes the limits being measured.
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+    env = {k: v for k, v in os.environ.items() if k in keep} | {"SMS_AUDIT_MAX_INFLATE_RATIO": "100000"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     count, longest, _ = out.stdout.split(" ", 2)
     peak_kb = int(out.stdout.rsplit(" ", 1)[1])

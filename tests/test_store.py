@@ -121,3 +121,52 @@ def test_store_seen_state(tmp_path: Path) -> None:
         store.mark_seen("report", ["a"])
         assert store.unseen("report", ["a", "b"]) == {"b"}
         assert store.unseen("other", ["a"]) == {"a"}
+
+
+def _counted(store: Store) -> tuple[int, Any, Any, list[tuple[Any, ...]]]:
+    """The totals counted from the messages themselves (what the stored ones must equal)."""
+    totals = store.totals()
+    rows = sorted(map(tuple, totals.by_hour.itertuples(index=False)))
+    return totals.messages, totals.first, totals.last, rows
+
+
+def test_store_totals_are_kept_with_the_labels(tmp_path: Path) -> None:
+    from tests.conftest import SAMPLE_DATA
+
+    with Store(tmp_path / "s.sqlite") as store:
+        _import(store, SAMPLE_DATA / "android-sms-backup.xml")
+        kept = _counted(store)
+        assert store.get_meta("totals") is not None
+        store.conn.execute("DELETE FROM meta WHERE key = 'totals'")  # counted on the fly instead
+        assert _counted(store) == kept
+        assert kept[0] == 187 and sum(r[2] for r in kept[3]) == 187
+        # a later import with new messages: the stored totals follow
+        later = _backup(tmp_path, "later.xml", "【优选商城】年终清仓，拒收请回复R", start=10**6)
+        _import(store, later)
+        after = _counted(store)
+        store.conn.execute("DELETE FROM meta WHERE key = 'totals'")
+        assert _counted(store) == after and after[0] == 188
+        # labels made again: still the same counts
+        store.relabel(_relabel, "another fingerprint")
+        assert _counted(store)[0] == 188
+
+
+def _relabel(frame: Any) -> Any:
+    from sms_audit.classifier import classify_frame
+
+    return classify_frame(frame, region="CN")
+
+
+def test_store_migrates_to_stored_totals(tmp_path: Path) -> None:
+    from tests.conftest import SAMPLE_DATA
+
+    path = tmp_path / "s.sqlite"
+    with Store(path) as store:
+        _import(store, SAMPLE_DATA / "android-sms-backup.xml")
+        expected = _counted(store)
+    old = sqlite3.connect(path)  # the store as version 2 left it
+    old.executescript("DROP TABLE hourly; DELETE FROM meta WHERE key = 'totals'; PRAGMA user_version = 2;")
+    old.close()
+    with Store(path) as store:
+        assert store.get_meta("totals") is not None
+        assert _counted(store) == expected

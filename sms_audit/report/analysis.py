@@ -507,6 +507,30 @@ def _py_time(value: Any) -> datetime:
     return value.to_pydatetime() if hasattr(value, "to_pydatetime") else value
 
 
+def local_isoformat(times: pd.Series, tz: str) -> list[str]:
+    """``Timestamp.isoformat()`` of each time in zone ``tz`` ("2025-09-10T20:15:00+08:00", with
+    microseconds when there are some), computed column-wise."""
+    import numpy as np
+
+    utc = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    wall = times.dt.tz_convert(tz).dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    text = np.datetime_as_string(wall, unit="s").astype(object)
+    micros = (wall.astype(np.int64) % 1_000_000).tolist()
+    offsets = ((wall - utc).astype("timedelta64[s]").astype(np.int64)).tolist()
+    zones: dict[int, str] = {}
+    out = []
+    for base, fraction, offset in zip(text.tolist(), micros, offsets, strict=True):
+        zone = zones.get(offset)
+        if zone is None:
+            sign = "-" if offset < 0 else "+"
+            hours, rest = divmod(abs(offset), 3600)
+            zone = zones[offset] = f"{sign}{hours:02d}:{rest // 60:02d}" + (
+                f":{rest % 60:02d}" if rest % 60 else ""
+            )
+        out.append(f"{base}.{fraction:06d}{zone}" if fraction else base + zone)
+    return out
+
+
 def _message_refs(f: pd.DataFrame, rows: Sequence[int], tz: str) -> dict[int, MessageRef]:
     if not rows:
         return {}
@@ -516,10 +540,10 @@ def _message_refs(f: pd.DataFrame, rows: Sequence[int], tz: str) -> dict[int, Me
     def text(name: str) -> list[str]:
         if name not in sub.columns:
             return [""] * n
-        return [str(v) for v in sub[name].fillna("").tolist()]
+        return sub[name].fillna("").tolist()  # str already (Arrow strings)
 
     stamps = sub["timestamp"].dt.tz_convert("UTC").dt.to_pydatetime().tolist()
-    local = [v.isoformat() for v in sub["timestamp"].dt.tz_convert(tz).tolist()]
+    local = local_isoformat(sub["timestamp"], tz)
     columns = zip(
         sub["row"].tolist(),
         text("message_id"),

@@ -662,3 +662,23 @@ def test_analysis_renamed_or_mistyped_column_is_an_error_not_an_empty_report(
     with pytest.raises(SchemaError) as info:
         analyze(change(frame), CN, tz=SH)
     assert str(info.value).startswith(message)
+
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+
+@given(
+    st.lists(st.integers(min_value=-(10**15), max_value=4 * 10**15), min_size=1, max_size=20),
+    st.sampled_from(
+        ["UTC", "Asia/Shanghai", "America/New_York", "Asia/Kolkata", "America/St_Johns", "Europe/Dublin"]
+    ),
+)
+def test_local_isoformat_is_timestamp_isoformat(micros: list[int], tz: str) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from sms_audit.report.analysis import local_isoformat
+
+    times = pd.Series(np.array(micros, dtype="int64").view("datetime64[us]")).dt.tz_localize("UTC")
+    assert local_isoformat(times, tz) == [t.isoformat() for t in times.dt.tz_convert(tz).tolist()]
