@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sms_audit.classify.engine import classify_frame, default_rules
+from sms_audit.classify.engine import classifier_fingerprint, classify_frame, default_rules
 from sms_audit.classify.reader import read_classify_input
 from sms_audit.classify.rules import Rule, RuleSet, load_rules, rules_from_toml
 from sms_audit.schema import CLASSIFY_COLUMNS, LABELS
@@ -12,6 +12,7 @@ __all__ = [
     "LABELS",
     "Rule",
     "RuleSet",
+    "classifier_fingerprint",
     "classify_frame",
     "default_rules",
     "load_rules",
