@@ -23,6 +23,7 @@ itself, never the folded form.
 from __future__ import annotations
 
 import json
+import os
 import unicodedata
 import zlib
 from collections.abc import Sequence
@@ -49,6 +50,8 @@ _CLOSE = {ord(c) for c in "】]〕〗"}
 # Separators dropped between two Han characters (after the NFKC fold: "．" is ".", "　" is " ").
 _SEPARATORS = {ord(c) for c in " 、.·•‧∙…*_-|/\\~^`'\"丶﹑,+=#"}
 _SPACE = ord(" ")
+_THREADS = 2  # chunks scored at once (the issue's machines have two cores)
+_EXPLAIN_FLOOR = 0.2  # explanation candidates: pieces with at least this share of the text's strongest
 
 #: Structural facts the model sees as features, in weight-matrix order after the hashed n-grams.
 PSEUDO_FEATURES: tuple[str, ...] = (
@@ -139,6 +142,8 @@ class NGrams:
     digits: NDArray[np.int32]  # per kept character
     gaps: NDArray[np.int32]  # per kept character
     letters: NDArray[np.int32]  # per kept character: inclusive prefix count of letters and Han characters
+    word_first: NDArray[np.int32]  # per kept character: first kept character of its Latin word (else itself)
+    word_last: NDArray[np.int32]  # per kept character: last kept character of its Latin word (else itself)
     obfuscated: NDArray[np.bool_]  # per document
     han: NDArray[np.bool_]  # per document
 
@@ -264,9 +269,27 @@ def _ngrams(texts: list[str], bits: int) -> NGrams:
         np.cumsum(run4[kept], dtype=np.int32),
         np.cumsum(after_signature, dtype=np.int32),
         np.cumsum(han[kept] | ((stream >= ord("a")) & (stream <= ord("z"))), dtype=np.int32),
+        *_word_bounds(stream, docs),
         obfuscated,
         han_doc,
     )
+
+
+def _word_bounds(
+    stream: NDArray[np.uint64], docs: NDArray[np.int32]
+) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+    """Per kept character, the first and last kept character of the Latin word it is in (else itself)."""
+    size = len(stream)
+    here = np.arange(size, dtype=np.int32)
+    if size == 0:
+        return here, here.copy()
+    letter = (stream >= ord("a")) & (stream <= ord("z"))
+    same = docs[1:] == docs[:-1]
+    joined_left = np.r_[False, letter[:-1] & letter[1:] & same]  # continues the letter before it
+    joined_right = np.r_[joined_left[1:], False]
+    first = np.maximum.accumulate(np.where(joined_left, 0, here)).astype(np.int32)
+    last = np.minimum.accumulate(np.where(joined_right, size, here)[::-1])[::-1].astype(np.int32)
+    return first, last
 
 
 _WORD_MAX = 20  # longer letter runs (links, codes) are not words
@@ -457,10 +480,8 @@ def predict(
     (non-overlapping, none inside a signature or a run of 4+ digits) or a structural feature's
     name, ranked by how much it raised the winning class over the runner-up.
     """
-    best_parts: list[NDArray[np.int64]] = []
-    prob_parts: list[NDArray[np.float32]] = []
-    pieces: list[list[str]] = []
-    for begin in range(0, max(len(texts), 1), chunk):
+
+    def run(begin: int) -> tuple[NDArray[np.int64], NDArray[np.float32], list[list[str]]]:
         part = list(texts[begin : begin + chunk])
         grams = ngrams(part, model.bits)
         local = {name: np.asarray(v)[begin : begin + chunk] for name, v in facts.items()}
@@ -473,10 +494,22 @@ def predict(
         runner = order[:, 1] if scores.shape[1] > 1 else order[:, 0]
         with np.errstate(invalid="ignore"):
             shifted = np.nan_to_num(np.exp(scores - scores[np.arange(len(best)), best][:, None]))
-        best_parts.append(best)
-        prob_parts.append((1.0 / shifted.sum(axis=1)).astype(np.float32))
-        pieces += _explain(model, grams, extras, part, best, runner, explain)
-    return Verdicts(np.concatenate(best_parts), np.concatenate(prob_parts), pieces[: len(texts)])
+        probability = (1.0 / shifted.sum(axis=1)).astype(np.float32)
+        return best, probability, _explain(model, grams, extras, part, best, runner, explain)
+
+    starts = list(range(0, max(len(texts), 1), chunk))
+    workers = min(len(starts), os.cpu_count() or 1, _THREADS)
+    if workers > 1:  # numpy releases the GIL: chunks run on both cores, in order
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(run, starts))
+    else:
+        results = [run(begin) for begin in starts]
+    pieces = [words for _, _, part in results for words in part]
+    return Verdicts(
+        np.concatenate([r[0] for r in results]), np.concatenate([r[1] for r in results]), pieces[: len(texts)]
+    )
 
 
 def _explain(
@@ -504,7 +537,10 @@ def _explain(
         width = len(model.classes)
         base = grams.index[rows].astype(np.int64) * width
         gain = flat[base + best[d]] - flat[base + runner[d]]
-        keep = gain > 0
+        # only pieces within a factor of the text's strongest can be among its top k
+        strongest = np.zeros(n_docs, dtype=np.float32)
+        np.maximum.at(strongest, d, gain)
+        keep = (gain > 0) & (gain >= _EXPLAIN_FLOOR * strongest[d])
         rows, d, gain = rows[keep], d[keep], gain[keep]
         keep = grams.quotable(rows) & grams.wordy(rows)
         rows, d, gain = rows[keep], d[keep], gain[keep] * model.norms(grams)[d[keep]]
@@ -523,8 +559,9 @@ def _explain(
             pick = hit[at_first]
             picked_doc.append(docs_hit)
             picked_gain.append(gain[pick].astype(np.float64))
-            picked_from.append(grams.pos[first[pick]].astype(np.int64))
-            picked_to.append(grams.pos[last[pick]].astype(np.int64) + 1)
+            # a piece inside a Latin word is quoted as the whole word ("ub" → "subscription")
+            picked_from.append(grams.pos[grams.word_first[first[pick]]].astype(np.int64))
+            picked_to.append(grams.pos[grams.word_last[last[pick]]].astype(np.int64) + 1)
             sel_first = np.full(n_docs, -1, dtype=np.int64)
             sel_last = np.full(n_docs, -2, dtype=np.int64)
             sel_index = np.full(n_docs, -1, dtype=np.int64)
@@ -555,28 +592,10 @@ def _explain(
     for j, a, b in zip(doc[order].tolist(), frm, to, strict=True):
         words = out[j]
         if len(words) < k:
-            word = names[-1 - a] if a < 0 else _widen(texts[j], a, b)
+            word = names[-1 - a] if a < 0 else (texts[j][a:b].strip() or texts[j][a:b])
             if word not in words:
                 words.append(word)
     return out
-
-
-def _widen(text: str, start: int, stop: int, limit: int = 24) -> str:
-    """The quoted piece: an n-gram inside a Latin word is shown as the whole word ("ub" → "subscription").
-
-    Only letters are added, never digits (a digit run may be folded in ``text``).
-    """
-
-    def letter(c: str) -> bool:
-        return c.isascii() and c.isalpha()
-
-    if any(letter(c) for c in text[start:stop]):
-        while start > 0 and letter(text[start - 1]) and stop - start < limit:
-            start -= 1
-        while stop < len(text) and letter(text[stop]) and stop - start < limit:
-            stop += 1
-    piece = text[start:stop].strip()
-    return piece or text[start:stop]
 
 
 # --- the packaged model ---------------------------------------------------------------------------

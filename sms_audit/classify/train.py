@@ -75,7 +75,7 @@ class Params:
     bits: int = 18
     c: float = 4.0  # inverse L2 strength of LogisticRegression
     max_iter: int = 300
-    balanced: bool = True  # class weights inversely proportional to class sizes
+    balanced: bool = True  # weights inversely proportional to the size of each (script, class) cell
     tol: float = 1e-4
     chat_cap: int = 20_000  # NUS messages kept (by SHA-1 order): chat is 3/4 of the rows otherwise
     scale: str = "sqrt"  # n-gram values: 1/sqrt(n-grams in the text), or a constant ("0.1")
@@ -205,6 +205,22 @@ def _cap(data: TrainingSet, rows: NDArray[np.int64], corpus: str, limit: int) ->
     return np.asarray([i for i in rows.tolist() if i not in drop], dtype=np.int64)
 
 
+def _cell_weights(texts: Sequence[str], target: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Sample weights that give every (script, class) cell the same total weight.
+
+    The corpora mix the classes differently per language (Chinese marketing is plentiful, English
+    marketing scarce beside English chat); balancing classes globally would let one language's
+    mix decide the other's.
+    """
+    han = np.fromiter(
+        (any("\u4e00" <= ch <= "\u9fff" for ch in t) for t in texts), dtype=bool, count=len(texts)
+    )
+    cell = han.astype(np.int64) * len(CLASSES) + target
+    counts = np.bincount(cell, minlength=2 * len(CLASSES)).astype(np.float64)
+    present = np.count_nonzero(counts)
+    return len(texts) / (present * counts[cell])
+
+
 def design_matrix(
     texts: Sequence[str],
     facts: dict[str, NDArray[np.bool_]],
@@ -240,14 +256,8 @@ def fit(
     matrix = design_matrix(texts, data.fact_arrays(kept), params.bits, scale=params.scale)
     target = np.asarray(data.target, dtype=np.int64)[kept]
     present = np.unique(target)
-    model = LogisticRegression(
-        C=params.c,
-        max_iter=params.max_iter,
-        tol=params.tol,
-        class_weight="balanced" if params.balanced else None,
-        solver="lbfgs",
-    )
-    model.fit(matrix, target)
+    model = LogisticRegression(C=params.c, max_iter=params.max_iter, tol=params.tol, solver="lbfgs")
+    model.fit(matrix, target, sample_weight=_cell_weights(texts, target) if params.balanced else None)
     weights = np.zeros((matrix.shape[1], len(CLASSES)), dtype=np.float32)
     bias = np.full(len(CLASSES), -30.0, dtype=np.float32)  # a class absent from training never wins
     coef = model.coef_.astype(np.float32)
