@@ -12,9 +12,10 @@ scores texts, with numpy alone (no scikit-learn at run time). Featurisation, in 
   split up that way);
 * character 1–4-grams of what is left are hashed into ``2**bits`` slots; their weights are the
   counts divided by the square root of the number of n-grams;
-* structural facts computed outside (sender group, link, one-time code) and the featuriser's own
-  (split-up characters, Chinese script) are extra features. An opt-out footer is not one: notices
-  carry footers too, and a footer must not outweigh what the text says (phishing with "Reply STOP").
+* structural facts computed outside (sender group, link, one-time code, opt-out footer) and the
+  featuriser's own (split-up characters, Chinese script) are extra features with a learned weight,
+  never a verdict: a footer is what commercial senders must add (FCC 24-24, MIIT Order 31), but
+  notices and phishing carry one too.
 
 Every n-gram keeps the span it covers in the text as given, so explanations quote the message
 itself, never the folded form.
@@ -50,6 +51,8 @@ _CLOSE = {ord(c) for c in "】]〕〗"}
 # Separators dropped between two Han characters (after the NFKC fold: "．" is ".", "　" is " ").
 _SEPARATORS = {ord(c) for c in " 、.·•‧∙…*_-|/\\~^`'\"丶﹑,+=#"}
 _SPACE = ord(" ")
+#: A character the featuriser drops like a signature's text: callers mask boilerplate with it.
+MASK = "\uffff"
 _THREADS = 2  # chunks scored at once (the issue's machines have two cores)
 _EXPLAIN_FLOOR = 0.2  # explanation candidates: pieces with at least this share of the text's strongest
 
@@ -58,6 +61,7 @@ PSEUDO_FEATURES: tuple[str, ...] = (
     "sender:personal",
     "link",
     "code",
+    "optout",
     "obfuscated",
     "script:han",
 )
@@ -69,6 +73,7 @@ PSEUDO_NAMES: dict[str, str] = {
     "sender:personal": "[personal number]",
     "link": "[link]",
     "code": "[one-time code]",
+    "optout": "[opt-out footer]",
     "obfuscated": "[split-up characters]",
     "script:han": "[Chinese text]",
 }
@@ -198,6 +203,7 @@ def _ngrams(texts: list[str], bits: int) -> NGrams:
         np.add.at(mark, opens[good] + 1, 1)
         np.add.at(mark, close_at[good], -1)
         in_signature = np.cumsum(mark[:size]) > 0
+    in_signature |= raw == ord(MASK)  # masked boilerplate: dropped, never quoted across
 
     # separators between two Han characters (looking past runs of separators, never across texts)
     han = (classes & _HAN) > 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -300,8 +301,31 @@ def content_inputs(
     facts = {name: values[view.codes] for name, values in facts_u.items()}
     facts["sender:personal"] = group == 1
     facts["sender:business"] = group == 2
-    texts = view.values.take(pa.array(view.codes)).to_pylist()
+    texts = _without_boilerplate(view.values.take(pa.array(view.codes)).to_pylist())
     return texts, facts
+
+
+# HELP boilerplate is format, not content: every CTIA short-code program must answer HELP and say
+# so in its messages (CTIA Messaging Principles §5.2), notices as much as adverts. The model reads
+# the text without it, so "Text HELP to 448 for help" never reads as an advert. (An opt-out footer
+# is kept: a commercial sender must add one, FCC 24-24, MIIT Order 31 Art. 18.)
+_BOILERPLATE = re.compile(
+    r"(?:reply|text|txt|send|sms|msg)\s+[\"']?(?:help|info)[\"']?(?:\s+(?:to|on)\s+[0-9]{3,6})?"
+    r"(?:\s+(?:for|4)\s+(?:help|info|more info|assistance|support))?"
+    r"|(?:msg|message)s?\s*(?:&|and)\s*data\s+rates\s+may\s+apply",
+    re.IGNORECASE,
+)
+
+
+def _without_boilerplate(texts: list[str]) -> list[str]:
+    """``texts`` with HELP instructions masked (:data:`content.MASK`, same length, so the model's
+    pieces still quote the message where they were)."""
+    out = list(texts)
+    for i, text in enumerate(texts):
+        lowered = text.lower()
+        if "help" in lowered or "info" in lowered or "rates" in lowered:
+            out[i] = _BOILERPLATE.sub(lambda m: content.MASK * len(m.group()), text)
+    return out
 
 
 def _sender_groups(senders: _Senders, rows: np.ndarray) -> np.ndarray:
@@ -337,7 +361,7 @@ def _run_model(
     facts = {name: values[texts_u] for name, values in facts_u.items()}
     facts["sender:personal"] = pairs % 3 == 1
     facts["sender:business"] = pairs % 3 == 2
-    texts = view.values.take(pa.array(texts_u)).to_pylist()
+    texts = _without_boilerplate(view.values.take(pa.array(texts_u)).to_pylist())
     # a pickup, ticket or coupon code is never a one-time password (eval/README.md label rules)
     verdicts = content.predict(model, texts, facts, forbid={"verification": facts.pop("not-code")})
     classes = np.array([_CLASS_LABEL[c] for c in model.classes], dtype=np.int8)
