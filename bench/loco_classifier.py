@@ -219,10 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.dev.exists():
         dev = pd.read_csv(args.dev, sep="\t", quoting=csv.QUOTE_NONE, dtype=str, keep_default_na=False)
         dev = dev.rename(columns={"sender": "address"})
-        model = content.packaged_model()
+        packaged = content.packaged_model()
         new_dev = pd.concat(
             [
-                classify_with_model(p[["direction", "address", "body"]], model=model)["label"]
+                classify_with_model(p[["direction", "address", "body"]], model=packaged)["label"]
                 for _, p in dev.groupby("lang", sort=False)
             ]
         ).loc[dev.index]
