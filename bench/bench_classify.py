@@ -1,10 +1,22 @@
-"""Classify 1,000,000 synthetic messages: vectorized classify_frame against a plain Python `re` loop."""
+"""Classify 1,000,000 realistic messages (bench/make_archive.py): the whole classifier beside the rules alone.
+
+Rows printed, each with its named baseline measured in the same run:
+
+* ``classify``: ``classify_frame`` (structural rules + content model) against the named baseline
+  "rules-only" (the same rules without the model; what the rules cost by themselves);
+* ``senders``: the classifier on frames with 10,000 and 100,000 distinct senders, beside the baseline
+  "setdefault-tags" (the sender tagging before issue 9, which allocated a fresh array per call and
+  so grew with the square of the distinct senders);
+* who decided the labels: the share of rows labelled by the model and by rules.
+
+    .venv/bin/python bench/bench_classify.py            # 1,000,000 messages
+    .venv/bin/python bench/bench_classify.py -n 200000
+"""
 
 from __future__ import annotations
 
 import argparse
-import random
-import re
+import os
 import resource
 import sys
 import time
@@ -14,134 +26,107 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sms_audit.classifier import LABELS, classify_frame, default_rules
-from sms_audit.classifier.engine import _compile
-from sms_audit.normalize import normalize_address
+from make_archive import generate, to_frame
 
-# Fictional senders only: 106 ports and service numbers, +86 1xx 0000 xxxx mobiles, US 555-01xx,
-# UK Ofcom drama range, short codes, alphanumeric IDs.
-_IN = [
-    ("port", "【京东】图书{n}周年，抢400-200优惠券，感谢您的支持 jd.com/jSPupR 回复TD退订"),
-    ("port", "【淘宝网】您的验证码是{n}，5分钟内有效，请勿泄露。"),
-    ("service", "【招商银行】您尾号{n4}的信用卡{d}日消费人民币{n}.00元。[招商银行]"),
-    ("port", "万科公园大道{n}平板式小高层，临地铁，赠装修，7188元起，认筹热线88603{n4}"),
-    ("port", "【顺丰速运】您的快件{n}预计2小时内派送，退订回复CC"),
-    ("port", "【大众点评】已退订优惠券推送短信。"),
-    ("mobile", "晚上一起吃饭吗？{n}"),
-    ("mobile", "我快到家了，你呢"),
-    ("short", "{n} is your Google verification code."),
-    (
-        "short",
-        "Huge Summer Wine Sale! {d}% off Sauvignon Blanc! View Deal https://bit.ly/3x{n} Reply stop to opt out",
-    ),
-    (
-        "short",
-        "You have successfully been unsubscribed. You will not receive any more messages. Reply START to resubscribe.",
-    ),
-    ("uk", "URGENT! Your mobile No won a £2,000 bonus caller prize on 02/06/03! call 0906{n} ASAP"),
-    ("uk", "Hey, are we still on for dinner at {d}? Let me know"),
-    ("alpha", "Acct: ******{n4} Amt: NGN{n}.00 DrDesc: CASH WDL Avail Bal: NGN38.75"),
-    ("alpha", "Your OTP is {n} (Ref: QWER). Do not share."),
-]
-_OUT = [
-    ("port", "TD"),
-    ("port", "退订"),
-    ("mobile", "T"),
-    ("mobile", "好的，一会儿见"),
-    ("short", "STOP"),
-    ("uk", "ok see you soon"),
-    ("uk", "stop it lol"),
-    ("port", "N"),
-]
+from sms_audit.classifier import classify_frame
+from sms_audit.classifier.brands import dlt_brand
+from sms_audit.classifier.engine import _tags, classify_with_model
+from sms_audit.normalize import BUSINESS_KINDS, PERSONAL_KINDS, SenderKind
 
 
-def synthetic_frame(n: int, seed: int = 7) -> pd.DataFrame:
-    """A message frame like model.to_frame's: address keys with their sender kinds, mixed zh/en."""
-    rng = random.Random(seed)
-    pools = {
-        "port": [f"1069{rng.randrange(10**7, 10**8)}" for _ in range(800)],
-        "service": ["95555", "95588", "10086", "95188"],
-        "mobile": [f"+86138{rng.randrange(0, 10000):04d}0000"[:14] for _ in range(1500)],
-        "short": [str(rng.randrange(20000, 99999)) for _ in range(300)],
-        "uk": [f"+447700900{rng.randrange(0, 1000):03d}" for _ in range(600)],
-        "alpha": ["GTBank", "Google", "AD-HDFCBK-P", "LINE", "MTN N"],
-    }
-    kinds = {
-        kind: [normalize_address(a, "CN").kind.value for a in addresses] for kind, addresses in pools.items()
-    }
-    directions, addresses, sender_kinds, bodies = [], [], [], []
-    for _ in range(n):
-        outgoing = rng.random() < 0.15
-        pool_kind, template = rng.choice(_OUT if outgoing else _IN)
-        j = rng.randrange(len(pools[pool_kind]))
-        directions.append("out" if outgoing else "in")
-        addresses.append(pools[pool_kind][j])
-        sender_kinds.append(kinds[pool_kind][j])
-        bodies.append(
-            template.format(
-                n=rng.randrange(100000, 999999), n4=rng.randrange(1000, 9999), d=rng.randrange(1, 28)
-            )
-        )
+def _setdefault_tags(raw_u: list[str], keys_u: list[str], kinds_u: list[str]) -> dict[str, np.ndarray]:
+    """Baseline "setdefault-tags": engine._tags before issue 9 (np.zeros evaluated on every call)."""
+    size = len(kinds_u)
+    tags: dict[str, np.ndarray] = {}
+
+    def mark(name: str, i: int) -> None:
+        tags.setdefault(name, np.zeros(size, dtype=bool))[i] = True
+
+    business = {k.value for k in BUSINESS_KINDS}
+    personal = {k.value for k in PERSONAL_KINDS}
+    for i, (raw, key, kind) in enumerate(zip(raw_u, keys_u, kinds_u, strict=True)):
+        mark(kind, i)
+        if kind in business:
+            mark("business", i)
+        if kind in personal:
+            mark("personal", i)
+            mark("cn-mobile" if key.startswith("+86") else "intl-personal", i)
+        if kind == SenderKind.ALPHANUMERIC.value:
+            _, suffix = dlt_brand(raw)
+            if suffix == "p":
+                mark("dlt-promotional", i)
+    return tags
+
+
+def _senders_frame(n: int, distinct: int) -> pd.DataFrame:
+    """``n`` messages from ``distinct`` senders (half 106 ports, half +86 mobiles), importer-style."""
+    rng = np.random.default_rng(distinct)
+    ports = [f"1069{10**8 + i:09d}" for i in range(distinct // 2)]
+    mobiles = [f"+86139{i:08d}" for i in range(distinct - distinct // 2)]
+    who = rng.integers(0, distinct, n)
+    addresses = np.array(ports + mobiles, dtype=object)[who]
+    kinds = np.where(who < len(ports), "cn_commercial_port", "mobile")
+    bodies = np.where(who < len(ports), "【某店】周末满100减20，回T退订", "晚上一起吃饭吗")
     string = pd.StringDtype("pyarrow", na_value=np.nan)
     return pd.DataFrame(
-        {"direction": directions, "address": addresses, "sender_kind": sender_kinds, "body": bodies}
+        {"direction": "in", "address": addresses, "sender_kind": kinds, "body": bodies}
     ).astype(string)
 
 
-def python_loop(frame: pd.DataFrame) -> list[str]:
-    """Baseline "python-loop": the same rules, compiled with `re`, applied message by message."""
-    compiled = _compile(default_rules())
-    tables = {
-        d: [(g.label, re.compile(g.pattern, re.IGNORECASE)) for g in compiled.label_groups[d]]
-        for d in ("in", "out")
-    }
-    labels = []
-    for direction, body in zip(frame["direction"].tolist(), frame["body"].tolist(), strict=True):
-        label = "other"
-        for index, pattern in tables.get(direction, ()):
-            if pattern.search(body):
-                label = LABELS[index]
-                break
-        labels.append(label)
-    return labels
+def _time(call: object) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = call()  # type: ignore[operator]
+    return time.perf_counter() - started, result
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-n", type=int, default=1_000_000, help="number of messages")
-    parser.add_argument(
-        "--baseline-sample",
-        type=int,
-        default=200_000,
-        help="messages the python-loop baseline runs on (its rate is per message)",
-    )
+    parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
-    frame = synthetic_frame(args.n)
-    classify_frame(frame.head(1000))  # warm up: load and compile the rules once
+
+    frame = to_frame(generate(args.n, args.seed))
+    folded = frame["body"].str.replace(r"[0-9]{4,}", "0", regex=True)
+    print(
+        f"archive: {len(frame):,} messages, {frame['address'].nunique():,} senders, "
+        f"{folded.nunique() / len(frame):.0%} of bodies distinct after digit folding (runs of 4+), "
+        f"cores: {os.cpu_count()}"
+    )
+    classify_frame(frame.head(2000))  # warm up: load the model, compile the rules
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    started = time.perf_counter()
-    result = classify_frame(frame)
-    elapsed = time.perf_counter() - started
+    full_s, result = _time(lambda: classify_frame(frame))
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    sample = frame.head(args.baseline_sample)
-    started = time.perf_counter()
-    loop_labels = python_loop(sample)
-    loop_elapsed = time.perf_counter() - started
-    rate = args.n / elapsed
-    loop_rate = len(sample) / loop_elapsed
+    rules_s, _ = _time(lambda: classify_with_model(frame, model=None))
     print(
-        f"classify: vectorized {rate:,.0f} msg/s ({elapsed:.2f} s for {args.n:,}) | "
-        f'baseline "python-loop" {loop_rate:,.0f} msg/s ({loop_elapsed:.2f} s for {len(sample):,}) | '
-        f"{rate / loop_rate:.1f}x"
+        f"classify: rules+model {args.n / full_s:,.0f} msg/s ({full_s:.1f} s for {args.n:,}) | "
+        f'baseline "rules-only" {args.n / rules_s:,.0f} msg/s ({rules_s:.1f} s) | {full_s / rules_s:.1f}x the time'
     )
-    print(f"peak RSS {rss_after / 1024:,.0f} MiB (input frame built before: {rss_before / 1024:,.0f} MiB)")
-    agree = float((result["label"].head(len(sample)).to_numpy() == np.array(loop_labels)).mean())
+    print(f"peak RSS {rss_after / 1024:,.0f} MiB (before classifying: {rss_before / 1024:,.0f} MiB)")
+    reason = result["reason"]  # type: ignore[index]
+    by_model = reason.str.startswith("model.")
+    by_default = reason.str.startswith("default:")
     print(
-        f"label agreement with the baseline on its sample: {agree:.4f} "
-        f"(the baseline has no sender or context conditions)"
+        f"decided by: model {by_model.mean():.1%}, rules {(~by_model & ~by_default).mean():.1%}, "
+        f"no rule and not incoming (other) {by_default.mean():.1%}"
     )
-    print("labels: " + ", ".join(f"{k} {v:,}" for k, v in result["label"].value_counts().items()))
+    print("labels: " + ", ".join(f"{k} {v:,}" for k, v in result["label"].value_counts().items()))  # type: ignore[index]
+
+    for distinct in (10_000, 100_000):
+        senders = _senders_frame(200_000, distinct)
+        seconds, _ = _time(lambda senders=senders: classify_frame(senders))
+        raw = senders["address"].unique().tolist()
+        kinds = ["cn_commercial_port" if a.startswith("1069") else "mobile" for a in raw]
+        tag_s, _ = _time(lambda raw=raw, kinds=kinds: _tags(raw, raw, kinds))
+        old_s, _ = _time(lambda raw=raw, kinds=kinds: _setdefault_tags(raw, raw, kinds))
+        print(
+            f"senders: {distinct:>7,} distinct: classify 200,000 msgs in {seconds:.2f} s; tagging "
+            f'{tag_s * 1e6 / distinct:.2f} us/sender | baseline "setdefault-tags" '
+            f"{old_s * 1e6 / distinct:.2f} us/sender | {old_s / tag_s:.0f}x"
+        )
     return 0
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/check_corpora.py
 
 from sms_audit.classifier import LABELS, classify_frame
+from sms_audit.classifier.corpora import READERS, read_corpus
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 DEFAULT_DEV = SHARED / "eval/dev.tsv"
@@ -101,12 +101,13 @@ def print_scores(dev: pd.DataFrame, result: pd.DataFrame, *, show_errors: bool) 
 def corpus_messages(name: str, folder: Path) -> pd.DataFrame:
     """A fixed sample of up to PER_CORPUS messages of one corpus (direction, address, body).
 
-    The corpus formats are read once, by bench/check_corpora.py's readers (with realistic senders).
+    The corpus formats are read once, by the training readers (sms_audit/classifier/corpora.py).
     """
-    from check_corpora import READERS
-
-    reader = READERS.get(name)
-    rows = [row for group in reader(folder) for row in group.rows] if reader else []
+    rows = (
+        [(r.direction, r.address, r.body) for r in read_corpus(folder.parent, name)]
+        if name in READERS
+        else []
+    )
     if len(rows) > PER_CORPUS:
         rows = random.Random(7).sample(rows, PER_CORPUS)
     return pd.DataFrame(rows, columns=["direction", "address", "body"], dtype=str)

@@ -18,6 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE_DATA = REPO / "sample_data"
 SHARED_SAMPLES = REPO.parent / "shared" / "samples"
 SHARED_EVAL = REPO.parent / "shared" / "eval"
+SHARED_CORPORA = REPO.parent / "shared" / "corpora"
 
 
 @pytest.fixture(autouse=True)
@@ -41,6 +42,23 @@ def shared_samples() -> Path:
     if not SHARED_SAMPLES.is_dir():
         pytest.skip("../shared/samples is not available")
     return SHARED_SAMPLES
+
+
+@pytest.fixture
+def shared_corpora() -> Path:
+    """``../shared/corpora``; tests that read the public corpora skip when it is absent."""
+    if not SHARED_CORPORA.is_dir():
+        pytest.skip("../shared/corpora is not available")
+    return SHARED_CORPORA
+
+
+@pytest.fixture
+def shared_dev() -> Path:
+    """``../shared/eval/dev.tsv``; tests that score on it skip when it is absent."""
+    path = SHARED_EVAL / "dev.tsv"
+    if not path.exists():
+        pytest.skip("../shared/eval/dev.tsv is not available")
+    return path
 
 
 def sample_path(*parts: str) -> Path:

@@ -307,13 +307,13 @@ def test_cli_user_rules_change_a_label(isolated_env: Path) -> None:
             {
                 "direction": "in",
                 "sender": "1069012340000",
-                "body": "【物业之家】社区团购今晚开团，新鲜水果拼单立减",
+                "body": "【物业之家】社区团购今晚开团，新鲜水果全场5折，拼单立减，回T退订",
             }
         )
         + "\n"
     )
     before = _jsonl(runner.invoke(app, ["classify", "-"], input=line).stdout)[0]
-    assert (before["label"], before["reason"]) == ("marketing", "zh.marketing-strong: 团购")
+    assert before["label"] == "marketing" and before["reason"].startswith("model.marketing ")
     (rules / "mine.toml").write_text(RULE_FILE, encoding="utf-8")
     after = _jsonl(runner.invoke(app, ["classify", "-"], input=line).stdout)[0]
     assert (after["label"], after["reason"]) == ("other", "user.building-group-buy: 【物业之家】")

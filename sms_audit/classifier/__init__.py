@@ -4,26 +4,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sms_audit.classifier.engine import classify_frame, default_rules
+from sms_audit.classifier import content
+from sms_audit.classifier.engine import (
+    CLASSIFIER_VERSION,
+    classifier_fingerprint,
+    classify_frame,
+    default_rules,
+)
 from sms_audit.classifier.reader import read_classify_input
-from sms_audit.classifier.rules import Rule, RuleSet, load_rules, rules_fingerprint, rules_from_toml
+from sms_audit.classifier.rules import Rule, RuleSet, load_rules, rules_from_toml
 from sms_audit.schema import CLASSIFY_COLUMNS, LABELS
 
 
-def classifier_fingerprint(rules: RuleSet | None = None) -> str:
-    """A stable hash of what decides labels: the code version and the rule set (default: packaged)."""
-    return rules_fingerprint(rules if rules is not None else default_rules())
-
-
 def files_fingerprint(user_dir: Path | None) -> str:
-    """:func:`classifier_fingerprint` of the packaged rules plus ``user_dir``'s, from the files' bytes
-    alone (cheap: nothing is parsed), so a store can tell at once whether its labels are current."""
+    """A hash of what decides labels, from files' bytes alone (cheap: nothing is parsed): the
+    packaged content model, the packaged rules and ``user_dir``'s, and the classifier version, so a
+    store can tell at once whether its labels are current (16 hex digits)."""
     import hashlib
     from importlib import resources
 
     from sms_audit import __version__
 
-    digest = hashlib.sha256(f"sms-audit {__version__}".encode())
+    digest = hashlib.sha256(f"sms-audit {__version__} classifier {CLASSIFIER_VERSION}".encode())
+    digest.update(hashlib.sha256(content.packaged_model_bytes() or b"").digest())
     package = resources.files("sms_audit") / "rules"
     for entry in sorted(package.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):

@@ -1,16 +1,25 @@
-"""Vectorized classification of the message frame: labels, reasons, flags, sender kinds and brands."""
+"""Vectorized classification of the message frame: labels, reasons, flags, sender kinds and brands.
+
+Structural rules (sms_audit/rules/*.toml) decide replies, confirmations, footer keywords, code
+shapes and traps; the content model (:mod:`sms_audit.classifier.content`) decides what every other
+incoming text is. The design and its figures are in docs/classifier.md.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sms_audit.classifier import content
 from sms_audit.classifier.brands import BRAND_GROUPS, BRAND_PATTERN, clean_brand, dlt_brand, resolve_key
-from sms_audit.classifier.rules import KEYWORD_GROUP, Rule, RuleSet, load_rules
+from sms_audit.classifier.rules import CONTENT_LABEL, KEYWORD_GROUP, Rule, RuleSet, load_rules
 from sms_audit.normalize import BUSINESS_KINDS, PERSONAL_KINDS, SenderKind, infer_region, normalize_address
 from sms_audit.schema import CLASSIFY_COLUMNS, LABELS
 
@@ -21,23 +30,42 @@ if TYPE_CHECKING:
 _OTHER = LABELS.index("other")
 _REPLY = LABELS.index("unsubscribe-reply")
 _MARKETING = LABELS.index("marketing")
+_CONFIRMATION = LABELS.index("unsubscribe-confirmation")
+_CONTENT = -2  # group label: stop lower rules, leave the label to the content model
 _MAX_MATCH_CHARS = 60
 _ZERO_BLOCK = 1 << 17  # bytes per block in _zero_digits
 # Outgoing text is compared with a requested keyword after trimming this punctuation ("Q!" == "Q").
 _ECHO_TRIM = " \t!！.。,，~～?？"
+#: Rules above this priority decide before the content model; the model decides every other incoming
+#: text. User rules always rank above it (their priority is raised to MODEL_PRIORITY + 1 at least).
+MODEL_PRIORITY = 50
+#: Bump when a code change alters labels for the same rules and model (part of the fingerprint).
+CLASSIFIER_VERSION = "2"
+# A link, with or without a scheme: "http…", "www.", or host.tld with a TLD that SMS links use.
+# TLDs: the generic ones, the country codes of the corpora's and users' regions, and the TLDs
+# Spamhaus lists among the most abused (spamhaus.org/reputation-statistics/cctlds, /gtlds).
+LINK_PATTERN = (
+    r"https?:|www\.|(?:^|[^a-z0-9@.-])[a-z0-9][a-z0-9-]{0,62}(?:\.[a-z0-9-]{1,63})*\."
+    r"(?:com|net|org|info|biz|io|co|me|ly|gl|gd|ws|cc|tv|cn|hk|tw|sg|my|in|ng|uk|us|au|ca|th|ph|id|vn"
+    r"|xyz|top|club|online|site|shop|store|live|vip|win|bid|icu|cyou|buzz|link|click|app|page|fun"
+    r"|space|website|support|help|services|finance|financial|capital|loan|work|life|today|rest|bar"
+    r"|monster|quest|sbs|cfd|lat|one|pro|mobi|asia|tk|ml|ga|cf|gq|ru|su|pw|to|is|ke|za|gh)"
+    r"(?:[^a-z0-9-]|$)"
+)
 
 
 @dataclass(frozen=True, slots=True)
 class _Group:
     """Rules sharing label, priority and sender conditions, matched as one combined regex."""
 
-    label: int  # index into LABELS, or -1 for flag-only groups
+    label: int  # index into LABELS, _CONTENT, or -1 for flag-only groups
     flag: str | None
     priority: int
     senders: tuple[str, ...]
     not_senders: tuple[str, ...]
     context: str | None
     promotional: bool
+    script: str  # "en" (no Han characters), "zh" (Han characters) or "" (any text)
     rules: tuple[Rule, ...]
     pattern: str  # any-rule pattern, for contains
     named: str  # one named group per rule, for extract (which rule, what text)
@@ -49,7 +77,6 @@ class _Group:
 class _Compiled:
     label_groups: dict[str, tuple[_Group, ...]]  # direction -> groups, highest priority first
     flag_groups: dict[str, dict[str, tuple[_Group, ...]]]  # direction -> flag -> groups
-    promotional: dict[str, str]  # direction -> union of promotional patterns
 
 
 def default_rules() -> RuleSet:
@@ -62,17 +89,50 @@ def _packaged_rules() -> RuleSet:
     return load_rules(None)
 
 
+def classifier_fingerprint(rules: RuleSet | None = None) -> str:
+    """A stable hash of everything that decides labels: the packaged model file, the rule set's
+    contents (packaged + user rules, brand aliases; not the files' paths) and the classifier version.
+
+    Labels stored with one fingerprint are still valid while it is unchanged (64 hex digits).
+    """
+    from sms_audit import __version__
+
+    rules = rules or default_rules()
+    digest = hashlib.sha256()
+    digest.update(f"sms-audit {__version__} classifier {CLASSIFIER_VERSION}\n".encode())
+    digest.update(hashlib.sha256(content.packaged_model_bytes() or b"").digest())
+    for rule in rules.rules:
+        fields = asdict(rule)
+        fields.pop("origin")
+        digest.update(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode() + b"\n")
+    digest.update(json.dumps(dict(sorted(rules.brand_aliases.items())), ensure_ascii=False).encode())
+    return digest.hexdigest()
+
+
 def classify_frame(
     frame: pd.DataFrame, *, region: str | None = None, rules: RuleSet | None = None
 ) -> pd.DataFrame:
     """Return a copy of ``frame`` with :data:`CLASSIFY_COLUMNS` added (order and index kept).
 
     Needs ``direction`` ("in"/"out"; anything else is never an unsubscribe), ``body`` and
-    ``address`` (normalised key or raw sender text); uses ``sender_kind`` when filled, else derives
-    it per unique address with ``region`` (inferred from the frame's international numbers when
-    None). ``timestamp``, when present and parseable, orders the context rules (a reply echoing the
-    keyword an earlier message asked for; a keyword sent to a long code that has sent marketing).
+    ``address`` (normalised key or raw sender text); uses ``sender_kind`` when filled (the address is
+    then taken as already normalised), else derives it per unique address with ``region`` (inferred
+    from the frame's international numbers when None). ``timestamp``, when present and parseable,
+    orders the context rules (a reply echoing the keyword an earlier message asked for; a keyword
+    sent to a long code that has sent marketing). Incoming texts no rule decides are labelled by
+    the packaged content model, once per distinct digit-folded body and sender group.
     """
+    return classify_with_model(frame, region=region, rules=rules, model=content.packaged_model())
+
+
+def classify_with_model(
+    frame: pd.DataFrame,
+    *,
+    region: str | None = None,
+    rules: RuleSet | None = None,
+    model: content.ContentModel | None,
+) -> pd.DataFrame:
+    """:func:`classify_frame` with a given content model; ``None`` runs the rules alone (no rule: other)."""
     import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -96,10 +156,13 @@ def classify_frame(
 
     # --- incoming -----------------------------------------------------------------------------
     all_view = _Distinct.build(body)
-    in_view = _Distinct(all_view.codes[in_idx], all_view.values)
+    in_view = all_view.subset(in_idx)
     in_body = _LazyTake(body, in_idx)
-    promo_hit = _run_groups(
-        compiled.label_groups["in"], in_view, in_idx, senders, context=None, label=label, pieces=pieces
+    groups_in = compiled.label_groups["in"]
+    if model is not None:
+        groups_in = tuple(g for g in groups_in if g.priority > MODEL_PRIORITY)
+    winner = _run_groups(
+        groups_in, in_view, in_idx, senders, context=None, label=label, pieces=pieces, body=in_body
     )
     kw_rows, kw_values, kw_local = _keywords(
         compiled.flag_groups["in"].get("optout-instruction", ()), in_view, in_body, in_idx, senders
@@ -108,17 +171,24 @@ def classify_frame(
     has_kw = np.zeros(n, dtype=bool)
     has_kw[kw_rows] = True
     _traps(compiled.flag_groups["in"].get("trap", ()), in_view, in_idx, senders, has_kw, trap)
-    promotional[in_idx[promo_hit]] = True
-    if compiled.promotional["in"] and len(in_idx):
-        todo_u = np.zeros(in_view.size, dtype=bool)
-        todo_u[in_view.codes[~promo_hit]] = True
-        promo_u = in_view.match(compiled.promotional["in"], todo_u)
-        promotional[in_idx[promo_u[in_view.codes]]] = True
+    by_rule = (winner >= 0) & (winner < len(groups_in))
+    by_rule &= np.array([g.label != _CONTENT for g in groups_in] + [False], dtype=bool)[
+        np.where(winner < 0, len(groups_in), winner)
+    ]
+    rule_promo = np.array([g.promotional for g in groups_in] + [False], dtype=bool)
+    promotional[in_idx[by_rule]] = rule_promo[winner[by_rule]]
+    if model is not None and len(in_idx):
+        todo = np.flatnonzero(~by_rule)
+        _run_model(model, compiled, in_view, in_idx, todo, senders, label, pieces, promotional)
+        confirmed = in_idx[by_rule][label[in_idx[by_rule]] == _CONFIRMATION]
+        if len(confirmed):
+            promotional[confirmed] |= _advertises_beside(model, groups_in, winner, in_idx, confirmed, body)
 
     # --- outgoing -----------------------------------------------------------------------------
     if len(out_idx):
-        out_body = body.take(pa.array(out_idx))
-        out_view = _Distinct.build(out_body, zero_digits=False)  # "1" and "0" differ in replies
+        # full-width letters read as ASCII (ＴＤ is TD); digits stay as written ("1" and "0" differ)
+        out_body = pc.utf8_normalize(body.take(pa.array(out_idx)), "NFKC")
+        out_view = _Distinct.build(out_body, zero_digits=False)
         marketing_sender = _marketing_sender(
             senders.key, order, in_idx, out_idx, (label == _MARKETING) | has_kw
         )
@@ -139,9 +209,10 @@ def classify_frame(
             label=label,
             pieces=pieces,
             skip=decided,
+            body=_LazyTake(out_body, np.arange(len(out_idx))),
         )
         for group in compiled.flag_groups["out"].get("resubscribe", ()):
-            hit_u = out_view.match(group.pattern)
+            hit_u = out_view.match(group.pattern, script=group.script)
             rows = hit_u[out_view.codes] & senders.eligible(group, out_idx, marketing_sender)
             resubscribe[out_idx[rows]] = True
 
@@ -177,6 +248,165 @@ def classify_frame(
         else:
             result[name] = pd.Series(pd.array(values, dtype="str"), index=frame.index)
     return result
+
+
+# --- the content model ------------------------------------------------------------------------------
+
+#: Content-model class → label (a scam is `other`: not a merchant one can hold to an opt-out).
+_CLASS_LABEL = {
+    "verification": LABELS.index("verification"),
+    "marketing": _MARKETING,
+    "scam": _OTHER,
+    "other": _OTHER,
+}
+
+
+def _content_facts(compiled: _Compiled, view: _Distinct, used: np.ndarray) -> dict[str, np.ndarray]:
+    """Per distinct text: the structural facts the content model reads (code, link, opt-out footer)."""
+    flags = compiled.flag_groups["in"]
+    facts: dict[str, np.ndarray] = {}
+    code = np.zeros(view.size, dtype=bool)
+    for group in flags.get("code", ()):
+        code |= view.match(group.pattern, used, script=group.script)
+    not_code = np.zeros(view.size, dtype=bool)
+    for group in flags.get("not-code", ()):
+        not_code |= view.match(group.pattern, used & ~not_code, script=group.script)
+    facts["code"] = code & ~not_code
+    facts["not-code"] = not_code
+    optout = np.zeros(view.size, dtype=bool)
+    for group in flags.get("optout-instruction", ()):
+        optout |= view.match(group.pattern, used & ~optout, script=group.script)
+    facts["optout"] = optout
+    facts["link"] = view.match(LINK_PATTERN, used)
+    return facts
+
+
+def content_inputs(
+    frame: pd.DataFrame, *, region: str | None = None, rules: RuleSet | None = None
+) -> tuple[list[str], dict[str, np.ndarray]]:
+    """What the content model reads for each row, as :func:`classify_frame` builds it: the
+    digit-folded text and the structural facts (sender group, code, opt-out footer, link).
+
+    Used by training (:mod:`sms_audit.classifier.train`) so that it learns from exactly these inputs.
+    Every row is read as incoming.
+    """
+    import pyarrow as pa
+
+    compiled = _compile(rules or default_rules())
+    n = len(frame)
+    view = _Distinct.build(_arrow_text(frame.get("body", None), n))
+    facts_u = _content_facts(compiled, view, view.used())
+    senders = _Senders.build(frame, n, region)
+    group = _sender_groups(senders, np.arange(n))
+    facts = {name: values[view.codes] for name, values in facts_u.items()}
+    facts["sender:personal"] = group == 1
+    facts["sender:business"] = group == 2
+    texts = _without_boilerplate(view.values.take(pa.array(view.codes)).to_pylist())
+    return texts, facts
+
+
+# HELP boilerplate is format, not content: every CTIA short-code program must answer HELP and say
+# so in its messages (CTIA Messaging Principles §5.2), notices as much as adverts. The model reads
+# the text without it, so "Text HELP to 448 for help" never reads as an advert. (An opt-out footer
+# is kept: a commercial sender must add one, FCC 24-24, MIIT Order 31 Art. 18.)
+_BOILERPLATE = re.compile(
+    r"(?:reply|text|txt|send|sms|msg)\s+[\"']?(?:help|info)[\"']?(?:\s+(?:to|on)\s+[0-9]{3,6})?"
+    r"(?:\s+(?:for|4)\s+(?:help|info|more info|assistance|support))?"
+    r"|(?:msg|message)s?\s*(?:&|and)\s*data\s+rates\s+may\s+apply",
+    re.IGNORECASE,
+)
+
+
+def _without_boilerplate(texts: list[str]) -> list[str]:
+    """``texts`` with HELP instructions masked (:data:`content.MASK`, same length, so the model's
+    pieces still quote the message where they were)."""
+    out = list(texts)
+    for i, text in enumerate(texts):
+        lowered = text.lower()
+        if "help" in lowered or "info" in lowered or "rates" in lowered:
+            out[i] = _BOILERPLATE.sub(lambda m: content.MASK * len(m.group()), text)
+    return out
+
+
+def _sender_groups(senders: _Senders, rows: np.ndarray) -> np.ndarray:
+    """0 = unknown, 1 = personal number, 2 = business sender, per row."""
+    codes = senders.codes[rows]
+    return np.where(senders.tag("personal")[codes], 1, np.where(senders.tag("business")[codes], 2, 0))
+
+
+def _run_model(
+    model: content.ContentModel,
+    compiled: _Compiled,
+    view: _Distinct,
+    idx: np.ndarray,
+    todo: np.ndarray,
+    senders: _Senders,
+    label: np.ndarray,
+    pieces: _Pieces,
+    promotional: np.ndarray,
+) -> None:
+    """Label rows ``idx[todo]`` with the content model, once per distinct (text, sender group)."""
+    import pyarrow as pa
+
+    if not len(todo):
+        return
+    rows = idx[todo]
+    group = _sender_groups(senders, rows)
+    pair = view.codes[todo] * 3 + group
+    pairs, local = np.unique(pair, return_inverse=True)
+    texts_u = pairs // 3
+    used = np.zeros(view.size, dtype=bool)
+    used[texts_u] = True
+    facts_u = _content_facts(compiled, view, used)
+    facts = {name: values[texts_u] for name, values in facts_u.items()}
+    facts["sender:personal"] = pairs % 3 == 1
+    facts["sender:business"] = pairs % 3 == 2
+    texts = _without_boilerplate(view.values.take(pa.array(texts_u)).to_pylist())
+    # a pickup, ticket or coupon code is never a one-time password (eval/README.md label rules)
+    verdicts = content.predict(model, texts, facts, forbid={"verification": facts.pop("not-code")})
+    classes = np.array([_CLASS_LABEL[c] for c in model.classes], dtype=np.int8)
+    label[rows] = classes[verdicts.best][local]
+    promotional[rows] = (verdicts.best == model.classes.index("marketing"))[local]
+    reasons = [
+        f"model.{model.classes[b]} {p:.2f}" + (": " + ", ".join(words) if words else "")
+        for b, p, words in zip(
+            verdicts.best.tolist(), verdicts.probability.tolist(), verdicts.pieces, strict=True
+        )
+    ]
+    pieces.add(rows, pa.array(reasons, pa.string()), local)
+
+
+def _advertises_beside(
+    model: content.ContentModel,
+    groups: Sequence[_Group],
+    winner: np.ndarray,
+    idx: np.ndarray,
+    rows: np.ndarray,
+    body: pa.Array,
+) -> np.ndarray:
+    """Whether the text beside a rule's match (the other sentences) reads as marketing.
+
+    A confirmation that also advertises is flagged (FCC 24-24 §64.1200(a)(12)); the sentence that
+    confirms is not the advert, so it is left out before the model reads the rest.
+    """
+    import re
+
+    position = np.full(int(idx.max()) + 1, -1, dtype=np.int64)
+    position[idx] = np.arange(len(idx))
+    texts = body.take(__import__("pyarrow").array(rows)).to_pylist()
+    rests = []
+    for row, text in zip(rows.tolist(), texts, strict=True):
+        group = groups[int(winner[position[row]])]
+        pattern = re.compile(group.pattern, re.IGNORECASE)
+        sentences = re.split(r"(?<=[。！!？?；;.])\s*", text)
+        rests.append(" ".join(s for s in sentences if s and not pattern.search(s)))
+    out = np.zeros(len(rows), dtype=bool)
+    keep = np.array([len(r.strip()) >= 8 for r in rests], dtype=bool)
+    if keep.any():
+        chosen = [r for r, k in zip(rests, keep.tolist(), strict=True) if k]
+        verdicts = content.predict(model, chosen, {}, explain=0)
+        out[keep] = verdicts.best == model.classes.index("marketing")
+    return out
 
 
 # --- matching helpers -----------------------------------------------------------------------------
@@ -284,15 +514,16 @@ class _Distinct:
     """Distinct message texts with digits mapped to 0, so templated messages are matched once.
 
     Rules see the normalised text ("验证码123456" and "验证码654321" are one string); [0-9] classes
-    and digit counts behave as on the original, and reasons never repeat a code or card number
-    (runs of 4+ digits read as 0000...). Deduplication is skipped when a sample shows
-    mostly unique texts, where hashing would cost more than it saves.
+    and digit counts behave as on the original (runs of 4+ digits read as 0000...). Reasons are
+    read from the original rows, never from this text. Deduplication is skipped when a sample
+    shows mostly unique texts, where hashing would cost more than it saves.
     """
 
-    def __init__(self, codes: np.ndarray, values: pa.Array) -> None:
+    def __init__(self, codes: np.ndarray, values: pa.Array, han: list[np.ndarray] | None = None) -> None:
         self.codes = codes  # row -> distinct text
         self.values = values
         self.size = len(values)
+        self._han = han if han is not None else []  # shared by subsets: one pass per value set
 
     @classmethod
     def build(cls, body: pa.Array, *, zero_digits: bool = True) -> _Distinct:
@@ -311,16 +542,29 @@ class _Distinct:
         encoded = pc.dictionary_encode(zeroed)
         return cls(encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary)
 
+    def subset(self, idx: np.ndarray) -> _Distinct:
+        """The same distinct texts, seen from rows ``idx`` only."""
+        return _Distinct(self.codes[idx], self.values, self._han)
+
     def used(self) -> np.ndarray:
         """Distinct texts that some row of this view refers to."""
         mask = np.zeros(self.size, dtype=bool)
         mask[self.codes] = True
         return mask
 
-    def match(self, pattern: str, subset: np.ndarray | None = None) -> np.ndarray:
-        """Bool per distinct text: does ``pattern`` match (only ``subset`` is searched)."""
+    def han(self) -> np.ndarray:
+        """Bool per distinct text: does it contain a Han character (what "zh" rules read)."""
+        if not self._han:
+            self._han.append(_match(self.values, r"\p{Han}"))
+        return self._han[0]
+
+    def match(self, pattern: str, subset: np.ndarray | None = None, *, script: str = "") -> np.ndarray:
+        """Bool per distinct text: does ``pattern`` match (only ``subset`` and ``script`` are searched)."""
         import pyarrow as pa
 
+        if script:
+            han = self.han()
+            subset = (han if script == "zh" else ~han) & (True if subset is None else subset)
         if subset is None:
             return _match(self.values, pattern)
         out = np.zeros(self.size, dtype=bool)
@@ -337,7 +581,7 @@ class _LazyTake:
         self.values = values
         self.idx = idx
 
-    def take(self, positions: pa.Array) -> pa.Array:
+    def take(self, positions: pa.Array | np.ndarray) -> pa.Array:
         import pyarrow as pa
 
         return self.values.take(pa.array(self.idx[np.asarray(positions)]))
@@ -386,7 +630,7 @@ def _zero_digits(values: pa.Array) -> pa.Array:
         cut = bounds[np.searchsorted(bounds, lo + 1) : np.searchsorted(bounds, hi)] - lo
         for back in (1, 2, 3):
             hit = cut - back
-            w[hit[(hit >= 0) & (hit < len(w))]] = False
+            w[hit[(hit >= 0) & (hit < len(w))]] = False  # type: ignore[operator]
         r[:] = False
         r[:-3] |= w
         r[1:-2] |= w
@@ -408,28 +652,28 @@ def _run_groups(
     context: np.ndarray | None,
     label: np.ndarray,
     pieces: _Pieces,
+    body: _LazyTake,
     skip: np.ndarray | None = None,
 ) -> np.ndarray:
     """Give each row the label of the highest-priority group that matches it and its sender.
 
-    Returns which rows got a promotional label. Decided per distinct text where possible: a text
-    matched by a group without sender conditions is decided there and not searched by lower
-    groups; only rows whose text a sender- or context-conditional group matched first are
-    checked one by one. Each row costs a few integer gathers, not a pass per group.
+    Returns the winning group per row of ``idx`` (``len(groups)``: none, -1: skipped). Decided per
+    distinct text where possible: a text matched by a group without sender conditions is decided
+    there and not searched by lower groups; only rows whose text a sender- or context-conditional
+    group matched first are checked one by one. Reasons quote each row's own text (``body``).
+    A ``content`` group sets no label: it only keeps lower groups off the row.
     """
-    import pyarrow as pa
-
     undecided = np.ones(len(idx), dtype=bool) if skip is None else ~skip
     alive_u = np.zeros(view.size, dtype=bool)
     alive_u[view.codes[undecided]] = True
     unset = len(groups)
     small = np.int16 if unset < 32_000 else np.int64  # group numbers: cheap row-wide gathers
-    winner_u = np.full(view.size, unset, dtype=small)  # first unconditional group per text
+    winner_u: np.ndarray = np.full(view.size, unset, dtype=small)  # first unconditional group per text
     conditional: list[tuple[int, np.ndarray]] = []
     for gi, group in enumerate(groups):
         if not alive_u.any():
             break
-        hit_u = view.match(group.pattern, alive_u)
+        hit_u = view.match(group.pattern, alive_u, script=group.script)
         if not hit_u.any():
             continue
         if group.senders or group.not_senders or group.context:
@@ -438,49 +682,28 @@ def _run_groups(
             winner_u[hit_u] = gi
             alive_u &= ~hit_u
     # row -> group number; -1 for skipped rows, `unset` for no match
-    row_group = winner_u[view.codes]
+    row_group = winner_u[view.codes].astype(np.int64)
     if skip is not None:
         row_group[skip] = -1
     # a conditional group can only take rows whose text it matched above the text's winner
     ahead = [(gi, hit_u & (winner_u > gi)) for gi, hit_u in conditional]
     ahead = [(gi, ahead_u) for gi, ahead_u in ahead if ahead_u.any()]
-    overridden: list[tuple[int, np.ndarray]] = []
     if ahead:
         maybe = np.flatnonzero(np.logical_or.reduce([a for _, a in ahead])[view.codes])
         for gi, ahead_u in ahead:
             cand = maybe[ahead_u[view.codes[maybe]] & (row_group[maybe] > gi)]
             rows = cand[senders.eligible(groups[gi], idx[cand], context)]
             row_group[rows] = gi
-            overridden.append((gi, rows))
-    hit = (row_group >= 0) & (row_group < unset)
-    # reasons per distinct text for the unconditional winners, per (group, text) for the others
-    by_text = hit.copy()
-    for gi, rows in overridden:
-        by_text[rows] = False
-        won_u, local = np.unique(view.codes[rows], return_inverse=True)
-        pieces.add(idx[rows], _reasons(groups[gi], view.values.take(pa.array(won_u))), local)
-    decided = np.flatnonzero(by_text)
-    if len(decided):
-        codes = view.codes[decided]
-        reason_at = np.full(view.size, -1, dtype=np.int64)
-        parts: list[pa.Array] = []
-        offset = 0
-        won_u = np.zeros(view.size, dtype=bool)
-        won_u[codes] = True
-        for gi in np.unique(winner_u[won_u]):
-            texts = np.flatnonzero(won_u & (winner_u == gi))
-            parts.append(_reasons(groups[gi], view.values.take(pa.array(texts))))
-            reason_at[texts] = offset + np.arange(len(texts))
-            offset += len(texts)
-        pieces.add(idx[decided], pa.concat_arrays(parts), reason_at[codes])
-    labels = np.array([g.label for g in groups] + [-1], dtype=np.int8)
-    promotional = np.array([g.promotional for g in groups] + [False])
-    label[idx[hit]] = labels[row_group[hit]]
-    return promotional[row_group]  # -1 and `unset` both read the trailing False
+    for gi in np.unique(row_group[(row_group >= 0) & (row_group < unset)]).tolist():
+        rows = np.flatnonzero(row_group == gi)
+        pieces.add(idx[rows], _reasons(groups[gi], body.take(rows)))
+        if groups[gi].label >= 0:
+            label[idx[rows]] = groups[gi].label
+    return row_group
 
 
 def _reasons(group: _Group, texts: pa.Array) -> pa.Array:
-    """ "rule-id: matched text" for texts the group matched: the first rule whose part matched."""
+    """ "rule-id: matched text" per text (as written): the first of the group's rules that matches."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -489,7 +712,8 @@ def _reasons(group: _Group, texts: pa.Array) -> pa.Array:
         pa.array([r.id for r in group.rules] + [group.rules[0].id]),
         pc.if_else(pc.less(which, 0), len(group.rules), which),
     )
-    return pc.binary_join_element_wise(ids, pc.utf8_slice_codeunits(text, 0, _MAX_MATCH_CHARS), ": ")
+    quoted = pc.utf8_slice_codeunits(text, 0, _MAX_MATCH_CHARS)
+    return pc.if_else(pc.equal(quoted, ""), ids, pc.binary_join_element_wise(ids, quoted, ": "))
 
 
 def _keywords(
@@ -510,7 +734,7 @@ def _keywords(
     todo = np.ones(len(idx), dtype=bool)
     used = view.used()
     for group in groups:
-        hit_u = view.match(group.pattern, used)
+        hit_u = view.match(group.pattern, used, script=group.script)
         rows = todo & hit_u[view.codes] & senders.eligible(group, idx, None)
         pos = np.flatnonzero(rows)
         if not len(pos):
@@ -558,7 +782,7 @@ def _traps(
         trap.add(rows, pc.binary_join_element_wise("sender.personal-number-optout-prompt", kinds, ": "))
     used = view.used() if groups else None
     for group in groups:
-        hit_u = view.match(group.pattern, used)
+        hit_u = view.match(group.pattern, used, script=group.script)
         rows = hit_u[view.codes] & senders.eligible(group, idx, None)
         if not rows.any():
             continue
@@ -578,12 +802,15 @@ class _Senders:
     kinds_u: list[str]
     key: np.ndarray  # row -> code of the normalised key (groups a sender's rows)
     tags: dict[str, np.ndarray]  # tag -> bool per unique address
-    row_kind_given: pa.Array | None
     raw_u: list[str]
 
     @classmethod
     def build(cls, frame: pd.DataFrame, n: int, region: str | None) -> _Senders:
-        """Normalise each distinct address once; row facts are integer codes into them."""
+        """One entry per distinct address; row facts are integer codes into them.
+
+        An address whose rows carry a ``sender_kind`` is taken as the importers wrote it (already
+        normalised): only addresses without one go through :func:`normalize_address`.
+        """
         import pandas as pd
         import pyarrow.compute as pc
 
@@ -603,18 +830,23 @@ class _Senders:
                 known = np.flatnonzero(first < n)
                 for code, kind in zip(known, given.take(first[known]).to_pylist(), strict=True):
                     given_u[code] = kind
-        if region is None:
-            region = infer_region(raw_u)
+        missing = [raw for raw, kind in zip(raw_u, given_u, strict=True) if not kind]
+        if missing and region is None:
+            region = infer_region(missing)
         keys_u: list[str] = []
         kinds_u: list[str] = []
         for value, given_kind in zip(raw_u, given_u, strict=True):
-            address = normalize_address(value, region)
-            keys_u.append(address.key)
-            kinds_u.append(given_kind or address.kind.value)
+            if given_kind:
+                keys_u.append(value)
+                kinds_u.append(given_kind)
+            else:
+                address = normalize_address(value, region)
+                keys_u.append(address.key)
+                kinds_u.append(address.kind.value)
         tags = _tags(raw_u, keys_u, kinds_u)
         key_codes_u, _ = pd.factorize(pd.Series(keys_u, dtype=object))
         key = np.asarray(key_codes_u, dtype=np.int64)[codes]
-        return cls(codes, keys_u, kinds_u, key, tags, None, raw_u)
+        return cls(codes, keys_u, kinds_u, key, tags, raw_u)
 
     def tag(self, name: str) -> np.ndarray:
         return self.tags.get(name, np.zeros(len(self.kinds_u), dtype=bool))
@@ -644,27 +876,29 @@ class _Senders:
 
 
 def _tags(raw_u: list[str], keys_u: list[str], kinds_u: list[str]) -> dict[str, np.ndarray]:
-    size = len(kinds_u)
-    tags: dict[str, np.ndarray] = {}
-
-    def mark(name: str, i: int) -> None:
-        tags.setdefault(name, np.zeros(size, dtype=bool))[i] = True
-
+    """Tag -> bool per unique address; one pass, each tag's array built once (linear in addresses)."""
+    members: dict[str, list[int]] = {}
     business = {k.value for k in BUSINESS_KINDS}
     personal = {k.value for k in PERSONAL_KINDS}
+    alphanumeric = SenderKind.ALPHANUMERIC.value
     for i, (raw, key, kind) in enumerate(zip(raw_u, keys_u, kinds_u, strict=True)):
-        mark(kind, i)
+        members.setdefault(kind, []).append(i)
         if kind in business:
-            mark("business", i)
+            members.setdefault("business", []).append(i)
         if kind in personal:
-            mark("personal", i)
-            mark("cn-mobile" if key.startswith("+86") else "intl-personal", i)
-        if kind == SenderKind.ALPHANUMERIC.value:
+            members.setdefault("personal", []).append(i)
+            members.setdefault("cn-mobile" if key.startswith("+86") else "intl-personal", []).append(i)
+        if kind == alphanumeric:
             _, suffix = dlt_brand(raw)
             if suffix == "p":
-                mark("dlt-promotional", i)
+                members.setdefault("dlt-promotional", []).append(i)
             elif suffix in ("s", "t", "g"):
-                mark("dlt-service", i)
+                members.setdefault("dlt-service", []).append(i)
+    tags: dict[str, np.ndarray] = {}
+    for name, rows in members.items():
+        mask = np.zeros(len(kinds_u), dtype=bool)
+        mask[rows] = True
+        tags[name] = mask
     return tags
 
 
@@ -857,17 +1091,20 @@ def _compile(rules: RuleSet) -> _Compiled:
 def _compile_cached(rules: tuple[Rule, ...]) -> _Compiled:
     label_groups: dict[str, tuple[_Group, ...]] = {}
     flag_groups: dict[str, dict[str, tuple[_Group, ...]]] = {}
-    promotional: dict[str, str] = {}
     for direction in ("in", "out"):
         applicable = [r for r in rules if r.applies_to(direction)]
         labelled = [r for r in applicable if r.label is not None]
         label_groups[direction] = _groups(labelled, by_label=True)
         flags: dict[str, tuple[_Group, ...]] = {}
-        for flag in {r.flag for r in applicable if r.flag}:
+        for flag in sorted({r.flag for r in applicable if r.flag}):
             flags[flag] = _groups([r for r in applicable if r.flag == flag], by_label=False)
         flag_groups[direction] = flags
-        promotional[direction] = _union(_plain(r.pattern) for r in labelled if r.promotional)
-    return _Compiled(label_groups, flag_groups, promotional)
+    return _Compiled(label_groups, flag_groups)
+
+
+def _priority(rule: Rule) -> int:
+    """A user rule always ranks above the content model; packaged rules keep their priority."""
+    return max(rule.priority, MODEL_PRIORITY + 1) if rule.is_user_rule else rule.priority
 
 
 def _groups(rules: list[Rule], *, by_label: bool) -> tuple[_Group, ...]:
@@ -876,24 +1113,26 @@ def _groups(rules: list[Rule], *, by_label: bool) -> tuple[_Group, ...]:
         key = (
             rule.label if by_label else None,
             rule.flag if not by_label else None,
-            rule.priority,
+            _priority(rule) if by_label else rule.priority,
             rule.senders,
             rule.not_senders,
             rule.context,
             rule.promotional and by_label,
+            rule.script,
         )
         buckets.setdefault(key, []).append(rule)
     groups = []
-    for (label, flag, priority, senders, not_senders, context, promo), members in buckets.items():
+    for (label, flag, priority, senders, not_senders, context, promo, script), members in buckets.items():
         groups.append(
             _Group(
-                label=LABELS.index(str(label)) if label else -1,
-                flag=flag,
+                label=(_CONTENT if label == CONTENT_LABEL else LABELS.index(str(label))) if label else -1,
+                flag=flag,  # type: ignore[arg-type]
                 priority=int(priority),  # type: ignore[call-overload]
-                senders=senders,
-                not_senders=not_senders,
+                senders=senders,  # type: ignore[arg-type]
+                not_senders=not_senders,  # type: ignore[arg-type]
                 context=context,  # type: ignore[arg-type]
                 promotional=bool(promo),
+                script=str(script),
                 rules=tuple(members),
                 pattern=_union(_plain(r.pattern) for r in members),
                 named="|".join(f"(?P<r{i}>{_plain(r.pattern)})" for i, r in enumerate(members)),
@@ -913,10 +1152,11 @@ def _digit_blind(pattern: str) -> bool:
     the same). Unknown syntax answers False: the caller then reads the original text.
     """
     try:
-        from re import _constants as sre
-        from re import _parser
+        # CPython's own regex parser (private, hence imported by name; any change only costs speed).
+        import importlib
 
-        tree = _parser.parse(pattern)
+        sre: Any = importlib.import_module("re._constants")
+        tree = importlib.import_module("re._parser").parse(pattern)
     except Exception:  # noqa: BLE001 - any parse problem only costs speed
         return False
     keyword = tree.state.groupdict.get(KEYWORD_GROUP)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -13,8 +13,17 @@ from typing import Any
 from sms_audit.errors import UsageError
 from sms_audit.schema import LABELS
 
-#: Secondary flags a rule can raise instead of (or as well as) a label.
-FLAGS: tuple[str, ...] = ("optout-instruction", "resubscribe", "trap")
+#: Secondary flags a rule can raise instead of (or as well as) a label. ``code`` and ``not-code``
+#: tell the content model that a text carries a one-time code (docs/classifier.md).
+FLAGS: tuple[str, ...] = ("optout-instruction", "resubscribe", "trap", "code", "not-code")
+#: A rule label that decides nothing itself: it stops lower-priority rules and leaves the label to
+#: the content model (a refund notice is not a confirmation, but what is it? The model says).
+CONTENT_LABEL = "content"
+#: Scripts a rule's ``lang`` restricts it to: "en" rules read text without Han characters, "zh"
+#: rules text with them; any other value (or none) reads every text.
+SCRIPT_LANGS: tuple[str, ...] = ("en", "zh")
+#: Where the packaged rule files live (their rules are not "user rules").
+PACKAGED_ORIGIN = "sms_audit/rules/"
 DIRECTIONS: tuple[str, ...] = ("in", "out", "any")
 #: Context conditions a rule may require as an alternative to its ``senders``.
 CONTEXTS: tuple[str, ...] = ("marketing-sender",)
@@ -51,7 +60,11 @@ _SLOW_OR_UNSUPPORTED = re.compile(r"\\[dDwWsSbB]|\(\?[=!<]|\(\?P=|\\[1-9]|\(\?[a
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """One classification rule; see docs/rules.md for the field meanings."""
+    """One classification rule; see docs/rules.md for the field meanings.
+
+    ``pattern`` is the RE2 pattern matched; a rule file may give it as a list of ``alternatives``,
+    which are joined into one alternation.
+    """
 
     id: str
     pattern: str
@@ -68,9 +81,20 @@ class Rule:
     description: str = ""
     source: str = ""
     origin: str = ""  # the file the rule (or its last override) came from
+    alternatives: tuple[str, ...] = ()
 
     def applies_to(self, direction: str) -> bool:
         return self.direction in ("any", direction)
+
+    @property
+    def is_user_rule(self) -> bool:
+        """Added or changed by a file in the user's rules directory."""
+        return not self.origin.startswith(PACKAGED_ORIGIN)
+
+    @property
+    def script(self) -> str:
+        """ "en", "zh", or "" (any text): what ``lang`` restricts the rule to."""
+        return self.lang if self.lang in SCRIPT_LANGS else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +220,13 @@ def _build_rule(
     else:
         rule = replace(previous, origin=origin)
     updates: dict[str, Any] = {}
-    for name in ("pattern", "label", "flag", "lang", "direction", "context", "description", "source"):
+    if "pattern" in entry:
+        alternatives = _alternatives(entry["pattern"], origin, where)
+        updates["alternatives"] = alternatives
+        updates["pattern"] = (
+            alternatives[0] if len(alternatives) == 1 else "|".join(f"(?:{a})" for a in alternatives)
+        )
+    for name in ("label", "flag", "lang", "direction", "context", "description", "source"):
         value = text(name)
         if value is not None:
             updates[name] = value or None if name in ("label", "flag", "context") else value
@@ -224,12 +254,22 @@ def _build_rule(
     return rule
 
 
+def _alternatives(value: object, origin: str, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise UsageError(f"{where}: 'pattern' must be a string or a list of strings", path=origin)
+
+
 def _validate(rule: Rule, origin: str, where: str) -> None:
     if rule.label is None and rule.flag is None:
         raise UsageError(f"{where}: needs a 'label' or a 'flag'", path=origin)
-    if rule.label is not None and rule.label not in LABELS:
+    if rule.label is not None and rule.label not in (*LABELS, CONTENT_LABEL):
         raise UsageError(
-            f"{where}: unknown label {rule.label!r}", path=origin, hint=f"labels: {', '.join(LABELS)}"
+            f"{where}: unknown label {rule.label!r}",
+            path=origin,
+            hint=f"labels: {', '.join(LABELS)}, or {CONTENT_LABEL} (leave it to the content model)",
         )
     if rule.flag is not None and rule.flag not in FLAGS:
         raise UsageError(
@@ -260,8 +300,10 @@ def known_sender_tags() -> frozenset[str]:
 
 def _validate_pattern(rule: Rule, origin: str, where: str) -> None:
     pattern = rule.pattern
-    if not pattern.strip():
+    if not pattern.strip() or not all(a.strip() for a in rule.alternatives or (pattern,)):
         raise UsageError(f"{where}: empty pattern", path=origin)
+    if rule.flag == "optout-instruction" and len(rule.alternatives) > 1:
+        raise UsageError(f"{where}: an optout-instruction pattern must be one string", path=origin)
     slow = _SLOW_OR_UNSUPPORTED.search(pattern)
     if slow:
         raise UsageError(
@@ -291,35 +333,3 @@ def _validate_pattern(rule: Rule, origin: str, where: str) -> None:
         pc.match_substring_regex(pa.array(["probe"]), pattern, ignore_case=True)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise UsageError(f"{where}: pattern not supported by RE2: {exc}", path=origin) from None
-
-
-def describe(rules: Iterable[Rule]) -> list[dict[str, Any]]:
-    """Plain dicts of rules (for `--explain`-style listings and docs)."""
-    return [
-        {
-            "id": r.id,
-            "label": r.label,
-            "flag": r.flag,
-            "lang": r.lang,
-            "direction": r.direction,
-            "priority": r.priority,
-            "senders": list(r.senders),
-            "origin": r.origin,
-        }
-        for r in rules
-    ]
-
-
-def rules_fingerprint(rules: RuleSet) -> str:
-    """A stable hash of everything in ``rules`` that decides labels (not where a rule came from)."""
-    import hashlib
-    import json
-
-    from sms_audit import __version__
-
-    digest = hashlib.sha256(f"sms-audit {__version__}".encode())
-    for rule in rules.enabled():
-        fields = {k: getattr(rule, k) for k in rule.__slots__ if k != "origin"}  # type: ignore[attr-defined]
-        digest.update(json.dumps(fields, sort_keys=True, ensure_ascii=False, default=list).encode())
-    digest.update(json.dumps(sorted(rules.brand_aliases.items()), ensure_ascii=False).encode())
-    return digest.hexdigest()[:16]
