@@ -118,6 +118,17 @@ def _tolerant(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
 
 
+def text_value(value: object) -> str:
+    """A cell read as text. SQLite lets any column hold any type (a damaged or hand-edited database
+    has numbers in TEXT columns, text in BLOBs): numbers are written out, blobs decoded as UTF-8
+    with U+FFFD for bad bytes, NULL is ""."""
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return _tolerant(value)
+    return value if isinstance(value, str) else str(value)
+
+
 def explain_corrupt(path: Path) -> None:
     """For an SQLite file no importer recognised: raise CorruptArchive when it is damaged, or
     UnsupportedArchive naming its tables when it is just another database."""

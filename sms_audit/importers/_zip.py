@@ -3,6 +3,7 @@ one-line CorruptArchive errors, and inflation is bounded (``Limits.max_inflate_r
 
 from __future__ import annotations
 
+import lzma
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -18,8 +19,17 @@ _METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP
 _EXTRACT_HINT = (
     "extract it with 7-Zip or your system's unzip (it asks for the password), then import the file"
 )
-# What zipfile raises for damaged data (truncated streams, bad CRCs, bad offsets, bad headers).
-ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
+# What zipfile raises for damaged data (truncated streams, bad CRCs, bad offsets, bad headers, and the
+# decompressors' own errors: zlib.error, OSError from bz2, LZMAError).
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+)
 
 
 def is_zip(path: Path) -> bool:

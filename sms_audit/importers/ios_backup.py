@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from xml.parsers.expat import ExpatError
 
 from sms_audit.errors import CorruptArchive, UnsupportedArchive
 from sms_audit.importers import ios_sms_db
@@ -85,8 +84,10 @@ def _load_plist(path: Path, stats: ReadStats) -> dict[str, Any]:
     try:
         with open(path, "rb") as stream:
             value = plistlib.load(stream)
-    except (plistlib.InvalidFileException, ValueError, OSError, ExpatError, TypeError, OverflowError) as exc:
-        stats.warnings.append(f"{path.name} is unreadable ({exc}); device details are missing")
+    except Exception as exc:  # noqa: BLE001 - plistlib raises many types on a malformed plist
+        stats.warnings.append(
+            f"{path.name} is unreadable ({exc or type(exc).__name__}); device details are missing"
+        )
         return {}
     return value if isinstance(value, dict) else {}
 
@@ -190,8 +191,8 @@ def _read_encrypted(path: Path, options: ReadOptions, stats: ReadStats) -> Itera
                     path=str(path),
                     hint=f"check {PASSWORD_ENV} (or what you typed)",
                 ) from None
-            except (ValueError, OSError, KeyError) as exc:
-                raise CorruptArchive(f"cannot decrypt the iOS backup ({exc})", path=str(path)) from None
+            except Exception as exc:  # noqa: BLE001 - the package has no error contract for damaged files
+                raise CorruptArchive(f"cannot decrypt the iOS backup ({_why(exc)})", path=str(path)) from None
             try:
                 backup.extract_file(
                     relative_path=_SMS_PATH, domain_like=_SMS_DOMAIN, output_filename=str(out)
@@ -200,14 +201,22 @@ def _read_encrypted(path: Path, options: ReadOptions, stats: ReadStats) -> Itera
                 raise UnsupportedArchive(
                     "the backup holds no Messages database (Library/SMS/sms.db)", path=str(path)
                 ) from None
-            except (ValueError, OSError) as exc:
-                raise CorruptArchive(f"cannot decrypt sms.db ({exc})", path=str(path)) from None
+            except Exception as exc:  # noqa: BLE001 - as above: a damaged manifest or sms.db
+                raise CorruptArchive(f"cannot decrypt sms.db ({_why(exc)})", path=str(path)) from None
         stats.details["ios_backup_sms_db"] = "Manifest.db (decrypted)"
         _record_hash(out, stats, "sms.db decrypted from the backup")
         yield from ios_sms_db.read_database(out, options, stats, source_file=str(path))
     finally:
         _discard(backup)
         shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _why(exc: Exception) -> str:
+    """What iphone_backup_decrypt said about a damaged keybag, manifest or file, in one line."""
+    kind = type(exc)
+    name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+    text = " ".join(str(exc).split())
+    return f"{name}: {text}" if text else name
 
 
 def _record_hash(db_path: Path, stats: ReadStats, what: str) -> None:
