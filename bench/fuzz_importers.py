@@ -96,6 +96,7 @@ SHARED = REPO.parent / "shared" / "samples"
 SCRATCH = "/dev/shm" if os.path.isdir("/dev/shm") else None  # cases are written to memory where possible
 HANG_SECONDS = 10.0
 PEAK_MB = 400
+RECYCLE_MB = 300  # a worker whose resident size grew past this between cases is replaced
 MIN_DETECTED = 0.30
 TRUNCATE_EVERY = 6  # every 6th case truncates a small seed file, walking through every offset
 SMALL_FILE = 16 * 1024
@@ -1338,6 +1339,22 @@ def _normalised_zip(data: bytes) -> bytes:
 
 
 _BOMBS: dict[tuple[str, int, str], bytes] = {}
+_BOMB_DIR = Path(SCRATCH or tempfile.gettempdir()) / "fuzz-importers-bombs-1"  # shared by the workers
+
+
+def _cached_bomb(key: tuple[str, int, str], build: Callable[[], bytes]) -> bytes:
+    """A bomb from memory, else from the run's shared folder, else built (seconds for 200 MB) and kept."""
+    if key not in _BOMBS:
+        path = _BOMB_DIR / hashlib.sha1(repr(key).encode()).hexdigest()
+        try:
+            _BOMBS[key] = path.read_bytes()
+        except OSError:
+            _BOMBS[key] = build()
+            _BOMB_DIR.mkdir(exist_ok=True)
+            partial = path.with_suffix(f".{os.getpid()}")
+            partial.write_bytes(_BOMBS[key])
+            partial.replace(path)
+    return _BOMBS[key]
 
 
 def _bomb_stream(mb: int, fill: str, head: bytes, tail: bytes) -> Iterator[bytes]:
@@ -1367,8 +1384,8 @@ def _deflated(name: str) -> zipfile.ZipInfo:
 
 def _bomb_zip(name: str, mb: int, fill: str) -> bytes:
     """A ZIP whose member inflates to ``mb`` MB of one repeated character (built in 1 MB steps)."""
-    key = (name, mb, fill)
-    if key not in _BOMBS:
+
+    def build() -> bytes:
         head, tail = _bomb_payload(name, fill)
         if name.endswith(".ndjson"):
             head, tail = head[1:], tail[:-1] + b"\n"
@@ -1379,21 +1396,23 @@ def _bomb_zip(name: str, mb: int, fill: str) -> bytes:
         ):
             for piece in _bomb_stream(mb, fill, head, tail):
                 member.write(piece)
-        _BOMBS[key] = buffer.getvalue()
-    return _BOMBS[key]
+        return buffer.getvalue()
+
+    return _cached_bomb((name, mb, fill), build)
 
 
 def _bomb_zlib(mb: int, fill: str) -> bytes:
     """A zlib stream of a JSON array whose one record holds ``mb`` MB (or is nested ``mb`` M deep)."""
-    key = ("zlib", mb, fill)
-    if key not in _BOMBS:
+
+    def build() -> bytes:
         head, tail = _bomb_payload("json", fill)
         deflate = zlib.compressobj(9)
         parts = [deflate.compress(piece) for piece in _bomb_stream(mb, fill, head, b"")]
         if fill == "[":  # close every bracket, also in 1 MB steps
             parts.extend(deflate.compress(piece) for piece in _bomb_stream(mb, "]", b"", b""))
-        _BOMBS[key] = b"".join(parts) + deflate.compress(tail) + deflate.flush()
-    return _BOMBS[key]
+        return b"".join(parts) + deflate.compress(tail) + deflate.flush()
+
+    return _cached_bomb(("zlib", mb, fill), build)
 
 
 # --- cases -------------------------------------------------------------------------------------
@@ -1520,8 +1539,26 @@ class _PeakExceeded(Exception):
     """The worker's peak RSS passed PEAK_MB while reading a case."""
 
 
+def _status_mb(field: str) -> float | None:
+    """A memory figure of this process from /proc/self/status (Linux), in MB."""
+    with contextlib.suppress(OSError, ValueError, IndexError), open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return None
+
+
+def _reset_peak() -> None:
+    """Start measuring the peak afresh (Linux: "5" to clear_refs resets VmHWM), so each case's
+    peak is its own and not an earlier case's."""
+    with contextlib.suppress(OSError), open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+
+
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak RSS since the last _reset_peak (VmHWM), or the lifetime peak where there is no /proc."""
+    peak = _status_mb("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def crash_site(exc: BaseException) -> str:
@@ -1608,17 +1645,20 @@ def run_cases(
         clock[0] = now
         if beat is not None:
             beat(case.index)
-        if _peak_mb() > PEAK_MB:
+        peak_mb = _peak_mb()
+        _reset_peak()
+        if peak_mb > PEAK_MB:
             kind, detected, _, detail = _classify(case.importer, per_case[case.index])
             peak = Outcome(
                 case.importer, case.index, "memory", detected, seconds[case.index], case.seed, case.ops
             )
             peak.site, peak.detail = (
                 f"peak over {PEAK_MB} MB ({case.importer})",
-                f"peak {_peak_mb():.0f} MB; {kind}: {detail}",
+                f"peak {peak_mb:.0f} MB; {kind}: {detail}",
             )
             raise _PeakExceeded(_outcomes(cases, per_case, seconds, upto=case.index), peak)
 
+    _reset_peak()
     try:
         read_archives(paths, get_passphrase=lambda _prompt: PASSPHRASE, on_archive=on_archive)
     finally:
@@ -1749,6 +1789,9 @@ def _worker(conn: Any, seed: int, full: bool, dump_path: str) -> None:
                 continue
             try:
                 outcomes = run_cases(cases, workdir, beat=lambda i: conn.send(("beat", i)))
+                if (_status_mb("VmRSS") or 0) > RECYCLE_MB:  # keep the baseline of the peaks honest
+                    conn.send(("done", outcomes, "recycle"))
+                    return
                 conn.send(("done", outcomes, None))
             except _PeakExceeded as exc:
                 conn.send(("done", [*exc.args[0], exc.args[1]], "peak"))
@@ -1833,7 +1876,9 @@ class Pool:
                         del busy[n]
                         problem = rest[0] if rest else None
                         rest_cases = [i for i in indices if i not in reported]
-                        if problem == "peak" or (alone and any(o.kind == "memory" for o in payload)):
+                        if problem in ("peak", "recycle") or (
+                            alone and any(o.kind == "memory" for o in payload)
+                        ):
                             self._replace(slot)
                             if rest_cases:
                                 queue.insert(0, (name, rest_cases, False))
