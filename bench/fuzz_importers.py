@@ -1618,7 +1618,7 @@ _RUNS = itertools.count()
 
 
 def run_cases(
-    cases: Sequence[Case], workdir: Path, beat: Callable[[int], None] | None = None
+    cases: Sequence[Case], workdir: Path, beat: Callable[[int], None] | None = None, *, alone: bool = False
 ) -> list[Outcome]:
     """Read ``cases`` with one read_archives call (the CLI's entry point), each its own archive.
 
@@ -1659,9 +1659,14 @@ def run_cases(
             raise _PeakExceeded(_outcomes(cases, per_case, seconds, upto=case.index), peak)
 
     _reset_peak()
+    defer = "flush" in _MEMO and not alone
+    _MEMO["defer"] = defer
     try:
         read_archives(paths, get_passphrase=lambda _prompt: PASSPHRASE, on_archive=on_archive)
+        if defer:
+            _MEMO["flush"]()  # raises what normalising a new record raised: the caller runs them alone
     finally:
+        _MEMO["pending"], _MEMO["defer"] = [], False
         for path in paths:
             shutil.rmtree(path.parent, ignore_errors=True)
     done.extend(_outcomes(cases, per_case, seconds))
@@ -1695,7 +1700,7 @@ def _outcomes(
 def run_alone(case: Case, workdir: Path) -> Outcome:
     """One case by itself; an exception out of read_archives is the ``raised`` bug."""
     try:
-        (outcome,) = run_cases([case], workdir)
+        (outcome,) = run_cases([case], workdir, alone=True)
         return outcome
     except _PeakExceeded as exc:
         return exc.args[1]  # type: ignore[no-any-return]
@@ -1721,30 +1726,56 @@ def run_alone(case: Case, workdir: Path) -> Outcome:
 @contextlib.contextmanager
 def normalise_once() -> Iterator[None]:
     """Within this block a Normalizer does not build frames again for records it already normalised
-    (with the same region and zone); new records always are. See the module docstring."""
+    (with the same region, zone and format); new records always are. During a batch of
+    :func:`run_cases` the new records are collected and normalised together after read_archives
+    (one frame instead of one per case); if that fails the batch's cases are run again alone, where
+    each record is normalised where read_archives does it. See the module docstring."""
     from sms_audit.model import Normalizer
 
     real = Normalizer.frame
     seen: set[int] = set()
-    empty: dict[str, Any] = {}
 
     def frame(self: Normalizer, records: Sequence[Any], source_format: str, source_file: str) -> Any:
-        keys = [hash((self.region, self.zone, source_format, record)) for record in records]
-        new = [record for record, key in zip(records, keys, strict=True) if key not in seen]
-        if new or "frame" not in empty:
-            built = real(self, new, source_format, source_file)
-            if len(seen) > 200_000:
-                seen.clear()
-            seen.update(keys)
-            empty.setdefault("frame", built.iloc[0:0])
-            return built
-        return empty["frame"]
+        keyed = [(hash((self.region, self.zone, source_format, r)), r) for r in records]
+        new = [(key, record) for key, record in keyed if key not in seen]
+        if "empty" not in _MEMO:  # the first frame of the process: keep its empty shape
+            built = real(self, [r for _, r in new], source_format, source_file)
+            _MEMO["empty"] = built.iloc[0:0]
+        elif not new:
+            return _MEMO["empty"]
+        elif _MEMO.get("defer"):
+            _MEMO["pending"].append((self.region, self.zone, source_format, new))
+            return _MEMO["empty"]
+        else:
+            built = real(self, [r for _, r in new], source_format, source_file)
+        _remember(seen, new)
+        return built
+
+    def flush() -> None:
+        groups: dict[tuple[Any, ...], list[tuple[int, Any]]] = defaultdict(list)
+        for region, zone, source_format, new in _MEMO["pending"]:
+            groups[region, zone, source_format].extend(new)
+        _MEMO["pending"] = []
+        for (region, zone, source_format), new in groups.items():
+            real(Normalizer(region, zone), [r for _, r in new], source_format, "(deferred)")
+            _remember(seen, new)
 
     Normalizer.frame = frame  # type: ignore[method-assign]
+    _MEMO.update(pending=[], flush=flush, defer=False)
     try:
         yield
     finally:
         Normalizer.frame = real  # type: ignore[method-assign]
+        _MEMO.clear()
+
+
+_MEMO: dict[str, Any] = {}  # the state of normalise_once (empty outside it)
+
+
+def _remember(seen: set[int], new: list[tuple[int, Any]]) -> None:
+    if len(seen) > 200_000:
+        seen.clear()
+    seen.update(key for key, _ in new)
 
 
 def warm_up(workdir: Path) -> None:
