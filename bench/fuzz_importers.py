@@ -5,7 +5,7 @@ fixture builders in ``tests/``, plus the public samples in ``../shared/samples``
 cases made from them by type-aware mutations:
 
 * any file: byte flips, interesting bytes, chunk deletion/duplication, truncation; every offset of
-  every seed file up to 16 KiB is a truncation case (every 10th case walks through them);
+  every seed file up to 16 KiB is a truncation case (every 6th case walks through them);
 * XML (SMS Backup & Restore, plists): attribute deletion, renaming, duplication and hostile values
   (huge and negative numbers, units off by 1000, "null", charrefs to surrogates/NUL/out-of-range
   code points, raw ``<``/``&``), element deletion/duplication/renaming, deep nesting, DTDs and
@@ -27,9 +27,10 @@ Every case is read by :func:`sms_audit.pipeline.read_archives` — detection, re
 error boundary, region inference and normalisation, as ``sms-audit messages`` does — in worker
 processes: several cases form one ``read_archives`` call (each is its own archive there, timed by
 ``on_archive``); a case that takes longer than 10 s (the hang limit) or raises out of
-``read_archives`` is run again alone, with faulthandler dumping the stack of a hang. A worker whose
-peak RSS passes 400 MB reports the case that crossed it and is replaced (so each peak is measured
-afresh); RLIMIT_AS is a backstop for runaway allocations.
+``read_archives`` is run again alone, with faulthandler dumping the stack of a hang. The peak RSS
+of each case is measured on its own (Linux VmHWM, reset after every archive); a case over 400 MB is
+reported and its worker replaced, and so is a worker whose resident size grew past 300 MB between
+cases (the baseline of the next peaks stays that of a fresh process). RLIMIT_AS is a backstop.
 
 Outcomes: ``ok``, ``skipped`` (records skipped and counted), data errors ``unsupported``/``corrupt``
 /``truncated`` (ArchiveResult.error: exit 3, one line) — and the bugs: ``catch-all`` (an unexpected
@@ -38,10 +39,12 @@ exception type went through the boundary's "unreadable (XxxError while reading i
 "detected" when the importer chosen for it is the one being fuzzed; every importer must keep at
 least 30 % (else the fuzzing mostly tests the sniffers).
 
-Speed: building a pandas frame costs ~15 ms whatever its size, ten times the cost of reading a small
-archive, so by default a worker does not normalise a record it already normalised successfully
-(the frame is built column by column, so a record that passed once cannot fail in another list;
-every new record is normalised for real). ``--full-normalise`` turns this off.
+Speed: building a pandas frame costs ~15 ms whatever its size, several times the cost of reading a
+small archive, so by default a worker does not normalise a record again that it already normalised
+(the frame is built column by column, so a record that passed once cannot fail in another list),
+and the new records of a batch are normalised together in one frame after read_archives; if that
+fails, the batch's cases are run again alone, each normalised inside read_archives as usual. So
+every new record is normalised for real. ``--full-normalise`` turns both off.
 
 Usage::
 
