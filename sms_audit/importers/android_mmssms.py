@@ -117,8 +117,11 @@ def _threads(conn: sqlite3.Connection, tables: set[str]) -> dict[int, list[str]]
     threads: dict[int, list[str]] = {}
     # threads row: (7, "3 12 15")
     for thread_id, recipient_ids in rows(conn, "SELECT _id, recipient_ids FROM threads ORDER BY _id"):
-        ids = text_value(recipient_ids).split()
-        threads[thread_id] = [canonical[int(i)] for i in ids if i.isdigit() and int(i) in canonical]
+        # ASCII digits only: "²".isdigit() is true, and int() refuses it and 5,000-digit numbers
+        ids = [
+            int(i) for i in text_value(recipient_ids).split() if i.isascii() and i.isdigit() and len(i) < 19
+        ]
+        threads[thread_id] = [canonical[i] for i in ids if i in canonical]
     return threads
 
 

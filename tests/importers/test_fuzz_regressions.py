@@ -254,3 +254,16 @@ def test_sbr_zip_whose_xml_member_is_damaged_lzma_is_no_crash(tmp_path: Path) ->
     path = _zip(tmp_path / "sms.zip", "sms-1.xml", text.encode(), zipfile.ZIP_LZMA)
     _messages, result = _read(path)
     assert result.error is not None and result.error.message == "not a supported archive"
+
+
+@pytest.mark.parametrize("junk", ["²", "9" * 5000, "-1", "1.5", "٣"])
+def test_thread_recipient_ids_that_are_no_ascii_numbers_are_ignored(tmp_path: Path, junk: str) -> None:
+    """threads.recipient_ids is "space-separated canonical_addresses ids"; a damaged one may hold
+    superscripts (str.isdigit but not int()), 5,000-digit numbers or other digits: they are skipped."""
+    db = MmssmsDb(tmp_path / "mmssms.db")
+    group = db.thread("+8613800138000", "+8613900139000")
+    db.mms(group, 1709647300, 2, texts=["周末聚餐"], addrs=[("insert-address-token", 137)])
+    db.conn.execute("UPDATE threads SET recipient_ids = ? WHERE _id = ?", (f"1 {junk} 2", group))
+    messages, result = _read(db.close())
+    assert result.error is None and len(messages) == 1
+    assert messages.frame["address_raw"].tolist() == ["+8613800138000~+8613900139000"]
