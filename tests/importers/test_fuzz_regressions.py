@@ -13,6 +13,8 @@ import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sms_audit.pipeline import ArchiveResult, Messages, read_archives
 from tests.fixtures_android_db import MmssmsDb, sms_ie_sms
@@ -246,7 +248,10 @@ def test_damaged_lzma_or_bzip2_member_is_a_damaged_zip_error(tmp_path: Path, met
     messages, result = _read(path)
     assert (len(messages), result.format) == (0, "sms_ie")
     assert result.error is not None
-    assert result.error.message == f"read 0 records, then: damaged ZIP member messages.ndjson ({cause})"
+    assert (
+        result.error.message
+        == f"read 0 records, then: damaged ZIP member messages.ndjson after 0 bytes ({cause})"
+    )
 
 
 def test_sbr_zip_whose_xml_member_is_damaged_lzma_is_no_crash(tmp_path: Path) -> None:
@@ -267,3 +272,78 @@ def test_thread_recipient_ids_that_are_no_ascii_numbers_are_ignored(tmp_path: Pa
     messages, result = _read(db.close())
     assert result.error is None and len(messages) == 1
     assert messages.frame["address_raw"].tolist() == ["+8613800138000~+8613900139000"]
+
+
+# --- ZIP headers that lie, and reading lines of any length in linear time ------------------------------
+
+
+def _bomb_zip(path: Path, megabytes: int) -> bytes:
+    buffer = io.BytesIO()
+    info = zipfile.ZipInfo("messages.ndjson", (2024, 3, 5, 12, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(buffer, "w") as archive, archive.open(info, "w") as member:
+        member.write(json.dumps(sms_ie_sms(1, 1, "95555", 1709647200123, 1, "before")).encode() + b"\n")
+        member.write(b'{"body": "')
+        for _ in range(megabytes):
+            member.write(b"x" * (1 << 20))
+        member.write(b'"}\n')
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("compressed", [0xFFFFFFFF, 0x7FFFFFFF])
+def test_zip_bomb_whose_header_overstates_its_compressed_size_is_refused(
+    tmp_path: Path, compressed: int
+) -> None:
+    """The ratio check takes the compressed size from the header; a header claiming 4 GB must not
+    make an 8 MB member out of 8 KB look harmless (nor lift the inflation budget)."""
+    data = bytearray(_bomb_zip(tmp_path, 8))
+    central = data.rindex(b"PK\x01\x02")
+    data[central + 20 : central + 24] = compressed.to_bytes(4, "little")
+    path = tmp_path / "messages.zip"
+    path.write_bytes(bytes(data))
+    messages, result = _read(path)
+    assert len(messages) == 0 and result.error is not None
+    assert result.error.message.startswith("refusing a possible ZIP bomb: messages.ndjson inflates ")
+    assert result.error.message.endswith("× (limit 200×)")
+
+
+def test_overlong_ndjson_line_in_a_zip_is_skipped_in_linear_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMS_AUDIT_MAX_INFLATE_RATIO", "100000")
+    monkeypatch.setenv("SMS_AUDIT_MAX_RECORD_BYTES", str(1 << 20))
+    path = tmp_path / "messages.zip"
+    path.write_bytes(_bomb_zip(tmp_path, 64))
+    calls = []
+    real = zipfile.ZipExtFile.read
+    monkeypatch.setattr(zipfile.ZipExtFile, "read", lambda self, n=-1: calls.append(n) or real(self, n))
+    messages, result = _read(path)
+    assert (len(messages), result.error) == (1, None)
+    assert result.warnings == [
+        "skipped 1 record: a record longer than 1048576 bytes (limit SMS_AUDIT_MAX_RECORD_BYTES)"
+    ]
+    assert len(calls) < 2000  # 64 KiB steps, not zipfile's 512-byte readline steps (130,000 reads)
+
+
+@given(
+    lines=st.lists(st.binary(max_size=300).map(lambda b: b.replace(b"\n", b"")), max_size=40),
+    ops=st.lists(st.tuples(st.sampled_from(["read", "readline"]), st.integers(-1, 700)), max_size=60),
+)
+@settings(max_examples=150, deadline=None)
+def test_guarded_member_reads_like_a_file(lines: list[bytes], ops: list[tuple[str, int]]) -> None:
+    """read and readline, mixed, with and without a size: the same bytes as io.BytesIO gives."""
+    from sms_audit.importers._zip import GuardedMember
+    from sms_audit.importers.base import Limits
+
+    data = b"\n".join(lines) + (b"\n" if lines and len(lines) % 2 else b"")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("m.ndjson", data)
+    with zipfile.ZipFile(buffer) as archive:
+        info = archive.getinfo("m.ndjson")
+        with archive.open(info) as stream:
+            member = GuardedMember(stream, info, Path("/nonexistent.zip"), Limits())
+            expected = io.BytesIO(data)
+            for op, size in ops:
+                assert getattr(member, op)(size) == getattr(expected, op)(size)
+            assert member.read() == expected.read()
