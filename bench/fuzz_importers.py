@@ -392,16 +392,7 @@ XML_VALUES = [
     "&#0;", "&#55357;", "&#56832;&#55357;", "&#x110000;", "&#99999999999999;", "&#xFFFE;", "&#13;&#10;",
     "&#x1F600;", "&amp;", "&lt;&gt;", "&", "<", "&bogus;", "&#", "\x00", "\x01",
 ]  # fmt: skip
-INVALID_UTF8 = [
-    b"\xff",
-    b"\xfe\xff",
-    b"\xc3",
-    b"\xc0\xaf",
-    b"\xed\xa0\x80",
-    b"\xf4\x90\x80\x80",
-    b"\x80\x80",
-    b"\x00",
-]
+INVALID_UTF8 = [b"\xff", b"\xfe\xff", b"\xc3", b"\xc0\xaf", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\x80\x80", b"\x00"]  # fmt: skip
 KNOWN_KEYS = [
     "_id", "address", "body", "date", "date_sent", "type", "msg_box", "m_type", "m_id", "tr_id", "recipients",
     "mms_addresses", "mms_body", "__sender_address", "__recipient_addresses", "__parts", "sender_address",
@@ -567,22 +558,7 @@ class Mutator:
                 return text[: m.end()] + m.group() * r.choice((1, 2, 50)) + text[m.end() :]
             if how == "rename":
                 old = m.group(1) or m.group(2)
-                new = r.choice(
-                    (
-                        "sms",
-                        "mms",
-                        "smses",
-                        "calls",
-                        "part",
-                        "addr",
-                        "x:sms",
-                        "SMS",
-                        "dict",
-                        "array",
-                        "string",
-                        "integer",
-                    )
-                )
+                new = r.choice(("sms", "mms", "smses", "calls", "part", "addr", "x:sms", "SMS", "dict", "array", "string", "integer"))  # fmt: skip
                 return text[: m.start()] + m.group().replace(old, new) + text[m.end() :]
             if how == "swap":
                 other = r.choice(elements)
@@ -1154,18 +1130,7 @@ class Mutator:
         table = r.choice(self._tables(conn, with_rows=False))
         columns = [row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')]
         column = r.choice(columns)
-        how = r.choice(
-            (
-                "drop-table",
-                "drop-column",
-                "drop-column",
-                "rename-column",
-                "rename-table",
-                "legacy",
-                "view",
-                "user_version",
-            )
-        )
+        how = r.choice(("drop-table", "drop-column", "drop-column", "rename-column", "rename-table", "legacy", "view", "user_version"))  # fmt: skip
         if how == "drop-table":
             conn.execute(f'DROP TABLE "{table}"')
         elif how == "drop-column":
@@ -1188,19 +1153,7 @@ class Mutator:
         r = self.rng
         rows = list(conn.execute("SELECT rowid, type, name, sql FROM sqlite_master WHERE sql IS NOT NULL"))
         rowid, _type, name, sql = r.choice(rows)
-        how = r.choice(
-            (
-                "sql-flip",
-                "sql-cut",
-                "sql-invalid-utf8",
-                "sql-drop-def",
-                "sql-retype",
-                "name",
-                "type",
-                "rootpage",
-                "null",
-            )
-        )
+        how = r.choice(("sql-flip", "sql-cut", "sql-invalid-utf8", "sql-drop-def", "sql-retype", "name", "type", "rootpage", "null"))  # fmt: skip
         conn.execute("PRAGMA writable_schema = ON")
         if how == "sql-flip":
             pos = r.randrange(len(sql))
