@@ -106,6 +106,9 @@ def rows(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) ->
         return
     except UnicodeDecodeError:
         pass
+    except sqlite3.OperationalError as exc:  # what Python's sqlite3 raises for text that is not UTF-8
+        if not str(exc).startswith("Could not decode to UTF-8"):
+            raise
     previous = conn.text_factory
     conn.text_factory = _tolerant
     try:

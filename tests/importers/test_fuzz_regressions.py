@@ -347,3 +347,37 @@ def test_guarded_member_reads_like_a_file(lines: list[bytes], ops: list[tuple[st
             for op, size in ops:
                 assert getattr(member, op)(size) == getattr(expected, op)(size)
             assert member.read() == expected.read()
+
+
+# --- text that is not UTF-8 costs characters, never the rows after it -------------------------------
+
+
+def test_mmssms_bodies_that_are_not_utf8_are_read_with_replacements(tmp_path: Path) -> None:
+    db = MmssmsDb(tmp_path / "mmssms.db")
+    shop = db.thread("10690000123456")
+    for i, body in enumerate(["第一条 回T退订", "BAD", "第三条 回T退订"]):
+        db.sms(shop, "10690000123456", 1709647200123 + i * 60_000, 1, body)
+    db.mms(shop, 1709647400, 1, texts=["BAD"], addrs=[("10690000123456", 137)])
+    db.conn.execute("UPDATE sms SET body = CAST(X'e7acacc0af20eda080' AS TEXT) WHERE body = 'BAD'")
+    db.conn.execute("UPDATE part SET text = CAST(X'fffe41' AS TEXT) WHERE text = 'BAD'")
+    messages, result = _read(db.close())
+    assert (result.error, len(messages)) == (None, 4)
+    assert messages.frame.sort_values("timestamp")["body"].tolist() == [
+        "第一条 回T退订",
+        "第\ufffd\ufffd \ufffd\ufffd\ufffd",
+        "第三条 回T退订",
+        "\ufffd\ufffdA",
+    ]
+
+
+def test_ios_texts_and_handles_that_are_not_utf8_are_read_with_replacements(tmp_path: Path) -> None:
+    db = SmsDb(tmp_path / "sms.db")
+    shop = db.handle("22000")
+    chat = db.chat("22000", [shop])
+    for i in range(3):
+        db.message(guid=f"G{i}", handle=shop, chat=chat, date=dt(f"2024-03-05 14:0{i}:00"), text=f"ACME {i}")
+    db.conn.execute("UPDATE message SET text = CAST(X'41ff42' AS TEXT) WHERE guid = 'G1'")
+    db.conn.execute("UPDATE handle SET uncanonicalized_id = CAST(X'c0' AS TEXT)")
+    messages, result = _read(db.close())
+    assert (result.error, len(messages)) == (None, 3)
+    assert messages.frame["body"].tolist() == ["ACME 0", "A\ufffdB", "ACME 2"]
