@@ -104,7 +104,10 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
     for number, member in enumerate(files, start=1):
         ordinal = 0
         try:
-            stream = io.TextIOWrapper(io.BufferedReader(_Inflater(member, options.limits)), "utf-8")
+            # bytes that are not UTF-8 (a damaged body) become U+FFFD; the records after them stay
+            stream = io.TextIOWrapper(
+                io.BufferedReader(_Inflater(member, options.limits)), "utf-8", "replace"
+            )
             for record in iter_json_array(stream, max_element=options.limits.max_record_bytes):
                 ordinal += 1
                 message = account(json_record(record, _record, f"{member.name}#{ordinal}"), stats)

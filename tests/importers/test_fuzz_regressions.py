@@ -381,3 +381,34 @@ def test_ios_texts_and_handles_that_are_not_utf8_are_read_with_replacements(tmp_
     messages, result = _read(db.close())
     assert (result.error, len(messages)) == (None, 3)
     assert messages.frame["body"].tolist() == ["ACME 0", "A\ufffdB", "ACME 2"]
+
+
+def _sms_ie_lines(bodies: list[bytes]) -> bytes:
+    lines = []
+    for i, body in enumerate(bodies):
+        line = json.dumps(sms_ie_sms(i, 1, "10690000123456", 1709647200123 + i * 60_000, 1, "BODY")).encode()
+        lines.append(line.replace(b'"BODY"', body))
+    return b"\n".join(lines) + b"\n"
+
+
+def test_sms_ie_ndjson_lines_with_bad_bytes_or_huge_numbers_cost_one_record_at_most(tmp_path: Path) -> None:
+    data = _sms_ie_lines([b'"\xe7\xac\xac\xc0\xaf"', b"9" * 5000, b'"ok"'])
+    path = tmp_path / "messages.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("messages.ndjson", data)
+    messages, result = _read(path)
+    assert (result.error, messages.frame["body"].tolist()) == (None, ["第\ufffd\ufffd", "ok"])
+    assert result.warnings == ["skipped 1 record: a number too long to read (over 4,300 digits)"]
+
+
+def test_json_arrays_with_bytes_that_are_not_utf8_keep_every_record(tmp_path: Path) -> None:
+    """sms-ie v1 and the adb TelephonyBackupAgent files are one JSON array each: a damaged body
+    costs its characters, not the records after it."""
+    v1 = tmp_path / "messages-2021-05-11.json"
+    v1.write_bytes(b"[" + _sms_ie_lines([b'"\xff\xfeA"', b'"ok"']).replace(b"}\n{", b"},\n{").rstrip() + b"]")
+    telephony = tmp_path / "000000_sms_backup"
+    records = json.dumps([{**_SMS, "body": "BODY"}, {**_SMS, "date": "1709647260123", "body": "ok"}]).encode()
+    telephony.write_bytes(zlib.compress(records.replace(b'"BODY"', b'"A\xc0B"')))
+    for path, first in ((v1, "\ufffd\ufffdA"), (telephony, "A\ufffdB")):
+        messages, result = _read(path)
+        assert (result.error, messages.frame["body"].tolist()) == (None, [first, "ok"])
