@@ -152,6 +152,8 @@ class _Inflater(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         while self._offset >= len(self._pending):
+            if self._zlib.eof:  # bytes after the stream are not part of it (and stay in unconsumed_tail)
+                return 0
             compressed = self._zlib.unconsumed_tail or self._file.read(_CHUNK)
             if not compressed:
                 self._pending, self._offset = self._zlib.flush(), 0

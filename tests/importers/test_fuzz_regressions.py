@@ -133,6 +133,18 @@ def test_zlib_ratio_limit_can_be_raised(tmp_path: Path, monkeypatch: pytest.Monk
     assert sorted(messages.frame["body"].str.len()) == [len(_SMS["body"]), 4 << 20]
 
 
+@pytest.mark.parametrize("after", [b"\x00", b"junk" * 25, zlib.compress(b'[{"date": "1"}]')])
+def test_zlib_file_with_bytes_after_the_stream_ends(tmp_path: Path, after: bytes) -> None:
+    """Data after the end of the zlib stream is ignored (it once kept the inflater looping)."""
+    nested = {**_SMS, "recipients": "NEST"}
+    text = json.dumps([_SMS, nested]).replace('"NEST"', "[" * 100_000 + "]" * 100_000)
+    path = tmp_path / "000000_sms_backup"
+    path.write_bytes(zlib.compress(text.encode()) + after)
+    messages, result = _read(path)
+    assert len(messages) == 1 and result.error is not None
+    assert "maximum recursion depth exceeded" in result.error.message
+
+
 def test_zlib_file_below_the_ratio_reads_in_full(tmp_path: Path) -> None:
     records = [
         {**_SMS, "date": str(1709647200123 + i * 60_000), "body": f"第{i}条 回T退订"} for i in range(3000)
