@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import plistlib
+import signal
 import sqlite3
 import zipfile
 import zlib
@@ -136,6 +137,19 @@ def test_zlib_ratio_limit_can_be_raised(tmp_path: Path, monkeypatch: pytest.Monk
 @pytest.mark.parametrize("after", [b"\x00", b"junk" * 25, zlib.compress(b'[{"date": "1"}]')])
 def test_zlib_file_with_bytes_after_the_stream_ends(tmp_path: Path, after: bytes) -> None:
     """Data after the end of the zlib stream is ignored (it once kept the inflater looping)."""
+    signal.signal(signal.SIGALRM, _too_slow)
+    signal.alarm(60)  # a hang fails the test instead of stopping the suite
+    try:
+        _check_bytes_after(tmp_path, after)
+    finally:
+        signal.alarm(0)
+
+
+def _too_slow(*_args: object) -> None:
+    raise TimeoutError("still reading after 60 s")
+
+
+def _check_bytes_after(tmp_path: Path, after: bytes) -> None:
     nested = {**_SMS, "recipients": "NEST"}
     text = json.dumps([_SMS, nested]).replace('"NEST"', "[" * 100_000 + "]" * 100_000)
     path = tmp_path / "000000_sms_backup"
