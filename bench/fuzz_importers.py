@@ -1859,7 +1859,11 @@ class Pool:
                     if kind == "done":
                         for outcome in payload:
                             reported.add(outcome.index)
-                            on_outcome(outcome)
+                            # a worker's resident size grows over its cases: a peak counts when a
+                            # fresh process, like a fresh sms-audit run, peaks over the limit too
+                            on_outcome(
+                                self.fresh(name, outcome.index) if outcome.kind == "memory" else outcome
+                            )
                         del busy[n]
                         problem = rest[0] if rest else None
                         rest_cases = [i for i in indices if i not in reported]
@@ -1877,6 +1881,28 @@ class Pool:
                 # silent past the deadline (a hang) or dead (faulthandler exits it after HANG_SECONDS)
                 del busy[n]
                 self._replace_after_hang(slot, name, indices, alone, reported, on_outcome, queue)
+
+    def fresh(self, name: str, index: int) -> Outcome:
+        """Case ``index`` read alone by a new worker process (to confirm a memory peak)."""
+        slot = self._start(-1)
+        conn, deadline = slot["conn"], time.monotonic() + 180.0  # start-up, warm-up and making the input
+        try:
+            conn.send((name, [index], True))
+            while conn.poll(max(0.0, deadline - time.monotonic())):
+                kind, payload, *_rest = conn.recv()
+                if kind == "done":
+                    return payload[0]  # type: ignore[no-any-return]
+                deadline = time.monotonic() + HANG_SECONDS + 5.0
+        except (EOFError, OSError):
+            pass
+        finally:
+            slot["process"].kill()
+            slot["process"].join()
+        stack = Path(slot["dump"]).read_text(errors="replace") if Path(slot["dump"]).exists() else ""
+        case = make_case(name, index, self.seed)
+        return Outcome(
+            name, index, "hang", False, HANG_SECONDS, case.seed, case.ops, _hang_site(stack, name), stack
+        )
 
     def _replace_after_hang(
         self,
