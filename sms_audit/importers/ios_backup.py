@@ -70,6 +70,7 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
     _record_device(_load_plist(path / "Info.plist", stats), manifest, stats)
     if manifest.get("IsEncrypted") is True:
         stats.details["ios_backup_encrypted"] = "yes"
+        _check_keybag(manifest, path)
         yield from _read_encrypted(path, options, stats)
         return
     stats.details["ios_backup_encrypted"] = "no"
@@ -150,6 +151,30 @@ def _find_sms_db(path: Path, stats: ReadStats) -> Path:
 
 
 # --- encrypted backups ----------------------------------------------------------------------
+
+
+#: Key-derivation rounds: iPhones write DPIC 10,000,000 (PBKDF2-SHA256, iOS 10.2+) and ITER 10,000.
+_MAX_ROUNDS = 20_000_000
+
+
+def _check_keybag(manifest: dict[str, Any], path: Path) -> None:
+    """Refuse a keybag asking for more key-derivation rounds than any iPhone writes: a damaged
+    Manifest.plist (one flipped bit in DPIC) would otherwise keep the decryption busy for hours."""
+    keybag = manifest.get("BackupKeyBag")
+    if not isinstance(keybag, bytes):
+        return  # the decryption package says what is missing
+    at = 0
+    while at + 8 <= len(keybag):  # TLV: 4-byte tag, 4-byte big-endian length, value
+        tag, size = keybag[at : at + 4], int.from_bytes(keybag[at + 4 : at + 8], "big")
+        rounds = int.from_bytes(keybag[at + 8 : at + 8 + size], "big")
+        if tag in (b"ITER", b"DPIC") and size == 4 and rounds > _MAX_ROUNDS:
+            raise CorruptArchive(
+                f"the backup's keybag asks for {rounds:,} key-derivation rounds ({tag.decode()}); iPhones "
+                f"write at most 10,000,000, so Manifest.plist is damaged",
+                path=str(path),
+                hint="make a new encrypted backup in Finder/iTunes",
+            )
+        at += 8 + size
 
 
 def _read_encrypted(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Record]:

@@ -85,6 +85,30 @@ def test_encrypted_backup_with_a_damaged_manifest_key_is_one_corrupt_error(
     assert not list(tmp_path.glob("**/sms-audit-*"))
 
 
+@pytest.mark.parametrize(("tag", "rounds"), [(b"DPIC", 2**31 + 1), (b"ITER", 20_000_001)])
+def test_encrypted_backup_whose_keybag_asks_for_hours_of_key_derivation_is_refused(
+    tmp_path: Path, tag: bytes, rounds: int
+) -> None:
+    """One flipped bit in the keybag's DPIC (PBKDF2 rounds, 10,000,000 in real backups) once kept the
+    decryption busy for seconds to hours."""
+    pytest.importorskip("Crypto")
+    from tests.fixtures_ios import make_encrypted_backup
+
+    folder = make_encrypted_backup(tmp_path / "enc", make_ios16_db(tmp_path / "sms.db"), "correct horse")
+    manifest = plistlib.loads((folder / "Manifest.plist").read_bytes())
+    at = manifest["BackupKeyBag"].index(tag)
+    keybag = bytearray(manifest["BackupKeyBag"])
+    keybag[at + 8 : at + 12] = rounds.to_bytes(4, "big")
+    manifest["BackupKeyBag"] = bytes(keybag)
+    (folder / "Manifest.plist").write_bytes(plistlib.dumps(manifest, fmt=plistlib.FMT_BINARY))
+    messages, result = _read(folder, "correct horse")
+    assert (len(messages), result.status) == (0, "failed")
+    assert result.error is not None and result.error.message == (
+        f"the backup's keybag asks for {rounds:,} key-derivation rounds ({tag.decode()}); iPhones write at "
+        "most 10,000,000, so Manifest.plist is damaged"
+    )
+
+
 # --- zlib bombs: bounded inflation, in bounded time -------------------------------------------------
 
 
