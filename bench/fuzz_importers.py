@@ -1295,12 +1295,15 @@ def _normalised_zip(data: bytes) -> bytes:
 
 
 _BOMBS: dict[tuple[str, int, str], bytes] = {}
-_BOMB_DIR = Path(SCRATCH or tempfile.gettempdir()) / "fuzz-importers-bombs-1"  # shared by the workers
+_BOMB_DIR: Path | None = None  # a run's workers share the bombs they built here (set by _worker)
 
 
 def _cached_bomb(key: tuple[str, int, str], build: Callable[[], bytes]) -> bytes:
     """A bomb from memory, else from the run's shared folder, else built (seconds for 200 MB) and kept."""
     if key not in _BOMBS:
+        if _BOMB_DIR is None:
+            _BOMBS[key] = build()
+            return _BOMBS[key]
         path = _BOMB_DIR / hashlib.sha1(repr(key).encode()).hexdigest()
         try:
             _BOMBS[key] = path.read_bytes()
@@ -1744,8 +1747,11 @@ def warm_up(workdir: Path) -> None:
 # --- workers -----------------------------------------------------------------------------------
 
 
-def _worker(conn: Any, seed: int, full: bool, dump_path: str) -> None:
-    """A worker process: makes and reads the cases it is sent, reports outcomes and heartbeats."""
+def _worker(conn: Any, seed: int, full: bool, dump_path: str, scratch: str) -> None:
+    """A worker process: makes and reads the cases it is sent, reports outcomes and heartbeats.
+    Its files go under ``scratch``, the run's folder (removed by the pool, also after a kill)."""
+    global _BOMB_DIR
+    _BOMB_DIR = Path(scratch) / "bombs"
     soft = 6 << 30  # a backstop only: the 400 MB peak is measured, not enforced
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (soft, soft))
@@ -1754,7 +1760,7 @@ def _worker(conn: Any, seed: int, full: bool, dump_path: str) -> None:
     dump = open(dump_path, "w")  # noqa: SIM115 - faulthandler writes here until the process ends
     faulthandler.enable(file=dump)  # a crash in C code (lxml, sqlite) leaves its stack here too
     with (
-        tempfile.TemporaryDirectory(prefix="fuzz-cases-", dir=SCRATCH) as tmp,
+        tempfile.TemporaryDirectory(prefix="cases-", dir=scratch) as tmp,
         normalise_once() if not full else contextlib.nullcontext(),
     ):
         workdir = Path(tmp)
@@ -1793,13 +1799,15 @@ class Pool:
     def __init__(self, workers: int, seed: int, full: bool) -> None:
         self.context = multiprocessing.get_context("spawn")
         self.seed, self.full = seed, full
-        self.tmp = tempfile.TemporaryDirectory(prefix="fuzz-dumps-")
+        self.tmp = tempfile.TemporaryDirectory(prefix="fuzz-run-", dir=SCRATCH)  # cases, bombs, stacks
         self.slots: list[dict[str, Any]] = [self._start(n) for n in range(workers)]
 
     def _start(self, number: int) -> dict[str, Any]:
         parent, child = self.context.Pipe()
         dump = str(Path(self.tmp.name) / f"worker-{number}-{time.monotonic_ns()}.txt")
-        process = self.context.Process(target=_worker, args=(child, self.seed, self.full, dump), daemon=True)
+        process = self.context.Process(
+            target=_worker, args=(child, self.seed, self.full, dump, self.tmp.name), daemon=True
+        )
         process.start()
         child.close()
         return {"process": process, "conn": parent, "dump": dump, "number": number}
