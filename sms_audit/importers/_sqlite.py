@@ -106,6 +106,9 @@ def rows(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) ->
         return
     except UnicodeDecodeError:
         pass
+    except sqlite3.OperationalError as exc:  # what Python's sqlite3 raises for text that is not UTF-8
+        if not str(exc).startswith("Could not decode to UTF-8"):
+            raise
     previous = conn.text_factory
     conn.text_factory = _tolerant
     try:
@@ -116,6 +119,17 @@ def rows(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) ->
 
 def _tolerant(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
+
+
+def text_value(value: object) -> str:
+    """A cell read as text. SQLite lets any column hold any type (a damaged or hand-edited database
+    has numbers in TEXT columns, text in BLOBs): numbers are written out, blobs decoded as UTF-8
+    with U+FFFD for bad bytes, NULL is ""."""
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return _tolerant(value)
+    return value if isinstance(value, str) else str(value)
 
 
 def explain_corrupt(path: Path) -> None:

@@ -3,6 +3,7 @@ one-line CorruptArchive errors, and inflation is bounded (``Limits.max_inflate_r
 
 from __future__ import annotations
 
+import lzma
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -15,11 +16,21 @@ from sms_audit.importers.base import Limits
 
 # Methods Python's zipfile inflates: stored, deflate, bzip2, lzma (APPNOTE.TXT 4.4.5).
 _METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA})
+_LINE_CHUNK = 64 * 1024
 _EXTRACT_HINT = (
     "extract it with 7-Zip or your system's unzip (it asks for the password), then import the file"
 )
-# What zipfile raises for damaged data (truncated streams, bad CRCs, bad offsets, bad headers).
-ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
+# What zipfile raises for damaged data (truncated streams, bad CRCs, bad offsets, bad headers, and the
+# decompressors' own errors: zlib.error, OSError from bz2, LZMAError).
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+)
 
 
 def is_zip(path: Path) -> bool:
@@ -54,7 +65,7 @@ def check_member(info: zipfile.ZipInfo, path: Path, limits: Limits) -> None:
             path=str(path),
             hint=_EXTRACT_HINT,
         )
-    ratio = info.file_size / max(info.compress_size, 1)
+    ratio = info.file_size / _compressed_size(info, path)
     if info.file_size > 1 << 20 and ratio > limits.max_inflate_ratio:
         raise CorruptArchive(
             f"refusing a possible ZIP bomb: {info.filename} inflates {ratio:.0f}× "
@@ -62,6 +73,15 @@ def check_member(info: zipfile.ZipInfo, path: Path, limits: Limits) -> None:
             path=str(path),
             hint="if you trust this file, raise the limit with SMS_AUDIT_MAX_INFLATE_RATIO",
         )
+
+
+def _compressed_size(info: zipfile.ZipInfo, path: Path) -> int:
+    """The member's compressed size, never more than the whole file: a header may lie about it."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = info.compress_size
+    return max(1, min(info.compress_size, size))
 
 
 @contextmanager
@@ -89,13 +109,23 @@ class GuardedMember:
         self._stream = stream
         self._info = info
         self._path = path
-        self._budget = max(1 << 20, max(info.compress_size, 1) * limits.max_inflate_ratio)
+        self._compressed = _compressed_size(info, path)
+        self._budget = max(1 << 20, self._compressed * limits.max_inflate_ratio)
+        self._pending = b""  # read ahead by readline
+        self._offset = 0
         self.bytes_read = 0
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
+        if self._offset < len(self._pending):  # what readline read ahead comes first
+            end = len(self._pending) if size < 0 else min(len(self._pending), self._offset + size)
+            data, self._offset = self._pending[self._offset : end], end
+            return data
+        return self._inflate(size)
+
+    def _inflate(self, size: int) -> bytes:
         try:
             data = self._stream.read(size)
         except ZIP_ERRORS as exc:
@@ -108,24 +138,28 @@ class GuardedMember:
         if self.bytes_read > self._budget:
             raise CorruptArchive(
                 f"refusing a possible ZIP bomb: {self._info.filename} inflates beyond "
-                f"{self._budget // max(self._info.compress_size, 1)}× its compressed size",
+                f"{self._budget // self._compressed}× its compressed size",
                 path=str(self._path),
                 hint="if you trust this file, raise the limit with SMS_AUDIT_MAX_INFLATE_RATIO",
             )
         return data
 
     def readline(self, size: int = -1) -> bytes:
-        try:
-            data = self._stream.readline(size)
-        except ZIP_ERRORS as exc:
-            raise CorruptArchive(
-                f"damaged ZIP member {self._info.filename} ({exc})", path=str(self._path)
-            ) from None
-        self.bytes_read += len(data)
-        if self.bytes_read > self._budget:
-            raise CorruptArchive(
-                f"refusing a possible ZIP bomb: {self._info.filename} inflates beyond the limit",
-                path=str(self._path),
-                hint="if you trust this file, raise the limit with SMS_AUDIT_MAX_INFLATE_RATIO",
-            )
-        return data
+        """One line (at most ``size`` bytes), found in 64 KiB steps: zipfile's own readline reads an
+        overlong line 512 bytes at a time (seconds for a 100 MB line)."""
+        parts: list[bytes] = []
+        got = 0
+        while size < 0 or got < size:
+            if self._offset >= len(self._pending):
+                self._pending, self._offset = self._inflate(_LINE_CHUNK), 0
+                if not self._pending:
+                    break
+            stop = len(self._pending) if size < 0 else min(len(self._pending), self._offset + size - got)
+            newline = self._pending.find(b"\n", self._offset, stop)
+            end = stop if newline < 0 else newline + 1
+            parts.append(self._pending[self._offset : end])
+            got += end - self._offset
+            self._offset = end
+            if newline >= 0:
+                break
+        return b"".join(parts)

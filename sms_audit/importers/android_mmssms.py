@@ -17,6 +17,7 @@ from sms_audit.importers._sqlite import (
     scalar,
     select_list,
     table_names,
+    text_value,
 )
 from sms_audit.importers.android_provider import mms_record, sms_record
 from sms_audit.importers.base import Exclude, ReadOptions, ReadStats, Skip, account, build_messages
@@ -116,8 +117,11 @@ def _threads(conn: sqlite3.Connection, tables: set[str]) -> dict[int, list[str]]
     threads: dict[int, list[str]] = {}
     # threads row: (7, "3 12 15")
     for thread_id, recipient_ids in rows(conn, "SELECT _id, recipient_ids FROM threads ORDER BY _id"):
-        ids = str(recipient_ids or "").split()
-        threads[thread_id] = [canonical[int(i)] for i in ids if i.isdigit() and int(i) in canonical]
+        # ASCII digits only: "²".isdigit() is true, and int() refuses it and 5,000-digit numbers
+        ids = [
+            int(i) for i in text_value(recipient_ids).split() if i.isascii() and i.isdigit() and len(i) < 19
+        ]
+        threads[thread_id] = [canonical[i] for i in ids if i in canonical]
     return threads
 
 
@@ -139,7 +143,7 @@ def _read_sms(conn: sqlite3.Connection, table: str, threads: dict[int, list[str]
     query = f"SELECT {select_list(column_names(conn, table), _SMS_COLUMNS)} FROM {table} ORDER BY _id"
     filtered = table == "spam_sms"  # Samsung's blocked/spam folder: received, then filtered
     for rowid, thread_id, address, date, date_sent, kind, body in rows(conn, query):
-        address_raw = str(address or "")
+        address_raw = text_value(address)
         if not address_raw:
             listed = threads.get(thread_id, []) if isinstance(thread_id, int) else []
             address_raw = listed[0] if len(listed) == 1 else ""
@@ -201,8 +205,8 @@ def _read_mms(
             box=_int(box),
             m_id=m_id if isinstance(m_id, str) else None,
             tr_id=tr_id if isinstance(tr_id, str) else None,
-            addrs=[(str(a or ""), _int(t)) for _mid, a, t in my_addrs],
-            parts=[(str(ct or ""), t if isinstance(t, str) else None) for _mid, _seq, ct, t in my_parts],
+            addrs=[(text_value(a), _int(t)) for _mid, a, t in my_addrs],
+            parts=[(text_value(ct), t if isinstance(t, str) else None) for _mid, _seq, ct, t in my_parts],
             listed=threads.get(thread_id, []) if isinstance(thread_id, int) else [],
             m_type=_int(m_type),
         )

@@ -14,6 +14,7 @@ from sms_audit.importers._provider_json import int_field, text_field
 from sms_audit.importers.android_provider import mms_record, sms_record
 from sms_audit.importers.base import (
     Exclude,
+    Limits,
     ReadOptions,
     ReadStats,
     Skip,
@@ -103,7 +104,10 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
     for number, member in enumerate(files, start=1):
         ordinal = 0
         try:
-            stream = io.TextIOWrapper(io.BufferedReader(_Inflater(member)), "utf-8")
+            # bytes that are not UTF-8 (a damaged body) become U+FFFD; the records after them stay
+            stream = io.TextIOWrapper(
+                io.BufferedReader(_Inflater(member, options.limits)), "utf-8", "replace"
+            )
             for record in iter_json_array(stream, max_element=options.limits.max_record_bytes):
                 ordinal += 1
                 message = account(json_record(record, _record, f"{member.name}#{ordinal}"), stats)
@@ -127,28 +131,46 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
 
 
 class _Inflater(io.RawIOBase):
-    """A read-only stream of the inflated bytes of a zlib file (so the JSON is never all in memory)."""
+    """A read-only stream of the inflated bytes of a zlib file (so the JSON is never all in memory).
 
-    def __init__(self, path: Path) -> None:
+    Inflates at most ``_CHUNK`` bytes at a time, and refuses a possible zlib bomb: more than
+    ``Limits.max_inflate_ratio`` times the file's size (and more than 1 MiB), as for ZIP members.
+    """
+
+    def __init__(self, path: Path, limits: Limits) -> None:
+        self._path = path
         self._file: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed in close()
         self._zlib = zlib.decompressobj()
         self._pending = b""
+        self._offset = 0
+        self._size = max(path.stat().st_size, 1)
+        self._ratio = limits.max_inflate_ratio
+        self.inflated = 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        while not self._pending:
-            compressed = self._file.read(_CHUNK)
+        while self._offset >= len(self._pending):
+            if self._zlib.eof:  # bytes after the stream are not part of it (and stay in unconsumed_tail)
+                return 0
+            compressed = self._zlib.unconsumed_tail or self._file.read(_CHUNK)
             if not compressed:
-                self._pending = self._zlib.flush()
+                self._pending, self._offset = self._zlib.flush(), 0
                 if not self._pending:
                     return 0
                 break
-            self._pending = self._zlib.decompress(compressed)
-        n = min(len(buffer), len(self._pending))
-        buffer[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
+            self._pending, self._offset = self._zlib.decompress(compressed, _CHUNK), 0
+            self.inflated += len(self._pending)
+            if self.inflated > max(1 << 20, self._size * self._ratio):
+                raise CorruptArchive(
+                    f"refusing a possible zlib bomb: {self._path.name} inflates beyond {self._ratio}× its size",
+                    path=str(self._path),
+                    hint="if you trust this file, raise the limit with SMS_AUDIT_MAX_INFLATE_RATIO",
+                )
+        n = min(len(buffer), len(self._pending) - self._offset)
+        buffer[:n] = self._pending[self._offset : self._offset + n]
+        self._offset += n
         return n
 
     def close(self) -> None:

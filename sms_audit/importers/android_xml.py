@@ -182,7 +182,8 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
             for _event, elem in parser:
                 ordinal += 1
                 last_line = elem.sourceline or last_line
-                local = etree.QName(elem).localname
+                # "{ns}sms", or "x:sms" when a damaged file lost its xmlns:x (lxml keeps the prefix)
+                local = elem.tag.rpartition("}")[2].rpartition(":")[2]
                 result = _sms(elem, ordinal) if local == "sms" else _mms(elem, ordinal)
                 _release(elem)
                 record = account(result, stats)

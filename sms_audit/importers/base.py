@@ -19,7 +19,8 @@ class Limits:
     """Size limits that keep memory bounded on hostile or broken files (README "Safety").
 
     ``max_body_bytes``: a longer message text is cut and marked; ``max_inflate_ratio``: a ZIP
-    member inflating more than this many times its compressed size is refused as a possible bomb;
+    member or zlib file (adb TelephonyBackupAgent) inflating more than this many times its
+    compressed size (and more than 1 MiB) is refused as a possible bomb;
     ``max_record_bytes``: a longer JSON record (one NDJSON line) is skipped and counted.
     Override with ``SMS_AUDIT_MAX_BODY_BYTES``, ``SMS_AUDIT_MAX_INFLATE_RATIO``,
     ``SMS_AUDIT_MAX_RECORD_BYTES``.

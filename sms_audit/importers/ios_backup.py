@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from xml.parsers.expat import ExpatError
 
 from sms_audit.errors import CorruptArchive, UnsupportedArchive
 from sms_audit.importers import ios_sms_db
@@ -71,6 +70,7 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
     _record_device(_load_plist(path / "Info.plist", stats), manifest, stats)
     if manifest.get("IsEncrypted") is True:
         stats.details["ios_backup_encrypted"] = "yes"
+        _check_keybag(manifest, path)
         yield from _read_encrypted(path, options, stats)
         return
     stats.details["ios_backup_encrypted"] = "no"
@@ -85,8 +85,10 @@ def _load_plist(path: Path, stats: ReadStats) -> dict[str, Any]:
     try:
         with open(path, "rb") as stream:
             value = plistlib.load(stream)
-    except (plistlib.InvalidFileException, ValueError, OSError, ExpatError, TypeError, OverflowError) as exc:
-        stats.warnings.append(f"{path.name} is unreadable ({exc}); device details are missing")
+    except Exception as exc:  # noqa: BLE001 - plistlib raises many types on a malformed plist
+        stats.warnings.append(
+            f"{path.name} is unreadable ({exc or type(exc).__name__}); device details are missing"
+        )
         return {}
     return value if isinstance(value, dict) else {}
 
@@ -151,6 +153,30 @@ def _find_sms_db(path: Path, stats: ReadStats) -> Path:
 # --- encrypted backups ----------------------------------------------------------------------
 
 
+#: Key-derivation rounds: iPhones write DPIC 10,000,000 (PBKDF2-SHA256, iOS 10.2+) and ITER 10,000.
+_MAX_ROUNDS = 20_000_000
+
+
+def _check_keybag(manifest: dict[str, Any], path: Path) -> None:
+    """Refuse a keybag asking for more key-derivation rounds than any iPhone writes: a damaged
+    Manifest.plist (one flipped bit in DPIC) would otherwise keep the decryption busy for hours."""
+    keybag = manifest.get("BackupKeyBag")
+    if not isinstance(keybag, bytes):
+        return  # the decryption package says what is missing
+    at = 0
+    while at + 8 <= len(keybag):  # TLV: 4-byte tag, 4-byte big-endian length, value
+        tag, size = keybag[at : at + 4], int.from_bytes(keybag[at + 4 : at + 8], "big")
+        rounds = int.from_bytes(keybag[at + 8 : at + 8 + size], "big")
+        if tag in (b"ITER", b"DPIC") and size == 4 and rounds > _MAX_ROUNDS:
+            raise CorruptArchive(
+                f"the backup's keybag asks for {rounds:,} key-derivation rounds ({tag.decode()}); iPhones "
+                f"write at most 10,000,000, so Manifest.plist is damaged",
+                path=str(path),
+                hint="make a new encrypted backup in Finder/iTunes",
+            )
+        at += 8 + size
+
+
 def _read_encrypted(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator[Record]:
     """Decrypt sms.db into a private temporary directory, read it, and remove the directory."""
     try:
@@ -190,8 +216,8 @@ def _read_encrypted(path: Path, options: ReadOptions, stats: ReadStats) -> Itera
                     path=str(path),
                     hint=f"check {PASSWORD_ENV} (or what you typed)",
                 ) from None
-            except (ValueError, OSError, KeyError) as exc:
-                raise CorruptArchive(f"cannot decrypt the iOS backup ({exc})", path=str(path)) from None
+            except Exception as exc:  # noqa: BLE001 - the package has no error contract for damaged files
+                raise CorruptArchive(f"cannot decrypt the iOS backup ({_why(exc)})", path=str(path)) from None
             try:
                 backup.extract_file(
                     relative_path=_SMS_PATH, domain_like=_SMS_DOMAIN, output_filename=str(out)
@@ -200,14 +226,22 @@ def _read_encrypted(path: Path, options: ReadOptions, stats: ReadStats) -> Itera
                 raise UnsupportedArchive(
                     "the backup holds no Messages database (Library/SMS/sms.db)", path=str(path)
                 ) from None
-            except (ValueError, OSError) as exc:
-                raise CorruptArchive(f"cannot decrypt sms.db ({exc})", path=str(path)) from None
+            except Exception as exc:  # noqa: BLE001 - as above: a damaged manifest or sms.db
+                raise CorruptArchive(f"cannot decrypt sms.db ({_why(exc)})", path=str(path)) from None
         stats.details["ios_backup_sms_db"] = "Manifest.db (decrypted)"
         _record_hash(out, stats, "sms.db decrypted from the backup")
         yield from ios_sms_db.read_database(out, options, stats, source_file=str(path))
     finally:
         _discard(backup)
         shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _why(exc: Exception) -> str:
+    """What iphone_backup_decrypt said about a damaged keybag, manifest or file, in one line."""
+    kind = type(exc)
+    name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+    text = " ".join(str(exc).split())
+    return f"{name}: {text}" if text else name
 
 
 def _record_hash(db_path: Path, stats: ReadStats, what: str) -> None:

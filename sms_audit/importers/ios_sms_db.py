@@ -17,6 +17,7 @@ from sms_audit.importers._sqlite import (
     scalar,
     select_list,
     table_names,
+    text_value,
 )
 from sms_audit.importers.base import ReadOptions, ReadStats, Skip, build_messages, main_time_us
 from sms_audit.importers.typedstream import decode_attributed_body, strip_placeholders
@@ -171,7 +172,7 @@ def _chats(conn: sqlite3.Connection, tables: set[str]) -> dict[int, _Chat]:
             "ORDER BY j.chat_id, h.ROWID",
         ):
             if handle:
-                participants.setdefault(chat_id, []).append(handle)
+                participants.setdefault(chat_id, []).append(text_value(handle))
     cols = column_names(conn, "chat")
     chats: dict[int, _Chat] = {}
     query = (
@@ -180,7 +181,7 @@ def _chats(conn: sqlite3.Connection, tables: set[str]) -> dict[int, _Chat]:
     for rowid, guid, style, identifier, room_name in rows(conn, query + " ORDER BY ROWID"):
         people = tuple(dict.fromkeys(participants.get(rowid, ())))
         is_group = style == _GROUP_STYLE or bool(room_name) or len(people) > 1
-        chats[rowid] = _Chat(identifier or guid or str(rowid), is_group, people)
+        chats[rowid] = _Chat(text_value(identifier or guid or rowid), is_group, people)
     return chats
 
 
@@ -264,11 +265,11 @@ def _message(
     direction = (Direction.FAILED if error else Direction.OUT) if outgoing else Direction.IN
     # Received: the sender is the handle. Sent 1:1: the handle is the recipient (or, when it is 0,
     # the chat's only participant). Sent to a group: the group itself (its chat_identifier).
-    group_id = (chat.identifier if chat is not None else str(roomnames)) if is_group else ""
+    group_id = (chat.identifier if chat is not None else text_value(roomnames)) if is_group else ""
     if outgoing and is_group:
         address_raw = group_id
     else:
-        address_raw = str(handle or "") or (chat.identifier if chat is not None else "")
+        address_raw = text_value(handle) or (chat.identifier if chat is not None else "")
     if not address_raw:
         stats.skip("no handle or chat")
         return None
@@ -280,8 +281,8 @@ def _message(
     if is_spam:
         counts["spam"] += 1
     return Record(
-        message_id=make_message_id("ios", guid),
-        source_record=str(guid),
+        message_id=make_message_id("ios", text_value(guid)),
+        source_record=text_value(guid),
         direction=direction,
         timestamp_us=when,
         address_raw=address_raw,

@@ -90,7 +90,9 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
         records = (
             _ndjson(stream, stats, limits.max_record_bytes)
             if is_v2
-            else iter_json_array(io.TextIOWrapper(stream, "utf-8"), max_element=limits.max_record_bytes)  # type: ignore[arg-type]
+            else iter_json_array(
+                io.TextIOWrapper(stream, "utf-8", "replace"), max_element=limits.max_record_bytes
+            )  # type: ignore[arg-type]
         )
         ordinal = 0
         try:
@@ -185,14 +187,25 @@ def _ndjson(stream: IO[bytes], stats: ReadStats, max_line: int) -> Iterator[Any]
         if not line:
             continue
         try:
-            yield json.loads(line)
+            value = _loads(line)
         except RecursionError:
-            yield _BadLine("JSON nested too deeply")
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            value = _BadLine("JSON nested too deeply")
+        except json.JSONDecodeError:
             if not raw.endswith(b"\n"):
                 raise TruncatedJson from None
             stats.warnings.append(f"line {number} of {NDJSON} is not JSON; skipped")
-            yield _BadLine("a line that is not JSON")
+            value = _BadLine("a line that is not JSON")
+        except ValueError:  # json's int() refuses numbers of more than 4,300 digits
+            value = _BadLine("a number too long to read (over 4,300 digits)")
+        yield value
+
+
+def _loads(line: bytes) -> Any:
+    """One JSON value; bytes that are not UTF-8 (a damaged body) become U+FFFD, the record stays."""
+    try:
+        return json.loads(line)
+    except UnicodeDecodeError:
+        return json.loads(line.decode("utf-8", "replace"))
 
 
 def iter_json_array(
