@@ -250,6 +250,8 @@ class Col:
     styles: Mapping[str, str] = field(default_factory=dict)
     #: Where free text is cut: "end" (a message) or "start" (a path: the file name stays).
     cut: str = "end"
+    #: What a list holds, for "4 numbers" when not even its first item fits with the count.
+    noun: str = "items"
 
 
 _FREE_TEXT = frozenset(
@@ -327,7 +329,7 @@ def write_table(
         cells = []
         for spec in specs:
             value = row[spec.name]
-            text = _list_fit(value, widths[spec.name]) if isinstance(value, list) else value
+            text = _list_fit(value, widths[spec.name], spec.noun) if isinstance(value, list) else value
             cell = Text(text, style=spec.styles.get(text, ""))
             if cell_len(text) > widths[spec.name]:
                 if spec.cut == "start":
@@ -410,9 +412,10 @@ def _list_widths(items: Sequence[str], limit: int) -> list[int]:
     return widths
 
 
-def _list_fit(items: Sequence[str], width: int) -> str:
-    """As many items as fit in ``width`` cells, then "+N more" (the first item cut if it alone
-    does not fit)."""
+def _list_fit(items: Sequence[str], width: int, noun: str = "items") -> str:
+    """As many items as fit in ``width`` cells, then "+N more"; an item is never cut (a number cut
+    short is a wrong number): when not even the first fits with the count, the count alone
+    ("4 numbers")."""
     from rich.cells import cell_len
 
     if not items:
@@ -428,10 +431,9 @@ def _list_fit(items: Sequence[str], width: int) -> str:
     for text in (f"{items[0]}{more} more", f"{items[0]}{more}"):
         if cell_len(text) <= width:
             return text
-    # the first item cut to leave room for the count
-    return (
-        "…".join([_head(items[0], width - cell_len(more) - 1), more.lstrip()]) if len(items) > 1 else items[0]
-    )
+    if len(items) == 1:
+        return items[0] if cell_len(items[0]) <= width else f"1 {noun.removesuffix('s')}"
+    return f"{len(items)} {noun}"
 
 
 def _cell_width(value: Any, limit: int) -> int:

@@ -235,11 +235,24 @@ def test_table_list_cells_say_how_many_more() -> None:
         (53, "10690123456701 +2 more"),
         (38, "10690123456701 +2 more"),
         (35, "10690123456701 +2"),
-        (30, "1069012345…+2"),
+        (30, "3 items"),  # a number is never cut: the count alone
     ]:
         out = io.StringIO()
         write_table(rows, cols, out, width=width)
         assert out.getvalue().splitlines()[2].split("  ", 1)[1].strip() == expected, width
+
+
+def test_table_list_cells_never_cut_a_number() -> None:
+    cols = [Col("number", "Number", 100), Col("numbers", "Numbers", 100, free_text=True, noun="numbers")]
+    for numbers, expected in [
+        (["10690123456701", "10690123456702", "106575550001"], "3 numbers"),
+        (["10690123456701", "106575550001"], "2 numbers"),
+        (["106901234567012345"], "1 number"),
+    ]:
+        out = io.StringIO()
+        write_table([{"number": "10690123456701", "numbers": numbers}], cols, out, width=30)
+        row = out.getvalue().splitlines()[2]
+        assert row.split("  ", 1)[1].strip() == expected and "…" not in row, numbers
 
 
 def test_table_paths_keep_their_file_name() -> None:

@@ -299,7 +299,7 @@ def _summary_columns(spark_width: int | None) -> list[Col]:
     columns = [
         Col("who", "Brand / sender", 100, free_text=True, min_width=14, max_width=28),
         Col("volume", "Weekly volume", 45, width=spark_width) if spark_width else None,
-        Col("numbers", "Numbers", 50, free_text=True, min_width=14, max_width=32),
+        Col("numbers", "Numbers", 50, free_text=True, min_width=14, max_width=32, noun="numbers"),
         Col("first_unsubscribe", "Unsubscribed", 80, compact="first_unsubscribe_date"),
         Col("keyword", "Reply", 40),
         Col("confirmed", "Confirmed", 60),
