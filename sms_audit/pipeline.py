@@ -390,15 +390,20 @@ def labeller(
     ``rules`` default to the packaged rules plus the user's ``<config dir>/rules/*.toml``.
     """
     from sms_audit import config
-    from sms_audit.classifier import classifier_fingerprint, classify_frame, files_fingerprint, load_rules
+    from sms_audit.classifier.fingerprint import files_fingerprint
 
     if rules is not None:
+        from sms_audit.classifier.engine import classifier_fingerprint
+
         fingerprint = classifier_fingerprint(rules)
-    else:  # from the rule files' bytes: the rules are parsed only when something must be labelled
+    else:  # from the files' bytes: the rules and the model are loaded only when something must be labelled
         fingerprint = files_fingerprint(config.rules_dir())
     loaded: list[RuleSet] = [rules] if rules is not None else []
 
     def classify_rows(frame: pd.DataFrame) -> pd.DataFrame:
+        from sms_audit.classifier.engine import classify_frame
+        from sms_audit.classifier.rules import load_rules
+
         if not loaded:
             loaded.append(load_rules(config.rules_dir()))
         return classify_frame(frame, region=region, rules=loaded[0])

@@ -1,46 +1,48 @@
-"""The classifier: labels, reasons, flags, sender kinds and brands for the message frame."""
+"""The classifier: labels, reasons, flags, sender kinds and brands for the message frame.
+
+Names are imported on first use (PEP 562), so checking a store's label fingerprint
+(:func:`files_fingerprint`) does not load numpy, the rules or the content model.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sms_audit.classifier import content
-from sms_audit.classifier.engine import (
-    CLASSIFIER_VERSION,
-    classifier_fingerprint,
-    classify_frame,
-    default_rules,
-)
-from sms_audit.classifier.reader import read_classify_input
-from sms_audit.classifier.rules import Rule, RuleSet, load_rules, rules_from_toml
-from sms_audit.schema import CLASSIFY_COLUMNS, LABELS
+from sms_audit.classifier.fingerprint import CLASSIFIER_VERSION, files_fingerprint
+
+if TYPE_CHECKING:
+    from sms_audit.classifier.engine import classifier_fingerprint, classify_frame, default_rules
+    from sms_audit.classifier.reader import read_classify_input
+    from sms_audit.classifier.rules import Rule, RuleSet, load_rules, rules_from_toml
+    from sms_audit.schema import CLASSIFY_COLUMNS, LABELS
+
+_LAZY = {
+    "classifier_fingerprint": "sms_audit.classifier.engine",
+    "classify_frame": "sms_audit.classifier.engine",
+    "default_rules": "sms_audit.classifier.engine",
+    "read_classify_input": "sms_audit.classifier.reader",
+    "Rule": "sms_audit.classifier.rules",
+    "RuleSet": "sms_audit.classifier.rules",
+    "load_rules": "sms_audit.classifier.rules",
+    "rules_from_toml": "sms_audit.classifier.rules",
+    "CLASSIFY_COLUMNS": "sms_audit.schema",
+    "LABELS": "sms_audit.schema",
+}
 
 
-def files_fingerprint(user_dir: Path | None) -> str:
-    """A hash of what decides labels, from files' bytes alone (cheap: nothing is parsed): the
-    packaged content model, the packaged rules and ``user_dir``'s, and the classifier version, so a
-    store can tell at once whether its labels are current (16 hex digits)."""
-    import hashlib
-    from importlib import resources
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sms_audit.classifier' has no attribute {name!r}")
+    import importlib
 
-    from sms_audit import __version__
-
-    digest = hashlib.sha256(f"sms-audit {__version__} classifier {CLASSIFIER_VERSION}".encode())
-    digest.update(hashlib.sha256(content.packaged_model_bytes() or b"").digest())
-    package = resources.files("sms_audit") / "rules"
-    for entry in sorted(package.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".toml"):
-            digest.update(entry.name.encode() + b"\0" + entry.read_bytes())
-    if user_dir is not None and user_dir.is_dir():
-        for path in sorted(user_dir.glob("*.toml")):
-            try:
-                digest.update(b"user/" + path.name.encode() + b"\0" + path.read_bytes())
-            except OSError:
-                digest.update(b"unreadable/" + path.name.encode())
-    return digest.hexdigest()[:16]
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 __all__ = [
+    "CLASSIFIER_VERSION",
     "CLASSIFY_COLUMNS",
     "LABELS",
     "Rule",

@@ -30,16 +30,15 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sms_audit.classifier.fingerprint import packaged_model_bytes
+
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-MODEL_FILE = "content-model.bin"
-MANIFEST_FILE = "content-model.manifest.json"
 _MAGIC = b"sms-audit content model 1\n"
 _NGRAM_MAX = 4
 _HASH_MUL = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing (Knuth): odd, spreads the high bits
@@ -605,15 +604,6 @@ def _explain(
 
 
 # --- the packaged model ---------------------------------------------------------------------------
-
-
-def packaged_model_bytes() -> bytes | None:
-    """The packaged model file, or None when the package was built without it."""
-    path = resources.files("sms_audit.classifier") / "data" / MODEL_FILE
-    try:
-        return path.read_bytes()
-    except (FileNotFoundError, OSError):
-        return None
 
 
 @lru_cache(maxsize=1)

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sms_audit.classifier import content
+from sms_audit.classifier import content, fingerprint
 from sms_audit.classifier.brands import BRAND_GROUPS, BRAND_PATTERN, clean_brand, dlt_brand, resolve_key
+from sms_audit.classifier.fingerprint import CLASSIFIER_VERSION
 from sms_audit.classifier.rules import CONTENT_LABEL, KEYWORD_GROUP, Rule, RuleSet, load_rules
 from sms_audit.normalize import BUSINESS_KINDS, PERSONAL_KINDS, SenderKind, infer_region, normalize_address
 from sms_audit.schema import CLASSIFY_COLUMNS, LABELS
@@ -40,7 +41,6 @@ _ECHO_TRIM = " \t!！.。,，~～?？"
 #: text. User rules always rank above it (their priority is raised to MODEL_PRIORITY + 1 at least).
 MODEL_PRIORITY = 50
 #: Bump when a code change alters labels for the same rules and model (part of the fingerprint).
-CLASSIFIER_VERSION = "2"
 # A link, with or without a scheme: "http…", "www.", or host.tld with a TLD that SMS links use.
 # TLDs: the generic ones, the country codes of the corpora's and users' regions, and the TLDs
 # Spamhaus lists among the most abused (spamhaus.org/reputation-statistics/cctlds, /gtlds).
@@ -100,7 +100,7 @@ def classifier_fingerprint(rules: RuleSet | None = None) -> str:
     rules = rules or default_rules()
     digest = hashlib.sha256()
     digest.update(f"sms-audit {__version__} classifier {CLASSIFIER_VERSION}\n".encode())
-    digest.update(hashlib.sha256(content.packaged_model_bytes() or b"").digest())
+    digest.update(hashlib.sha256(fingerprint.packaged_model_bytes() or b"").digest())
     for rule in rules.rules:
         fields = asdict(rule)
         fields.pop("origin")

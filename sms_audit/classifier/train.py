@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sms_audit.classifier import content
+from sms_audit.classifier import content, fingerprint
 from sms_audit.classifier.corpora import (
     CLASSES,
     CODE_RELABEL,
@@ -295,7 +295,7 @@ def build(corpora: Path, dev: Path, params: Params) -> tuple[bytes, bytes]:
     }
     model = fit(data, rows, params, meta)
     manifest = {
-        "model": content.MODEL_FILE,
+        "model": fingerprint.MODEL_FILE,
         "model_sha256": hashlib.sha256(model.to_bytes()).hexdigest(),
         "trained_rows": len(kept),
         "classes": meta["classes"],
@@ -331,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.corpora}: no corpora folder", file=sys.stderr)
         return 2
     model_bytes, manifest = build(args.corpora, args.dev, Params())
-    model_path, manifest_path = args.out / content.MODEL_FILE, args.out / content.MANIFEST_FILE
+    model_path, manifest_path = args.out / fingerprint.MODEL_FILE, args.out / fingerprint.MANIFEST_FILE
     if args.check:
         same = model_path.exists() and model_path.read_bytes() == model_bytes
         same_manifest = manifest_path.exists() and manifest_path.read_bytes() == manifest

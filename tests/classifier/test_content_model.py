@@ -11,7 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sms_audit.classifier import classifier_fingerprint, classify_frame, content, engine, load_rules
+from sms_audit.classifier import (
+    classifier_fingerprint,
+    classify_frame,
+    content,
+    engine,
+    fingerprint,
+    load_rules,
+)
 from sms_audit.classifier.corpora import CLASSES
 from sms_audit.normalize import normalize_address
 
@@ -65,14 +72,14 @@ def test_model_file_round_trips_and_is_deterministic() -> None:
 
 
 def test_packaged_model_and_manifest_are_shipped_and_agree() -> None:
-    data = content.packaged_model_bytes()
+    data = fingerprint.packaged_model_bytes()
     assert data is not None and len(data) <= 10 * 1024 * 1024
     model = content.packaged_model()
     assert model is not None and model.classes == CLASSES
     from importlib import resources
 
     manifest = json.loads(
-        (resources.files("sms_audit.classifier") / "data" / content.MANIFEST_FILE).read_text()
+        (resources.files("sms_audit.classifier") / "data" / fingerprint.MANIFEST_FILE).read_text()
     )
     assert manifest["model_sha256"] == hashlib.sha256(data).hexdigest()
     assert manifest["corpora"] and all(f["sha256"] for c in manifest["corpora"] for f in c["files"])
