@@ -207,7 +207,7 @@ _REPORT_SELECT = ", ".join(("l." if c in _LABEL_COLUMNS else "m.") + c for c in 
 _BOOLEAN = frozenset(
     {"is_group", "has_attachments", "is_filtered", "is_resubscribe", "is_trap", "is_promotional"}
 )
-FETCH = 50_000  # rows per classification chunk when labelling
+FETCH = 20_000  # rows per classification chunk when labelling
 STREAM_BATCH = 10_000  # rows per frame when streaming messages out: small frames, flat memory
 LOCK_TIMEOUT_ENV = "SMS_AUDIT_LOCK_TIMEOUT"
 DEFAULT_LOCK_TIMEOUT = 600.0  # seconds a second import waits for the first (cron jobs overlap)
