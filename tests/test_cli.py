@@ -473,3 +473,31 @@ def test_cli_global_option_names_inside_values_stay_values() -> None:
         "--db",
     ]
     assert hoist_global_options(["--db", "x", "imports"], takes) == ["--db", "x", "imports"]
+
+
+def test_cli_classify_streams_every_shape_of_input_back_in_order(tmp_path: Path) -> None:
+    """Messages are re-read from a spool for the output: a field first seen late, a body with
+    U+2028 (not a line break in JSONL), and a CSV body with a quoted line break all come back
+    as given, in input order, each with its own labels."""
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text(
+        '{"direction": "in", "sender": "10690123456701", "body": "【优选商城】双11狂欢\u2028满减，回T退订"}\n'
+        "\n"
+        '{"direction": "out", "sender": "10690123456701", "body": "T", "timestamp": "2025-11-02T10:00:00Z"}\n'
+        '{"direction": "in", "sender": "+8613800138000", "body": "晚上一起吃饭吗", "n": 3}\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["classify", str(jsonl), "--format", "jsonl"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.split("\n") if line]
+    assert [r["body"] for r in rows] == ["【优选商城】双11狂欢\u2028满减，回T退订", "T", "晚上一起吃饭吗"]
+    assert [r["label"] for r in rows] == ["marketing", "unsubscribe-reply", "other"]
+    assert "timestamp" not in rows[0] and rows[1]["timestamp"] == "2025-11-02T10:00:00Z"
+    assert rows[2]["n"] == 3 and "n" not in rows[0]
+    csv_file = tmp_path / "in.csv"
+    csv_file.write_text(
+        'direction,address,body\r\nin,95555,"line one\r\nline two"\r\nout,95555,hello\r\n', encoding="utf-8"
+    )
+    result = runner.invoke(app, ["classify", str(csv_file), "--format", "jsonl"])
+    rows = [json.loads(line) for line in result.stdout.split("\n") if line]
+    assert [(r["direction"], r["body"]) for r in rows] == [("in", "line one\r\nline two"), ("out", "hello")]

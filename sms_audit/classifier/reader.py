@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
+from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO, TextIO
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from sms_audit.errors import UsageError
 
@@ -24,60 +27,113 @@ _EXTENSIONS = {
 }
 
 
+#: The input fields the classifier reads (the others only pass through to the output).
+_CLASSIFIER_FIELDS = ("direction", "sender", "address", "body", "timestamp", "sender_kind")
+
+
 @dataclass(slots=True)
 class ClassifyInput:
     """Messages given to ``sms-audit classify``: a frame to classify and each message as given.
 
-    ``frame`` has every input field as text plus ``address`` (a message's ``address``, or its
-    ``sender`` where it has no address); ``records`` are the messages exactly as read — JSON
-    values keep their types and a field a message lacks stays absent; ``columns`` lists every
-    input field in first-seen order.
+    ``frame`` has the input fields the classifier reads (``direction``, ``sender``, ``address``,
+    ``body``, ``timestamp``, ``sender_kind`` — those present) as text, ``address`` being a
+    message's ``address``, or its ``sender`` where it has no address. :meth:`records` yields the
+    messages exactly as read, in input order — JSON values keep their types and a field a message
+    lacks stays absent — re-read from a private spool file, so memory holds only the frame;
+    ``columns`` lists every input field in first-seen order.
     """
 
     frame: pd.DataFrame
-    records: list[dict[str, object]]
     columns: list[str]
     fmt: str
+    spool: IO[str]
+
+    def records(self) -> Iterator[dict[str, object]]:
+        """Every message as given, in input order (one pass over the spool per call)."""
+        self.spool.seek(0)
+        if self.fmt == "jsonl":
+            for line in self.spool:
+                if line.strip():
+                    yield json.loads(line)
+            return
+        names = self.columns
+        for row in _rows(csv.reader(self.spool, **_dialect(self.fmt)), len(names), "<spool>"):
+            yield dict(zip(names, row, strict=True))
+
+    def close(self) -> None:
+        self.spool.close()
 
 
 def read_classify_input(
     stream: TextIO | BinaryIO, input_format: str | None, name: str | None
 ) -> pd.DataFrame:
-    """The frame of :func:`read_classify_records` (``frame.attrs["input_columns"]`` names the input fields)."""
+    """Every input field as text, plus ``address`` as in :func:`read_classify_records`, in one
+    frame (``frame.attrs["input_columns"]`` names the input fields)."""
+    import pandas as pd
+
     data = read_classify_records(stream, input_format, name)
-    data.frame.attrs["input_columns"] = data.columns
-    return data.frame
+    with closing(data):
+        rows = [[_as_text(record.get(c)) for c in data.columns] for record in data.records()]
+    string = pd.StringDtype("pyarrow", na_value=float("nan"))
+    frame = pd.DataFrame(rows, columns=data.columns, dtype=object).astype(string)
+    frame["address"] = data.frame["address"]
+    frame.attrs["input_columns"] = data.columns
+    return frame
 
 
 def read_classify_records(
     stream: TextIO | BinaryIO, input_format: str | None, name: str | None
 ) -> ClassifyInput:
-    """Parse messages for ``sms-audit classify`` (JSONL, CSV or TSV).
+    """Parse messages for ``sms-audit classify`` (JSONL, CSV or TSV), line by line.
 
     The format is ``input_format`` if given, else taken from ``name``'s extension, else sniffed:
     ``{`` first → JSONL, a tab in the header → TSV, otherwise CSV. Needs ``direction``, ``body``
-    and ``sender`` or ``address``. Raises UsageError on a missing field or a malformed line.
+    and ``sender`` or ``address``. Raises UsageError on a missing field or a malformed line. The
+    input is copied to an anonymous temporary file (removed when closed, private to the user)
+    so the messages can be written out again without holding them in memory.
     """
+    import tempfile
+
     import pandas as pd
 
     label = name or "<stdin>"
-    raw = stream.read()
-    text = raw.decode("utf-8-sig", errors="replace") if isinstance(raw, bytes) else raw.lstrip("\ufeff")
-    fmt = _detect(text, input_format, name, label)
-    if fmt == "jsonl":
-        columns, rows, records = _read_jsonl(text, label)
+    text_stream: TextIO
+    if isinstance(stream, (io.RawIOBase, io.BufferedIOBase)) or "b" in getattr(stream, "mode", ""):
+        binary: Any = stream
+        text_stream = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace", newline="")
     else:
-        columns, rows = _read_delimited(text, "\t" if fmt == "tsv" else ",", label)
-        records = [dict(zip(columns, row, strict=True)) for row in rows]
-    frame = pd.DataFrame(rows, columns=columns, dtype=object)
+        text_stream = stream  # type: ignore[assignment]
+    spool = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115 - ClassifyInput closes it
+    try:
+        head: list[str] = []
+        for line in text_stream:
+            line = line.lstrip("\ufeff") if not head else line
+            head.append(line)
+            if line.strip():
+                break
+        fmt = _detect("".join(head), input_format, name, label)
+
+        def lines() -> Iterator[str]:  # the input as read, copied to the spool on the way
+            for line in itertools.chain(head, text_stream):
+                spool.write(line)
+                yield line
+
+        if fmt == "jsonl":
+            columns, fields = _read_jsonl(lines(), label)
+        else:
+            columns, fields = _read_delimited(lines(), fmt, label)
+        spool.flush()
+    except BaseException:
+        spool.close()
+        raise
     string = pd.StringDtype("pyarrow", na_value=float("nan"))
-    for column in frame.columns:
-        frame[column] = frame[column].fillna("").astype(str).astype(string)
-    present = set(frame.columns)
+    frame = pd.DataFrame({key: pd.array(values, dtype=string) for key, values in fields.items()})
+    present = set(columns)
     missing = [f for f in ("direction", "body") if f not in present]
     if "sender" not in present and "address" not in present:
         missing.append("sender (or address)")
     if missing:
+        spool.close()
         raise UsageError(
             f"{fmt} input lacks required field(s): {', '.join(missing)}",
             path=label,
@@ -87,7 +143,7 @@ def read_classify_records(
         frame["address"] = frame["sender"]
     elif "sender" in present:  # files that mix the two: a row's sender stands in for its missing address
         frame["address"] = frame["address"].where(frame["address"] != "", frame["sender"])
-    return ClassifyInput(frame=frame, records=records, columns=list(columns), fmt=fmt)
+    return ClassifyInput(frame=frame, columns=columns, fmt=fmt, spool=spool)
 
 
 def _detect(text: str, input_format: str | None, name: str | None, label: str) -> str:
@@ -113,10 +169,12 @@ def _detect(text: str, input_format: str | None, name: str | None, label: str) -
     return "tsv" if "\t" in header else "csv"
 
 
-def _read_jsonl(text: str, label: str) -> tuple[list[str], list[list[str]], list[dict[str, object]]]:
+def _read_jsonl(lines: Iterable[str], label: str) -> tuple[list[str], dict[str, list[str]]]:
+    """Every field name in first-seen order, and the classifier's fields as text per message."""
     columns: dict[str, None] = {}
-    records: list[dict[str, object]] = []
-    for number, line in enumerate(text.splitlines(), 1):
+    fields: dict[str, list[str]] = {}
+    count = 0
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
@@ -126,11 +184,14 @@ def _read_jsonl(text: str, label: str) -> tuple[list[str], list[list[str]], list
         if not isinstance(record, dict):
             raise UsageError(f"line {number}: expected a JSON object", path=label)
         for key in record:
-            columns.setdefault(str(key), None)
-        records.append(record)
-    names = list(columns)
-    rows = [[_as_text(record.get(key)) for key in names] for record in records]
-    return names, rows, records
+            if key not in columns:
+                columns[str(key)] = None
+                if key in _CLASSIFIER_FIELDS:
+                    fields[key] = [""] * count  # a field first seen late: earlier messages lack it
+        for key, values in fields.items():
+            values.append(_as_text(record.get(key)))
+        count += 1
+    return list(columns), fields
 
 
 def _as_text(value: object) -> str:
@@ -145,13 +206,36 @@ def _as_text(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _read_delimited(text: str, delimiter: str, label: str) -> tuple[list[str], list[list[str]]]:
+def _dialect(fmt: str) -> dict[str, Any]:
     # TSV has no quoting convention: a '"' in a body is a literal character (as in eval/dev.tsv).
-    reader = csv.reader(
-        io.StringIO(text, newline=""),
-        delimiter=delimiter,
-        quoting=csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL,
-    )
+    if fmt == "tsv":
+        return {"delimiter": "\t", "quoting": csv.QUOTE_NONE}
+    return {"delimiter": ",", "quoting": csv.QUOTE_MINIMAL}
+
+
+def _rows(reader: Any, width: int, label: str, *, header: bool = True) -> Iterator[list[str]]:
+    """The data rows of a CSV/TSV reader (its header skipped when ``header``): blank lines
+    skipped, short rows padded, long rows an error."""
+    try:
+        if header:
+            next(reader)
+        for row in reader:
+            if not row or row == [""]:
+                continue
+            if len(row) < width:
+                row = row + [""] * (width - len(row))
+            elif len(row) > width:
+                raise UsageError(f"line {reader.line_num}: {len(row)} fields, header has {width}", path=label)
+            yield row
+    except StopIteration:
+        return
+    except csv.Error as exc:
+        raise UsageError(f"line {reader.line_num}: {exc}", path=label) from None
+
+
+def _read_delimited(lines: Iterable[str], fmt: str, label: str) -> tuple[list[str], dict[str, list[str]]]:
+    """The header's field names, and the classifier's fields per message."""
+    reader = csv.reader(lines, **_dialect(fmt))
     try:
         header = next(reader)
     except StopIteration:
@@ -159,18 +243,9 @@ def _read_delimited(text: str, delimiter: str, label: str) -> tuple[list[str], l
     except csv.Error as exc:
         raise UsageError(f"cannot parse header: {exc}", path=label) from None
     names = [h.strip() for h in header]
-    rows: list[list[str]] = []
-    try:
-        for row in reader:
-            if not row or row == [""]:
-                continue
-            if len(row) < len(names):
-                row = row + [""] * (len(names) - len(row))
-            elif len(row) > len(names):
-                raise UsageError(
-                    f"line {reader.line_num}: {len(row)} fields, header has {len(names)}", path=label
-                )
-            rows.append(row)
-    except csv.Error as exc:
-        raise UsageError(f"line {reader.line_num}: {exc}", path=label) from None
-    return names, rows
+    wanted = [(i, n) for i, n in enumerate(names) if n in _CLASSIFIER_FIELDS]
+    fields: dict[str, list[str]] = {n: [] for _, n in wanted}
+    for row in _rows(reader, len(names), label, header=False):
+        for i, n in wanted:
+            fields[n].append(row[i])
+    return names, fields

@@ -5,10 +5,10 @@ from __future__ import annotations
 import itertools
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -236,6 +236,18 @@ def messages(
     raise typer.Exit(state.exit_code)
 
 
+def _classified(given: Iterator[dict[str, Any]], labelled: Any) -> Iterator[dict[str, Any]]:
+    """Every input message as given (JSON types kept, absent fields absent), then its labels;
+    the labels turned into dicts 10,000 rows at a time, so memory does not grow with the input."""
+    from sms_audit.classifier import CLASSIFY_COLUMNS
+
+    labels = labelled[list(CLASSIFY_COLUMNS)]
+    for start in range(0, len(labels), 10_000):
+        for labels_row in labels.iloc[start : start + 10_000].to_dict("records"):
+            record = next(given)
+            yield {**{k: v for k, v in record.items() if k not in CLASSIFY_COLUMNS}, **labels_row}
+
+
 def classify(
     ctx: typer.Context,
     source: Annotated[
@@ -279,13 +291,11 @@ def classify(
             raise SmsAuditError(f"cannot read: {exc.strerror or exc}", path=source) from None
         except UnicodeDecodeError:
             raise SmsAuditError("not UTF-8 text", path=source, hint="save the file as UTF-8") from None
-    labelled = classify_frame(data.frame, region=state.region, rules=load_rules(config.rules_dir()))
-    label_records = labelled[list(CLASSIFY_COLUMNS)].to_dict("records")
-    # every input field passes through as given (JSON types, absent stays absent), then the labels
-    records = [
-        {**{k: v for k, v in given.items() if k not in CLASSIFY_COLUMNS}, **labels}
-        for given, labels in zip(data.records, label_records, strict=True)
-    ]
+    try:
+        labelled = classify_frame(data.frame, region=state.region, rules=load_rules(config.rules_dir()))
+    except BaseException:
+        data.close()
+        raise
     columns = tuple(c for c in data.columns if c not in CLASSIFY_COLUMNS) + CLASSIFY_COLUMNS
     view = RecordView(
         json_key="messages",
@@ -293,6 +303,7 @@ def classify(
         exact_keys=True,
         wide=wide,
     )
-    count = emit(records, columns, chosen_format, output, view)
+    with closing(data):
+        count = emit(_classified(data.records(), labelled), columns, chosen_format, output, view)
     info(state, f"{count} messages classified")
     raise typer.Exit(state.exit_code)
