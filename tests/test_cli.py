@@ -501,3 +501,25 @@ def test_cli_classify_streams_every_shape_of_input_back_in_order(tmp_path: Path)
     result = runner.invoke(app, ["classify", str(csv_file), "--format", "jsonl"])
     rows = [json.loads(line) for line in result.stdout.split("\n") if line]
     assert [(r["direction"], r["body"]) for r in rows] == [("in", "line one\r\nline two"), ("out", "hello")]
+
+
+@pytest.mark.parametrize("args", [["--limit", "1"], []])
+def test_cli_messages_stopped_early_prints_nothing_but_the_rows(tmp_path: Path, args: list[str]) -> None:
+    """A read ended early (--limit, or a reader that closes the pipe) leaves no 'Exception
+    ignored' about a cursor of a closed store on stderr."""
+    db = tmp_path / "s.sqlite"
+    backup = tmp_path / "sms.xml"  # more messages than one streamed batch (STREAM_BATCH)
+    rows = [
+        sms(f"1069{i % 300:08d}", 1700000000000 + i * 1000, f"【店{i % 300}】第{i}期 回T退订")
+        for i in range(12_000)
+    ]
+    backup.write_text(document(*rows), encoding="utf-8")
+    assert runner.invoke(app, ["--db", str(db), "-q", "import", str(backup)]).exit_code == 0
+    command = [sys.executable, "-m", "sms_audit", "--db", str(db), "messages", "--format", "jsonl", *args]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(1)
+    proc.stdout.close()  # as `| head -c 1` does
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0
+    assert "Exception" not in err and "Traceback" not in err, err

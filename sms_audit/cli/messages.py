@@ -207,15 +207,20 @@ def messages(
     flt = MessageFilter.from_options(
         since=since, until=until, sender=sender, direction=direction, search=search, label=label
     )
-    with message_store(state, archives or [], input_format, archive_timezone, csv_map) as store:
-        batches = iter_store(
-            store,
-            flt,
-            region=state.region_choice(),
-            limit=limit,
-            newest_first=newest_first,
-            progress=lambda description: progress(state, description),
-        )
+    with (
+        message_store(state, archives or [], input_format, archive_timezone, csv_map) as store,
+        # closed before the store is: a reader stopped early (--limit, a closed pipe) holds a cursor
+        closing(
+            iter_store(
+                store,
+                flt,
+                region=state.region_choice(),
+                limit=limit,
+                newest_first=newest_first,
+                progress=lambda description: progress(state, description),
+            )
+        ) as batches,
+    ):
         first = next(batches, None)
         zone = display_timezone(state, timezone, first.region.code if first is not None else None)
         view = replace(
