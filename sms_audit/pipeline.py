@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -679,7 +679,7 @@ def iter_store(
     limit: int | None = None,
     newest_first: bool = False,
     progress: ProgressFactory | None = None,
-) -> Iterator[Messages]:
+) -> Generator[Messages, None, None]:
     """:func:`load_store` in batches of at most :data:`~sms_audit.store.STREAM_BATCH` messages: the first
     arrives at once and memory stays flat however large the store."""
     from sms_audit.query import MessageFilter
