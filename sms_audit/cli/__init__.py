@@ -82,9 +82,10 @@ class _Group(TyperGroup):
         except KeyboardInterrupt:
             sys.stderr.write("interrupted\n")
             raise typer.Exit(ExitCode.INTERRUPTED) from None
-        except BrokenPipeError:
+        except BrokenPipeError:  # the reader stopped early (| head): quiet, with the run's exit code
             _silence_stdout()
-            raise typer.Exit(ExitCode.OK) from None
+            state = ctx.find_object(AppState)
+            raise typer.Exit(state.exit_code if state is not None else ExitCode.OK) from None
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
         except Exception as exc:  # a bug: say so in one line, keep message text out of it

@@ -164,6 +164,8 @@ def report(
         with status(state, f"analysing {len(messages.frame)} messages"):
             result = audit(messages, options=options, since_state=seen)
         _policy_info(state, messages, options, result.policy.name)
+        if check and counts(result)["violations"]:
+            state.fail(ExitCode.FINDINGS)  # decided before writing: a reader that stops early keeps it
         shown = redact_report(result) if redact else result
         to_stdout = output is None or output == "-"
         resolved = resolve_format(chosen_format, to_stdout=to_stdout)
@@ -184,10 +186,7 @@ def report(
             )
         if seen is not None:
             remember_shown(result, seen)
-    code = state.exit_code
-    if code == ExitCode.OK and check and counts(result)["violations"]:
-        code = ExitCode.FINDINGS
-    raise typer.Exit(code)
+    raise typer.Exit(state.exit_code)
 
 
 def evidence(

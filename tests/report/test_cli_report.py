@@ -394,3 +394,21 @@ def test_cli_report_iphone_sample_groups_acme_outlet_with_acme() -> None:
     assert rows["bluebottlecoffee"]["status"] == "honoured"
     rx = [f for f in doc["findings"] if "Rx Reminder" in f.get("body", "")]
     assert rx == []  # a pharmacy pickup notice is not marketing
+
+
+@pytest.mark.parametrize("fmt", ["table", "jsonl", "md"])
+def test_report_check_keeps_exit_1_when_the_reader_stops_early(fmt: str) -> None:
+    """`report --check | head -1`: the reader closes the pipe before the report is written; the
+    run still exits 1 (violations), quietly."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    command = [sys.executable, "-m", "sms_audit", "report", str(SAMPLE), "--check", "--format", fmt]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before anything is written: every write meets a closed pipe
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1, err
+    assert "Traceback" not in err and "Exception" not in err
