@@ -260,6 +260,25 @@ _FREE_TEXT = frozenset(
 _GAP = 2  # cells between two columns
 
 
+def GROUP_ADDRESS(text: str) -> str:  # used like a constant: Col(..., compact=GROUP_ADDRESS)
+    """A group conversation's participants ("a~b~c", as the store keys them) as the first one and
+    a count ("a +2"): the column then fits without cutting a number."""
+    first, sep, rest = text.partition("~")
+    return f"{first} +{rest.count('~') + 1}" if sep else text
+
+
+_SHORT_LABELS = {
+    "unsubscribe-confirmation": "confirmation",
+    "unsubscribe-reply": "unsub reply",
+    "verification": "code",
+}
+
+
+def SHORT_LABEL(text: str) -> str:  # used like a constant: Col(..., compact=SHORT_LABEL)
+    """A label in at most 12 cells ("unsubscribe-confirmation" → "confirmation")."""
+    return _SHORT_LABELS.get(text, text)
+
+
 def MINUTES(text: str) -> str:  # used like a constant: Col(..., compact=MINUTES)
     """A table time without its seconds ("2025-06-02 11:24:00" → "2025-06-02 11:24")."""
     return text[:16] if len(text) == 19 and text[16] == ":" else text

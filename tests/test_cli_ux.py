@@ -248,7 +248,7 @@ def test_wide_shows_every_column(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("COLUMNS", "80")
     narrow = runner.invoke(app, ["messages", str(SAMPLE), "--format", "table", "--limit", "25"])
     wide = runner.invoke(app, ["messages", str(SAMPLE), "--format", "table", "--limit", "25", "--wide"])
-    assert narrow.stdout.splitlines()[1].split() == ["Time", "Number", "Label", "Message"]
+    assert narrow.stdout.splitlines()[1].split() == ["Time", "Dir", "Number", "Label", "Message"]
     assert wide.stdout.splitlines()[1].split() == ["Time", "Dir", "Number", "Brand", "Label", "Message"]
     assert _widest(narrow.stdout) <= 80 < _widest(wide.stdout)
     assert "2025-06-02 11:24:00" in wide.stdout and "2025-06-02 11:24 " in narrow.stdout

@@ -37,7 +37,7 @@ from sms_audit.cli.common import (
     report_archive,
 )
 from sms_audit.errors import ExitCode, UsageError
-from sms_audit.output import MINUTES, Col, RecordFormat, RecordView
+from sms_audit.output import GROUP_ADDRESS, MINUTES, SHORT_LABEL, Col, RecordFormat, RecordView
 
 if TYPE_CHECKING:
     from sms_audit.pipeline import ArchiveResult
@@ -71,9 +71,9 @@ _MESSAGES_VIEW = RecordView(
     table_specs=(
         Col("timestamp", "Time", 95, compact=MINUTES),
         Col("direction", "Dir", 60),
-        Col("address", "Number", 90),
+        Col("address", "Number", 90, compact=GROUP_ADDRESS),
         Col("brand", "Brand", 40, free_text=True, min_width=8, max_width=20),
-        Col("label", "Label", 70),
+        Col("label", "Label", 70, compact=SHORT_LABEL),
         Col("body", "Message", 100, free_text=True, min_width=24, max_width=80),
     ),
 )
@@ -91,8 +91,8 @@ CLASSIFY_INPUT_FORMATS = ("jsonl", "csv", "tsv")
 _CLASSIFY_TABLE = (
     Col("direction", "Dir", 60),
     Col("sender", "Sender", 85),
-    Col("address", "Number", 80),
-    Col("label", "Label", 100),
+    Col("address", "Number", 80, compact=GROUP_ADDRESS),
+    Col("label", "Label", 100, compact=SHORT_LABEL),
     Col("brand", "Brand", 40, free_text=True, min_width=8, max_width=20),
     Col("reason", "Why", 50, free_text=True, min_width=12, max_width=40),
     Col("body", "Message", 95, free_text=True, min_width=20, max_width=60),
