@@ -438,3 +438,22 @@ def test_property_any_input_raises_only_typed_errors(tmp_path: Path, data: bytes
                 _records(path, csv_map)
             except SmsAuditError:
                 pass
+
+
+@pytest.mark.parametrize(
+    "hostile", ["\x1b[31mred\x1b[0m", "ring\x07", "\x1b]8;;https://x.example\x07link\x1b]8;;\x07", "a\x0bb\x0cc"]
+)
+def test_control_characters_in_a_body_do_not_make_the_csv_binary(tmp_path: Path, hostile: str) -> None:
+    """Escape codes and bells inside message text are text: the file is still a CSV (with or
+    without --csv-map), and the body keeps them."""
+    path = tmp_path / "export.csv"
+    path.write_bytes(plain_csv(HEADER, [*ROWS[:2], ["2025-09-13 11:00", "Received", PORT, hostile, ""]]))
+    assert csv_export.sniff(path)
+    records, _ = _records(path, "date=Time,direction=Folder,address=Number,body=Content")
+    assert [r.body for r in records] == [AD1, "TD", hostile]
+
+
+def test_binary_with_a_csv_look_is_still_refused(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_bytes(plain_csv(HEADER, ROWS) + b"\x00" * 64)
+    assert not csv_export.sniff(path)
