@@ -260,6 +260,11 @@ _FREE_TEXT = frozenset(
 _GAP = 2  # cells between two columns
 
 
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """``"1 message"``, ``"2 messages"``: a count with its noun in the right number."""
+    return f"{count} {singular if count == 1 else (many or singular + 's')}"
+
+
 def GROUP_ADDRESS(text: str) -> str:  # used like a constant: Col(..., compact=GROUP_ADDRESS)
     """A group conversation's participants ("a~b~c", as the store keys them) as the first one and
     a count ("a +2"): the column then fits without cutting a number."""

@@ -369,21 +369,31 @@ def _short(stamp: str) -> str:
 def write_preview(doc: Mapping[str, Any], stream: TextIO) -> None:
     """What a findings file would share, for a person to read before sending it: two tables and
     what is left out. Texts are shown exactly as in the file (masked), terminal-safe."""
-    from sms_audit.output import visible, write_table
+    import textwrap
+
+    from sms_audit.output import Col, plural, table_width, visible, write_table
+
+    width = table_width(stream)
+
+    def paragraph(text: str) -> str:  # wrapped to the terminal, like the tables
+        return textwrap.fill(text, width=width, break_on_hyphens=False) if width else text
 
     period = doc["period"]
     stream.write(
         visible(
-            f"Findings to share: donor id {doc['donor_id']} (random), region {doc['region'] or 'unknown'}, "
-            f"policy {doc['policy']['name']}, {period['first_day'] or '?'} to {period['last_day'] or '?'}, "
-            f"{doc['messages_checked']} messages checked.\n\n",
+            paragraph(
+                f"Findings to share: donor id {doc['donor_id']} (random), region "
+                f"{doc['region'] or 'unknown'}, policy {doc['policy']['name']}, {period['first_day'] or '?'} "
+                f"to {period['last_day'] or '?'}, {plural(doc['messages_checked'], 'message')} checked."
+            )
+            + "\n\n",
         )
     )
     brands = [
         {
             "brand": brand_label(b["brand_display"]) if b["brand"] else b["subject"],
             "key": b["brand"],
-            "numbers": ", ".join(n["number"] for n in b["numbers"]),
+            "numbers": [n["number"] for n in b["numbers"]],
             "unsubscribes": len(b["unsubscribes"]),
             "ignored": sum(u["status"] == "violated" for u in b["unsubscribes"]),
             "after": sum(len(u["messages_after"]) for u in b["unsubscribes"]),
@@ -391,33 +401,55 @@ def write_preview(doc: Mapping[str, Any], stream: TextIO) -> None:
         for b in doc["brands"]
     ]
     if brands:
+        # what a person must be able to read before sending: who, how many, and the texts
         write_table(
             brands,
-            ["brand", "key", "numbers", "unsubscribes", "ignored", "after"],
+            [
+                Col("brand", "Brand", 100, free_text=True, min_width=12, max_width=24),
+                Col("key", "Brand key", 30, free_text=True, min_width=8, max_width=16),
+                Col("numbers", "Numbers", 50, free_text=True, min_width=14, max_width=40, noun="numbers"),
+                Col("unsubscribes", "Unsubscribes", 90),
+                Col("ignored", "Ignored", 95),
+                Col("after", "Marketing after", 80),
+            ],
             stream,
             title="Brands (merchant numbers only)",
-            headers={"key": "brand key", "after": "marketing after"},
-            max_widths={"numbers": 40},
         )
         write_table(
             preview_rows(doc),
-            ["brand", "what", "time", "number", "status", "text"],
+            [
+                Col("brand", "Brand", 90, free_text=True, min_width=12, max_width=16),
+                Col("what", "What", 95),
+                Col("time", "Time (UTC)", 85, compact=lambda t: t[:10]),
+                Col("number", "Number", 60),
+                Col("status", "Status", 40, free_text=True, min_width=10, max_width=28),
+                Col("text", "Text (masked)", 100, free_text=True, min_width=20, max_width=60),
+            ],
             stream,
-            title="Each unsubscribe and the marketing after it (times UTC, to the minute; texts masked)",
-            headers={"time": "time (UTC)"},
-            max_widths={"text": 60},
+            title="Each unsubscribe and the marketing after it (times UTC; texts masked)",
         )
     else:
         stream.write("No unsubscribe to a merchant was found: the file would hold no brand.\n")
     withheld = doc["withheld"]
-    stream.write(
-        "\nNot in the file: your chats, verification codes and notices, personal numbers, contact "
+    left_out = (
+        "Not in the file: your chats, verification codes and notices, personal numbers, contact "
         "names, message ids and archive names"
         + (
-            f"; {withheld['unsubscribes']} unsubscribe(s) to numbers a private person could hold"
+            f"; {plural(withheld['unsubscribes'], 'unsubscribe')} to numbers a private person could hold"
             if withheld["unsubscribes"]
             else ""
         )
-        + (f"; {withheld['numbers']} such number(s) of the brands above" if withheld["numbers"] else "")
-        + ".\nsms-audit sends nothing: the file leaves this computer only if you send it.\n"
+        + (
+            f"; {plural(withheld['numbers'], 'such number')} of the brands above"
+            if withheld["numbers"]
+            else ""
+        )
+        + "."
+    )
+    stream.write(
+        "\n"
+        + paragraph(left_out)
+        + "\n"
+        + paragraph("sms-audit sends nothing: the file leaves this computer only if you send it.")
+        + "\n"
     )

@@ -140,7 +140,7 @@ def test_unreadable_inputs_are_listed_and_the_rest_still_counts(
         "repeated_donor_ids": 0,
     }
     assert doc["donors"] == 5
-    assert "input(s) could not be read (the league was computed from the rest)" in result.stderr
+    assert "4 inputs could not be read (the league was computed from the rest)" in result.stderr
     assert "notes.txt" in result.stderr and "league: 8 inputs" in result.stderr
 
 

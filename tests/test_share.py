@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.cells import cell_len
 from typer.testing import CliRunner
 
 import sms_audit
@@ -178,16 +179,36 @@ def test_share_brand_seen_only_on_personal_numbers_is_withheld(tmp_path: Path) -
     assert "详询+86•••••••5678" in message["text"] or "详询•••••••5678" in message["text"], message["text"]
 
 
-def test_share_preview_prints_tables_and_writes_nothing(tmp_path: Path) -> None:
+def test_share_preview_prints_tables_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "160")
     result = runner.invoke(app, ["share", str(ANDROID), "--preview"])
     assert result.exit_code == 0
     assert "Brands (merchant numbers only)" in result.stdout
     assert "【优选商城】" in result.stdout and "yx.example.cn/•••" in result.stdout
     assert "2025-09-10 12:15" in result.stdout and "violated; not confirmed" in result.stdout
-    assert "1 unsubscribe(s) to numbers a private person could hold" in result.stdout
+    assert "1 unsubscribe to numbers a private person could hold" in " ".join(result.stdout.split())
     assert "nothing written" in result.stderr
     assert "13900001111" not in result.stdout
     assert not list(tmp_path.iterdir())
+
+
+def test_share_preview_at_80_columns_shows_brands_whole_and_the_texts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What would be shared must be readable on a small terminal: brand names whole, the masked
+    texts shown (cut with an ellipsis), numbers never cut."""
+    monkeypatch.setenv("COLUMNS", "80")
+    out = runner.invoke(app, ["share", str(ANDROID), "--preview"]).stdout
+    lines = out.splitlines()
+    assert all(cell_len(line) <= 80 for line in lines)
+    header = next(line for line in lines if line.startswith("Brand ") and "Text (masked)" in line)
+    assert header.split() == ["Brand", "What", "Time", "(UTC)", "Number", "Text", "(masked)"]
+    violations = [line for line in lines if "  violation  " in line]
+    assert len(violations) == 5 and all(line.startswith("【优选商城】") for line in violations)
+    assert all("【优选商城】" in line.split("  ")[-1] for line in violations)  # the text column
+    assert "106575550001 +3" in out and "…+" not in out
 
 
 def test_share_preview_with_output_writes_the_previewed_file(tmp_path: Path) -> None:

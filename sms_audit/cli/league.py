@@ -23,7 +23,7 @@ from sms_audit.cli.common import (
 )
 from sms_audit.cli.report import GraceOpt, PolicyOpt, TimezoneOpt
 from sms_audit.errors import ExitCode
-from sms_audit.output import RecordFormat, RecordView
+from sms_audit.output import RecordFormat, RecordView, plural
 
 if TYPE_CHECKING:
     from sms_audit.league import League
@@ -234,7 +234,7 @@ def _errors_table(result: League, columns: tuple[str, ...]) -> None:
         [e.record() for e in result.errors],
         list(columns),
         sys.stderr,
-        title=f"{len(result.errors)} input(s) could not be read (the league was computed from the rest)",
+        title=f"{plural(len(result.errors), 'input')} could not be read (the league was computed from the rest)",
         headers={"used": "partly used"},
         max_widths={"reason": 70},
     )

@@ -37,7 +37,7 @@ from sms_audit.cli.common import (
     report_archive,
 )
 from sms_audit.errors import ExitCode, UsageError
-from sms_audit.output import GROUP_ADDRESS, MINUTES, SHORT_LABEL, Col, RecordFormat, RecordView
+from sms_audit.output import GROUP_ADDRESS, MINUTES, SHORT_LABEL, Col, RecordFormat, RecordView, plural
 
 if TYPE_CHECKING:
     from sms_audit.pipeline import ArchiveResult
@@ -237,7 +237,7 @@ def messages(
         count = emit_frames(
             counted(state, frames, "writing messages"), MESSAGES_COLUMNS, chosen_format, output, view
         )
-    info(state, f"{count} messages")
+    info(state, plural(count, "message"))
     raise typer.Exit(state.exit_code)
 
 
@@ -310,5 +310,5 @@ def classify(
     )
     with closing(data):
         count = emit(_classified(data.records(), labelled), columns, chosen_format, output, view)
-    info(state, f"{count} messages classified")
+    info(state, f"{plural(count, 'message')} classified")
     raise typer.Exit(state.exit_code)

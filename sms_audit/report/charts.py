@@ -549,7 +549,9 @@ def overview_svg(
                 fontweight="bold",
             )
             marks[gid] = Mark(
-                "month-violations", {"month": month, "count": str(count)}, f"{count} violation(s) in {month}"
+                "month-violations",
+                {"month": month, "count": str(count)},
+                f"{count} violation{'' if count == 1 else 's'} in {month}",
             )
         step = max(1, -(-len(months) // 18))
         ax.set_xticks(

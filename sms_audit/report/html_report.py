@@ -590,7 +590,7 @@ class _Page:
         head = (
             "<tr><th>Brand / sender</th><th>Number</th><th>Sent</th><th>Keyword</th>"
             '<th class="n">Replies</th><th>Confirmed</th><th class="n">Violations</th><th>Status</th>'
-            '<th class="n">Days since</th></tr>'
+            '<th class="n">Days observed</th></tr>'
         )
         return (
             f'<section id="ledger"><h2>Unsubscribe ledger</h2><p class="big">{_e(headline)}.</p>'

@@ -17,6 +17,7 @@ from sms_audit.output import (
     Col,
     OutputFormat,
     format_time,
+    plural,
     table_width,
     visible,
     write_csv,
@@ -118,11 +119,6 @@ def document(report: Report, *, generated_at: datetime | None = None) -> dict[st
 
 
 # --- footer -------------------------------------------------------------------------------------
-
-
-def plural(count: int, singular: str, many: str | None = None) -> str:
-    """``"1 message"``, ``"2 messages"``: a count with its noun in the right number."""
-    return f"{count} {singular if count == 1 else (many or singular + 's')}"
 
 
 def _was(count: int) -> str:
@@ -450,7 +446,7 @@ def write_report_table(
                     Col("replies", "Times", 30),
                     Col("confirmed", "Confirmed", 70),
                     Col("status", "Status", 95, styles=STATUS_STYLES),
-                    Col("days", "Days ago", 40),
+                    Col("days", "Days observed", 40),
                 ],
                 "Unsubscribe ledger",
             )

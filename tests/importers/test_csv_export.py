@@ -441,7 +441,8 @@ def test_property_any_input_raises_only_typed_errors(tmp_path: Path, data: bytes
 
 
 @pytest.mark.parametrize(
-    "hostile", ["\x1b[31mred\x1b[0m", "ring\x07", "\x1b]8;;https://x.example\x07link\x1b]8;;\x07", "a\x0bb\x0cc"]
+    "hostile",
+    ["\x1b[31mred\x1b[0m", "ring\x07", "\x1b]8;;https://x.example\x07link\x1b]8;;\x07", "a\x0bb\x0cc"],
 )
 def test_control_characters_in_a_body_do_not_make_the_csv_binary(tmp_path: Path, hostile: str) -> None:
     """Escape codes and bells inside message text are text: the file is still a CSV (with or
