@@ -340,6 +340,246 @@ def seeds_ios_backup(tmp: Path) -> list[Seed]:
     return seeds
 
 
+# Chinese-market messages shared by the seeds of the Chinese phones' formats (numbers are fictional)
+_PORT = "10690000123456"
+_AD = "【优选商城】会员日满199减50，戳 yx.example.cn/s/1001 回T退订"
+_AD2 = "【优选商城】限时秒杀：智能手表仅需99元 回T退订"
+_FRIEND = "+8613900001111"
+_FRIEND2 = "+8613900002222"
+
+
+def seeds_miui_backup(tmp: Path) -> list[Seed]:
+    """MIUI/HyperOS: backup folders (SMS + MMS .bak, plain and zlib-compressed tar, an old MIUI V6),
+    the HyperOS zip with an inner folder, and a lone SMS .bak."""
+    from tests.fixtures_miui import Mms, Sms, bak, message_tar, sync_root, write_backup, zip_backup
+
+    sms = [
+        Sms(_PORT, 1725161040000, _AD, date_sent_ms=1725161039000),
+        Sms(_FRIEND, 1725499800000, "周末一起吃饭吗？\n老地方见 😀"),
+        Sms(_PORT, 1725970500000, "TD", type=2),
+        Sms(_PORT, 1726196400000, _AD2),
+        Sms("95588", 1726200000000, "", type=5),
+    ]
+    mms = [
+        Mms(1725500000, 1, [(_FRIEND, 137), ("insert-address-token", 151)], [("text/plain", "看这个"), ("image/jpeg", "IMG_1.jpg")], m_id="m-1"),
+        Mms(1725500100, 2, [("insert-address-token", 137), (_FRIEND, 151), (_FRIEND2, 151)], [("text/plain", "大家好")], date_ms_part=123),
+        Mms(1725500200, 1, [(_FRIEND, 137)], [], m_type=130),  # a notification, not downloaded
+    ]  # fmt: skip
+    folder = write_backup(tmp / "20240905_101010", sms=sms, mms=mms)
+    old = write_backup(tmp / "old", sms=sms[:3], miui_version="V6.6.1.0.KXDCNCF", compression=1, notes=False)
+    hyper = write_backup(tmp / "hyper", sms=sms, mms=mms[:1], sms_label="Messages", mms_label="MMS")
+    lone = bak(message_tar(sync_root(sms[:4])), compression=1)
+    return [
+        _folder("20240905_101010", folder, "folder (SMS + MMS)"),
+        _folder("20240905_101010", old, "folder (MIUI V6, zlib tar)"),
+        _file("20240905_101010.zip", _normalised_zip(zip_backup(hyper, tmp / "h.zip", inner="20240905_101010").read_bytes())),
+        _file("短信(com.android.mms).bak", lone),
+    ]  # fmt: skip
+
+
+def seeds_huawei_backup(tmp: Path) -> list[Seed]:
+    """Huawei/Honor: the decrypted sms.db (with group sends, and one of several pages), kobackupdec's
+    output folder, and the encrypted KoBackup folder (recognised and explained)."""
+    from tests.fixtures_huawei import Row, write_encrypted_backup, write_sms_db
+
+    rows = [
+        Row(_PORT, 1725161040000, _AD, date_sent_ms=1725161039000),
+        Row(_FRIEND, 1725499800000, "周末一起吃饭吗？\n老地方见 😀"),
+        Row(_PORT, 1725970500000, "退订", type=2),
+        Row(_PORT, 1726196400000, _AD2, read=0),
+        Row("95588", 1726200000000, "草稿", type=3),
+    ]
+    broadcasts = [
+        (2, "新年快乐！", 1735660800000, f"{_FRIEND};{_FRIEND2}"),
+        (8, "收到请回复", 1735660900000, _FRIEND),
+    ]
+    small = write_sms_db(tmp / "a" / "sms.db", rows, broadcasts)
+    pages = write_sms_db(tmp / "b" / "sms.db", rows, filler=12)
+    decrypted = tmp / "decrypted"
+    write_sms_db(decrypted / "db" / "sms.db", rows[:3], broadcasts[:1])
+    (decrypted / "info.xml").write_text('<?xml version="1.0" encoding="UTF-8"?>\n<info.xml>\n</info.xml>\n')
+    encrypted = write_encrypted_backup(tmp / "HUAWEI ELS-AN00_2025-09-15 10.10.10")
+    return [
+        _file("sms.db", small.read_bytes()),
+        Seed("sms.db", {"sms.db": pages.read_bytes()}, "sms.db (several pages)", weight=0.6),
+        _folder("decrypted", decrypted, "kobackupdec folder"),
+        Seed(encrypted.name, _folder(encrypted.name, encrypted).files, "encrypted KoBackup folder", weight=0.3),
+    ]  # fmt: skip
+
+
+def seeds_google_messages(tmp: Path) -> list[Seed]:
+    """bugle_db: SMS, an RCS group, a group MMS, drafts and failures; and the same copied with its
+    -wal while the app holds it open."""
+    from tests.fixtures_bugle import SELF, BugleDb
+
+    seeds = []
+    for wal in (False, True):
+        folder = tmp / f"wal-{wal}"
+        folder.mkdir()
+        db = BugleDb(folder / "bugle_db", wal=wal)
+        shop, friend = db.conversation("+12025550188"), db.conversation("+12025550142", name="Alex")
+        group = db.conversation(
+            "+12025550142", "+12025550167", "+447700900123", name="Climbing", rcs_group_id="grp-1"
+        )
+        p_shop, p_friend, p_other = (
+            db.participant("+12025550188"),
+            db.participant("+12025550142"),
+            db.participant("+12025550167"),
+        )
+        db.message(
+            shop,
+            p_shop,
+            1709647200123,
+            "ACME: 20% off this weekend! Reply STOP to opt out",
+            sent_ms=1709647199000,
+        )
+        db.message(shop, SELF, 1709647390456, "STOP", status=2)
+        db.message(friend, p_friend, 1709740800000, "see you at 6 👋", protocol=3, rcs_message_id="MxAbC1")
+        db.message(
+            group, p_other, 1709740900000, "who's in on Saturday?", protocol=3, rcs_message_id="MxAbC3"
+        )
+        db.message(group, SELF, 1709741000000, "me", protocol=3, status=1, rcs_message_id="MxAbC4")
+        db.message(
+            group, p_friend, 1709741100000, "pics", protocol=1, attachments=("image/jpeg", "application/smil")
+        )
+        db.message(friend, SELF, 1709741200000, "unsent thought", status=3)
+        db.message(friend, SELF, 1709741300000, "retrying", status=8)
+        if wal:  # copied while the app holds it open: the last rows are only in the -wal
+            db.commit()
+            db.message(shop, p_shop, 1711040400789, "ACME: new arrivals just for you")
+            db.commit()
+            files = {n: (folder / n).read_bytes() for n in ("bugle_db", "bugle_db-wal")}
+            db.close()
+            seeds.append(Seed("bugle_db", files, "bugle_db + -wal"))
+        else:
+            db.close()
+            seeds.append(_file("bugle_db", (folder / "bugle_db").read_bytes()))
+    return seeds  # fmt: skip
+
+
+def seeds_vmsg(tmp: Path) -> list[Seed]:
+    """vMessage: OPPO (real QP, soft breaks), MediaTek (CRLF, raw body, /END:VBODY), ZTE, declared-QP
+    written raw, a group and an MMS, UTF-16 and GB18030 files, an older backup folder with Sms/sms.vmsg,
+    and an encrypted ColorOS 12+ backup folder."""
+    from tests.fixtures_vmsg import document, record, write_coloros_backup
+
+    def story(style: str) -> str:
+        newline = "\r\n" if style == "mtk" else "\n"
+        return document(
+            record(_PORT, "2025/09/01 11:24:00", _AD, "INBOX", style=style, newline=newline),
+            record(
+                _FRIEND,
+                "2025/09/05 09:30:00",
+                "周末一起吃饭吗？\n老地方见 😀 END:VBODY",
+                "INBOX",
+                style=style,
+                newline=newline,
+            ),
+            record(_PORT, "2025/09/10 20:15:00", "TD", "SENDBOX", style=style, newline=newline),
+            record(_PORT, "2025/09/13 11:00:00", _AD2, "INBOX", style=style, newline=newline),
+        )
+
+    group = document(
+        record([_FRIEND, _FRIEND2], "2024/05/01 12:00:00", "大家好", "SENDBOX"),
+        record(_FRIEND, "2024-05-01T12:03:00", "hi all", "INBOX", env=[_FRIEND2, "+8613900003333"]),
+        "BEGIN:VMSG\nVERSION:1.1\nBEGIN:VCARD\nTEL:+8613900001111\nEND:VCARD\nBEGIN:VBODY\nX-BOX:INBOX\n"
+        "Date:2018/02/11 17:11:52\nEND:VBODY\n"
+        "BEGIN:VPART\nX-MMS-PART-CONTENT-TYPE:image/jpeg\nX-MMS-PART-NAME:IMG_1.jpg\nX-MMS-PART-DATA:aGVsbG8=\nEND:VPART\n"
+        "BEGIN:VPART\nX-MMS-PART-CONTENT-TYPE:text/plain\nX-MMS-PART-DATA:5paw5bm05b+r5LmQ\nEND:VPART\nEND:VMSG\n",
+        record("95588", "05.01.2016 19:03:14", "您的验证码是 204816", "INBOX", style="zte"),
+    )
+    seeds = [
+        _file("sms.vmsg", story("oppo").encode()),
+        _file("sms.vmsg", story("mtk").encode()),
+        Seed("sms.vmsg", {"sms.vmsg": story("zte").encode("gb18030")}, "sms.vmsg (ZTE, GB18030)"),
+        Seed("sms.vmsg", {"sms.vmsg": story("johnpierre").encode("utf-8")}, "sms.vmsg (declared QP, raw)"),
+        Seed("sms.vmsg", {"sms.vmsg": b"\xff\xfe" + story("oppo").encode("utf-16-le")}, "sms.vmsg (UTF-16)"),
+        Seed("group.vmsg", {"group.vmsg": b"\xef\xbb\xbf" + group.encode()}, "group + MMS (BOM)"),
+        Seed("20240905", {"20240905/Sms/sms.vmsg": story("mtk").encode()}, "backup folder (Sms/sms.vmsg)"),
+    ]
+    seeds[1] = Seed("sms.vmsg", seeds[1].files, "sms.vmsg (MediaTek)")
+    with contextlib.suppress(ImportError):  # needs cryptography (the coloros extra)
+        folder = write_coloros_backup(tmp / "20250915", story("oppo"))
+        seeds.append(_folder("20250915", folder, "ColorOS 12+ encrypted folder"))
+    return seeds  # fmt: skip
+
+
+def seeds_super_backup_xml(tmp: Path) -> list[Seed]:
+    """超级备份 XML: bodies with unescaped quotes, references, a raw body, a wrong count; also GBK."""
+    from tests.fixtures_super_backup import HEADER, document, sms
+
+    records = [
+        sms(_PORT, 1725161040000, _AD),
+        sms(_FRIEND, 1725499800000, '他说"周末见"\n老地方 😀 <b>&', name="小明"),
+        sms(_PORT, 1725970500000, "TD", 2),
+        sms(_PORT, 1726196400000, _AD2),
+        sms("95588", 1726200000000, '【工商银行】您的验证码 "204816" 请勿泄露', raw=True),
+        sms(_FRIEND, 1726300000000, "草稿", 3, service_center=""),
+    ]
+    text = document(*records)
+    gbk = document(*records[:4], count=9).replace(HEADER, '<?xml version="1.0" encoding="GBK"?>\n')
+    return [
+        _file("sms_20240915.xml", text.encode()),
+        Seed("sms_gbk.xml", {"sms_gbk.xml": gbk.encode("gb18030")}, "GBK, count 9 of 4"),
+        Seed("sms_raw.xml", {"sms_raw.xml": document(sms(_PORT, 1725161040000, 'a "raw" <body> & \n line', raw=True), *records[2:4]).encode()}),
+    ]  # fmt: skip
+
+
+def seeds_csv(tmp: Path) -> list[Seed]:
+    """CSV exports: iMazing's four column sets (SMS, iMessage, a group, an attachment, a notification),
+    QQ同步助手 GBK (with and without a header, columns in another order)."""
+    from tests.fixtures_csv import ImazingRow, imazing_csv, qq_csv
+
+    rows = [
+        ImazingRow(
+            "ACME",
+            "2024-03-05 14:00:00",
+            "Incoming",
+            'ACME: 20% off, "today" only!\nReply STOP to opt out',
+            "22000",
+            "ACME",
+        ),
+        ImazingRow("ACME", "2024-03-05 14:03:10", "Outgoing", "STOP"),
+        ImazingRow(
+            "Ann",
+            "2024-03-06 08:00:00",
+            "Incoming",
+            "running late 😀",
+            "+12025550142",
+            "Ann",
+            "iMessage",
+            message_id="5A1B",
+        ),
+        ImazingRow(
+            "Ann, Bob", "2024-03-06 09:00:00", "Incoming", "group hi", "+12025550167", "Bob", "iMessage"
+        ),
+        ImazingRow(
+            "Ann", "2024-03-06 09:30:00", "Outgoing", "", service="iMessage", attachment="IMG_0001.HEIC"
+        ),
+        ImazingRow("Ann", "2024-03-06 09:31:00", "Notification", "Ann named the conversation"),
+    ]
+    qq = [
+        (_AD, "", _PORT, "2025/09/01 11:24:00", "收件箱"),
+        ("周末一起吃饭吗？, 老地方见", "小明", _FRIEND, "2025/09/05 09:30:00", "收件箱"),
+        ("退订", "", _PORT, "2025/09/10 20:15:00", "发件箱"),
+        (_AD2, "", _PORT, "2025/09/13 11:00:00", "收件箱"),
+        ("没发出去", "小明", _FRIEND, "2025/09/14 08:00:00", "草稿箱"),
+    ]
+    seeds = [
+        Seed(f"imazing-{n}.csv", {f"imazing-{n}.csv": imazing_csv(rows, n, bom=n != 15)})
+        for n in (14, 15, 17, 18)
+    ]
+    seeds += [
+        _file("qq-sms.csv", qq_csv(qq)),
+        Seed(
+            "qq-sms.csv",
+            {"qq-sms.csv": qq_csv(qq, header=None, order=(3, 4, 2, 1, 0))},
+            "qq-sms.csv (no header, reordered)",
+        ),
+    ]
+    return seeds  # fmt: skip
+
+
 #: The seed builder of each importer (by NAME). A new importer in CATALOG needs one entry here.
 SEED_BUILDERS: dict[str, Callable[[Path], list[Seed]]] = {
     "sbr_xml": seeds_sbr_xml,
@@ -348,6 +588,12 @@ SEED_BUILDERS: dict[str, Callable[[Path], list[Seed]]] = {
     "ios_sms_db": seeds_ios_sms_db,
     "android_mmssms": seeds_android_mmssms,
     "android_telephony_backup": seeds_android_telephony_backup,
+    "miui_backup": seeds_miui_backup,
+    "huawei_backup": seeds_huawei_backup,
+    "google_messages": seeds_google_messages,
+    "vmsg": seeds_vmsg,
+    "super_backup_xml": seeds_super_backup_xml,
+    "csv": seeds_csv,
 }
 
 
