@@ -6,21 +6,31 @@ cases made from them by type-aware mutations:
 
 * any file: byte flips, interesting bytes, chunk deletion/duplication, truncation; every offset of
   every seed file up to 16 KiB is a truncation case (every 6th case walks through them);
-* XML (SMS Backup & Restore, plists): attribute deletion, renaming, duplication and hostile values
+* XML (SMS Backup & Restore, Super Backup, MIUI descript.xml, plists): attribute deletion, renaming, duplication and hostile values
   (huge and negative numbers, units off by 1000, "null", charrefs to surrogates/NUL/out-of-range
   code points, raw ``<``/``&``), element deletion/duplication/renaming, deep nesting, DTDs and
   entities, other declared or BOM-signalled encodings, invalid UTF-8/UTF-16, NUL bytes;
 * JSON (sms-ie NDJSON/array, adb TelephonyBackupAgent): field deletion, renaming and retyping
   (numbers ↔ strings ↔ lists ↔ objects ↔ null), huge numbers (5,000 digits, 1e999), lone
   surrogates, NUL, nesting 100,000 deep, broken lines;
-* SQLite (mmssms.db, sms.db, Manifest.db): cell values retyped (int/real/text/blob, int64 limits,
+* SQLite (mmssms.db, sms.db, Manifest.db, Huawei sms.db, bugle_db): cell values retyped (int/real/text/blob, int64 limits,
   time units, invalid UTF-8 text, damaged attributedBody typedstreams), rows deleted/duplicated,
   tables and columns dropped/renamed, ``sqlite_master`` text corrupted, b-tree pages and header
   fields damaged, truncation at page boundaries, junk ``-wal``/``-journal`` sidecars;
 * ZIP: the member's payload mutated and re-compressed (stored/deflate/bzip2/lzma), decoy and
   renamed members, local/central header fields (method 99, encrypted flag, sizes, CRC, offsets,
   counts), damaged compressed data, bombs (2-200 MB inflated); zlib streams likewise;
-* folders (iOS backups, adb ``d_f``): files deleted, emptied, replaced by folders or added;
+* vMessage (.vmsg): BEGIN/END lines dropped, duplicated, swapped or nested 100,000 deep, broken
+  quoted-printable (stray ``=``, cut escapes and UTF-8 sequences, a final soft break), wrong
+  ENCODING/CHARSET parameters, hostile Date/X-BOX/TEL/MMS part values, CR/LF/CRLF line ends, other
+  encodings (UTF-16 with and without BOM, GB18030, Big5, Latin-1, invalid bytes);
+* CSV (iMazing, QQ同步助手): cells retyped (dates, type words, formulas, line breaks), rows cut or
+  widened, headers renamed/duplicated/dropped, delimiter swaps, unbalanced quotes, line ends,
+  BOMs and encodings;
+* MIUI ``.bak``: header lines edited (package, versions, compression, encryption), the compression
+  flag lying, tar header fields, and the protobuf payload at the wire level (over-long varints,
+  lengths past the end, wire types 3/4/6/7, field 0, nesting thousands deep);
+* folders (iOS backups, adb ``d_f``, MIUI, Huawei and ColorOS backups): files deleted, emptied, replaced by folders or added;
   encrypted iOS backups are read with their passphrase (as with SMS_AUDIT_BACKUP_PASSWORD).
 
 Every case is read by :func:`sms_audit.pipeline.read_archives` — detection, reading, the per-archive
@@ -2176,6 +2186,8 @@ def _weight(name: str, data: bytes) -> int:
 
 def _mutate_folder(files: dict[str, bytes], root: str, rng: random.Random, mutator: Mutator) -> None:
     """Folder damage: a file deleted, emptied, moved, or a stray one added."""
+    if not files:  # every file already deleted
+        return
     path = rng.choice(sorted(files))
     how = rng.choice(("delete", "empty", "move", "add", "dir"))
     mutator.note(f"folder.{how} {path}")

@@ -144,7 +144,7 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
         if first and starts:
             prefix = buffer[: starts[0]]
             match = _COUNT.search(prefix)
-            declared = int(match.group(1)) if match else None
+            declared = parse_int(match.group(1)) if match else None
             line += prefix.count("\n")
             buffer = buffer[starts[0] :]
             starts = [s - starts[0] for s in starts]

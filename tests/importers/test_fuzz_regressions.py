@@ -611,3 +611,89 @@ def test_miui_descript_numbers_that_are_no_numbers_are_ignored(tmp_path: Path, v
     )
     messages, result = _read(folder)
     assert result.error is None and messages.frame["body"].tolist() == ["您的验证码 204816"]
+
+
+@pytest.mark.parametrize("count", ["6" * 40, "6" * 5000])
+def test_super_backup_count_too_long_to_be_a_count_is_ignored(tmp_path: Path, count: str) -> None:
+    from tests.fixtures_super_backup import document as sb_document
+    from tests.fixtures_super_backup import sms as sb_sms
+
+    text = sb_document(sb_sms("95588", 1725161040000, "一"), sb_sms("95588", 1725161100000, "二"))
+    path = tmp_path / "sms.xml"
+    path.write_text(text.replace('count="2"', f'count="{count}"'), encoding="utf-8")
+    messages, result = _read(path)
+    assert (result.error, result.warnings, messages.frame["body"].tolist()) == (None, [], ["一", "二"])
+
+
+# --- charsets a file names: only real text encodings ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "codec"),
+    [("UTF-8", "utf-8"), ("GBK", "gb18030"), ("gb2312", "gb18030"), ("Big5", "big5"), ("utf-16", "utf-16"),
+     ("zlib", None), ("base64", None), ("rot13", None), ("hex", None), ("undefined", None), ("idna", None),
+     ("punycode", None), ("unicode_escape", None), ("utf-7", None), ("utf\x00-8", None), ("\ud800", None),
+     ("x-bogus", None), ("", None)],
+)  # fmt: skip
+def test_text_codec_accepts_only_charsets_files_are_written_in(name: str, codec: str | None) -> None:
+    from sms_audit.importers._textfile import text_codec
+
+    assert text_codec(name) == codec
+
+
+@pytest.mark.parametrize(
+    "charset", ["zlib", "rot13", "undefined", "unicode_escape", "utf\x00-8", "x-bogus", "idna"]
+)
+def test_vmsg_body_in_a_charset_that_is_none_is_read_as_utf8(tmp_path: Path, charset: str) -> None:
+    from tests.fixtures_vmsg import document as vmsg_document
+    from tests.fixtures_vmsg import record
+
+    text = vmsg_document(
+        record("95588", "2025/09/01 11:24:00", "退订 \\x41"),  # quoted-printable (OPPO)
+        record("95588", "2025/09/01 11:25:00", "raw 退订 \\x41", style="mtk"),  # declared QP, written raw
+        record("95588", "2025/09/01 11:26:00", "last"),
+    )
+    text = text.replace("CHARSET=UTF-8", f"CHARSET={charset}", 2)
+    path = tmp_path / "sms.vmsg"
+    path.write_text(text, encoding="utf-8")
+    messages, result = _read(path)
+    assert result.error is None
+    assert messages.frame["body"].tolist() == ["退订 \\x41", "raw 退订 \\x41", "last"]
+
+
+@pytest.mark.parametrize("encoding", ["zlib", "rot13", "undefined", "unicode_escape", "hex", "utf-7"])
+def test_super_backup_declaring_a_codec_that_is_no_charset_is_read_by_its_bytes(
+    tmp_path: Path, encoding: str
+) -> None:
+    from tests.fixtures_super_backup import HEADER
+    from tests.fixtures_super_backup import document as sb_document
+    from tests.fixtures_super_backup import sms as sb_sms
+
+    text = sb_document(sb_sms("95588", 1725161040000, "你好 \\x41 +AGEA-"))
+    path = tmp_path / "sms.xml"
+    path.write_text(text.replace(HEADER, f'<?xml version="1.0" encoding="{encoding}"?>\n'), encoding="utf-8")
+    messages, result = _read(path)
+    assert (result.format, result.error) == ("super_backup_xml", None)
+    assert messages.frame["body"].tolist() == ["你好 \\x41 +AGEA-"]
+
+
+# --- CSV: one damaged row of very many fields costs nothing else ------------------------------------
+
+
+@pytest.mark.parametrize("extra", [3, 3000, 1_000_000])
+def test_csv_row_with_very_many_fields_costs_no_other_row(tmp_path: Path, extra: int) -> None:
+    from tests.fixtures_csv import qq_csv
+
+    rows = [
+        (f"第{i}条 回T退订", "", "10690000123456", f"2025/09/{i + 1:02d} 11:24:00", "收件箱")
+        for i in range(20)
+    ]
+    data = qq_csv(rows).decode("gbk").split("\r\n")
+    data[8] += "," * extra  # the 8th message: its cells are all there, then very many empty ones
+    path = tmp_path / "qq.csv"
+    path.write_bytes("\r\n".join(data).encode("gbk"))
+    messages, result = _read(path)
+    assert (result.format, result.error) == ("csv", None)
+    assert messages.frame["body"].tolist() == [r[0] for r in rows]
+    mapped = read_archives([path], csv_map="date=时间,direction=类型,address=号码,body=内容")
+    assert mapped.archives[0].error is None and mapped.frame["body"].tolist() == [r[0] for r in rows]
