@@ -697,3 +697,31 @@ def test_csv_row_with_very_many_fields_costs_no_other_row(tmp_path: Path, extra:
     assert messages.frame["body"].tolist() == [r[0] for r in rows]
     mapped = read_archives([path], csv_map="date=时间,direction=类型,address=号码,body=内容")
     assert mapped.archives[0].error is None and mapped.frame["body"].tolist() == [r[0] for r in rows]
+
+
+# --- ColorOS key rows of the wrong storage class ----------------------------------------------------
+
+
+@pytest.mark.parametrize("row_id", ["abc", float("inf"), b"\x01", 1e308, None])
+def test_coloros_key_row_whose_id_is_no_integer_still_decrypts(tmp_path: Path, row_id: object) -> None:
+    """EncryptInfo._id of a damaged config (its schema lost INTEGER PRIMARY KEY) may hold text, a
+    blob or a float: it only names the row in the import details."""
+    pytest.importorskip("cryptography")
+    from tests.fixtures_vmsg import document as vmsg_document
+    from tests.fixtures_vmsg import record, write_coloros_backup
+
+    folder = write_coloros_backup(
+        tmp_path / "20250915", vmsg_document(record("95588", "2025/09/01 11:24:00", "您的验证码 204816"))
+    )
+    db = sqlite3.connect(folder / "backup_config_new.db")
+    db.executescript(
+        "ALTER TABLE EncryptInfo RENAME TO old; CREATE TABLE EncryptInfo(_id, random TEXT, iv TEXT);"
+        "INSERT INTO EncryptInfo(random, iv) SELECT random, iv FROM old; DROP TABLE old;"
+    )
+    db.execute("UPDATE EncryptInfo SET _id = ?", (row_id,))
+    db.commit()
+    db.close()
+    messages, result = _read(folder)
+    assert (result.format, result.error) == ("vmsg", None)
+    assert messages.frame["body"].tolist() == ["您的验证码 204816"]
+    assert result.details["encryption"] == "ColorOS AES-256-CBC (EncryptInfo row 0)"
