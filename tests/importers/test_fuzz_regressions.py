@@ -725,3 +725,57 @@ def test_coloros_key_row_whose_id_is_no_integer_still_decrypts(tmp_path: Path, r
     assert (result.format, result.error) == ("vmsg", None)
     assert messages.frame["body"].tolist() == ["您的验证码 204816"]
     assert result.details["encryption"] == "ColorOS AES-256-CBC (EncryptInfo row 0)"
+
+
+# --- truncated SQLite copies whose schema text is not UTF-8 -----------------------------------------
+
+
+def _cut_with_undecodable_schema(path: Path, table: str) -> Path:
+    """Append a stray non-UTF-8 token to ``table``'s schema text (SQLite's syntax error then quotes
+    it) and cut the file 3,000 bytes short."""
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA writable_schema = ON")
+    (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+    conn.execute(
+        "UPDATE sqlite_master SET sql = CAST(? AS TEXT) WHERE name = ?", (sql.encode() + b" \xc3", table)
+    )
+    conn.commit()
+    conn.close()
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 3000])
+    return path
+
+
+def _huawei_db(tmp_path: Path) -> Path:
+    from tests.fixtures_huawei import Row, write_sms_db
+
+    return write_sms_db(tmp_path / "sms.db", [Row("95588", 1725161040000, "验证码 204816")], filler=30)
+
+
+def _bugle_db(tmp_path: Path) -> Path:
+    from tests.fixtures_bugle import BugleDb
+
+    db = BugleDb(tmp_path / "bugle_db")
+    chat, person = db.conversation("+12025550142"), db.participant("+12025550142")
+    for i in range(200):
+        db.message(chat, person, 1709740800000 + i * 1000, f"message {i} " + "x" * 300)
+    db.close()
+    return db.path
+
+
+@pytest.mark.parametrize(
+    ("build", "table"),
+    [(_huawei_db, "android_metadata"), (_huawei_db, "sms_tb"), (_bugle_db, "conversation_participants")],
+)
+@pytest.mark.parametrize("input_format", [None, "huawei_backup", "google_messages"])
+def test_truncated_database_whose_schema_text_is_not_utf8_is_one_corrupt_error(
+    tmp_path: Path, build: object, table: str, input_format: str | None
+) -> None:
+    path = _cut_with_undecodable_schema(build(tmp_path), table)  # type: ignore[operator]
+    messages = read_archives([path], input_format=input_format)
+    (result,) = messages.archives
+    assert len(messages) == 0 and result.error is not None
+    assert result.error.message in (
+        "cannot read the truncated SQLite database (undecodable text in the schema)",
+        "corrupt SQLite database: its schema cannot be read (undecodable text in the schema)",
+    )
