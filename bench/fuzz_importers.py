@@ -6,21 +6,31 @@ cases made from them by type-aware mutations:
 
 * any file: byte flips, interesting bytes, chunk deletion/duplication, truncation; every offset of
   every seed file up to 16 KiB is a truncation case (every 6th case walks through them);
-* XML (SMS Backup & Restore, plists): attribute deletion, renaming, duplication and hostile values
+* XML (SMS Backup & Restore, Super Backup, MIUI descript.xml, plists): attribute deletion, renaming, duplication and hostile values
   (huge and negative numbers, units off by 1000, "null", charrefs to surrogates/NUL/out-of-range
   code points, raw ``<``/``&``), element deletion/duplication/renaming, deep nesting, DTDs and
   entities, other declared or BOM-signalled encodings, invalid UTF-8/UTF-16, NUL bytes;
 * JSON (sms-ie NDJSON/array, adb TelephonyBackupAgent): field deletion, renaming and retyping
   (numbers ↔ strings ↔ lists ↔ objects ↔ null), huge numbers (5,000 digits, 1e999), lone
   surrogates, NUL, nesting 100,000 deep, broken lines;
-* SQLite (mmssms.db, sms.db, Manifest.db): cell values retyped (int/real/text/blob, int64 limits,
+* SQLite (mmssms.db, sms.db, Manifest.db, Huawei sms.db, bugle_db): cell values retyped (int/real/text/blob, int64 limits,
   time units, invalid UTF-8 text, damaged attributedBody typedstreams), rows deleted/duplicated,
   tables and columns dropped/renamed, ``sqlite_master`` text corrupted, b-tree pages and header
   fields damaged, truncation at page boundaries, junk ``-wal``/``-journal`` sidecars;
 * ZIP: the member's payload mutated and re-compressed (stored/deflate/bzip2/lzma), decoy and
   renamed members, local/central header fields (method 99, encrypted flag, sizes, CRC, offsets,
   counts), damaged compressed data, bombs (2-200 MB inflated); zlib streams likewise;
-* folders (iOS backups, adb ``d_f``): files deleted, emptied, replaced by folders or added;
+* vMessage (.vmsg): BEGIN/END lines dropped, duplicated, swapped or nested 100,000 deep, broken
+  quoted-printable (stray ``=``, cut escapes and UTF-8 sequences, a final soft break), wrong
+  ENCODING/CHARSET parameters, hostile Date/X-BOX/TEL/MMS part values, CR/LF/CRLF line ends, other
+  encodings (UTF-16 with and without BOM, GB18030, Big5, Latin-1, invalid bytes);
+* CSV (iMazing, QQ同步助手): cells retyped (dates, type words, formulas, line breaks), rows cut or
+  widened, headers renamed/duplicated/dropped, delimiter swaps, unbalanced quotes, line ends,
+  BOMs and encodings;
+* MIUI ``.bak``: header lines edited (package, versions, compression, encryption), the compression
+  flag lying, tar header fields, and the protobuf payload at the wire level (over-long varints,
+  lengths past the end, wire types 3/4/6/7, field 0, nesting thousands deep);
+* folders (iOS backups, adb ``d_f``, MIUI, Huawei and ColorOS backups): files deleted, emptied, replaced by folders or added;
   encrypted iOS backups are read with their passphrase (as with SMS_AUDIT_BACKUP_PASSWORD).
 
 Every case is read by :func:`sms_audit.pipeline.read_archives` — detection, reading, the per-archive
@@ -81,13 +91,14 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
 import zipfile
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -340,6 +351,246 @@ def seeds_ios_backup(tmp: Path) -> list[Seed]:
     return seeds
 
 
+# Chinese-market messages shared by the seeds of the Chinese phones' formats (numbers are fictional)
+_PORT = "10690000123456"
+_AD = "【优选商城】会员日满199减50，戳 yx.example.cn/s/1001 回T退订"
+_AD2 = "【优选商城】限时秒杀：智能手表仅需99元 回T退订"
+_FRIEND = "+8613900001111"
+_FRIEND2 = "+8613900002222"
+
+
+def seeds_miui_backup(tmp: Path) -> list[Seed]:
+    """MIUI/HyperOS: backup folders (SMS + MMS .bak, plain and zlib-compressed tar, an old MIUI V6),
+    the HyperOS zip with an inner folder, and a lone SMS .bak."""
+    from tests.fixtures_miui import Mms, Sms, bak, message_tar, sync_root, write_backup, zip_backup
+
+    sms = [
+        Sms(_PORT, 1725161040000, _AD, date_sent_ms=1725161039000),
+        Sms(_FRIEND, 1725499800000, "周末一起吃饭吗？\n老地方见 😀"),
+        Sms(_PORT, 1725970500000, "TD", type=2),
+        Sms(_PORT, 1726196400000, _AD2),
+        Sms("95588", 1726200000000, "", type=5),
+    ]
+    mms = [
+        Mms(1725500000, 1, [(_FRIEND, 137), ("insert-address-token", 151)], [("text/plain", "看这个"), ("image/jpeg", "IMG_1.jpg")], m_id="m-1"),
+        Mms(1725500100, 2, [("insert-address-token", 137), (_FRIEND, 151), (_FRIEND2, 151)], [("text/plain", "大家好")], date_ms_part=123),
+        Mms(1725500200, 1, [(_FRIEND, 137)], [], m_type=130),  # a notification, not downloaded
+    ]  # fmt: skip
+    folder = write_backup(tmp / "20240905_101010", sms=sms, mms=mms)
+    old = write_backup(tmp / "old", sms=sms[:3], miui_version="V6.6.1.0.KXDCNCF", compression=1, notes=False)
+    hyper = write_backup(tmp / "hyper", sms=sms, mms=mms[:1], sms_label="Messages", mms_label="MMS")
+    lone = bak(message_tar(sync_root(sms[:4])), compression=1)
+    return [
+        _folder("20240905_101010", folder, "folder (SMS + MMS)"),
+        _folder("20240905_101010", old, "folder (MIUI V6, zlib tar)"),
+        _file("20240905_101010.zip", _normalised_zip(zip_backup(hyper, tmp / "h.zip", inner="20240905_101010").read_bytes())),
+        _file("短信(com.android.mms).bak", lone),
+    ]  # fmt: skip
+
+
+def seeds_huawei_backup(tmp: Path) -> list[Seed]:
+    """Huawei/Honor: the decrypted sms.db (with group sends, and one of several pages), kobackupdec's
+    output folder, and the encrypted KoBackup folder (recognised and explained)."""
+    from tests.fixtures_huawei import Row, write_encrypted_backup, write_sms_db
+
+    rows = [
+        Row(_PORT, 1725161040000, _AD, date_sent_ms=1725161039000),
+        Row(_FRIEND, 1725499800000, "周末一起吃饭吗？\n老地方见 😀"),
+        Row(_PORT, 1725970500000, "退订", type=2),
+        Row(_PORT, 1726196400000, _AD2, read=0),
+        Row("95588", 1726200000000, "草稿", type=3),
+    ]
+    broadcasts = [
+        (2, "新年快乐！", 1735660800000, f"{_FRIEND};{_FRIEND2}"),
+        (8, "收到请回复", 1735660900000, _FRIEND),
+    ]
+    small = write_sms_db(tmp / "a" / "sms.db", rows, broadcasts)
+    pages = write_sms_db(tmp / "b" / "sms.db", rows, filler=12)
+    decrypted = tmp / "decrypted"
+    write_sms_db(decrypted / "db" / "sms.db", rows[:3], broadcasts[:1])
+    (decrypted / "info.xml").write_text('<?xml version="1.0" encoding="UTF-8"?>\n<info.xml>\n</info.xml>\n')
+    encrypted = write_encrypted_backup(tmp / "HUAWEI ELS-AN00_2025-09-15 10.10.10")
+    return [
+        _file("sms.db", small.read_bytes()),
+        Seed("sms.db", {"sms.db": pages.read_bytes()}, "sms.db (several pages)", weight=0.6),
+        _folder("decrypted", decrypted, "kobackupdec folder"),
+        Seed(encrypted.name, _folder(encrypted.name, encrypted).files, "encrypted KoBackup folder", weight=0.3),
+    ]  # fmt: skip
+
+
+def seeds_google_messages(tmp: Path) -> list[Seed]:
+    """bugle_db: SMS, an RCS group, a group MMS, drafts and failures; and the same copied with its
+    -wal while the app holds it open."""
+    from tests.fixtures_bugle import SELF, BugleDb
+
+    seeds = []
+    for wal in (False, True):
+        folder = tmp / f"wal-{wal}"
+        folder.mkdir()
+        db = BugleDb(folder / "bugle_db", wal=wal)
+        shop, friend = db.conversation("+12025550188"), db.conversation("+12025550142", name="Alex")
+        group = db.conversation(
+            "+12025550142", "+12025550167", "+447700900123", name="Climbing", rcs_group_id="grp-1"
+        )
+        p_shop, p_friend, p_other = (
+            db.participant("+12025550188"),
+            db.participant("+12025550142"),
+            db.participant("+12025550167"),
+        )
+        db.message(
+            shop,
+            p_shop,
+            1709647200123,
+            "ACME: 20% off this weekend! Reply STOP to opt out",
+            sent_ms=1709647199000,
+        )
+        db.message(shop, SELF, 1709647390456, "STOP", status=2)
+        db.message(friend, p_friend, 1709740800000, "see you at 6 👋", protocol=3, rcs_message_id="MxAbC1")
+        db.message(
+            group, p_other, 1709740900000, "who's in on Saturday?", protocol=3, rcs_message_id="MxAbC3"
+        )
+        db.message(group, SELF, 1709741000000, "me", protocol=3, status=1, rcs_message_id="MxAbC4")
+        db.message(
+            group, p_friend, 1709741100000, "pics", protocol=1, attachments=("image/jpeg", "application/smil")
+        )
+        db.message(friend, SELF, 1709741200000, "unsent thought", status=3)
+        db.message(friend, SELF, 1709741300000, "retrying", status=8)
+        if wal:  # copied while the app holds it open: the last rows are only in the -wal
+            db.commit()
+            db.message(shop, p_shop, 1711040400789, "ACME: new arrivals just for you")
+            db.commit()
+            files = {n: (folder / n).read_bytes() for n in ("bugle_db", "bugle_db-wal")}
+            db.close()
+            seeds.append(Seed("bugle_db", files, "bugle_db + -wal"))
+        else:
+            db.close()
+            seeds.append(_file("bugle_db", (folder / "bugle_db").read_bytes()))
+    return seeds  # fmt: skip
+
+
+def seeds_vmsg(tmp: Path) -> list[Seed]:
+    """vMessage: OPPO (real QP, soft breaks), MediaTek (CRLF, raw body, /END:VBODY), ZTE, declared-QP
+    written raw, a group and an MMS, UTF-16 and GB18030 files, an older backup folder with Sms/sms.vmsg,
+    and an encrypted ColorOS 12+ backup folder."""
+    from tests.fixtures_vmsg import document, record, write_coloros_backup
+
+    def story(style: str) -> str:
+        newline = "\r\n" if style == "mtk" else "\n"
+        return document(
+            record(_PORT, "2025/09/01 11:24:00", _AD, "INBOX", style=style, newline=newline),
+            record(
+                _FRIEND,
+                "2025/09/05 09:30:00",
+                "周末一起吃饭吗？\n老地方见 😀 END:VBODY",
+                "INBOX",
+                style=style,
+                newline=newline,
+            ),
+            record(_PORT, "2025/09/10 20:15:00", "TD", "SENDBOX", style=style, newline=newline),
+            record(_PORT, "2025/09/13 11:00:00", _AD2, "INBOX", style=style, newline=newline),
+        )
+
+    group = document(
+        record([_FRIEND, _FRIEND2], "2024/05/01 12:00:00", "大家好", "SENDBOX"),
+        record(_FRIEND, "2024-05-01T12:03:00", "hi all", "INBOX", env=[_FRIEND2, "+8613900003333"]),
+        "BEGIN:VMSG\nVERSION:1.1\nBEGIN:VCARD\nTEL:+8613900001111\nEND:VCARD\nBEGIN:VBODY\nX-BOX:INBOX\n"
+        "Date:2018/02/11 17:11:52\nEND:VBODY\n"
+        "BEGIN:VPART\nX-MMS-PART-CONTENT-TYPE:image/jpeg\nX-MMS-PART-NAME:IMG_1.jpg\nX-MMS-PART-DATA:aGVsbG8=\nEND:VPART\n"
+        "BEGIN:VPART\nX-MMS-PART-CONTENT-TYPE:text/plain\nX-MMS-PART-DATA:5paw5bm05b+r5LmQ\nEND:VPART\nEND:VMSG\n",
+        record("95588", "05.01.2016 19:03:14", "您的验证码是 204816", "INBOX", style="zte"),
+    )
+    seeds = [
+        _file("sms.vmsg", story("oppo").encode()),
+        _file("sms.vmsg", story("mtk").encode()),
+        Seed("sms.vmsg", {"sms.vmsg": story("zte").encode("gb18030")}, "sms.vmsg (ZTE, GB18030)"),
+        Seed("sms.vmsg", {"sms.vmsg": story("johnpierre").encode("utf-8")}, "sms.vmsg (declared QP, raw)"),
+        Seed("sms.vmsg", {"sms.vmsg": b"\xff\xfe" + story("oppo").encode("utf-16-le")}, "sms.vmsg (UTF-16)"),
+        Seed("group.vmsg", {"group.vmsg": b"\xef\xbb\xbf" + group.encode()}, "group + MMS (BOM)"),
+        Seed("20240905", {"20240905/Sms/sms.vmsg": story("mtk").encode()}, "backup folder (Sms/sms.vmsg)"),
+    ]
+    seeds[1] = Seed("sms.vmsg", seeds[1].files, "sms.vmsg (MediaTek)")
+    with contextlib.suppress(ImportError):  # needs cryptography (the coloros extra)
+        folder = write_coloros_backup(tmp / "20250915", story("oppo"))
+        seeds.append(_folder("20250915", folder, "ColorOS 12+ encrypted folder"))
+    return seeds  # fmt: skip
+
+
+def seeds_super_backup_xml(tmp: Path) -> list[Seed]:
+    """超级备份 XML: bodies with unescaped quotes, references, a raw body, a wrong count; also GBK."""
+    from tests.fixtures_super_backup import HEADER, document, sms
+
+    records = [
+        sms(_PORT, 1725161040000, _AD),
+        sms(_FRIEND, 1725499800000, '他说"周末见"\n老地方 😀 <b>&', name="小明"),
+        sms(_PORT, 1725970500000, "TD", 2),
+        sms(_PORT, 1726196400000, _AD2),
+        sms("95588", 1726200000000, '【工商银行】您的验证码 "204816" 请勿泄露', raw=True),
+        sms(_FRIEND, 1726300000000, "草稿", 3, service_center=""),
+    ]
+    text = document(*records)
+    gbk = document(*records[:4], count=9).replace(HEADER, '<?xml version="1.0" encoding="GBK"?>\n')
+    return [
+        _file("sms_20240915.xml", text.encode()),
+        Seed("sms_gbk.xml", {"sms_gbk.xml": gbk.encode("gb18030")}, "GBK, count 9 of 4"),
+        Seed("sms_raw.xml", {"sms_raw.xml": document(sms(_PORT, 1725161040000, 'a "raw" <body> & \n line', raw=True), *records[2:4]).encode()}),
+    ]  # fmt: skip
+
+
+def seeds_csv(tmp: Path) -> list[Seed]:
+    """CSV exports: iMazing's four column sets (SMS, iMessage, a group, an attachment, a notification),
+    QQ同步助手 GBK (with and without a header, columns in another order)."""
+    from tests.fixtures_csv import ImazingRow, imazing_csv, qq_csv
+
+    rows = [
+        ImazingRow(
+            "ACME",
+            "2024-03-05 14:00:00",
+            "Incoming",
+            'ACME: 20% off, "today" only!\nReply STOP to opt out',
+            "22000",
+            "ACME",
+        ),
+        ImazingRow("ACME", "2024-03-05 14:03:10", "Outgoing", "STOP"),
+        ImazingRow(
+            "Ann",
+            "2024-03-06 08:00:00",
+            "Incoming",
+            "running late 😀",
+            "+12025550142",
+            "Ann",
+            "iMessage",
+            message_id="5A1B",
+        ),
+        ImazingRow(
+            "Ann, Bob", "2024-03-06 09:00:00", "Incoming", "group hi", "+12025550167", "Bob", "iMessage"
+        ),
+        ImazingRow(
+            "Ann", "2024-03-06 09:30:00", "Outgoing", "", service="iMessage", attachment="IMG_0001.HEIC"
+        ),
+        ImazingRow("Ann", "2024-03-06 09:31:00", "Notification", "Ann named the conversation"),
+    ]
+    qq = [
+        (_AD, "", _PORT, "2025/09/01 11:24:00", "收件箱"),
+        ("周末一起吃饭吗？, 老地方见", "小明", _FRIEND, "2025/09/05 09:30:00", "收件箱"),
+        ("退订", "", _PORT, "2025/09/10 20:15:00", "发件箱"),
+        (_AD2, "", _PORT, "2025/09/13 11:00:00", "收件箱"),
+        ("没发出去", "小明", _FRIEND, "2025/09/14 08:00:00", "草稿箱"),
+    ]
+    seeds = [
+        Seed(f"imazing-{n}.csv", {f"imazing-{n}.csv": imazing_csv(rows, n, bom=n != 15)})
+        for n in (14, 15, 17, 18)
+    ]
+    seeds += [
+        _file("qq-sms.csv", qq_csv(qq)),
+        Seed(
+            "qq-sms.csv",
+            {"qq-sms.csv": qq_csv(qq, header=None, order=(3, 4, 2, 1, 0))},
+            "qq-sms.csv (no header, reordered)",
+        ),
+    ]
+    return seeds  # fmt: skip
+
+
 #: The seed builder of each importer (by NAME). A new importer in CATALOG needs one entry here.
 SEED_BUILDERS: dict[str, Callable[[Path], list[Seed]]] = {
     "sbr_xml": seeds_sbr_xml,
@@ -348,6 +599,12 @@ SEED_BUILDERS: dict[str, Callable[[Path], list[Seed]]] = {
     "ios_sms_db": seeds_ios_sms_db,
     "android_mmssms": seeds_android_mmssms,
     "android_telephony_backup": seeds_android_telephony_backup,
+    "miui_backup": seeds_miui_backup,
+    "huawei_backup": seeds_huawei_backup,
+    "google_messages": seeds_google_messages,
+    "vmsg": seeds_vmsg,
+    "super_backup_xml": seeds_super_backup_xml,
+    "csv": seeds_csv,
 }
 
 
@@ -410,7 +667,13 @@ def kind_of(data: bytes) -> str:
         return "bplist"
     if len(data) >= 2 and data[0] == 0x78 and (data[0] * 256 + data[1]) % 31 == 0:
         return "zlib"
+    if data.startswith(b"MIUI BACKUP\n"):
+        return "miui_bak"
+    if b"BEGIN:VMSG" in data[:400].upper() or b"B\x00E\x00G\x00I\x00N\x00:\x00V\x00M\x00S\x00G" in data[:800]:
+        return "vmsg"
     head = data[:200].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if _looks_csv(data):
+        return "csv"
     if data[:2] in (b"\xff\xfe", b"\xfe\xff") or head.startswith(b"<"):
         return "plist" if b"<plist" in data[:400] or b"<\x00p\x00l\x00i\x00s\x00t" in data[:800] else "xml"
     if head.startswith(b"{") and b"\n{" in data:
@@ -418,6 +681,36 @@ def kind_of(data: bytes) -> str:
     if head.startswith((b"[", b"{")):
         return "json"
     return "bytes"
+
+
+def _looks_csv(data: bytes) -> bool:
+    """Two first rows with the same number (at least 4) of fields: a CSV export."""
+    import csv as csv_module
+
+    head = data[:16384]
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        text = head[2:].decode("utf-16-le" if head[:2] == b"\xff\xfe" else "utf-16-be", "replace")
+    else:
+        text = head.decode("utf-8" if head.startswith(b"\xef\xbb\xbf") else "gb18030", "replace")
+    if text.lstrip("\ufeff \r\n").startswith(("<", "{", "[", "BEGIN:")):
+        return False
+    for delimiter in (",", "\t"):
+        try:
+            rows = list(itertools.islice(csv_module.reader(io.StringIO(text), delimiter=delimiter), 2))
+        except csv_module.Error:
+            continue
+        if len(rows) == 2 and len(rows[0]) >= 4 and len(rows[0]) == len(rows[1]):
+            return True
+    return False
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
 
 
 class Mutator:
@@ -450,6 +743,9 @@ class Mutator:
             "xml": self.xml,
             "json": self.json,
             "ndjson": self.ndjson,
+            "vmsg": self.vmsg,
+            "csv": self.csv,
+            "miui_bak": self.miui_bak,
         }
         if kind not in mutate:
             return self.raw(data)
@@ -632,6 +928,423 @@ class Mutator:
             out = out[:cut] + r.choice((b"\x00\xd8", b"\xd8", b"\x00\xdc\x00\xdc")) + out[cut:]
             self.note("xml.encoding broken utf-16")
         return out
+
+    # text formats: vMessage and CSV (line-level) ---------------------------------------------------
+
+    def _text(self, data: bytes) -> tuple[str, Callable[[str], bytes]] | None:
+        """(text, how to write it back in the same encoding and BOM), or None when undecodable."""
+        for bom, codec in (
+            (b"\xef\xbb\xbf", "utf-8"),
+            (b"\xff\xfe", "utf-16-le"),
+            (b"\xfe\xff", "utf-16-be"),
+        ):
+            if data.startswith(bom):
+                try:
+                    text = data[len(bom) :].decode(codec)
+                except UnicodeDecodeError:
+                    return None
+                return text, lambda t, bom=bom, codec=codec: bom + t.encode(codec, "surrogatepass")
+        for codec in ("utf-8", "gb18030"):
+            try:
+                text = data.decode(codec)
+            except UnicodeDecodeError:
+                continue
+            return text, lambda t, codec=codec: t.encode(codec, "replace")
+        return None
+
+    def _reencode(self, text: str) -> bytes:
+        """The text in another encoding than its own (declared nowhere), or with broken bytes."""
+        r = self.rng
+        how = r.choice(("utf-8", "utf-8-bom", "utf-16-le-bom", "utf-16-be", "utf-16-le", "gb18030", "big5", "latin-1", "broken-utf16", "bad-bytes"))  # fmt: skip
+        self.note(f"text.encoding {how}")
+        if how == "utf-8-bom":
+            return b"\xef\xbb\xbf" + text.encode("utf-8", "surrogatepass")
+        if how == "utf-16-le-bom":
+            return b"\xff\xfe" + text.encode("utf-16-le", "surrogatepass")
+        if how in ("utf-16-be", "utf-16-le", "gb18030", "big5", "latin-1"):
+            return text.encode(how, "replace")
+        if how == "broken-utf16":
+            out = b"\xff\xfe" + text.encode("utf-16-le", "surrogatepass")
+            cut = r.randrange(2, len(out) + 1)
+            return out[:cut] + r.choice((b"\x00\xd8", b"\xd8", b"\x00\xdc\x00\xdc")) + out[cut:]
+        raw = text.encode("utf-8", "surrogatepass")
+        at = r.randrange(len(raw) + 1)
+        return raw[:at] + r.choice(INVALID_UTF8) * r.choice((1, 3)) + raw[at:]
+
+    def _lines_op(self, lines: list[str], how: str, pick: Callable[[], int]) -> None:
+        """Generic line damage: delete, duplicate, swap, split, join, blank, overlong."""
+        r = self.rng
+        i = pick()
+        if how == "delete":
+            del lines[i]
+        elif how == "duplicate":
+            lines.insert(i, lines[i] * r.choice((1, 1, 1000)) if r.random() < 0.1 else lines[i])
+        elif how == "swap":
+            j = r.randrange(len(lines))
+            lines[i], lines[j] = lines[j], lines[i]
+        elif how == "split":
+            cut = r.randrange(len(lines[i]) + 1)
+            lines[i : i + 1] = [lines[i][:cut], lines[i][cut:]]
+        elif how == "join" and i + 1 < len(lines):
+            lines[i : i + 2] = [lines[i] + lines[i + 1]]
+        elif how == "blank":
+            lines.insert(i, r.choice(("", " ", "\t", "\x00", "\ufeff")))
+        elif how == "overlong":
+            lines[i] += r.choice(("x", "退", "=E9", ",")) * r.choice((2000, 70_000, 1_200_000))
+
+    _VMSG_VALUES: ClassVar[dict[str, tuple[str, ...]]] = {
+        "Date": ("9999/99/99 99:99:99", "0000/00/00 00:00:00", "2025/02/30 25:61:61", "99999/01/01 00:00:00",
+                 "1709647200123", "-1", "2016-01-05T19:03:14+99:99", "2016-01-05T19:03:14Z", "05.01.2016 19:03:14",
+                 "2016/01/05 24:00:00", "", "yesterday", "2016/01/05", "１２:００"),
+        "X-BOX": ("INBOX", "SENDBOX", "OUTBOX", "DRAFT", "SENT", "", "inbox", "WEIRD", "FAILED"),
+        "TEL": ("", " ", "+8613900001111;+8613900002222", "95588~10086", "insert-address-token", "+" * 300, "\x00",
+                "10690000123456" * 50, ";;;"),
+        "X-MMS-PART-DATA": ("", "====", "aGVsbG8", "!!!!", "5paw5bm05b+r5LmQ" * 5000, "\x00\x01"),
+        "X-MMS-PART-CONTENT-TYPE": ("text/plain", "image/jpeg", "", "text/plain; charset=gbk", "text/x-vCard"),
+    }  # fmt: skip
+    _QP = ("=", "=G1", "=E9=80", "=E9=", "=\n", "=\r\n", "==", "=0", "=ZZ", "=3D", "=00", "=FF=FE", "=C0=AF", "=ED=A0=80")  # fmt: skip
+    _PARAMS = (";ENCODING=QUOTED-PRINTABLE;CHARSET=UTF-8", ";ENCODING=QUOTED-PRINTABLE;CHARSET=GBK",
+               ";ENCODING=QUOTED-PRINTABLE;CHARSET=x-bogus", ";ENCODING=QUOTED-PRINTABLE;CHARSET=UTF-16",
+               ";ENCODING=BASE64;CHARSET=UTF-8", ";ENCODING=8BIT", ";CHARSET=", ";ENCODING=", ";;;", ";CHARSET=UTF-8",
+               ";ENCODING=QUOTED-PRINTABLE", ";ENCODING=QUOTED-PRINTABLE;CHARSET=utf-32", ";X=" + "y" * 5000, "")  # fmt: skip
+
+    def vmsg(self, data: bytes, depth: int = 0) -> bytes:
+        """vMessage damage: BEGIN/END lines dropped, duplicated or nested; broken quoted-printable;
+        wrong ENCODING/CHARSET parameters; hostile Date, X-BOX, TEL and MMS part values; line ends."""
+        r = self.rng
+        decoded = self._text(data)
+        if decoded is None:
+            return self.raw(data)
+        text, encode = decoded
+        op = r.choices(
+            ("markers", "nest", "qp", "params", "value", "lines", "newlines", "encoding", "text"),
+            weights=(16, 4, 16, 10, 22, 12, 5, 6, 9),
+        )[0]
+        if op == "encoding":
+            return self._reencode(text)
+        if op == "newlines":
+            how = r.choice(("crlf", "lf", "cr", "mixed"))
+            self.note(f"vmsg.newlines {how}")
+            flat = text.replace("\r\n", "\n")
+            if how == "mixed":
+                return encode("".join(line + r.choice(("\n", "\r\n", "\r")) for line in flat.split("\n")))
+            return encode(flat.replace("\n", {"crlf": "\r\n", "lf": "\n", "cr": "\r"}[how]))
+        if op == "text":
+            return encode(self._xml_text(text, "text"))
+        newline = "\r\n" if "\r\n" in text else "\n"
+        lines = text.split(newline)
+        if op == "nest":
+            at = r.randrange(len(lines))
+            n = r.choice((3, 100, 10_000, 100_000))
+            what = r.choice(
+                ("BEGIN:VMSG", "BEGIN:VBODY", "BEGIN:VCARD", "BEGIN:VENV", "END:VMSG", "END:VBODY")
+            )
+            self.note(f"vmsg.nest {n} {what}")
+            lines[at:at] = [what] * n
+            return encode(newline.join(lines))
+        markers = [i for i, line in enumerate(lines) if line.strip().upper().startswith(("BEGIN:", "END:"))]
+        if op == "markers" and markers:
+            i = r.choice(markers)
+            how = r.choice(("delete", "delete", "duplicate", "swap", "lower", "space", "escape", "rename"))
+            self.note(f"vmsg.marker {how} {lines[i].strip()}")
+            if how == "delete":
+                del lines[i]
+            elif how == "duplicate":
+                lines.insert(i, lines[i])
+            elif how == "swap":
+                lines[i] = (
+                    lines[i].replace("BEGIN:", "END:")
+                    if "BEGIN:" in lines[i]
+                    else lines[i].replace("END:", "BEGIN:")
+                )
+            elif how == "lower":
+                lines[i] = lines[i].lower()
+            elif how == "space":
+                lines[i] = r.choice((" ", "\t", "  ")) + lines[i] + r.choice(("", " ", "\t"))
+            elif how == "escape":
+                lines[i] = "/" + lines[i]
+            else:
+                lines[i] = (
+                    lines[i].split(":", 1)[0]
+                    + ":"
+                    + r.choice(("VCALENDAR", "VMSG", "VBODY", "VPART", "", "X"))
+                )
+            return encode(newline.join(lines))
+        subjects = [i for i, line in enumerate(lines) if line.upper().startswith("SUBJECT")]
+        if op == "qp" and subjects:
+            i = r.choice(subjects)
+            line = lines[i]
+            head, sep, body = line.partition(":")
+            how = r.choice(("insert", "insert", "soft-break-end", "declare", "undeclare", "cut"))
+            self.note(f"vmsg.qp {how}")
+            if how == "insert":
+                at = r.randrange(len(body) + 1)
+                body = body[:at] + r.choice(self._QP) * r.choice((1, 1, 2, 500)) + body[at:]
+            elif how == "soft-break-end":  # the body ends in a soft break: it runs on into END:VBODY
+                body += "="
+            elif how == "declare":
+                head = head.split(";")[0] + ";ENCODING=QUOTED-PRINTABLE;CHARSET=UTF-8"
+            elif how == "undeclare":
+                head = head.split(";")[0]
+            else:
+                body = body[: r.randrange(len(body) + 1)]
+            lines[i] = head + sep + body
+            return encode(newline.join(lines))
+        props = [
+            i
+            for i, line in enumerate(lines)
+            if re.match(r"(Subject|TEL|FROMTEL|X-[\w-]+|Date)\b", line, re.IGNORECASE)
+        ]
+        if op == "params" and props:
+            i = r.choice(props)
+            head, sep, body = lines[i].partition(":")
+            new = head.split(";")[0] + r.choice(self._PARAMS)
+            self.note(f"vmsg.params {new[:50]}")
+            lines[i] = new + sep + body
+            return encode(newline.join(lines))
+        if op == "value" and props:
+            i = r.choice(props)
+            head, sep, _old = lines[i].partition(":")
+            name = head.split(";")[0].upper()
+            choices = next((v for k, v in self._VMSG_VALUES.items() if k.upper() == name), ())
+            new = r.choice(choices) if choices and r.random() < 0.7 else r.choice(TEXTS)
+            self.note(f"vmsg.value {name}={new[:30]!r}")
+            lines[i] = head + (sep or ":") + new
+            return encode(newline.join(lines))
+        how = r.choice(("delete", "duplicate", "swap", "split", "join", "blank", "overlong"))
+        self.note(f"vmsg.lines {how}")
+        self._lines_op(lines, how, lambda: r.randrange(len(lines)))
+        return encode(newline.join(lines))
+
+    _CSV_VALUES = (
+        "2024-13-45 25:61:61", "0000-00-00 00:00:00", "1709647200123", "1709647200", "2024/03/05 14:00", "",
+        "99999-01-01 00:00:00", "2024-03-05T14:00:00Z", "2024-03-05 14:00:00 +9999", "Incoming", "Outgoing",
+        "Notification", "收件箱", "发件箱", "草稿箱", "已发送", "=cmd|'/C calc'!A0", "+8613900001111;+8613900002222",
+        "a\nb", "a\rb", '"', '""', "\x00", "SMS", "iMessage", "RCS", "MMS", "👍",
+    )  # fmt: skip
+
+    def csv(self, data: bytes, depth: int = 0) -> bytes:
+        """CSV damage: cells retyped or emptied, rows shortened or widened, headers renamed or lost,
+        delimiter swaps, unbalanced quotes, BOMs and other encodings, line ends."""
+        import csv as csv_module
+
+        r = self.rng
+        decoded = self._text(data)
+        if decoded is None:
+            return self.raw(data)
+        text, encode = decoded
+        op = r.choices(
+            ("cell", "row", "header", "delimiter", "quote", "lines", "newlines", "encoding", "text"),
+            weights=(34, 10, 8, 7, 12, 9, 5, 7, 8),
+        )[0]
+        if op == "encoding":
+            return self._reencode(text)
+        if op == "text":
+            return encode(self._xml_text(text, "text"))
+        if op == "newlines":
+            how = r.choice(("\n", "\r", "\r\n\r\n", "\n\r"))
+            self.note(f"csv.newlines {how!r}")
+            return encode(text.replace("\r\n", "\n").replace("\n", how))
+        if op == "delimiter":
+            old = "\t" if text.count("\t") > text.count(",") else ","
+            new = r.choice([d for d in (",", "\t", ";", "|", "，") if d != old])
+            if r.random() < 0.5:
+                self.note(f"csv.delimiter {old!r}->{new!r}")
+                return encode(text.replace(old, new))
+            lines = text.split("\n")
+            i = r.randrange(len(lines))
+            self.note(f"csv.delimiter line {i} {old!r}->{new!r}")
+            lines[i] = lines[i].replace(old, new)
+            return encode("\n".join(lines))
+        if op == "quote":
+            quotes = [m.start() for m in re.finditer('"', text)] or [0]
+            at = r.choice(quotes) if r.random() < 0.6 else r.randrange(len(text) + 1)
+            how = r.choice(("insert", "delete", "open-at-end"))
+            self.note(f"csv.quote {how} @{at}")
+            if how == "insert":
+                return encode(text[:at] + '"' + text[at:])
+            if how == "delete" and text[at : at + 1] == '"':
+                return encode(text[:at] + text[at + 1 :])
+            return encode(text.rstrip("\r\n") + ',"' + "x" * r.choice((1, 1000)))
+        if op == "lines":
+            lines = text.split("\n")
+            how = r.choice(("delete", "duplicate", "swap", "split", "join", "blank", "overlong"))
+            self.note(f"csv.lines {how}")
+            self._lines_op(lines, how, lambda: r.randrange(len(lines)))
+            return encode("\n".join(lines))
+        delimiter = "\t" if text.count("\t") > text.count(",") else ","
+        try:
+            rows = list(csv_module.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        except csv_module.Error:
+            return self.raw(data)
+        rows = rows or [[""]]
+        i = r.randrange(len(rows)) if op != "header" else 0
+        row = rows[i] or [""]
+        j = r.randrange(len(row))
+        if op == "cell":
+            new = r.choice(self._CSV_VALUES) if r.random() < 0.6 else r.choice(TEXTS)
+            self.note(f"csv.cell [{i}][{j}] := {new[:30]!r}")
+            row[j] = new
+        elif op == "row":
+            how = r.choice(("short", "wide", "empty", "one"))
+            self.note(f"csv.row {how} {i}")
+            if how == "short":
+                del row[j:]
+            elif how == "wide":
+                row.extend(r.choice(("", "x", "1")) for _ in range(r.choice((1, 5, 3000))))
+            elif how == "empty":
+                row = []
+            else:
+                row = [delimiter.join(row)]
+        else:
+            how = r.choice(("rename", "case", "duplicate", "drop-row", "drop-column", "translate"))
+            self.note(f"csv.header {how} [{j}]")
+            if how == "rename":
+                row[j] = r.choice(("Text", "Type", "Message Date", "Chat Session", "号码", "类型", "x", "", "\ufeff" + row[j]))  # fmt: skip
+            elif how == "case":
+                row[j] = row[j].upper() if r.random() < 0.5 else " " + row[j].lower() + " "
+            elif how == "duplicate":
+                row.insert(j, row[j])
+            elif how == "drop-row":
+                rows.pop(0)
+                row = rows[0] if rows else []
+                i = 0
+            elif how == "drop-column":
+                for other in rows:
+                    if j < len(other):
+                        del other[j]
+                row = rows[0]
+            else:
+                row[j] = r.choice(
+                    ("内容", "姓名", "号码", "时间", "类型", "Date", "Direction", "Address", "Body")
+                )
+        if rows:
+            rows[i] = row
+        out = io.StringIO()
+        writer = csv_module.writer(
+            out, delimiter=delimiter, lineterminator="\r\n" if "\r\n" in text else "\n"
+        )
+        writer.writerows(rows)
+        return encode(out.getvalue())
+
+    # MIUI .bak: a text header, then a tar (zlib when compressed) holding protobuf --------------------
+
+    def miui_bak(self, data: bytes, depth: int = 0) -> bytes:
+        """MIUI/Android backup header lines edited; the tar's headers damaged; the protobuf payload
+        (apps/com.android.mms/miui_bak/_tmp_bak) damaged at the wire level, then everything rebuilt."""
+        import tarfile
+
+        r = self.rng
+        end = data.find(b"ANDROID BACKUP\n")
+        if end < 0:
+            return self.raw(data, keep=12)
+        head_lines = data[:end].split(b"\n")[:-1]
+        rest = data[end + 15 :].split(b"\n", 3)
+        if len(rest) < 4:
+            return self.raw(data, keep=12)
+        version, compression, encryption, payload = rest
+        if compression == b"1":
+            try:
+                payload = zlib.decompress(payload)
+            except zlib.error:
+                return self.raw(data, keep=12)
+        op = r.choices(("header", "tar", "proto", "compressed", "raw"), weights=(14, 14, 50, 8, 14))[0]
+        if op == "raw":
+            return self.raw(data, keep=12)
+        if op == "header":
+            fields = [*head_lines, b"ANDROID BACKUP", version, compression, encryption]
+            i = r.randrange(1, len(fields))
+            how = r.choice(("value", "delete", "insert", "long"))
+            new = r.choice((b"0", b"1", b"2", b"5", b"99", b"-1", b"", b"AES-256", b"none ", b"NONE", "com.miui.notes 笔记".encode(), b"com.android.mms", b"\xff\xfe"))  # fmt: skip
+            self.note(f"miui.header {how} line {i}: {new!r}")
+            if how == "value":
+                fields[i] = new
+            elif how == "delete":
+                del fields[i]
+            elif how == "insert":
+                fields.insert(i, new)
+            else:
+                fields[i] += b"x" * r.choice((1000, 100_000))
+            body = zlib.compress(payload) if compression == b"1" else payload
+            return b"\n".join(fields) + b"\n" + body
+        if op == "compressed":
+            how = r.choice(("flag-lies", "truncate", "flip", "bomb-ish"))
+            self.note(f"miui.compressed {how}")
+            packed = zlib.compress(payload)
+            if how == "flag-lies":  # the flag says the other thing
+                return b"\n".join([*head_lines, b"ANDROID BACKUP", version, b"0" if compression == b"1" else b"1", encryption]) + b"\n" + (packed if compression != b"1" else payload)  # fmt: skip
+            if how == "truncate":
+                packed = packed[: r.randrange(2, len(packed))]
+            elif how == "flip":
+                packed = self.raw(packed, keep=2)
+            else:
+                packed = zlib.compress(payload + bytes(r.choice((1 << 20, 8 << 20))))
+            return b"\n".join([*head_lines, b"ANDROID BACKUP", version, b"1", encryption]) + b"\n" + packed
+        if op == "tar":
+            out = bytearray(payload)
+            blocks = [i for i in range(0, len(out) - 511, 512) if out[i + 257 : i + 262] == b"ustar"]
+            if not blocks:
+                return self.raw(data, keep=12)
+            at = r.choice(blocks)
+            field, (offset, size) = r.choice(list({"name": (0, 100), "size": (124, 12), "chksum": (148, 8), "type": (156, 1), "prefix": (345, 155)}.items()))  # fmt: skip
+            value = r.choice((b"", b"\x00", b"77777777777\x00", b"\x80" + bytes(10) + b"\x10", b"\xff" * 12, b"-1", b"x", b"L", b"x" * 200, b"apps/com.android.mms/miui_bak/_tmp_bak"))  # fmt: skip
+            self.note(f"miui.tar {field} := {value[:20]!r}")
+            out[at + offset : at + offset + size] = value[:size].ljust(size, b"\x00")
+            payload = bytes(out)
+        else:
+            try:
+                with tarfile.open(fileobj=io.BytesIO(payload)) as tar:
+                    members = [
+                        (m, tar.extractfile(m).read() if m.isfile() else b"") for m in tar.getmembers()
+                    ]  # type: ignore[union-attr]
+            except (tarfile.TarError, OSError, EOFError):
+                return self.raw(data, keep=12)
+            index = next((k for k, (m, _) in enumerate(members) if m.name.endswith("_tmp_bak")), None)
+            if index is None:
+                return self.raw(data, keep=12)
+            info, content = members[index]
+            members[index] = (info, self.protobuf(content))
+            buffer = io.BytesIO()
+            with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+                for member, blob in members:
+                    member.size = len(blob)
+                    tar.addfile(member, io.BytesIO(blob))
+            payload = buffer.getvalue()
+        body = zlib.compress(payload) if compression == b"1" else payload
+        return b"\n".join([*head_lines, b"ANDROID BACKUP", version, compression, encryption]) + b"\n" + body
+
+    def protobuf(self, data: bytes) -> bytes:
+        """Protobuf wire damage: over-long varints, lengths past the end or huge, wire types 3/4/6/7,
+        field number 0, deep nesting, truncation, repeated fields."""
+        r = self.rng
+        if not data:
+            return r.randbytes(16)
+        at = r.randrange(len(data))
+        how = r.choice(
+            ("varint", "length", "wiretype", "field0", "nest", "truncate", "duplicate", "flip", "flip")
+        )
+        self.note(f"protobuf.{how} @{at}")
+        if how == "varint":
+            return data[:at] + b"\xff" * r.choice((9, 10, 11, 100)) + r.choice((b"\x01", b"")) + data[at:]
+        if how == "length":
+            piece = b"\x0a" + r.choice((b"\xff\xff\xff\xff\x0f", b"\xff\xff\xff\xff\xff\xff\xff\xff\x7f", b"\x7f", b"\x80\x80\x80\x80\x10"))  # fmt: skip
+            return data[:at] + piece + data[at:]
+        if how == "wiretype":
+            return data[:at] + bytes([(data[at] & 0xF8) | r.choice((3, 4, 6, 7))]) + data[at + 1 :]
+        if how == "field0":
+            return data[:at] + r.choice((b"\x00", b"\x02\x00", b"\x07")) + data[at:]
+        if how == "nest":  # field 4 (mmsSms) inside itself, thousands deep
+            n = r.choice((100, 5000))
+            inner = data[at : at + 64]
+            for _ in range(n):
+                inner = b"\x22" + _varint(len(inner)) + inner
+            return data[:at] + inner + data[at + 64 :]
+        if how == "truncate":
+            return data[:at]
+        if how == "duplicate":
+            size = r.choice((1, 8, 64, 512))
+            return data[: at + size] + data[at : at + size] * r.choice((1, 2, 100)) + data[at + size :]
+        return self.raw(data)
 
     # JSON ------------------------------------------------------------------------------------
 
@@ -834,7 +1547,7 @@ class Mutator:
             members = _zip_members(data)
         except (zipfile.BadZipFile, ValueError, OSError, EOFError, zlib.error, NotImplementedError):
             return self.raw(data, keep=4)
-        main = max(range(len(members)), key=lambda i: members[i][0].endswith((".xml", ".ndjson")))
+        main = max(range(len(members)), key=lambda i: _main_member(*members[i][:2]))
         if op == "bomb":
             self.terminal = True
             name = members[main][0]
@@ -1271,6 +1984,19 @@ def _plist_safe(value: Any) -> Any:
     return value
 
 
+def _main_member(name: str, content: bytes) -> int:
+    """How likely a ZIP member holds the messages (the zip mutations aim at the likeliest)."""
+    if name.endswith(".bak"):
+        return 3 if b"com.android.mms" in content[:200] else 0
+    return (
+        2
+        if name.endswith((".xml", ".ndjson")) and "descript" not in name
+        else 1
+        if name.endswith(".xml")
+        else 0
+    )
+
+
 def _page_size(data: bytes) -> int:
     size = int.from_bytes(data[16:18], "big") if len(data) >= 18 else 4096
     return 65536 if size == 1 else size if size >= 512 and size & (size - 1) == 0 else 4096
@@ -1283,7 +2009,8 @@ def _zip_members(data: bytes) -> list[tuple[str, bytes, int]]:
 
 def _zip_bytes(members: Sequence[tuple[str, bytes, int]]) -> bytes:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    with zipfile.ZipFile(buffer, "w") as archive, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # duplicate member names are one of the mutations
         for name, content, method in members:
             archive.writestr(zipfile.ZipInfo(name, date_time=_DATE), content, compress_type=method)
     return buffer.getvalue()
@@ -1444,12 +2171,23 @@ def _pick_file(files: dict[str, bytes], rng: random.Random) -> str | None:
     names = sorted(files)
     if not names:
         return None
-    weights = [8 if kind_of(files[n]) == "sqlite" and "Manifest" not in n else 2 for n in names]
+    weights = [_weight(n, files[n]) for n in names]
     return rng.choices(names, weights=weights)[0]
+
+
+def _weight(name: str, data: bytes) -> int:
+    kind = kind_of(data)
+    if kind == "sqlite":
+        return 2 if "Manifest" in name or "backup_config" in name else 8
+    if kind == "miui_bak":
+        return 8 if b"com.android.mms" in data[:200] else 1
+    return 8 if kind in ("vmsg", "csv") else 2
 
 
 def _mutate_folder(files: dict[str, bytes], root: str, rng: random.Random, mutator: Mutator) -> None:
     """Folder damage: a file deleted, emptied, moved, or a stray one added."""
+    if not files:  # every file already deleted
+        return
     path = rng.choice(sorted(files))
     how = rng.choice(("delete", "empty", "move", "add", "dir"))
     mutator.note(f"folder.{how} {path}")

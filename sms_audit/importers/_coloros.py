@@ -86,7 +86,8 @@ def backup_keys(config: Path) -> list[BackupKey]:
     for row_id, random, iv in rows:
         if isinstance(random, str) and isinstance(iv, str | int) and random and len(str(iv)) >= BLOCK:
             key, vector = derive_key(random, str(iv))
-            keys.append(BackupKey(key, vector, int(row_id or 0)))
+            # a damaged row may hold text, a blob or a float (inf) where the row number belongs
+            keys.append(BackupKey(key, vector, row_id if isinstance(row_id, int) else 0))
     if not keys:
         raise CorruptArchive(f"{CONFIG_NAME} holds no key material (EncryptInfo is empty)", path=str(config))
     return keys

@@ -273,14 +273,16 @@ def open_padded_copy(path: Path, size: int) -> Iterator[sqlite3.Connection]:
                 shutil.copyfile(sidecar, Path(f"{target}{suffix}"))
         conn = sqlite3.connect(f"file:{quote(str(target.resolve()))}?mode=ro", uri=True)
         try:
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlite3.DatabaseError as exc:
+            conn.execute("SELECT name, sql FROM sqlite_master").fetchall()
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
             raise CorruptArchive(
-                f"cannot read the truncated SQLite database ({exc})",
+                f"cannot read the truncated SQLite database ({_reason(exc)})",
                 path=str(path),
                 hint="the file was cut off before the end of its table definitions",
             ) from None
         yield conn
+    except UnicodeDecodeError as exc:  # as in open_readonly: SQLite's message held undecodable bytes
+        raise CorruptArchive(f"corrupt SQLite database ({_reason(exc)})", path=str(path)) from None
     finally:
         if conn is not None:
             conn.close()
@@ -297,8 +299,9 @@ def probe_tables_even_truncated(path: Path) -> frozenset[str] | None:
         return None
     try:
         with open_padded_copy(path, cut[1]) as conn:
+            conn.text_factory = _tolerant
             return frozenset(table_names(conn))
-    except (CorruptArchive, sqlite3.DatabaseError, OSError):
+    except (CorruptArchive, sqlite3.DatabaseError, UnicodeDecodeError, OSError):
         return None
 
 

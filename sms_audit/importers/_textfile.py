@@ -49,12 +49,25 @@ class TextEncoding:
         return f"{self.codec} ({self.how})"
 
 
-def _codec(name: str) -> str | None:
+# Text codecs that are no charset a file can be written in: they raise on any input (undefined),
+# accept only strict errors (idna, punycode), turn backslashes into other characters (escapes) or
+# are 7-bit (UTF-7: no phone or exporter writes it).
+_NOT_CHARSETS = frozenset({"undefined", "idna", "punycode", "unicode-escape", "raw-unicode-escape", "utf-7"})
+
+
+def text_codec(name: str) -> str | None:
+    """The Python codec for a charset a file names (``GBK`` → gb18030, ``UTF8`` → utf-8), or None.
+
+    None for an unknown name, one with a NUL or a surrogate in it, a codec that is no text
+    encoding (``zlib``, ``base64``, ``rot13``, ``hex``: ``bytes.decode`` refuses them) and the
+    text codecs no file is written in (:data:`_NOT_CHARSETS`)."""
     try:
-        found = codecs.lookup(name).name
-    except LookupError:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError):  # ValueError: "embedded null character", surrogates
         return None
-    return _SUPERSET.get(found, found)
+    if not info._is_text_encoding or info.name in _NOT_CHARSETS:
+        return None
+    return _SUPERSET.get(info.name, info.name)
 
 
 def _utf16_without_bom(head: bytes) -> str | None:
@@ -95,7 +108,7 @@ def sniff_encoding(head: bytes, *, declared: str | None = None, xml: bool = Fals
     if xml and declared is None:
         match = _XML_ENCODING.search(head[:1024])
         declared = match.group(1).decode("ascii") if match else None
-    stated = _codec(declared) if declared else None
+    stated = text_codec(declared) if declared else None
     if stated is not None and not stated.startswith(("utf-16", "utf-32", "utf_16", "utf_32")):
         return TextEncoding(stated, 0, "declared")
     if _valid_utf8(head):
@@ -109,9 +122,9 @@ def sniff_encoding(head: bytes, *, declared: str | None = None, xml: bool = Fals
     # Short Chinese texts decode equally well as GBK, Big5, CP949 or Shift-JIS: a tie goes to
     # GB18030, since most users are in mainland China (a Korean text is no tie: CP949 wins).
     tied = [m for m in matches if m.chaos <= best.chaos + 0.01 and m.coherence >= best.coherence - 0.01]
-    if any(_codec(m.encoding) == "gb18030" for m in tied):
+    if any(text_codec(m.encoding) == "gb18030" for m in tied):
         return TextEncoding("gb18030", 0, "detected")
-    detected = _codec(best.encoding)
+    detected = text_codec(best.encoding)
     if detected is None:
         return TextEncoding("utf-8", 0, "undetected; read as UTF-8")
     return TextEncoding(detected, 0, "detected")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -93,6 +94,20 @@ def read_head(path: Path, size: int) -> bytes:
             return stream.read(size)
     except OSError:
         return b""
+
+
+_DECIMAL = re.compile(r"\s*([+-]?[0-9]{1,20})\s*")
+
+
+def parse_int(text: str | None) -> int | None:
+    """The integer a text field holds (ASCII digits, an optional sign, spaces around), else None.
+
+    ``"12"`` → 12, ``" -1 "`` → -1; ``"1.5"``, ``"²"``, ``"٣"``, ``""`` and anything over 20 digits
+    (no count, type or time of any format is longer; Python refuses to convert 4,300) → None.
+    ``str.isdigit`` is no guard for ``int()``: it accepts superscripts and other scripts' digits.
+    """
+    found = _DECIMAL.fullmatch(text) if isinstance(text, str) else None
+    return int(found.group(1)) if found else None
 
 
 def build_messages(

@@ -49,6 +49,7 @@ from sms_audit.importers.base import (
     Skip,
     account,
     build_messages,
+    parse_int,
     read_head,
 )
 from sms_audit.importers.direction_words import QQ_BOX_WORDS, direction_of, is_not_message
@@ -63,6 +64,7 @@ MAP_KEYS = ("date", "direction", "address", "body")
 MAP_OPTIONAL = ("date_format",)
 _DELIMITERS = (",", "\t", ";")
 _SAMPLE_ROWS = 200
+_MAX_COLUMNS = 64  # columns looked at when recognising an export by its content
 _SNIFF_BYTES = 64 * 1024
 _IMAZING_REQUIRED = ("chat session", "message date", "type", "text")
 _PHONE = re.compile(r"\+?[0-9][0-9 ()\-.]{2,24}(?:[;,~]\s*\+?[0-9][0-9 ()\-.]{2,24})*")
@@ -344,9 +346,9 @@ def _find_column(header: list[str] | None, value: str, width: int, path: Path) -
         names = [_key(h) for h in header]
         if _key(value) in names:
             return names.index(_key(value))
-    number = value.lstrip("#")
-    if number.isdigit() and 1 <= int(number) <= width:
-        return int(number) - 1
+    number = parse_int(value.lstrip("#"))
+    if number is not None and 1 <= number <= width:
+        return number - 1
     shown = ", ".join(h.strip() for h in header) if header else f"{width} unnamed columns"
     raise UsageError(
         f"--csv-map: no column {value!r} in this CSV (columns: {shown})",
@@ -383,10 +385,19 @@ def _mapped(csv_map: dict[str, str], rows: list[list[str]], path: Path) -> _Colu
         address=address,
         body=body,
         has_header=has_header,
-        width=width,
+        width=max(_common_width(rows), 1 + max(c for c in (date, direction, address, body) if c is not None)),
         date_format=csv_map.get("date_format"),
         fixed_direction=fixed,
     )
+
+
+def _common_width(rows: list[list[str]]) -> int:
+    """The number of fields most sample rows have (at most _MAX_COLUMNS): the layout's width.
+
+    Not the widest row's: one damaged row of a million fields must neither make every other row
+    "shorter than the header" nor make recognising the columns cost rows × a million."""
+    counts = Counter(min(len(r), _MAX_COLUMNS) for r in rows if any(c.strip() for c in r))
+    return counts.most_common(1)[0][0] if counts else 0
 
 
 def _share(values: list[str], test: Callable[[str], object]) -> float:
@@ -400,7 +411,7 @@ def _qq(rows: list[list[str]]) -> _Columns | None:
     """QQ同步助手: a column of 收件箱/发件箱/草稿箱, a date column and a phone-number column."""
     if not rows:
         return None
-    width = max(len(r) for r in rows)
+    width = _common_width(rows)
     data = rows[1:] if len(rows) > 1 else rows
     columns = [[r[j] if j < len(r) else "" for r in data] for j in range(width)]
     box = [j for j, col in enumerate(columns) if _share(col, lambda v: v.strip() in QQ_BOX_WORDS) >= 0.9]

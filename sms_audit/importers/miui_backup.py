@@ -31,7 +31,7 @@ import io
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -50,6 +50,7 @@ from sms_audit.importers._protowire import (
     first,
     parse_message,
 )
+from sms_audit.importers._zip import ZIP_ERRORS, is_zip, open_member, open_zip
 from sms_audit.importers.android_provider import (
     ADDR_BCC,
     ADDR_CC,
@@ -59,7 +60,16 @@ from sms_audit.importers.android_provider import (
     mms_record,
     sms_record,
 )
-from sms_audit.importers.base import ReadOptions, ReadStats, Skip, account, build_messages, read_head
+from sms_audit.importers.base import (
+    Limits,
+    ReadOptions,
+    ReadStats,
+    Skip,
+    account,
+    build_messages,
+    parse_int,
+    read_head,
+)
 from sms_audit.model import Message, Record
 
 NAME = "miui_backup"
@@ -85,6 +95,8 @@ _HEADER_LINES = 12  # the MIUI header has 4-5 lines before ANDROID BACKUP; allow
 _HEADER_LINE_MAX = 1024
 _MAX_RECORD = 16 << 20  # one SMS or MMS record (MMS attachments live in separate tar entries)
 _CHUNK = 1 << 16
+_READ_STEP = 16 * 1024
+_DESCRIPT_MAX = 4 << 20  # descript.xml lists a few dozen apps in a few KB
 _PROGRESS_EVERY = 500
 #: MIUI versions whose Mms backup code the field layout was read from (MIUI 7, Mms 5.x).
 _VERIFIED_MIUI = ("V5", "V6", "V7")
@@ -138,14 +150,14 @@ def _parse_descript(data: bytes) -> _Manifest | None:
     manifest = _Manifest(
         device=text(root, "device"),
         miui_version=text(root, "miuiVersion"),
-        date_ms=int(date) if date.isdigit() else None,
+        date_ms=parse_int(date),
     )
     for package in root.iter("package"):
         feature = text(package, "feature")
         manifest.packages.append(
             _Package(
                 name=text(package, "packageName"),
-                feature=int(feature) if feature.lstrip("-").isdigit() else None,
+                feature=parse_int(feature),
                 bak_file=text(package, "bakFile"),
                 error=text(package, "error"),
             )
@@ -160,7 +172,7 @@ def _parse_descript(data: bytes) -> _Manifest | None:
 class _Entry:
     name: str  # file name inside the backup folder (or zip)
     size: int
-    open: Callable[[], IO[bytes]]
+    open: Callable[[], AbstractContextManager[IO[bytes]]]
 
 
 def _zip_name(info: zipfile.ZipInfo) -> str:
@@ -182,13 +194,26 @@ def _zip_descript(archive: zipfile.ZipFile) -> zipfile.ZipInfo | None:
     return min(candidates, key=lambda i: _zip_name(i).count("/"), default=None)
 
 
-def _file_opener(path: Path) -> Callable[[], IO[bytes]]:
+def _file_opener(path: Path) -> Callable[[], AbstractContextManager[IO[bytes]]]:
     return lambda: open(path, "rb")
 
 
+def _zip_descript_bytes(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits: Limits) -> bytes:
+    """descript.xml from the zip; b"" (an unreadable manifest: .bak files are found by name) when
+    the member is damaged, encrypted or a bomb."""
+    try:
+        with open_member(archive, info, path, limits) as stream:
+            return stream.read(_DESCRIPT_MAX)
+    except CorruptArchive:
+        return b""
+
+
 @contextmanager
-def _open_container(path: Path) -> Iterator[tuple[bytes | None, dict[str, _Entry]]]:
-    """(descript.xml bytes or None, .bak entries by file name) of a folder, zip or single .bak."""
+def _open_container(path: Path, limits: Limits) -> Iterator[tuple[bytes | None, dict[str, _Entry]]]:
+    """(descript.xml bytes or None, .bak entries by file name) of a folder, zip or single .bak.
+
+    Zip members are read through :func:`~sms_audit.importers._zip.open_member`: damaged data, an
+    unsupported method or a bomb is a CorruptArchive after the records read before it."""
     if path.is_dir():
         descript = path / DESCRIPT
         entries = {
@@ -198,8 +223,8 @@ def _open_container(path: Path) -> Iterator[tuple[bytes | None, dict[str, _Entry
         }
         yield (descript.read_bytes() if descript.is_file() else None), entries
         return
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
+    if is_zip(path):
+        with open_zip(path) as archive:
             info = _zip_descript(archive)
             folder = str(PurePosixPath(_zip_name(info)).parent) if info is not None else None
             entries = {}
@@ -215,8 +240,11 @@ def _open_container(path: Path) -> Iterator[tuple[bytes | None, dict[str, _Entry
                         path=str(path),
                         hint="extract the zip with its password first, then import the folder",
                     )
-                entries[name.name] = _Entry(name.name, member.file_size, partial(archive.open, member))
-            yield (archive.read(info) if info is not None else None), entries
+                entries[name.name] = _Entry(
+                    name.name, member.file_size, partial(open_member, archive, member, path, limits)
+                )
+            manifest = _zip_descript_bytes(archive, info, path, limits) if info is not None else None
+            yield manifest, entries
         return
     yield None, {path.name: _Entry(path.name, path.stat().st_size, _file_opener(path))}
 
@@ -254,7 +282,7 @@ def sniff(path: Path) -> bool:
                     return False
                 with archive.open(info) as stream:
                     return _is_descript(stream.read(4096))
-    except (OSError, zipfile.BadZipFile, RuntimeError, ValueError):
+    except (*ZIP_ERRORS, RuntimeError):  # RuntimeError: an encrypted member
         return False
     return False
 
@@ -291,7 +319,7 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
     (after every complete record) when a .bak ends early, CorruptArchive for damaged data or when
     a non-empty payload yields no message (the layout would then differ from the known one).
     """
-    with _open_container(path) as (descript, entries):
+    with _open_container(path, options.limits) as (descript, entries):
         manifest = _parse_descript(descript) if descript is not None else None
         if descript is not None and manifest is None:
             stats.warnings.append(f"{DESCRIPT} is unreadable; Messages files were found by name")
@@ -434,7 +462,9 @@ class _Counting(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self._raw.read(len(buffer))
+        # Small reads: a zip member's CRC is checked by the read that reaches its end, whose bytes
+        # are then lost; the records in the bytes before it are kept.
+        data = self._raw.read(min(len(buffer), _READ_STEP))
         if not data:
             self.eof = True
             return 0
@@ -599,8 +629,9 @@ def _tar_members(stream: IO[bytes]) -> Iterator[tuple[str, int, _Member]]:
             elif kind == b"x":
                 pax = _pax_records(data)
             continue
-        if "size" in pax and pax["size"].isdigit():
-            size, padded = int(pax["size"]), -(-int(pax["size"]) // _BLOCK) * _BLOCK
+        pax_size = parse_int(pax.get("size"))
+        if pax_size is not None and pax_size >= 0:
+            size, padded = pax_size, -(-pax_size // _BLOCK) * _BLOCK
         full = pax.get("path") or long_name or name.decode("utf-8", "replace")
         long_name, pax = None, {}
         member = _Member(stream, size)

@@ -28,7 +28,15 @@ from pathlib import Path
 from sms_audit.errors import CorruptArchive, TruncatedArchive
 from sms_audit.importers._textfile import TextLines, decode_head, read_chunks, sniff_encoding
 from sms_audit.importers.android_provider import sms_record
-from sms_audit.importers.base import ReadOptions, ReadStats, Skip, account, build_messages, read_head
+from sms_audit.importers.base import (
+    ReadOptions,
+    ReadStats,
+    Skip,
+    account,
+    build_messages,
+    parse_int,
+    read_head,
+)
 from sms_audit.model import Message, Record
 
 NAME = "super_backup_xml"
@@ -136,7 +144,7 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
         if first and starts:
             prefix = buffer[: starts[0]]
             match = _COUNT.search(prefix)
-            declared = int(match.group(1)) if match else None
+            declared = parse_int(match.group(1)) if match else None
             line += prefix.count("\n")
             buffer = buffer[starts[0] :]
             starts = [s - starts[0] for s in starts]
@@ -216,11 +224,10 @@ def _record(chunk: str, ordinal: int) -> Record | Skip:
         attrs.update(_ATTR.findall(tail))
     if body is None:
         return Skip("malformed <sms> element (no body attribute)")
-    kind = attrs.get("type", "").strip()
     return sms_record(
         record=f"sms#{ordinal}",
         address=unescape(attrs.get("address", "")),
         date=attrs.get("date") or None,
-        kind=int(kind) if kind.isdigit() else None,
+        kind=parse_int(attrs.get("type")),
         body=unescape(body),
     )

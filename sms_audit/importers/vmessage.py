@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import codecs
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ from sms_audit.importers._textfile import (
     decode_head,
     read_chunks,
     sniff_encoding,
+    text_codec,
 )
 from sms_audit.importers._walltime import parse_walltime
 from sms_audit.importers.base import (
@@ -424,11 +424,7 @@ def _params(raw: str) -> dict[str, str]:
 def _body_options(params: str) -> tuple[str, str]:
     """(charset, encoding) of a ``Subject`` property's parameters; an unknown charset → UTF-8."""
     options = _params(params)
-    charset = options.get("CHARSET", "utf-8")
-    try:
-        codecs.lookup(charset)
-    except LookupError:
-        charset = "utf-8"
+    charset = text_codec(options.get("CHARSET", "utf-8")) or "utf-8"
     return charset, options.get("ENCODING", "").upper()
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import IO
 
+from sms_audit.importers._textfile import text_codec
+
 _REF = re.compile(rb"&#(?:[xX]([0-9A-Fa-f]{1,8})|([0-9]{1,10}));")
 _ILLEGAL_BYTES = bytes(range(0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x20))
 _REPLACEMENT = b"&#xFFFD;"
@@ -202,7 +204,6 @@ def detect_xml_encoding(head: bytes) -> str:
     A BOM wins over the declaration (a PowerShell pipe re-saves UTF-8 files as UTF-16LE with a BOM
     and leaves ``encoding="UTF-8"`` in them). Returns a Python codec name.
     """
-    import codecs
 
     for bom, name in _BOMS:
         if head.startswith(bom):
@@ -214,10 +215,8 @@ def detect_xml_encoding(head: bytes) -> str:
     if match:
         declared = match.group(1).decode("ascii").lower()
         declared = _ALIASES.get(declared, declared)
-        try:
-            return codecs.lookup(declared).name
-        except LookupError:
-            return "utf-8"  # an unknown name: let the parser report what is wrong
+        # an unknown name, or a codec that is no charset (zlib, rot13): let the parser report it
+        return text_codec(declared) or "utf-8"
     return "utf-8"
 
 

@@ -154,6 +154,7 @@ def test_zlib_bomb_is_refused_after_the_records_before_it(tmp_path: Path, megaby
 def test_zlib_ratio_limit_can_be_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = _telephony(tmp_path / "000000_sms_backup", [_SMS, {**_SMS, "body": "FILL"}], 4 << 20)
     monkeypatch.setenv("SMS_AUDIT_MAX_INFLATE_RATIO", "100000")
+    monkeypatch.setenv("SMS_AUDIT_MAX_BODY_BYTES", str(8 << 20))  # the 4 MiB body is kept whole
     messages, result = _read(path)
     assert (len(messages), result.status) == (2, "ok")
     # The 4 MiB text now inflates, and is then cut at the body limit and marked like any long text.
@@ -466,3 +467,319 @@ def test_json_arrays_with_bytes_that_are_not_utf8_keep_every_record(tmp_path: Pa
     for path, first in ((v1, "\ufffd\ufffdA"), (telephony, "A\ufffdB")):
         messages, result = _read(path)
         assert (result.error, messages.frame["body"].tolist()) == (None, [first, "ok"])
+
+
+# --- numbers in text fields: str.isdigit() is no guard for int() ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("12", 12), (" -1 ", -1), ("+7", 7), ("9" * 20, int("9" * 20)), ("9" * 21, None), ("9" * 5000, None),
+     ("²", None), ("٣", None), ("１２", None), ("1.5", None), ("", None), ("0x1F", None), (None, None)],
+)  # fmt: skip
+def test_parse_int_reads_ascii_decimal_text_only(text: str | None, value: int | None) -> None:
+    from sms_audit.importers.base import parse_int
+
+    assert parse_int(text) == value
+
+
+@pytest.mark.parametrize("junk", ["9" * 5000, "²", "٣", "1.5", "&#99999999999999;"])
+def test_super_backup_type_that_is_no_number_skips_only_its_record(tmp_path: Path, junk: str) -> None:
+    from tests.fixtures_super_backup import document as sb_document
+    from tests.fixtures_super_backup import sms as sb_sms
+
+    lines = [sb_sms("95588", 1725161040000 + i * 60_000, f"第{i}条") for i in range(3)]
+    lines[1] = lines[1].replace('type="1"', f'type="{junk}"')
+    path = tmp_path / "sms.xml"
+    path.write_text(sb_document(*lines), encoding="utf-8")
+    messages, result = _read(path)
+    assert (result.format, result.error) == ("super_backup_xml", None)
+    assert messages.frame["body"].tolist() == ["第0条", "第2条"]
+    assert result.warnings == ["skipped 1 record: no message type"]
+
+
+# --- MIUI backups: zip members read through the shared guarded reader ---------------------------------
+
+
+def _miui_zip(tmp_path: Path, count: int = 300) -> tuple[Path, list[str]]:
+    """A HyperOS-style zip of a MIUI backup folder: an SMS .bak of ``count`` messages, an MMS .bak."""
+    from tests.fixtures_miui import Mms, write_backup, zip_backup
+    from tests.fixtures_miui import Sms as MiuiSms
+
+    bodies = [f"【优选商城】第{i}条 {i * 7919 % 100003} 回T退订" for i in range(count)]
+    sms_rows = [MiuiSms("10690000123456", 1725161040000 + i * 60_000, body) for i, body in enumerate(bodies)]
+    mms = [Mms(1725500000, 1, [("+8613900001111", 137)], [("text/plain", "彩信")])]
+    folder = write_backup(tmp_path / "backup", sms=sms_rows, mms=mms)
+    return zip_backup(folder, tmp_path / "backup.zip"), bodies
+
+
+def _member_data(path: Path, name_part: str) -> tuple[int, int, int]:
+    """(local header offset, data offset, compressed size) of the first member whose name has ``name_part``."""
+    with zipfile.ZipFile(path) as archive:
+        info = next(i for i in archive.infolist() if name_part in i.filename)
+    raw = path.read_bytes()
+    nlen, xlen = (
+        int.from_bytes(raw[info.header_offset + 26 : info.header_offset + 28], "little"),
+        int.from_bytes(raw[info.header_offset + 28 : info.header_offset + 30], "little"),
+    )
+    return info.header_offset, info.header_offset + 30 + nlen + xlen, info.compress_size
+
+
+@pytest.mark.parametrize("damage", ["zeros", "flip"])
+def test_miui_zip_with_a_damaged_sms_member_keeps_the_records_before_and_the_mms(
+    tmp_path: Path, damage: str
+) -> None:
+    path, bodies = _miui_zip(tmp_path)
+    _header, start, size = _member_data(path, "短信")
+    raw = bytearray(path.read_bytes())
+    at = start + size * 2 // 3
+    for i in range(at, at + 64):
+        raw[i] = 0 if damage == "zeros" else raw[i] ^ 0x5A
+    path.write_bytes(bytes(raw))
+    messages, result = _read(path)
+    assert result.format == "miui_backup" and result.error is not None
+    assert result.error.message.startswith("短信(com.android.mms).bak: ")
+    sms_bodies = [b for b in messages.frame.sort_values("timestamp")["body"] if b != "彩信"]
+    assert 100 <= len(sms_bodies) < len(bodies)
+    assert sms_bodies[:100] == bodies[:100]  # the records before the damage, in order
+    assert "彩信" in messages.frame["body"].tolist()  # the MMS file is read after the damaged SMS file
+
+
+def _set_method(path: Path, name_part: str, method: int) -> None:
+    """Write compression ``method`` into a member's local header and its central directory entry."""
+    with zipfile.ZipFile(path) as archive:
+        info = next(i for i in archive.infolist() if name_part in i.filename)
+    name = info.filename.encode("utf-8")
+    raw = bytearray(path.read_bytes())
+    raw[info.header_offset + 8 : info.header_offset + 10] = method.to_bytes(2, "little")
+    central = raw.index(b"PK\x01\x02")
+    while raw[central + 46 : central + 46 + len(name)] != name:
+        central = raw.index(b"PK\x01\x02", central + 4)
+    raw[central + 10 : central + 12] = method.to_bytes(2, "little")
+    path.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize(
+    ("method", "words"), [(99, "is encrypted"), (6, "unsupported compression (method 6)")]
+)
+def test_miui_zip_whose_sms_member_cannot_be_inflated_is_one_line(
+    tmp_path: Path, method: int, words: str
+) -> None:
+    path, _bodies = _miui_zip(tmp_path, count=5)
+    _set_method(path, "短信", method)
+    messages, result = _read(path)
+    assert result.error is not None and words in result.error.message
+    assert "\n" not in result.error.message
+    assert messages.frame["body"].tolist() == ["彩信"]
+
+
+@pytest.mark.parametrize("damage", ["data", "method"])
+def test_miui_zip_with_a_damaged_descript_member_finds_the_files_by_name(tmp_path: Path, damage: str) -> None:
+    path, bodies = _miui_zip(tmp_path, count=5)
+    if damage == "data":
+        _header, start, size = _member_data(path, "descript.xml")
+        raw = bytearray(path.read_bytes())
+        raw[start + size // 2 : start + size // 2 + 8] = bytes(8)
+        path.write_bytes(bytes(raw))
+    else:
+        _set_method(path, "descript.xml", 6)
+    from sms_audit.importers import miui_backup
+
+    assert not miui_backup.sniff(path)  # the manifest is what makes a zip a MIUI backup
+    messages, result = _read_as(path, "miui_backup")
+    assert result.error is None
+    assert sorted(messages.frame["body"]) == sorted([*bodies, "彩信"])
+    assert "descript.xml is unreadable; Messages files were found by name" in result.warnings
+
+
+def _read_as(path: Path, input_format: str) -> tuple[Messages, ArchiveResult]:
+    messages = read_archives([path], input_format=input_format)
+    (result,) = messages.archives
+    assert result.error is None or not result.error.message.startswith("unreadable ("), result.error
+    return messages, result
+
+
+@pytest.mark.parametrize("value", ["9" * 5000, "²", "-3", "1e3"])
+def test_miui_descript_numbers_that_are_no_numbers_are_ignored(tmp_path: Path, value: str) -> None:
+    from tests.fixtures_miui import Sms as MiuiSms
+    from tests.fixtures_miui import write_backup
+
+    folder = write_backup(tmp_path / "backup", sms=[MiuiSms("95588", 1725161040000, "您的验证码 204816")])
+    descript = folder / "descript.xml"
+    text = descript.read_text(encoding="utf-8")
+    descript.write_text(
+        text.replace("<date>1757900000000</date>", f"<date>{value}</date>").replace(
+            "<feature>1</feature><bakFile>短信", f"<feature>{value}</feature><bakFile>短信"
+        ),
+        encoding="utf-8",
+    )
+    messages, result = _read(folder)
+    assert result.error is None and messages.frame["body"].tolist() == ["您的验证码 204816"]
+
+
+@pytest.mark.parametrize("count", ["6" * 40, "6" * 5000])
+def test_super_backup_count_too_long_to_be_a_count_is_ignored(tmp_path: Path, count: str) -> None:
+    from tests.fixtures_super_backup import document as sb_document
+    from tests.fixtures_super_backup import sms as sb_sms
+
+    text = sb_document(sb_sms("95588", 1725161040000, "一"), sb_sms("95588", 1725161100000, "二"))
+    path = tmp_path / "sms.xml"
+    path.write_text(text.replace('count="2"', f'count="{count}"'), encoding="utf-8")
+    messages, result = _read(path)
+    assert (result.error, result.warnings, messages.frame["body"].tolist()) == (None, [], ["一", "二"])
+
+
+# --- charsets a file names: only real text encodings ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "codec"),
+    [("UTF-8", "utf-8"), ("GBK", "gb18030"), ("gb2312", "gb18030"), ("Big5", "big5"), ("utf-16", "utf-16"),
+     ("zlib", None), ("base64", None), ("rot13", None), ("hex", None), ("undefined", None), ("idna", None),
+     ("punycode", None), ("unicode_escape", None), ("utf-7", None), ("utf\x00-8", None), ("\ud800", None),
+     ("x-bogus", None), ("", None)],
+)  # fmt: skip
+def test_text_codec_accepts_only_charsets_files_are_written_in(name: str, codec: str | None) -> None:
+    from sms_audit.importers._textfile import text_codec
+
+    assert text_codec(name) == codec
+
+
+@pytest.mark.parametrize(
+    "charset", ["zlib", "rot13", "undefined", "unicode_escape", "utf\x00-8", "x-bogus", "idna"]
+)
+def test_vmsg_body_in_a_charset_that_is_none_is_read_as_utf8(tmp_path: Path, charset: str) -> None:
+    from tests.fixtures_vmsg import document as vmsg_document
+    from tests.fixtures_vmsg import record
+
+    text = vmsg_document(
+        record("95588", "2025/09/01 11:24:00", "退订 \\x41"),  # quoted-printable (OPPO)
+        record("95588", "2025/09/01 11:25:00", "raw 退订 \\x41", style="mtk"),  # declared QP, written raw
+        record("95588", "2025/09/01 11:26:00", "last"),
+    )
+    text = text.replace("CHARSET=UTF-8", f"CHARSET={charset}", 2)
+    path = tmp_path / "sms.vmsg"
+    path.write_text(text, encoding="utf-8")
+    messages, result = _read(path)
+    assert result.error is None
+    assert messages.frame["body"].tolist() == ["退订 \\x41", "raw 退订 \\x41", "last"]
+
+
+@pytest.mark.parametrize("encoding", ["zlib", "rot13", "undefined", "unicode_escape", "hex", "utf-7"])
+def test_super_backup_declaring_a_codec_that_is_no_charset_is_read_by_its_bytes(
+    tmp_path: Path, encoding: str
+) -> None:
+    from tests.fixtures_super_backup import HEADER
+    from tests.fixtures_super_backup import document as sb_document
+    from tests.fixtures_super_backup import sms as sb_sms
+
+    text = sb_document(sb_sms("95588", 1725161040000, "你好 \\x41 +AGEA-"))
+    path = tmp_path / "sms.xml"
+    path.write_text(text.replace(HEADER, f'<?xml version="1.0" encoding="{encoding}"?>\n'), encoding="utf-8")
+    messages, result = _read(path)
+    assert (result.format, result.error) == ("super_backup_xml", None)
+    assert messages.frame["body"].tolist() == ["你好 \\x41 +AGEA-"]
+
+
+# --- CSV: one damaged row of very many fields costs nothing else ------------------------------------
+
+
+@pytest.mark.parametrize("extra", [3, 3000, 1_000_000])
+def test_csv_row_with_very_many_fields_costs_no_other_row(tmp_path: Path, extra: int) -> None:
+    from tests.fixtures_csv import qq_csv
+
+    rows = [
+        (f"第{i}条 回T退订", "", "10690000123456", f"2025/09/{i + 1:02d} 11:24:00", "收件箱")
+        for i in range(20)
+    ]
+    data = qq_csv(rows).decode("gbk").split("\r\n")
+    data[8] += "," * extra  # the 8th message: its cells are all there, then very many empty ones
+    path = tmp_path / "qq.csv"
+    path.write_bytes("\r\n".join(data).encode("gbk"))
+    messages, result = _read(path)
+    assert (result.format, result.error) == ("csv", None)
+    assert messages.frame["body"].tolist() == [r[0] for r in rows]
+    mapped = read_archives([path], csv_map="date=时间,direction=类型,address=号码,body=内容")
+    assert mapped.archives[0].error is None and mapped.frame["body"].tolist() == [r[0] for r in rows]
+
+
+# --- ColorOS key rows of the wrong storage class ----------------------------------------------------
+
+
+@pytest.mark.parametrize("row_id", ["abc", float("inf"), b"\x01", 1e308, None])
+def test_coloros_key_row_whose_id_is_no_integer_still_decrypts(tmp_path: Path, row_id: object) -> None:
+    """EncryptInfo._id of a damaged config (its schema lost INTEGER PRIMARY KEY) may hold text, a
+    blob or a float: it only names the row in the import details."""
+    pytest.importorskip("cryptography")
+    from tests.fixtures_vmsg import document as vmsg_document
+    from tests.fixtures_vmsg import record, write_coloros_backup
+
+    folder = write_coloros_backup(
+        tmp_path / "20250915", vmsg_document(record("95588", "2025/09/01 11:24:00", "您的验证码 204816"))
+    )
+    db = sqlite3.connect(folder / "backup_config_new.db")
+    db.executescript(
+        "ALTER TABLE EncryptInfo RENAME TO old; CREATE TABLE EncryptInfo(_id, random TEXT, iv TEXT);"
+        "INSERT INTO EncryptInfo(random, iv) SELECT random, iv FROM old; DROP TABLE old;"
+    )
+    db.execute("UPDATE EncryptInfo SET _id = ?", (row_id,))
+    db.commit()
+    db.close()
+    messages, result = _read(folder)
+    assert (result.format, result.error) == ("vmsg", None)
+    assert messages.frame["body"].tolist() == ["您的验证码 204816"]
+    assert result.details["encryption"] == "ColorOS AES-256-CBC (EncryptInfo row 0)"
+
+
+# --- truncated SQLite copies whose schema text is not UTF-8 -----------------------------------------
+
+
+def _cut_with_undecodable_schema(path: Path, table: str) -> Path:
+    """Append a stray non-UTF-8 token to ``table``'s schema text (SQLite's syntax error then quotes
+    it) and cut the file 3,000 bytes short."""
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA writable_schema = ON")
+    (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+    conn.execute(
+        "UPDATE sqlite_master SET sql = CAST(? AS TEXT) WHERE name = ?", (sql.encode() + b" \xc3", table)
+    )
+    conn.commit()
+    conn.close()
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 3000])
+    return path
+
+
+def _huawei_db(tmp_path: Path) -> Path:
+    from tests.fixtures_huawei import Row, write_sms_db
+
+    return write_sms_db(tmp_path / "sms.db", [Row("95588", 1725161040000, "验证码 204816")], filler=30)
+
+
+def _bugle_db(tmp_path: Path) -> Path:
+    from tests.fixtures_bugle import BugleDb
+
+    db = BugleDb(tmp_path / "bugle_db")
+    chat, person = db.conversation("+12025550142"), db.participant("+12025550142")
+    for i in range(200):
+        db.message(chat, person, 1709740800000 + i * 1000, f"message {i} " + "x" * 300)
+    db.close()
+    return db.path
+
+
+@pytest.mark.parametrize(
+    ("build", "table"),
+    [(_huawei_db, "android_metadata"), (_huawei_db, "sms_tb"), (_bugle_db, "conversation_participants")],
+)
+@pytest.mark.parametrize("input_format", [None, "huawei_backup", "google_messages"])
+def test_truncated_database_whose_schema_text_is_not_utf8_is_one_corrupt_error(
+    tmp_path: Path, build: object, table: str, input_format: str | None
+) -> None:
+    path = _cut_with_undecodable_schema(build(tmp_path), table)  # type: ignore[operator]
+    messages = read_archives([path], input_format=input_format)
+    (result,) = messages.archives
+    assert len(messages) == 0 and result.error is not None
+    assert result.error.message in (
+        "cannot read the truncated SQLite database (undecodable text in the schema)",
+        "corrupt SQLite database: its schema cannot be read (undecodable text in the schema)",
+    )
