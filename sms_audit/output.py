@@ -298,7 +298,8 @@ def table_width(stream: TextIO) -> int | None:
     if hasattr(stream, "isatty") and stream.isatty():
         return shutil.get_terminal_size().columns
     columns = os.environ.get("COLUMNS", "")
-    return int(columns) if columns.isdigit() and int(columns) > 0 else None
+    # ASCII digits only: str.isdigit accepts "²", which int() refuses
+    return int(columns) if columns.isascii() and columns.isdigit() and int(columns) > 0 else None
 
 
 def write_table(

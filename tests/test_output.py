@@ -18,6 +18,7 @@ from sms_audit.output import (
     csv_safe,
     format_time,
     resolve_format,
+    table_width,
     visible,
     write_csv,
     write_jsonl,
@@ -296,4 +297,12 @@ def test_table_width_follows_columns_off_a_terminal(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("COLUMNS", "88")
     assert table_width(io.StringIO()) == 88
     monkeypatch.setenv("COLUMNS", "wide")
+    assert table_width(io.StringIO()) is None
+
+
+@pytest.mark.parametrize("value", ["²", "٨٠", "-5", "0", "eighty", ""])
+def test_table_width_ignores_a_columns_value_that_is_no_ascii_number(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("COLUMNS", value)
     assert table_width(io.StringIO()) is None
