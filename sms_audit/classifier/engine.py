@@ -362,8 +362,15 @@ def _run_model(
     facts["sender:personal"] = pairs % 3 == 1
     facts["sender:business"] = pairs % 3 == 2
     texts = _without_boilerplate(view.values.take(pa.array(texts_u)).to_pylist())
-    # a pickup, ticket or coupon code is never a one-time password (eval/README.md label rules)
-    verdicts = content.predict(model, texts, facts, forbid={"verification": facts.pop("not-code")})
+    # a pickup, ticket or coupon code is never a one-time password (eval/README.md label rules);
+    # a one-time code beside its keyword, with no opt-out footer and no link, is never an advert:
+    # the code-and-keyword layout is the OTP format itself (Apple AutoFill, Google SMS Retriever),
+    # and a commercial text must carry an opt-out (MIIT Order 31 Art. 18, FCC 24-24)
+    otp_only = facts["code"] & ~facts["optout"] & ~facts["link"]
+    forbid = {"verification": facts.pop("not-code"), "marketing": otp_only}
+    if "scam" in model.classes:
+        forbid["scam"] = otp_only
+    verdicts = content.predict(model, texts, facts, forbid=forbid)
     classes = np.array([_CLASS_LABEL[c] for c in model.classes], dtype=np.int8)
     label[rows] = classes[verdicts.best][local]
     promotional[rows] = (verdicts.best == model.classes.index("marketing"))[local]
@@ -553,9 +560,13 @@ class _Distinct:
         return mask
 
     def han(self) -> np.ndarray:
-        """Bool per distinct text: does it contain a Han character (what "zh" rules read)."""
+        """Bool per distinct text: does it contain a Han character outside a 【…】 signature (what
+        "zh" rules read). An English text signed 【微信】 is English: the signature is a name."""
         if not self._han:
-            self._han.append(_match(self.values, r"\p{Han}"))
+            import pyarrow.compute as pc
+
+            unsigned = pc.replace_substring_regex(self.values, r"【[^】]{0,40}】", "")
+            self._han.append(_match(unsigned, r"\p{Han}"))
         return self._han[0]
 
     def match(self, pattern: str, subset: np.ndarray | None = None, *, script: str = "") -> np.ndarray:
