@@ -457,7 +457,13 @@ _GUESS = {
 
 def map_example(header: list[str]) -> str:
     """A ``--csv-map`` value built from a CSV's columns, for the hint of an unrecognised CSV."""
+    # a name that cannot be typed back inside '…' as one map value (quotes, separators, controls,
+    # a whole line of some other format) is given by its column number instead
     names = [h.replace("\ufeff", "").strip() for h in header]
+    names = [
+        n if len(n) <= 40 and n.isprintable() and not any(c in n for c in "',=\"") else str(i + 1)
+        for i, n in enumerate(names)
+    ]
     chosen: dict[str, str] = {}
     for key in MAP_KEYS:
         for i, name in enumerate(names):

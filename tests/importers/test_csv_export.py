@@ -331,6 +331,16 @@ def test_map_example_guesses_from_names() -> None:
     assert map_example(["时间", "类型", "号码", "内容"]) == "date=时间,direction=类型,address=号码,body=内容"
     assert map_example(["a", "b", "c", "d"]) == "date=a,direction=b,address=c,body=d"
     assert map_example(["x", "y"]) == "date=x,direction=y,address=3,body=4"
+    # names that cannot be typed back inside '…' are given by their column number
+    xml_line = "<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>"
+    assert (
+        map_example([xml_line, "Type", "Number", "Body"]) == "date=1,direction=Type,address=Number,body=Body"
+    )
+    assert map_example(["Time", "a,b", "Number", "x=y"]) == "date=Time,direction=2,address=Number,body=4"
+    assert (
+        map_example(["Time", "Type\x1b[2J", 'say "hi"', "Body"])
+        == "date=Time,direction=2,address=3,body=Body"
+    )
 
 
 # --- encodings, dialects, damage ------------------------------------------------------------------
