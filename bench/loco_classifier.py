@@ -10,6 +10,7 @@ then the outgoing corpus messages read as opt-outs, then dev.tsv last (the packa
 that agrees with the estimate, never the thing to tune on.
 
     .venv/bin/python bench/loco_classifier.py                 # all corpora (~15 min on one core)
+    .venv/bin/python bench/loco_classifier.py --workers 2     # two corpora fitted at once
     .venv/bin/python bench/loco_classifier.py --only uci-sms-spam,exais-sms
 """
 
@@ -26,6 +27,7 @@ import tarfile
 import tempfile
 import time
 from pathlib import Path
+from typing import cast
 
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")  # one core
@@ -39,7 +41,15 @@ sys.path.insert(0, str(REPO))
 from sms_audit.classifier import LABELS, content
 from sms_audit.classifier.corpora import CLASSES
 from sms_audit.classifier.engine import classify_with_model
-from sms_audit.classifier.train import DEFAULT_CORPORA, DEFAULT_DEV, REGIONS, Params, fit, load_training_set
+from sms_audit.classifier.train import (
+    DEFAULT_CORPORA,
+    DEFAULT_DEV,
+    REGIONS,
+    Params,
+    TrainingSet,
+    fit,
+    load_training_set,
+)
 
 #: The rules-only classifier before issue 9 (the merge base of branch issue-9).
 BASELINE_REF = "3c50d50"
@@ -120,6 +130,40 @@ def print_table(
     return {"macro_f1": macro(a), "baseline_macro_f1": macro(b), "labels": a, "baseline_labels": b}
 
 
+_STATE: dict[str, object] = {}
+
+
+def _held_out(name: str) -> tuple[str, pd.DataFrame, float]:
+    """Fit on every corpus but ``name`` and label ``name``'s distinct bodies with that model."""
+    data = cast(TrainingSet, _STATE["data"])
+    corpus, keys = cast(np.ndarray, _STATE["corpus"]), cast(np.ndarray, _STATE["keys"])
+    params = cast(Params, _STATE["params"])
+    rows = np.flatnonzero(corpus == name)
+    held = set(keys[rows].tolist())
+    train_rows = np.flatnonzero((corpus != name) & ~np.isin(keys, list(held)))
+    tick = time.perf_counter()
+    model = fit(data, train_rows, params)
+    fit_s = time.perf_counter() - tick
+    _, first = np.unique(keys[rows], return_index=True)  # each distinct body once
+    rows = rows[np.sort(first)]
+    frame = pd.DataFrame(
+        {
+            "direction": "in",
+            "address": [data.address[i] for i in rows],
+            "body": [data.body[i] for i in rows],
+        }
+    )
+    gold = pd.Series([_LABEL_OF_CLASS[CLASSES[data.target[i]]] for i in rows])
+    new = classify_with_model(frame, region=REGIONS.get(name), rules=None, model=model)["label"]
+    frame["group"], frame["region"], frame["gold"], frame["new"] = name, REGIONS.get(name) or "", gold, new
+    return name, frame, fit_s
+
+
+def _report_fit(name: str, frame: pd.DataFrame, fit_s: float) -> pd.DataFrame:
+    print(f"{name:<26}{len(frame):>7}{'':>10}{'':>12}{fit_s:>7.0f}", flush=True)
+    return frame
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -129,45 +173,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated corpora to hold out (default: all)")
     parser.add_argument("--baseline-ref", default=BASELINE_REF, help="git ref of the rules-only classifier")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="held-out corpora fitted at once (one core each; default 1)"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     data = load_training_set(args.corpora, args.dev)
     corpus = np.asarray(data.corpus)
     keys = np.asarray(data.key)
     params = Params()
-    held_frames = []
     print(
         f"{len(data):,} corpus messages after the label map and the dev.tsv exclusion; fitting one model per corpus"
     )
     print(f"{'held-out corpus':<26}{'n':>7}{'macro-F1':>10}{'rules-only':>12}{'fit s':>7}")
     figures: dict[str, object] = {"corpora": {}}
     names = [c for c in sorted(set(data.corpus)) if not args.only or c in args.only.split(",")]
-    for name in names:
-        rows = np.flatnonzero(corpus == name)
-        held = set(keys[rows].tolist())
-        train_rows = np.flatnonzero((corpus != name) & ~np.isin(keys, list(held)))
-        tick = time.perf_counter()
-        model = fit(data, train_rows, params)
-        fit_s = time.perf_counter() - tick
-        _, first = np.unique(keys[rows], return_index=True)  # each distinct body once
-        rows = rows[np.sort(first)]
-        frame = pd.DataFrame(
-            {
-                "direction": "in",
-                "address": [data.address[i] for i in rows],
-                "body": [data.body[i] for i in rows],
-            }
-        )
-        gold = pd.Series([_LABEL_OF_CLASS[CLASSES[data.target[i]]] for i in rows])
-        new = classify_with_model(frame, region=REGIONS.get(name), rules=None, model=model)["label"]
-        frame["group"], frame["region"], frame["gold"], frame["new"] = (
-            name,
-            REGIONS.get(name) or "",
-            gold,
-            new,
-        )
-        held_frames.append(frame)
-        print(f"{name:<26}{len(frame):>7}{'':>10}{'':>12}{fit_s:>7.0f}", flush=True)
+    _STATE.update(data=data, corpus=corpus, keys=keys, params=params)
+    if args.workers > 1:  # one process per held-out corpus at a time, forked: the data is shared
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(args.workers) as pool:
+            results = pool.imap(_held_out, names, chunksize=1)
+            held_frames = [_report_fit(name, frame, fit_s) for name, frame, fit_s in results]
+    else:
+        held_frames = [_report_fit(*_held_out(name)) for name in names]
     every = pd.concat(held_frames, ignore_index=True)
     every["old"] = baseline_labels(
         every[["direction", "address", "body", "group", "region"]], args.baseline_ref
@@ -220,12 +249,13 @@ def main(argv: list[str] | None = None) -> int:
         dev = pd.read_csv(args.dev, sep="\t", quoting=csv.QUOTE_NONE, dtype=str, keep_default_na=False)
         dev = dev.rename(columns={"sender": "address"})
         packaged = content.packaged_model()
-        new_dev = pd.concat(
+        labelled = pd.concat(
             [
-                classify_with_model(p[["direction", "address", "body"]], model=packaged)["label"]
+                classify_with_model(p[["direction", "address", "body"]], model=packaged)
                 for _, p in dev.groupby("lang", sort=False)
             ]
         ).loc[dev.index]
+        new_dev = labelled["label"]
         frame = dev[["direction", "address", "body"]].assign(group=dev["lang"], region="")
         old_dev = baseline_labels(frame, args.baseline_ref)
         figures["dev"] = print_table(
@@ -235,6 +265,18 @@ def main(argv: list[str] | None = None) -> int:
             old_dev,
             list(LABELS),
         )
+        by_model = labelled["reason"].str.startswith("model.")
+        by_default = labelled["reason"].str.startswith("default:")
+        print(
+            f"dev.tsv labels decided by the content model: {int(by_model.sum())} of {len(dev)} "
+            f"({by_model.mean():.1%}); by a rule: {int((~by_model & ~by_default).sum())}; "
+            f"by no rule (outgoing, other): {int(by_default.sum())}"
+        )
+        figures["dev_decided"] = {
+            "model": int(by_model.sum()),
+            "rule": int((~by_model & ~by_default).sum()),
+            "default": int(by_default.sum()),
+        }
     print(f"\n(ran in {time.perf_counter() - started:,.0f} s)")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=float), encoding="utf-8")

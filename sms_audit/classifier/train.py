@@ -79,6 +79,9 @@ class Params:
     tol: float = 1e-4
     chat_cap: int = 20_000  # NUS messages kept (by SHA-1 order): chat is 3/4 of the rows otherwise
     scale: str = "sqrt"  # n-gram values: 1/sqrt(n-grams in the text), or a constant ("0.1")
+    #: Added to the marketing logit after fitting: the marketing-vs-rest decision threshold, chosen
+    #: by leave-one-corpus-out (bench/loco_classifier.py; figures in docs/classifier.md), never dev.tsv.
+    marketing_offset: float = 0.0
 
 
 @dataclass
@@ -269,6 +272,7 @@ def fit(
     for j, cls in enumerate(present.tolist()):
         weights[:, cls] = coef[j]
         bias[cls] = intercept[j]
+    bias[CLASSES.index("marketing")] += np.float32(params.marketing_offset)
     built = content.ContentModel(
         params.bits, CLASSES, weights, bias, content.PSEUDO_FEATURES, meta or {}, scale=params.scale
     )
@@ -289,6 +293,7 @@ def build(corpora: Path, dev: Path, params: Params) -> tuple[bytes, bytes]:
             "balanced": params.balanced,
             "chat_cap": params.chat_cap,
             "scale": params.scale,
+            "marketing_offset": params.marketing_offset,
         },
         "rows": len(kept),
         "classes": {c: counts.get(c, 0) for c in CLASSES},

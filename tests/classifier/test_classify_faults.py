@@ -7,9 +7,12 @@ fictional brands, numbers and links.
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from sms_audit.classifier import classify_frame, load_rules, rules_from_toml
+from sms_audit.classifier.engine import LINK_PATTERN
 
 
 def one(direction: str, address: str, body: str, region: str | None = "CN") -> pd.Series:
@@ -131,6 +134,36 @@ def test_fault4_phishing_with_a_stop_footer_is_other(body: str) -> None:
     assert row["optout_keyword"] == "STOP"  # the footer is still read: the report may list the prompt
 
 
+def _is_link(texts: list[str]) -> list[bool]:
+    # the engine's own matcher: RE2 through Arrow, case-insensitive (engine._match)
+    return pc.match_substring_regex(pa.array(texts), LINK_PATTERN, ignore_case=True).to_pylist()
+
+
+def test_fault4_links_without_a_scheme_or_slash_are_links() -> None:
+    texts = [
+        "Verify now at secure-acct-verify.com",
+        "pay the fee at ezpay-tolls.icu/pay today",
+        "Restore access: appleid-unlock.support",
+        "claim at giftz-claim.top!",
+        "GO TO HTTPS://X.CO",
+        "details: wap.example.cn/x",
+        "详情点击 t.cn/RvkleVx 查看",
+    ]
+    assert _is_link(texts) == [True] * len(texts)
+
+
+def test_fault4_numbers_abbreviations_and_addresses_are_not_links() -> None:
+    texts = [
+        "see you at 3.30 ok",
+        "Mr.Smith said hi",
+        "New balance: 742.50.",
+        "e.g. tomorrow",
+        "email me at bob@example.com",
+        "version 2.1.3 released",
+    ]
+    assert _is_link(texts) == [False] * len(texts)
+
+
 # --- 5. one-time codes of other shapes; pickup codes are not codes ---------------------------------
 
 
@@ -172,6 +205,26 @@ def test_fault5_pickup_and_ticket_codes_stay_other(address: str, body: str, regi
 )
 def test_fault6_zh_opt_out_replies_in_real_forms(body: str, region: str) -> None:
     assert one("out", "1069012345678", body, region=region)["label"] == "unsubscribe-reply"
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("ＳＴＯＰ", "en.reply-keyword: STOP"),
+        ("Ｕｎｓｕｂｓｃｒｉｂｅ", "en.reply-keyword: Unsubscribe"),
+        ("stop all", "en.reply-keyword: stop all"),
+        ("Stop.", "en.reply-keyword: Stop."),
+        ("CANCEL", "en.reply-keyword: CANCEL"),
+    ],
+)
+def test_fault6_en_opt_out_replies_in_real_forms(body: str, reason: str) -> None:
+    row = one("out", "72345", body, region="US")
+    assert (row["label"], row["reason"]) == ("unsubscribe-reply", reason)
+
+
+@pytest.mark.parametrize(("address", "body"), [("72345", "Y"), ("72345", "1"), ("+12025550100", "Y")])
+def test_fault6_a_bare_y_or_1_without_a_question_is_not_an_opt_out(address: str, body: str) -> None:
+    assert one("out", address, body, region="US")["label"] == "other"
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -114,6 +116,24 @@ def test_training_is_deterministic_on_the_same_rows() -> None:
     rows = np.arange(len(bodies))
     params = train.Params(bits=12, max_iter=50)
     assert train.fit(data, rows, params).to_bytes() == train.fit(data, rows, params).to_bytes()
+
+
+def test_the_training_command_rebuilds_the_packaged_model_byte_for_byte(
+    shared_corpora: Path, shared_dev: Path
+) -> None:
+    """The issue's reproducibility requirement: the shipped file is what the command writes (~2 min)."""
+    pytest.importorskip("sklearn")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    done = subprocess.run(
+        [sys.executable, "-m", "sms_audit.classifier.train", "--check", "--corpora", str(shared_corpora)]
+        + ["--dev", str(shared_dev)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("identical") == 2
 
 
 def test_the_model_runs_once_per_distinct_folded_body(monkeypatch: pytest.MonkeyPatch) -> None:
