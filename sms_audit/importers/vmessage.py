@@ -362,6 +362,10 @@ def _entries(
     yield ordinal, entry, None
 
 
+#: BEGIN: blocks deeper than this are ignored (vMessage nests VMSG > VCARD/VENV > VBODY/VPART).
+_MAX_DEPTH = 16
+
+
 def _pop(entry: _Entry, name: str) -> None:
     if name in entry.stack:
         while entry.stack and entry.stack.pop() != name:
@@ -373,6 +377,8 @@ def _property(entry: _Entry, text: str, raw: str, marker: str) -> None:
     ``marker`` its upper-cased form when it may be BEGIN:/END:)."""
     if marker.startswith("BEGIN:"):
         name = marker[6:].strip()
+        if len(entry.stack) >= _MAX_DEPTH:  # real files nest 3 deep (VMSG > VENV > VBODY); a
+            return  # hostile one 100,000 deep made every END a scan of the whole stack
         entry.stack.append(name)
         if name == "VPART":
             entry.parts.append({})

@@ -782,3 +782,31 @@ def test_truncated_database_whose_schema_text_is_not_utf8_is_one_corrupt_error(
         "cannot read the truncated SQLite database (undecodable text in the schema)",
         "corrupt SQLite database: its schema cannot be read (undecodable text in the schema)",
     )
+
+
+@pytest.mark.parametrize("inner", ["BEGIN:VCARD", "BEGIN:VENV", "BEGIN:X-ANYTHING"])
+def test_vmsg_nested_100000_deep_is_read_in_linear_time(tmp_path: Path, inner: str) -> None:
+    """A record with 100,000 nested BEGIN: lines and 100,000 END:VBODY lines (each END once scanned
+    the whole stack: 10^10 steps) is read at once; the records around it are kept."""
+    from tests.fixtures_vmsg import document as vmsg_document
+    from tests.fixtures_vmsg import record
+
+    deep = record("95588", "2025/09/01 11:25:00", "deep")
+    deep = deep.replace("BEGIN:VBODY", "\n".join([inner] * 100_000) + "\nBEGIN:VBODY", 1)
+    deep = deep.replace("END:VMSG", "END:VBODY\n" * 100_000 + "END:VMSG", 1)
+    text = vmsg_document(
+        record("95588", "2025/09/01 11:24:00", "before"),
+        deep,
+        record("95588", "2025/09/01 11:26:00", "after"),
+    )
+    path = tmp_path / "sms.vmsg"
+    path.write_text(text, encoding="utf-8")
+    signal.signal(signal.SIGALRM, _too_slow)
+    signal.alarm(60)  # a hang fails the test instead of stopping the suite
+    try:
+        messages, result = _read(path)
+    finally:
+        signal.alarm(0)
+    assert result.error is None
+    bodies = messages.frame["body"].tolist()
+    assert bodies[0] == "before" and bodies[-1] == "after"
