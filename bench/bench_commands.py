@@ -164,14 +164,16 @@ def bench_size(n: int, rounds: int, work: Path, env: dict[str, str]) -> list[Row
     rows: list[Row] = []
     maker = [PYTHON, str(HERE / "make_archive.py"), "-n", str(n)]
     sbr, ios, mms = work / f"sms-{n}.xml", work / f"sms-{n}.db", work / f"mms-{n}.xml"
-    if not sbr.exists():
-        subprocess.run([*maker, "-o", str(sbr)], check=True, stderr=subprocess.DEVNULL)
-        subprocess.run([*maker, "--format", "ios", "-o", str(ios)], check=True, stderr=subprocess.DEVNULL)
-        subprocess.run(
-            [*maker, "--mms-share", "0.05", "--image-kib", "96", "-o", str(mms)],
-            check=True,
-            stderr=subprocess.DEVNULL,
-        )
+    # each file made when missing (a --work folder kept from an interrupted run may hold some)
+    for path, options in (
+        (sbr, []),
+        (ios, ["--format", "ios"]),
+        (mms, ["--mms-share", "0.05", "--image-kib", "96"]),
+    ):
+        if not path.exists():
+            partial = path.with_name(path.name + ".part")
+            subprocess.run([*maker, *options, "-o", str(partial)], check=True, stderr=subprocess.DEVNULL)
+            partial.replace(path)
     store = work / "store.sqlite"
 
     def fresh(path: Path, *extra: str) -> tuple[float, float, str]:
