@@ -14,7 +14,7 @@ from sms_audit.report.analysis import Finding, LedgerEntry, MessageRef, Report, 
 
 MASK = "•"
 # Long numbers that can only belong to a business (a 7-8 digit "short code" may be a landline).
-_MERCHANT_NUMBERS = frozenset(
+MERCHANT_NUMBERS = frozenset(
     {
         SenderKind.CN_COMMERCIAL_PORT,
         SenderKind.SERVICE_NUMBER,
@@ -70,7 +70,7 @@ def mask_address(address: str) -> str:
     if "@" in address:
         local, _, domain = address.partition("@")
         return (local[:1] + MASK * 3 + "@" + domain) if local else address
-    if sum(ch.isdigit() for ch in address) < 7 or normalize_address(address).kind in _MERCHANT_NUMBERS:
+    if sum(ch.isdigit() for ch in address) < 7 or normalize_address(address).kind in MERCHANT_NUMBERS:
         return address
     return mask_number(address)
 

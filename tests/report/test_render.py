@@ -14,10 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sms_audit.normalize import normalize_address
 from sms_audit.output import OutputFormat
 from sms_audit.report.analysis import Report, analyze
 from sms_audit.report.policy import PRESETS
-from sms_audit.report.redact import mask_address, redact_report, redact_text
+from sms_audit.report.redact import MERCHANT_NUMBERS, mask_address, redact_report, redact_text
 from sms_audit.report.render import FINDING_COLUMNS, document, md_block, md_escape, render
 from tests.conftest import REPO
 from tests.report.conftest import make_frame, scenario_rows
@@ -232,7 +233,17 @@ def test_redact_text_leaves_words_after_code_keywords() -> None:
 @given(
     st.text(alphabet=st.sampled_from(list("0123456789 +-abcXYZ验证码尊敬的先生女士：,code\n")), max_size=60)
 )
-def test_redact_text_idempotent_and_no_long_digit_runs(text: str) -> None:
+def test_redact_text_idempotent_and_only_merchant_numbers_stay(text: str) -> None:
     once = redact_text(text)
     assert redact_text(once) == once
-    assert not re.search(r"[0-9](?:[ \-]?[0-9]){6,}", once)
+    # A 7+ digit run survives only when it is a business number (106 port, 400/800, 95xxx):
+    # "10600000" stays by design, a personal number never does.
+    for run in re.finditer(r"\+?[0-9](?:[ \-]?[0-9]){6,}", once):
+        assert normalize_address(run.group(0)).kind in MERCHANT_NUMBERS, run.group(0)
+
+
+def test_redact_text_keeps_merchant_numbers_and_masks_personal_ones() -> None:
+    assert redact_text("10600000") == "10600000"
+    assert redact_text("回TD退订 1069012345") == "回TD退订 1069012345"
+    assert redact_text("联系 13912345678") == "联系 •••••••5678"
+    assert redact_text("call +1 415 555 0134") == "call +• ••• ••• 0134"
