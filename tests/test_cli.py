@@ -260,6 +260,47 @@ def test_cli_subprocess_help_and_version() -> None:
     assert _run("--version").stdout.startswith("sms-audit ")
 
 
+def test_cli_every_command_help_works_with_a_broken_config_and_loads_no_heavy_module(
+    tmp_path: Path,
+) -> None:
+    """`CMD --help` is text: it must not fail on a bad region or config, nor import pandas,
+    pyarrow, lxml, phonenumbers or pydantic (typer coerces options through pydantic)."""
+    (tmp_path / "config.toml").write_text("region = [not toml", encoding="utf-8")
+    env = {**os.environ, "SMS_AUDIT_REGION": "ZZ", "SMS_AUDIT_CONFIG_DIR": str(tmp_path)}
+    probe = (
+        "import sys, runpy; sys.argv = ['sms-audit'] + sys.argv[1:]\n"
+        "try:\n    runpy.run_module('sms_audit', run_name='__main__')\n"
+        "except SystemExit as exc:\n"
+        "    heavy = sorted({'pandas', 'pyarrow', 'lxml', 'phonenumbers', 'pydantic'} & set(sys.modules))\n"
+        "    sys.stderr.write(f'exit={exc.code} heavy={heavy}\\n')\n"
+    )
+    commands = [c.name for c in app.registered_commands]
+    assert commands == ["import", "imports", "messages", "classify", "report", "evidence", "share", "league"]
+    for command in commands:
+        for args in ([command, "--help"], ["-q", "--db", "x.sqlite", command, "-h"]):
+            result = subprocess.run(
+                [sys.executable, "-c", probe, *args], capture_output=True, text=True, env=env, check=False
+            )
+            assert result.stdout.startswith(f"Usage: sms-audit {command} "), (args, result.stdout[:200])
+            assert result.stderr == "exit=0 heavy=[]\n", (args, result.stderr)
+
+
+def test_cli_help_request_is_found_only_in_the_commands_own_options() -> None:
+    from sms_audit.cli import help_request
+
+    def takes(name: str) -> set[str]:
+        return {"--search", "-o"} if name == "messages" else set()
+
+    assert help_request(["report", "--help"], takes) == "report"
+    assert help_request(["-q", "--db", "x", "report", "--format", "json", "-h"], takes) == "report"
+    assert help_request(["--db", "--help", "report"], takes) is None  # a store named --help
+    assert help_request(["messages", "--search", "--help"], takes) is None  # a search for it
+    assert help_request(["messages", "--search", "x", "--help"], takes) == "messages"
+    assert help_request(["messages", "--", "--help"], takes) is None
+    assert help_request(["--help"], takes) is None  # the group's own help: click prints it
+    assert help_request([], takes) is None
+
+
 def test_cli_subprocess_pipe_into_head_exits_quietly() -> None:
     shell = f"{sys.executable} -m sms_audit messages {SAMPLE} | head -3; exit ${{PIPESTATUS[0]}}"
     result = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, cwd=REPO, check=False)

@@ -55,9 +55,14 @@ class _Group(TyperGroup):
         return command
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
-        return super().parse_args(
-            ctx, hoist_global_options(args, lambda name: self._value_options(ctx, name))
-        )
+        args = hoist_global_options(args, lambda name: self._value_options(ctx, name))
+        name = help_request(args, lambda name: self._value_options(ctx, name))
+        if name is not None and (command := self.get_command(ctx, name)) is not None:
+            # `CMD --help` prints the command's help before the global options are coerced or the
+            # settings read: help works with a broken config, and typer's per-option coercion
+            # (pydantic, ~0.25 s to import) is not paid for a page of text.
+            command.make_context(name, ["--help"], parent=ctx)  # prints, raises Exit(0)
+        return super().parse_args(ctx, args)
 
     def _value_options(self, ctx: typer.Context, name: str) -> set[str]:
         """The options of command ``name`` that take a value (their next argument is that value)."""
@@ -144,6 +149,7 @@ def _conventional(param: Any) -> None:
 
 GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose", "--debug"})
 GLOBAL_VALUE_OPTIONS = frozenset({"--db", "--region"})
+HELP_OPTIONS = ("-h", "--help")
 _SHORT_FLAGS = re.compile(r"-[qv]+")
 
 
@@ -187,6 +193,26 @@ def hoist_global_options(args: list[str], value_options: Callable[[str], set[str
     return front + rest
 
 
+def help_request(args: list[str], value_options: Callable[[str], set[str]]) -> str | None:
+    """The command whose help ``args`` ask for (``report --help``, ``-q report -h``), else None.
+
+    ``args`` have been through :func:`hoist_global_options`. A ``--help`` that is the value of an
+    option (``messages --search --help``) or follows ``--`` is no help request.
+    """
+    i = 0
+    while i < len(args) and args[i] != "--" and args[i].startswith("-"):
+        i += 2 if args[i] in GLOBAL_VALUE_OPTIONS else 1
+    if i >= len(args) or args[i] == "--":
+        return None
+    takes_value = value_options(args[i])
+    j = i + 1
+    while j < len(args) and args[j] != "--":
+        if args[j] in HELP_OPTIONS:
+            return args[i]
+        j += 2 if args[j] in takes_value else 1
+    return None
+
+
 def _debug(ctx: typer.Context) -> bool:
     state = ctx.find_object(AppState)
     return bool(state and state.debug) or bool(os.environ.get("SMS_AUDIT_DEBUG"))
@@ -210,7 +236,7 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": list(HELP_OPTIONS)},
 )
 
 
