@@ -87,7 +87,8 @@ _HOURLY_REFRESH = f"""
     SELECT m.timestamp_us / 3600000000, l.label, count(*) FROM messages m JOIN labels l ON l.id = m.id
     WHERE {_TOTALS_WHERE} GROUP BY 1, 2;
     DELETE FROM meta WHERE key = 'totals';
-    INSERT INTO meta(key, value) SELECT 'totals', json_array(count(*), min(timestamp_us), max(timestamp_us))
+    INSERT INTO meta(key, value) SELECT 'totals', json_array(count(*), min(timestamp_us), max(timestamp_us),
+        (SELECT count(*) FROM messages WHERE direction IN ('in', 'out') AND is_group))
     FROM messages m WHERE {_TOTALS_WHERE};
 """
 
@@ -254,6 +255,7 @@ class Totals:
     first: datetime | None
     last: datetime | None
     by_hour: pd.DataFrame | None = None
+    group_messages: int = 0  # incoming/outgoing messages of group conversations: not checked
 
 
 class Store:
@@ -471,20 +473,24 @@ class Store:
         import pandas as pd
 
         stored = self.get_meta("totals")
+        groups_sql = "SELECT count(*) FROM messages WHERE direction IN ('in', 'out') AND is_group"
         if stored is not None:  # kept by every labelling (see _refresh_totals)
-            count, first, last = json.loads(stored)
+            count, first, last, *rest = json.loads(stored)
+            # a store labelled by 0.1.0 before the group count was kept: counted here, once per report
+            groups = rest[0] if rest else self.conn.execute(groups_sql).fetchone()[0]
             rows = self.conn.execute("SELECT hour, label, messages FROM hourly").fetchall()
         else:  # counted here (a store being written by an older version, say)
             count, first, last = self.conn.execute(
                 f"SELECT count(*), min(timestamp_us), max(timestamp_us) FROM messages m WHERE {_TOTALS_WHERE}"
             ).fetchone()
+            groups = self.conn.execute(groups_sql).fetchone()[0]
             rows = self.conn.execute(
                 "SELECT m.timestamp_us / 3600000000, l.label, count(*) FROM messages m "
                 f"JOIN labels l ON l.id = m.id WHERE {_TOTALS_WHERE} GROUP BY 1, 2"
             ).fetchall()
         by_hour = pd.DataFrame(rows, columns=["hour", "label", "messages"])
         by_hour["hour"] = pd.to_datetime(by_hour["hour"].astype("int64") * 3600, unit="s", utc=True)
-        return Totals(int(count), _datetime(first), _datetime(last), by_hour)
+        return Totals(int(count), _datetime(first), _datetime(last), by_hour, int(groups))
 
     def messages(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import stat
 from collections.abc import Iterator
@@ -149,6 +150,40 @@ def test_store_totals_are_kept_with_the_labels(tmp_path: Path) -> None:
         # labels made again: still the same counts
         store.relabel(_relabel, "another fingerprint")
         assert _counted(store)[0] == 188
+
+
+def test_store_totals_count_group_messages_apart(tmp_path: Path) -> None:
+    """Group conversations are left out of a report; the totals say how many, also for a store
+    whose stored totals predate the group count (three numbers instead of four)."""
+    from tests.fixtures_sbr import mms
+
+    members = [("+8613912345678", 137), ("+8613812345678", 151), ("+8613700000000", 151)]
+    groups = [
+        mms(
+            "+8613912345678~+8613812345678",
+            1700000000000 + i,
+            1,
+            [("text/plain", f"hi {i}")],
+            members,
+            _id=str(7000 + i),
+            tr_id=f"T{i}",
+        )
+        for i in range(3)
+    ]
+    path = tmp_path / "mixed.xml"
+    path.write_text(
+        document(*groups, sms("10690000", 1700000100000, "【某店】大促 回T退订")), encoding="utf-8"
+    )
+    with Store(tmp_path / "s.sqlite") as store:
+        _import(store, path)
+        totals = store.totals()
+        assert (totals.messages, totals.group_messages) == (1, 3)
+        assert json.loads(store.get_meta("totals") or "")[3] == 3
+        count, first, last, _ = json.loads(store.get_meta("totals") or "")
+        store.set_meta("totals", json.dumps([count, first, last]))  # as an earlier 0.1.0 kept them
+        assert (store.totals().messages, store.totals().group_messages) == (1, 3)
+        store.conn.execute("DELETE FROM meta WHERE key = 'totals'")
+        assert (store.totals().messages, store.totals().group_messages) == (1, 3)
 
 
 def _relabel(frame: Any) -> Any:

@@ -162,6 +162,8 @@ class Report:
     summary: tuple[SubjectSummary, ...]
     sources: tuple[str, ...] = ()
     new_only: bool = False
+    #: Messages of group conversations, left out: a group message is no opt-out evidence.
+    group_messages: int = 0
     meta: Mapping[str, Any] = field(default_factory=dict)
     #: The analysed messages (:func:`prepare`'s frame): for timelines and evidence, never re-sorted.
     #: From a store it holds what concerns the unsubscribes (and ``overview`` counts the rest).
@@ -419,12 +421,17 @@ def analyze(
 
     ``tz`` is the IANA zone for local times and business-day counting. Findings are ordered by
     subject, then time; "now" for statuses is the newest message, not the clock. ``totals``
-    (count, first, last: a :class:`~sms_audit.store.Totals`) are given when ``frame`` holds only
+    (count, first, last, group messages: a :class:`~sms_audit.store.Totals`) are given when ``frame`` holds only
     the messages the analysis needs (the store's report selection), not the whole archive.
     """
     import pandas as pd
 
     f = prepare(frame)
+    groups = (
+        totals.group_messages
+        if totals is not None
+        else int((frame["direction"].isin(["in", "out"]) & frame["is_group"]).sum())
+    )
     ep = find_unsubscribes(f, policy, tz)
     cov = (
         _classify_covered(f, _covered(f, ep), policy)
@@ -463,6 +470,7 @@ def analyze(
         timezone_source=timezone_source,
         region=region,
         messages_checked=totals.messages if totals is not None else len(f),
+        group_messages=groups,
         first_message=(
             totals.first if totals is not None else _py_time(f["timestamp"].min()) if len(f) else None
         ),

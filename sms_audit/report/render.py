@@ -106,6 +106,7 @@ def document(report: Report, *, generated_at: datetime | None = None) -> dict[st
         "region": report.region,
         "period": {"first_message": report.first_message, "last_message": report.last_message},
         "messages_checked": report.messages_checked,
+        "group_messages_not_checked": report.group_messages,
         "sources": list(report.sources),
         "new_only": report.new_only,
         "redacted": bool(report.meta.get("redacted", False)),
@@ -156,6 +157,12 @@ def footer_lines(report: Report, *, brief: bool = False) -> list[str]:
         if c["traps"]
         else ""
     )
+    groups_note = (
+        f"; {plural(report.group_messages, 'group message')} not checked"
+        + ("" if brief else " (a message to a group is no opt-out evidence)")
+        if report.group_messages
+        else ""
+    )
     if brief:
         basis = "set by law" if report.policy.kind == "statutory" else "a default, not law"
         short_period = (
@@ -172,7 +179,7 @@ def footer_lines(report: Report, *, brief: bool = False) -> list[str]:
         return [
             (
                 f"Checked {plural(report.messages_checked, 'message')}{short_period} "
-                f"(times in {report.timezone})."
+                f"(times in {report.timezone}){groups_note}."
             ),
             (
                 f"{replies} {plural(c['violations'], new + 'violating message')} from "
@@ -184,7 +191,7 @@ def footer_lines(report: Report, *, brief: bool = False) -> list[str]:
             + " Caveats and sources: -v.",
         ]
     lines = [
-        f"Checked {plural(report.messages_checked, 'message')}{period}{files}.",
+        f"Checked {plural(report.messages_checked, 'message')}{period}{files}{groups_note}.",
         (
             f"{replies} {outcome}; {plural(c['non_marketing_after_unsubscribe'], 'non-marketing message')} "
             "after an unsubscribe (not counted)."

@@ -592,9 +592,20 @@ def test_analysis_ignores_drafts_failed_and_groups() -> None:
                 "label": "marketing",
                 **SHOP,
             },
+            {
+                "message_id": "group",
+                "timestamp": "2025-01-01T02:00:00Z",
+                "direction": "out",
+                "address": PORT_A,
+                "label": "unsubscribe-reply",
+                "body": "TD",
+                "is_group": True,
+            },
         ]
     )
-    assert analyze(frame, CN, tz=SH).unsubscribes == ()
+    report = analyze(frame, CN, tz=SH)
+    assert report.unsubscribes == ()
+    assert (report.messages_checked, report.group_messages) == (2, 1)
 
 
 def test_analysis_finding_keys_stable(scenario: pd.DataFrame) -> None:

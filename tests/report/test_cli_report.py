@@ -133,6 +133,44 @@ def test_cli_report_confirmation_then_silence_with_content_only_promotional(
     assert (conf["kind"], conf["timestamp"]) == ("confirmation", "2025-07-20T01:03:00.000Z")
 
 
+def test_cli_report_says_how_many_group_messages_it_left_out(tmp_path: Path) -> None:
+    """A "TD" sent to a group is no opt-out: the report leaves group conversations out and says so,
+    read directly and from the store alike (a file of group messages only no longer says just
+    "Checked 0 messages")."""
+    from tests.fixtures_sbr import mms
+
+    members = [("+8613912345678", 137), ("+8613812345678", 151), ("+8613700000000", 151)]
+    groups = [
+        mms(
+            "+8613912345678~+8613812345678",
+            1700000000000 + i * 1000,
+            box,
+            [("text/plain", text)],
+            members,
+            _id=str(7000 + i),
+            tr_id=f"T{i}",
+        )
+        for i, (box, text) in enumerate([(1, "周末聚餐?"), (2, "TD"), (1, "哈哈")])
+    ]
+    only = tmp_path / "groups.xml"
+    only.write_text(document(*groups), encoding="utf-8")
+    line = "Checked 0 messages (times in Asia/Shanghai); 3 group messages not checked.\n"
+    result = runner.invoke(app, ["report", str(only), "--region", "CN"])
+    assert result.exit_code == 0 and line in result.stderr
+    db = tmp_path / "s.sqlite"
+    assert runner.invoke(app, ["--db", str(db), "-q", "import", str(only), "--region", "CN"]).exit_code == 0
+    stored = runner.invoke(app, ["--db", str(db), "report", "--region", "CN"])
+    assert line in stored.stderr
+    doc = _json(["report", str(only), "--format", "json", "--region", "CN"])
+    assert (doc["messages_checked"], doc["group_messages_not_checked"], doc["counts"]["unsubscribes"]) == (
+        0,
+        3,
+        0,
+    )
+    sample = _json(["report", str(SAMPLE), "--format", "json"])
+    assert (sample["messages_checked"], sample["group_messages_not_checked"]) == (187, 2)
+
+
 def test_cli_report_default_jsonl_and_stderr_footer() -> None:
     result = runner.invoke(app, ["report", str(SAMPLE)])
     assert result.exit_code == 0
