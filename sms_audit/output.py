@@ -192,9 +192,30 @@ def write_jsonl(
 
 def write_json(document: Mapping[str, Any], stream: TextIO) -> None:
     """One JSON document (e.g. ``{"schema_version": 1, "messages": [...]}``), indented (terminal-safe
-    like :func:`write_jsonl`)."""
-    stream.write(_json_escaper(stream)(dumps_json(document, indent=True)))
-    stream.write("\n")
+    like :func:`write_jsonl`).
+
+    A top-level value that is an iterator (not a list) is streamed: its items are encoded and written
+    one at a time, so a report with 100,000 findings never holds them all as dicts and text at once.
+    The bytes are those of encoding the whole document in one go (2-space indent; JSON strings hold
+    no raw line break, so re-indenting an item line by line is exact).
+    """
+    escape = _json_escaper(stream)
+    if not document:
+        stream.write("{}\n")
+        return
+    stream.write("{")
+    for n, (key, value) in enumerate(document.items()):
+        stream.write(("," if n else "") + "\n  " + dumps_json(str(key)) + ": ")
+        if not isinstance(value, Iterator):
+            stream.write(escape(dumps_json(value, indent=True).replace("\n", "\n  ")))
+            continue
+        empty = True
+        for item in value:
+            stream.write("[\n    " if empty else ",\n    ")
+            stream.write(escape(dumps_json(item, indent=True).replace("\n", "\n    ")))
+            empty = False
+        stream.write("[]" if empty else "\n  ]")
+    stream.write("\n}\n")
 
 
 def _json_escaper(stream: TextIO) -> Any:

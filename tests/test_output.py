@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sms_audit.output import (
     MINUTES,
@@ -16,11 +18,13 @@ from sms_audit.output import (
     RecordFormat,
     RecordView,
     csv_safe,
+    dumps_json,
     format_time,
     resolve_format,
     table_width,
     visible,
     write_csv,
+    write_json,
     write_jsonl,
     write_records,
     write_table,
@@ -306,3 +310,40 @@ def test_table_width_ignores_a_columns_value_that_is_no_ascii_number(
 ) -> None:
     monkeypatch.setenv("COLUMNS", value)
     assert table_width(io.StringIO()) is None
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@given(
+    st.dictionaries(
+        st.text(max_size=6),
+        st.tuples(_JSON_VALUES, st.booleans()),  # (value, stream it if it is a list)
+        max_size=5,
+    )
+)
+def test_write_json_streams_lists_byte_for_byte_as_one_document(spec: dict[str, tuple[Any, bool]]) -> None:
+    """A report's findings are streamed as an iterator: the bytes must be those of encoding the
+    whole document at once (any nesting, empty lists, line breaks and quotes inside strings)."""
+    whole = {key: value for key, (value, _) in spec.items()}
+    lazy = {
+        key: iter(value) if streamed and isinstance(value, list) else value
+        for key, (value, streamed) in spec.items()
+    }
+    out = io.StringIO()
+    write_json(lazy, out)
+    assert out.getvalue() == dumps_json(whole, indent=True) + "\n"
+    assert json.loads(out.getvalue()) == json.loads(dumps_json(whole))
+
+
+def test_write_json_streamed_findings_shape() -> None:
+    out = io.StringIO()
+    write_json({"a": 1, "findings": iter([{"x": "line\nbreak"}, {"y": []}]), "none": iter([])}, out)
+    assert out.getvalue() == (
+        '{\n  "a": 1,\n  "findings": [\n    {\n      "x": "line\\nbreak"\n    },\n'
+        '    {\n      "y": []\n    }\n  ],\n  "none": []\n}\n'
+    )

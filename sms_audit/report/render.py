@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO, assert_never
 from zoneinfo import ZoneInfo
@@ -95,8 +95,11 @@ def _short_local(moment: datetime | None, tz: str) -> str:
     return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
 
 
-def document(report: Report, *, generated_at: datetime | None = None) -> dict[str, Any]:
-    """The ``--format json`` document (docs/report-schema.json)."""
+def document(report: Report, *, generated_at: datetime | None = None, lazy: bool = False) -> dict[str, Any]:
+    """The ``--format json`` document (docs/report-schema.json). ``lazy``: the lists of summary rows,
+    findings, ledger entries and traps are iterators, for :func:`~sms_audit.output.write_json` to
+    stream (a large report never holds every record at once)."""
+    records: Callable[[Iterable[Any]], Any] = iter if lazy else list
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "sms-audit", "version": __version__},
@@ -111,10 +114,10 @@ def document(report: Report, *, generated_at: datetime | None = None) -> dict[st
         "new_only": report.new_only,
         "redacted": bool(report.meta.get("redacted", False)),
         "counts": counts(report),
-        "summary": [summary_record(r) for r in report.summary],
-        "findings": [finding_record(f, report) for f in report.unsubscribe_findings],
-        "ledger": [ledger_record(e, report) for e in report.ledger],
-        "traps": [finding_record(f, report) for f in report.traps],
+        "summary": records(summary_record(r) for r in report.summary),
+        "findings": records(finding_record(f, report) for f in report.unsubscribe_findings),
+        "ledger": records(ledger_record(e, report) for e in report.ledger),
+        "traps": records(finding_record(f, report) for f in report.traps),
         "caveats": list(CAVEATS),
     }
 
@@ -658,7 +661,7 @@ def render(
         case OutputFormat.MD:
             write_report_markdown(report, stream)
         case OutputFormat.JSON:
-            write_json(document(report, generated_at=generated_at), stream)
+            write_json(document(report, generated_at=generated_at, lazy=True), stream)
         case OutputFormat.JSONL:
             write_jsonl((finding_record(f, report) for f in report.findings), FINDING_COLUMNS, stream)
         case OutputFormat.CSV:
