@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from contextlib import closing
 from pathlib import Path
 
 import pandas as pd
@@ -99,6 +100,38 @@ def test_read_classify_input_csv_tsv_and_format_detection() -> None:
     assert read_classify_input(io.BytesIO(tsv_text.encode()), None, "-")["body"].tolist() == ['say "STOP"']
     assert read_classify_input(io.StringIO(tsv_text), None, "x.tsv")["direction"].tolist() == ["out"]
     assert read_classify_input(io.StringIO(csv_text), "csv", "x.tsv")["address"].tolist() == ["95555"]
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 1000])
+def test_read_classify_records_in_chunks_keeps_every_field_of_every_message(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fields are turned into Arrow columns every CHUNK messages: a field first seen after a
+    chunk boundary, the last partial chunk and a CSV with a repeated column all come out whole."""
+    from sms_audit.classifier import reader
+
+    monkeypatch.setattr(reader._Fields, "CHUNK", chunk)
+    lines = [
+        '{"direction": "in", "address": "95555", "body": "a"}',
+        '{"direction": "in", "address": "95556", "body": "b"}',
+        "",
+        '{"direction": "out", "address": "95557", "body": "c", "timestamp": "2025-01-01T00:00:00Z"}',
+        '{"direction": "in", "address": "95558", "body": 4, "sender_kind": "short_code"}',
+        '{"direction": "in", "sender": "95559", "body": "e"}',
+    ]
+    data = reader.read_classify_records(io.StringIO("\n".join(lines) + "\n"), None, None)
+    with closing(data):
+        frame = data.frame
+    assert frame["body"].tolist() == ["a", "b", "c", "4", "e"]
+    assert frame["timestamp"].tolist() == ["", "", "2025-01-01T00:00:00Z", "", ""]
+    assert frame["sender_kind"].tolist() == ["", "", "", "short_code", ""]
+    assert frame["address"].tolist() == ["95555", "95556", "95557", "95558", "95559"]  # sender stands in
+    assert frame["body"].dtype.storage == "pyarrow"
+    csv_text = "direction,address,body,body\n" + "".join(f"in,9555{i},x{i},y{i}\n" for i in range(5))
+    data = reader.read_classify_records(io.StringIO(csv_text), None, "in.csv")
+    with closing(data):
+        assert data.frame["body"].tolist() == [f"x{i}" for i in range(5)]
+        assert data.frame["address"].tolist() == [f"9555{i}" for i in range(5)]
 
 
 def test_read_classify_input_missing_fields_is_a_usage_error() -> None:
