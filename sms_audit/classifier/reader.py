@@ -201,13 +201,15 @@ class _Fields:
         return list(self.pending)
 
     def arrays(self) -> dict[str, Any]:
+        """Each field as one contiguous Arrow-backed string array (the classifier's string
+        operations on an array of many chunks took more time and memory)."""
         import pandas as pd
+        import pyarrow as pa
 
         self._flush()
+        string = pd.StringDtype("pyarrow", na_value=float("nan"))
         return {
-            name: pd.concat([pd.Series(c) for c in chunks], ignore_index=True).array
-            if len(chunks) > 1
-            else (chunks[0] if chunks else _strings([]))
+            name: pd.array(pa.concat_arrays(chunks) if chunks else _strings([]), dtype=string)
             for name, chunks in self.chunks.items()
         }
 
@@ -219,9 +221,9 @@ class _Fields:
 
 
 def _strings(values: list[str]) -> Any:
-    import pandas as pd
+    import pyarrow as pa
 
-    return pd.array(values, dtype=pd.StringDtype("pyarrow", na_value=float("nan")))
+    return pa.array(values, type=pa.large_string())
 
 
 def _read_jsonl(lines: Iterable[str], label: str) -> tuple[list[str], _Fields]:
