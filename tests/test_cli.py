@@ -564,3 +564,80 @@ def test_cli_messages_stopped_early_prints_nothing_but_the_rows(tmp_path: Path, 
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 0
     assert "Exception" not in err and "Traceback" not in err, err
+
+
+def test_cli_classify_warns_when_input_fields_are_replaced_and_names_the_path(tmp_path: Path) -> None:
+    given = tmp_path / "sub" / "mine.jsonl"
+    given.parent.mkdir()
+    given.write_text(
+        '{"direction": "in", "address": "95555", "body": "hi", "label": "MINE", "reason": "x"}\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["classify", str(given)])
+    assert result.exit_code == 0
+    assert result.stderr.splitlines()[0] == (
+        f"warning: {given}: input fields label, reason replaced by the classifier's (rename them to keep them)"
+    )
+    assert json.loads(result.stdout)["label"] == "other"
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text('{"direction": "in", "address": "95555", "body": "hi"}\n', encoding="utf-8")
+    assert "warning" not in runner.invoke(app, ["classify", str(plain)]).stderr
+    empty = tmp_path / "sub" / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    bad = runner.invoke(app, ["classify", str(empty)])
+    assert (bad.exit_code, bad.stderr) == (2, f"error: {empty}: empty input: no header line\n")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "--db"],
+        ["imports", "--region"],
+        ["report", "sample_data/android-sms-backup.xml", "--db"],
+        ["report", "--db", "--", "x"],
+    ],
+)
+def test_cli_global_option_without_its_value_after_the_command(args: list[str]) -> None:
+    result = runner.invoke(app, args)
+    option = next(a for a in args if a in ("--db", "--region"))
+    assert (result.exit_code, result.stderr) == (2, f"error: option {option} requires an argument\n")
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "abc"])
+def test_cli_safety_limits_must_be_above_zero(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMS_AUDIT_MAX_BODY_BYTES", value)
+    result = runner.invoke(app, ["report", str(SAMPLE), "--format", "json"])
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        f"error: SMS_AUDIT_MAX_BODY_BYTES must be a whole number above 0, not {value!r}\n"
+    )
+    assert result.stdout == ""
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-q", "report", str(SAMPLE), "--format", "json"],
+        ["-q", "report", str(SAMPLE), "--format", "table"],
+        ["-q", "messages", str(SAMPLE), "--format", "jsonl"],
+    ],
+)
+def test_cli_a_full_disk_is_one_line_and_exit_3_not_a_bug(args: list[str]) -> None:
+    with open("/dev/full", "w", encoding="utf-8") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "sms_audit", *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+            check=False,
+        )
+    assert result.returncode == 3
+    assert result.stderr == (
+        "error: cannot write: No space left on device\nhint: free some space, or write elsewhere with -o FILE\n"
+    )
+    written = _run("-q", "report", str(SAMPLE), "--format", "json", "-o", "/dev/full")
+    assert (
+        written.returncode == 3 and written.stderr.startswith("error: ") and "internal" not in written.stderr
+    )

@@ -297,8 +297,14 @@ def _read_delimited(lines: Iterable[str], fmt: str, label: str) -> tuple[list[st
     except csv.Error as exc:
         raise UsageError(f"cannot parse header: {exc}", path=label) from None
     names = [h.strip() for h in header]
-    first = {n: i for i, n in reversed(list(enumerate(names))) if n in _CLASSIFIER_FIELDS}
-    wanted = sorted((i, n) for n, i in first.items())  # a repeated column name: its first column
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:  # a message is written back as one field per name: a second column would be lost
+        raise UsageError(
+            f"the header names {', '.join(repr(n) for n in repeated)} more than once",
+            path=label,
+            hint="give every column its own name",
+        )
+    wanted = [(i, n) for i, n in enumerate(names) if n in _CLASSIFIER_FIELDS]
     fields = _Fields(n for _, n in wanted)
     for row in _rows(reader, len(names), label, header=False):
         fields.append([row[i] for i, _ in wanted])

@@ -7,6 +7,7 @@ they share. Every command parses its options, calls the library and renders the 
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sys
@@ -96,6 +97,15 @@ class _Group(TyperGroup):
         except Exception as exc:  # a bug: say so in one line, keep message text out of it
             if _debug(ctx):
                 raise
+            if isinstance(exc, OSError) and exc.errno in _MACHINE_ERRNOS:
+                # a full disk or a failing device is the machine's state, not a bug
+                _silence_stdout()
+                where = f"{exc.filename}: " if isinstance(exc.filename, str) else ""
+                verb = "cannot read or write" if exc.errno == errno.EIO else "cannot write"
+                print_error(
+                    SmsAuditError(f"{where}{verb}: {exc.strerror or exc}", hint=_MACHINE_ERRNOS[exc.errno])
+                )
+                raise typer.Exit(ExitCode.DATA_ERROR) from None
             sys.stderr.write(
                 f"error: internal error ({type(exc).__name__}); "
                 "run again with --debug for the traceback and please report it\n"
@@ -147,6 +157,25 @@ def _conventional(param: Any) -> None:
     param._conventional = True
 
 
+#: OS errors that say something about the machine (disk full, device failing), with a hint.
+_MACHINE_ERRNOS: dict[int, str | None] = {
+    errno.ENOSPC: "free some space, or write elsewhere with -o FILE",
+    errno.EDQUOT: "free some space, or write elsewhere with -o FILE",
+    errno.EFBIG: "write elsewhere with -o FILE",
+    errno.EROFS: "write elsewhere with -o FILE",
+    errno.EIO: None,
+}
+
+
+class MissingOptionValue(typer.TyperException):
+    """A global option typed after the command name without its value (``report --db``)."""
+
+    exit_code = ExitCode.USAGE
+
+    def format_message(self) -> str:
+        return str(self)
+
+
 GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose", "--debug"})
 GLOBAL_VALUE_OPTIONS = frozenset({"--db", "--region"})
 HELP_OPTIONS = ("-h", "--help")
@@ -181,6 +210,9 @@ def hoist_global_options(args: list[str], value_options: Callable[[str], set[str
             i += 1
         elif name in GLOBAL_VALUE_OPTIONS and name not in takes_value:
             width = 1 if "=" in arg else 2
+            if width == 2 and (j + 1 >= len(args) or args[j + 1] == "--"):
+                # moved in front bare, it would take the command's name as its value
+                raise MissingOptionValue(f"option {name} requires an argument")
             front[i:i] = args[j : j + width]
             i += width
             j += width - 1

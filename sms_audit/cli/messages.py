@@ -35,6 +35,7 @@ from sms_audit.cli.common import (
     open_store,
     progress,
     report_archive,
+    warn,
 )
 from sms_audit.errors import ExitCode, UsageError
 from sms_audit.output import GROUP_ADDRESS, MINUTES, SHORT_LABEL, Col, RecordFormat, RecordView, plural
@@ -289,7 +290,7 @@ def classify(
         path = Path(source)
         try:
             with open(path, encoding="utf-8-sig", newline="") as handle:
-                data = read_classify_records(handle, input_format, path.name)
+                data = read_classify_records(handle, input_format, source)
         except FileNotFoundError:
             raise SmsAuditError("no such file or directory", path=source) from None
         except OSError as exc:
@@ -302,6 +303,12 @@ def classify(
         data.close()
         raise
     columns = tuple(c for c in data.columns if c not in CLASSIFY_COLUMNS) + CLASSIFY_COLUMNS
+    replaced = [c for c in data.columns if c in CLASSIFY_COLUMNS]
+    if replaced:  # the user's own labels must not vanish without a word
+        warn(
+            f"{source if source != '-' else '<stdin>'}: input field{'s' if len(replaced) > 1 else ''} "
+            f"{', '.join(replaced)} replaced by the classifier's (rename them to keep them)"
+        )
     view = RecordView(
         json_key="messages",
         table_specs=tuple(c for c in _CLASSIFY_TABLE if c.name in columns),

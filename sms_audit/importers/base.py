@@ -40,13 +40,13 @@ class Limits:
             raw = os.environ.get(f"SMS_AUDIT_{name.upper()}")
             if raw:
                 try:
-                    values[name] = max(1, int(raw))
+                    values[name] = int(raw)
                 except ValueError:
+                    values[name] = 0
+                if values[name] < 1:  # 0 or less would cut every text or refuse every archive
                     from sms_audit.errors import UsageError
 
-                    raise UsageError(
-                        f"SMS_AUDIT_{name.upper()} must be a whole number, not {raw!r}"
-                    ) from None
+                    raise UsageError(f"SMS_AUDIT_{name.upper()} must be a whole number above 0, not {raw!r}")
         return cls(**values)
 
 

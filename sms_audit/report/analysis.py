@@ -162,7 +162,7 @@ class Report:
     summary: tuple[SubjectSummary, ...]
     sources: tuple[str, ...] = ()
     new_only: bool = False
-    #: Messages of group conversations, left out: a group message is no opt-out evidence.
+    #: Messages of group conversations, left out: they count as neither opt-outs nor violations.
     group_messages: int = 0
     meta: Mapping[str, Any] = field(default_factory=dict)
     #: The analysed messages (:func:`prepare`'s frame): for timelines and evidence, never re-sorted.

@@ -162,7 +162,7 @@ def footer_lines(report: Report, *, brief: bool = False) -> list[str]:
     )
     groups_note = (
         f"; {plural(report.group_messages, 'group message')} not checked"
-        + ("" if brief else " (a message to a group is no opt-out evidence)")
+        + ("" if brief else " (group conversations count as neither opt-outs nor violations)")
         if report.group_messages
         else ""
     )

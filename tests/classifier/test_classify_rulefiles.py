@@ -127,11 +127,25 @@ def test_read_classify_records_in_chunks_keeps_every_field_of_every_message(
     assert frame["sender_kind"].tolist() == ["", "", "", "short_code", ""]
     assert frame["address"].tolist() == ["95555", "95556", "95557", "95558", "95559"]  # sender stands in
     assert frame["body"].dtype.storage == "pyarrow"
-    csv_text = "direction,address,body,body\n" + "".join(f"in,9555{i},x{i},y{i}\n" for i in range(5))
+    csv_text = "direction,address,body\n" + "".join(f"in,9555{i},x{i}\n" for i in range(5))
     data = reader.read_classify_records(io.StringIO(csv_text), None, "in.csv")
     with closing(data):
         assert data.frame["body"].tolist() == [f"x{i}" for i in range(5)]
         assert data.frame["address"].tolist() == [f"9555{i}" for i in range(5)]
+
+
+@pytest.mark.parametrize("header", ["direction,address,body,body", "direction,address,note,body,note"])
+def test_read_classify_records_refuses_a_repeated_column_name(header: str) -> None:
+    """Each message is written back with one field per name: a second column of the same name would
+    be lost, or shown beside a label computed from the other one."""
+    from sms_audit.classifier import reader
+
+    text = header + "\n" + ",".join(["in", "95555"] + ["x"] * (header.count(",") - 1)) + "\n"
+    with pytest.raises(UsageError) as info:
+        reader.read_classify_records(io.StringIO(text), None, "in.csv")
+    name = "body" if header.endswith("body,body") else "note"
+    assert info.value.message == f"the header names {name!r} more than once"
+    assert info.value.hint == "give every column its own name"
 
 
 def test_read_classify_input_missing_fields_is_a_usage_error() -> None:
