@@ -118,5 +118,9 @@ def resolve_region(flag: str | None, settings: Settings) -> Resolved:
 
     try:
         return Resolved(valid_region(chosen.value), chosen.source)
-    except ValueError as exc:
-        raise UsageError(str(exc), hint="e.g. --region CN or --region US") from None
+    except ValueError:
+        where = "" if chosen.source == "--region" else f" (from {chosen.source})"
+        raise UsageError(
+            f"unknown region {chosen.value!r}{where}",
+            hint="use an ISO 3166 code such as CN, US or GB (e.g. --region CN)",
+        ) from None

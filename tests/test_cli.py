@@ -641,3 +641,25 @@ def test_cli_a_full_disk_is_one_line_and_exit_3_not_a_bug(args: list[str]) -> No
     assert (
         written.returncode == 3 and written.stderr.startswith("error: ") and "internal" not in written.stderr
     )
+
+
+@pytest.mark.parametrize(
+    ("where", "source"),
+    [("option", ""), ("env", " (from $SMS_AUDIT_REGION)"), ("config", " (from config.toml)")],
+)
+def test_cli_a_bad_region_says_where_it_came_from(
+    where: str, source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ["messages", str(SAMPLE)]
+    if where == "option":
+        args = ["--region", "ZZ", *args]
+    elif where == "env":
+        monkeypatch.setenv("SMS_AUDIT_REGION", "ZZ")
+    else:
+        (tmp_path / "config.toml").write_text('region = "ZZ"\n', encoding="utf-8")
+        monkeypatch.setenv("SMS_AUDIT_CONFIG_DIR", str(tmp_path))
+    result = runner.invoke(app, args)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"error: unknown region 'ZZ'{source}\nhint: use an ISO 3166 code such as CN, US or GB (e.g. --region CN)\n"
+    )
