@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, TextIO, TypeVar, assert_never
 
 
@@ -53,10 +54,28 @@ def stdout_is_tty() -> bool:
 _F = TypeVar("_F", OutputFormat, RecordFormat)
 
 
-def resolve_format(fmt: _F, *, to_stdout: bool) -> _F:
-    """``auto`` is a table on a terminal and JSON Lines everywhere else (pipes, files, cron)."""
+#: ``-o FILE`` suffixes that say the format when it is ``auto``.
+SUFFIX_FORMATS = {
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".md": "md",
+    ".markdown": "md",
+    ".html": "html",
+    ".htm": "html",
+}
+
+
+def resolve_format(fmt: _F, *, to_stdout: bool, output: str | None = None) -> _F:
+    """``auto`` is a table on a terminal, the format ``-o FILE``'s suffix names (``report.html``,
+    ``findings.csv``: those this command offers), and JSON Lines everywhere else (pipes, cron)."""
     if fmt.value != "auto":
         return fmt
+    if output and not to_stdout:
+        named = SUFFIX_FORMATS.get(Path(output).suffix.lower())
+        if named in {f.value for f in type(fmt)}:
+            return type(fmt)(named)
     return type(fmt)("table" if to_stdout and stdout_is_tty() else "jsonl")
 
 

@@ -347,3 +347,22 @@ def test_write_json_streamed_findings_shape() -> None:
         '{\n  "a": 1,\n  "findings": [\n    {\n      "x": "line\\nbreak"\n    },\n'
         '    {\n      "y": []\n    }\n  ],\n  "none": []\n}\n'
     )
+
+
+@pytest.mark.parametrize(
+    ("fmt", "output", "expected"),
+    [
+        (OutputFormat.AUTO, "report.html", OutputFormat.HTML),
+        (OutputFormat.AUTO, "out/REPORT.JSON", OutputFormat.JSON),
+        (OutputFormat.AUTO, "f.ndjson", OutputFormat.JSONL),
+        (OutputFormat.AUTO, "f.csv", OutputFormat.CSV),
+        (OutputFormat.AUTO, "notes.md", OutputFormat.MD),
+        (OutputFormat.AUTO, "f.txt", OutputFormat.JSONL),  # no format of that name: JSON Lines
+        (OutputFormat.AUTO, "noext", OutputFormat.JSONL),
+        (OutputFormat.CSV, "report.html", OutputFormat.CSV),  # a chosen format always wins
+        (RecordFormat.AUTO, "messages.md", RecordFormat.JSONL),  # md is offered by reports only
+        (RecordFormat.AUTO, "messages.csv", RecordFormat.CSV),
+    ],
+)
+def test_resolve_format_auto_follows_the_output_files_suffix(fmt: Any, output: str, expected: Any) -> None:
+    assert resolve_format(fmt, to_stdout=False, output=output) is expected

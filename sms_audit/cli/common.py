@@ -116,7 +116,8 @@ def format_option(choices: Iterable[str], extra: str = "") -> Any:
         case_sensitive=False,
         metavar="FORMAT",
         show_default=False,
-        help=f"One of {', '.join(choices)}. auto = a table on a terminal, JSON Lines otherwise"
+        help=f"One of {', '.join(choices)}. auto = a table on a terminal, the format of -o FILE's suffix "
+        "(.json, .csv ...), JSON Lines otherwise"
         + extra
         + ". [env: SMS_AUDIT_FORMAT; default: config.toml, else auto]",
     )
@@ -397,7 +398,7 @@ def emit(
     view: RecordView = DEFAULT_VIEW,
 ) -> int:
     """Write records to stdout or ``-o FILE`` in the resolved format; returns the count."""
-    resolved = resolve_format(fmt, to_stdout=output is None or output == "-")
+    resolved = resolve_format(fmt, to_stdout=output is None or output == "-", output=output)
     with open_output(output) as stream:
         return write_records(records, columns, resolved, stream, view)
 
@@ -412,7 +413,7 @@ def emit_frames(
     """Write message frames as they come (see :func:`~sms_audit.output.write_frames`)."""
     from sms_audit.output import write_frames
 
-    resolved = resolve_format(fmt, to_stdout=output is None or output == "-")
+    resolved = resolve_format(fmt, to_stdout=output is None or output == "-", output=output)
     with open_output(output) as stream:
         return write_frames(frames, columns, resolved, stream, view)
 

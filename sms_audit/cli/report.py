@@ -168,7 +168,7 @@ def report(
             state.fail(ExitCode.FINDINGS)  # decided before writing: a reader that stops early keeps it
         shown = redact_report(result) if redact else result
         to_stdout = output is None or output == "-"
-        resolved = resolve_format(chosen_format, to_stdout=to_stdout)
+        resolved = resolve_format(chosen_format, to_stdout=to_stdout, output=output)
         if resolved is OutputFormat.HTML and to_stdout and formats.stdout_is_tty():
             raise UsageError(
                 "an HTML report is a file to open in a browser, not terminal output",

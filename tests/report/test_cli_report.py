@@ -450,3 +450,23 @@ def test_report_check_keeps_exit_1_when_the_reader_stops_early(fmt: str) -> None
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 1, err
     assert "Traceback" not in err and "Exception" not in err
+
+
+def test_cli_report_output_file_suffix_picks_the_format_unless_one_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`-o report.html` writes HTML and `-o r.json` one JSON document; a format given by option,
+    environment or config still wins (auto is the only thing the suffix decides)."""
+    page, doc, rows = tmp_path / "report.html", tmp_path / "r.json", tmp_path / "r.jsonl"
+    for target in (page, doc, rows):
+        assert runner.invoke(app, ["-q", "report", str(SAMPLE), "-o", str(target)]).exit_code == 0
+    assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert json.loads(doc.read_text(encoding="utf-8"))["schema_version"] == 1
+    assert len(rows.read_text(encoding="utf-8").splitlines()) == 13
+    chosen = tmp_path / "chosen.json"
+    assert runner.invoke(app, ["-q", "report", str(SAMPLE), "-f", "csv", "-o", str(chosen)]).exit_code == 0
+    assert chosen.read_text(encoding="utf-8").startswith("finding_id,")
+    monkeypatch.setenv("SMS_AUDIT_FORMAT", "jsonl")
+    from_env = tmp_path / "env.html"
+    assert runner.invoke(app, ["-q", "report", str(SAMPLE), "-o", str(from_env)]).exit_code == 0
+    assert from_env.read_text(encoding="utf-8").startswith('{"finding_id"')
