@@ -663,3 +663,29 @@ def test_cli_a_bad_region_says_where_it_came_from(
     assert result.stderr == (
         f"error: unknown region 'ZZ'{source}\nhint: use an ISO 3166 code such as CN, US or GB (e.g. --region CN)\n"
     )
+
+
+def test_cli_classify_warns_per_message_about_directions_and_missing_senders(tmp_path: Path) -> None:
+    """The header having the fields says nothing about each message: odd directions and messages
+    without any sender are counted and named, and still classified."""
+    given = tmp_path / "mixed.jsonl"
+    given.write_text(
+        '{"direction": "sideways", "address": "95555", "body": "hi"}\n'
+        '{"direction": " IN ", "body": "no sender"}\n'
+        '{"direction": "out", "sender": "106900", "body": "TD"}\n'
+        '{"address": "95556", "body": "no direction"}\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["classify", str(given)])
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 4
+    assert result.stderr.splitlines() == [
+        (
+            f"warning: {given}: 2 messages with a direction other than in, out, draft, failed, other "
+            "(never read as an unsubscribe)"
+        ),
+        f"warning: {given}: 1 message without a sender or address (no opt-out can be told)",
+        "4 messages classified",
+    ]
+    clean = tmp_path / "clean.csv"
+    clean.write_text("direction,address,body\nin,95555,hi\nout,106900,TD\n", encoding="utf-8")
+    assert runner.invoke(app, ["classify", str(clean)]).stderr == "2 messages classified\n"

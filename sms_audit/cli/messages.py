@@ -242,6 +242,32 @@ def messages(
     raise typer.Exit(state.exit_code)
 
 
+def _warn_about_input(name: str, data: Any) -> None:
+    """Say what the input holds that the labels cannot honour: fields the classifier's own columns
+    replace, directions it does not know, messages without a sender (checked per message: the file's
+    header or first lines having the fields says nothing about each message)."""
+    from sms_audit.classifier import CLASSIFY_COLUMNS
+    from sms_audit.schema import Direction
+
+    replaced = [c for c in data.columns if c in CLASSIFY_COLUMNS]
+    if replaced:  # the user's own labels must not vanish without a word
+        warn(
+            f"{name}: input field{'s' if len(replaced) > 1 else ''} "
+            f"{', '.join(replaced)} replaced by the classifier's (rename them to keep them)"
+        )
+    frame = data.frame
+    direction = frame["direction"].str.strip().str.lower()
+    odd = int((~direction.isin([d.value for d in Direction])).sum())
+    if odd:
+        warn(
+            f"{name}: {plural(odd, 'message')} with a direction other than "
+            f"{', '.join(d.value for d in Direction)} (never read as an unsubscribe)"
+        )
+    anonymous = int((frame["address"].str.strip() == "").sum())
+    if anonymous:
+        warn(f"{name}: {plural(anonymous, 'message')} without a sender or address (no opt-out can be told)")
+
+
 def _classified(given: Iterator[dict[str, Any]], labelled: Any) -> Iterator[dict[str, Any]]:
     """Every input message as given (JSON types kept, absent fields absent), then its labels;
     the labels turned into dicts 10,000 rows at a time, so memory does not grow with the input."""
@@ -303,12 +329,7 @@ def classify(
         data.close()
         raise
     columns = tuple(c for c in data.columns if c not in CLASSIFY_COLUMNS) + CLASSIFY_COLUMNS
-    replaced = [c for c in data.columns if c in CLASSIFY_COLUMNS]
-    if replaced:  # the user's own labels must not vanish without a word
-        warn(
-            f"{source if source != '-' else '<stdin>'}: input field{'s' if len(replaced) > 1 else ''} "
-            f"{', '.join(replaced)} replaced by the classifier's (rename them to keep them)"
-        )
+    _warn_about_input(source if source != "-" else "<stdin>", data)
     view = RecordView(
         json_key="messages",
         table_specs=tuple(c for c in _CLASSIFY_TABLE if c.name in columns),
