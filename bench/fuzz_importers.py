@@ -472,22 +472,11 @@ def seeds_vmsg(tmp: Path) -> list[Seed]:
     """vMessage: OPPO (real QP, soft breaks), MediaTek (CRLF, raw body, /END:VBODY), ZTE, declared-QP
     written raw, a group and an MMS, UTF-16 and GB18030 files, an older backup folder with Sms/sms.vmsg,
     and an encrypted ColorOS 12+ backup folder."""
-    from tests.fixtures_vmsg import document, record, write_coloros_backup
+    from tests.fixtures_vmsg import cn_user, document, record, write_coloros_backup
 
-    def story(style: str) -> str:
-        newline = "\r\n" if style == "mtk" else "\n"
-        return document(
-            record(_PORT, "2025/09/01 11:24:00", _AD, "INBOX", style=style, newline=newline),
-            record(
-                _FRIEND,
-                "2025/09/05 09:30:00",
-                "周末一起吃饭吗？\n老地方见 😀 END:VBODY",
-                "INBOX",
-                style=style,
-                newline=newline,
-            ),
-            record(_PORT, "2025/09/10 20:15:00", "TD", "SENDBOX", style=style, newline=newline),
-            record(_PORT, "2025/09/13 11:00:00", _AD2, "INBOX", style=style, newline=newline),
+    def story(style: str) -> str:  # a body holding "END:VBODY" must stay one body
+        return cn_user(
+            _PORT, _FRIEND, _AD, _AD2, style=style, friend_text="周末一起吃饭吗？\n老地方见 😀 END:VBODY"
         )
 
     group = document(

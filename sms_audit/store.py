@@ -81,6 +81,8 @@ _MESSAGES_V2 = """
 """
 
 _TOTALS_WHERE = "m.direction IN ('in', 'out') AND NOT m.is_group"
+#: The group conversations' messages a report leaves out (and says how many).
+_GROUPS_COUNT = "SELECT count(*) FROM messages WHERE direction IN ('in', 'out') AND is_group"
 _HOURLY_REFRESH = f"""
     DELETE FROM hourly;
     INSERT INTO hourly(hour, label, messages)
@@ -88,7 +90,7 @@ _HOURLY_REFRESH = f"""
     WHERE {_TOTALS_WHERE} GROUP BY 1, 2;
     DELETE FROM meta WHERE key = 'totals';
     INSERT INTO meta(key, value) SELECT 'totals', json_array(count(*), min(timestamp_us), max(timestamp_us),
-        (SELECT count(*) FROM messages WHERE direction IN ('in', 'out') AND is_group))
+        ({_GROUPS_COUNT}))
     FROM messages m WHERE {_TOTALS_WHERE};
 """
 
@@ -473,17 +475,16 @@ class Store:
         import pandas as pd
 
         stored = self.get_meta("totals")
-        groups_sql = "SELECT count(*) FROM messages WHERE direction IN ('in', 'out') AND is_group"
         if stored is not None:  # kept by every labelling (see _refresh_totals)
             count, first, last, *rest = json.loads(stored)
             # a store labelled by 0.1.0 before the group count was kept: counted here, once per report
-            groups = rest[0] if rest else self.conn.execute(groups_sql).fetchone()[0]
+            groups = rest[0] if rest else self.conn.execute(_GROUPS_COUNT).fetchone()[0]
             rows = self.conn.execute("SELECT hour, label, messages FROM hourly").fetchall()
         else:  # counted here (a store being written by an older version, say)
             count, first, last = self.conn.execute(
                 f"SELECT count(*), min(timestamp_us), max(timestamp_us) FROM messages m WHERE {_TOTALS_WHERE}"
             ).fetchone()
-            groups = self.conn.execute(groups_sql).fetchone()[0]
+            groups = self.conn.execute(_GROUPS_COUNT).fetchone()[0]
             rows = self.conn.execute(
                 "SELECT m.timestamp_us / 3600000000, l.label, count(*) FROM messages m "
                 f"JOIN labels l ON l.id = m.id WHERE {_TOTALS_WHERE} GROUP BY 1, 2"

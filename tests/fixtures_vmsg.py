@@ -94,6 +94,26 @@ def document(*records: str, crlf: bool = False) -> str:
     return text.replace("\n", "\r\n") if crlf else text
 
 
+def cn_user(
+    port: str,
+    friend: str,
+    ad1: str,
+    ad2: str,
+    *,
+    style: str = "oppo",
+    friend_text: str = "周末一起吃饭吗？\n老地方见 😀",
+) -> str:
+    """A +86 user's file: an advert from a marketing port, a friend's message, the user's TD reply
+    to the port, then a later advert (CRLF line ends for the MediaTek style)."""
+    newline = "\r\n" if style == "mtk" else "\n"
+    return document(
+        record(port, "2025/09/01 11:24:00", ad1, "INBOX", style=style, newline=newline),
+        record(friend, "2025/09/05 09:30:00", friend_text, "INBOX", style=style, newline=newline),
+        record(port, "2025/09/10 20:15:00", "TD", "SENDBOX", style=style, newline=newline),
+        record(port, "2025/09/13 11:00:00", ad2, "INBOX", style=style, newline=newline),
+    )
+
+
 def write(path: Path, text: str, *, encoding: str = "utf-8", bom: bool = False) -> Path:
     data = text.encode(encoding)
     if bom:

@@ -197,9 +197,6 @@ class _Fields:
         if self.count % self.CHUNK == 0:
             self._flush()
 
-    def names(self) -> list[str]:
-        return list(self.pending)
-
     def arrays(self) -> dict[str, Any]:
         """Each field as one contiguous Arrow-backed string array (the classifier's string
         operations on an array of many chunks took more time and memory)."""
@@ -244,7 +241,7 @@ def _read_jsonl(lines: Iterable[str], label: str) -> tuple[list[str], _Fields]:
                 columns[str(key)] = None
                 if key in _CLASSIFIER_FIELDS:
                     fields.add_field(key)  # a field first seen late: earlier messages lack it
-        fields.append([_as_text(record.get(key)) for key in fields.names()])
+        fields.append([_as_text(record.get(key)) for key in fields.pending])
     return list(columns), fields
 
 

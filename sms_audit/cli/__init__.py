@@ -182,19 +182,23 @@ HELP_OPTIONS = ("-h", "--help")
 _SHORT_FLAGS = re.compile(r"-[qv]+")
 
 
+def _command_index(args: list[str]) -> int | None:
+    """Where the command name is in ``args``, past the global options in front; None when there is
+    none (only options, or ``--`` first)."""
+    i = 0
+    while i < len(args) and args[i] != "--" and args[i].startswith("-"):
+        i += 2 if args[i] in GLOBAL_VALUE_OPTIONS else 1
+    return None if i >= len(args) or args[i] == "--" else i
+
+
 def hoist_global_options(args: list[str], value_options: Callable[[str], set[str]]) -> list[str]:
     """Move global options typed after the command name in front of it.
 
     ``value_options(command)`` names the command's options that take a value, so a value such as
     ``--search -q`` is never mistaken for a global option. Nothing after ``--`` is touched.
     """
-    i = 0
-    while i < len(args):  # find the command name, past the global options already in front
-        arg = args[i]
-        if arg == "--" or not arg.startswith("-"):
-            break
-        i += 2 if arg in GLOBAL_VALUE_OPTIONS else 1
-    if i >= len(args) or args[i] == "--":
+    i = _command_index(args)
+    if i is None:
         return args
     takes_value = value_options(args[i])
     front, rest = list(args[: i + 1]), []
@@ -231,10 +235,8 @@ def help_request(args: list[str], value_options: Callable[[str], set[str]]) -> s
     ``args`` have been through :func:`hoist_global_options`. A ``--help`` that is the value of an
     option (``messages --search --help``) or follows ``--`` is no help request.
     """
-    i = 0
-    while i < len(args) and args[i] != "--" and args[i].startswith("-"):
-        i += 2 if args[i] in GLOBAL_VALUE_OPTIONS else 1
-    if i >= len(args) or args[i] == "--":
+    i = _command_index(args)
+    if i is None:
         return None
     takes_value = value_options(args[i])
     j = i + 1

@@ -21,7 +21,7 @@ from sms_audit.importers.vmessage import decode_qp
 from sms_audit.model import Record, make_message_id
 from sms_audit.pipeline import read_archives
 from sms_audit.schema import Direction, Service
-from tests.fixtures_vmsg import IV, RANDOM, document, qp_encode, record, write, write_coloros_backup
+from tests.fixtures_vmsg import IV, RANDOM, cn_user, document, qp_encode, record, write, write_coloros_backup
 
 runner = CliRunner()
 PORT = "10690123456701"
@@ -32,20 +32,7 @@ FRIEND = "+8613900001111"
 
 def _cn_user(style: str = "oppo") -> str:
     """A +86 user: a marketing port, the user's TD reply, later marketing, and a friend."""
-    newline = "\r\n" if style == "mtk" else "\n"
-    return document(
-        record(PORT, "2025/09/01 11:24:00", AD1, "INBOX", style=style, newline=newline),
-        record(
-            FRIEND,
-            "2025/09/05 09:30:00",
-            "周末一起吃饭吗？\n老地方见 😀",
-            "INBOX",
-            style=style,
-            newline=newline,
-        ),
-        record(PORT, "2025/09/10 20:15:00", "TD", "SENDBOX", style=style, newline=newline),
-        record(PORT, "2025/09/13 11:00:00", AD2, "INBOX", style=style, newline=newline),
-    )
+    return cn_user(PORT, FRIEND, AD1, AD2, style=style)
 
 
 def _records(path: Path) -> tuple[list[Record], ReadStats]:
