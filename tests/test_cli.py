@@ -689,3 +689,46 @@ def test_cli_classify_warns_per_message_about_directions_and_missing_senders(tmp
     clean = tmp_path / "clean.csv"
     clean.write_text("direction,address,body\nin,95555,hi\nout,106900,TD\n", encoding="utf-8")
     assert runner.invoke(app, ["classify", str(clean)]).stderr == "2 messages classified\n"
+
+
+_LEGACY_CSV = (
+    "direction,address,body\n"
+    "in,10690000,【优选商城】双十一大促，全场五折起，点击链接领取优惠券，回TD退订\n"
+    "in,95555,【招商银行】您尾号1234的信用卡本期账单已出，应还金额1024.00元\n"
+    "in,10690002,您的验证码是385912，5分钟内有效，请勿泄露\n"
+    "out,10690000,TD\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("codec", "said"),
+    [("gbk", "read as gb18030 (detected)"), ("utf-16", "read as utf-16-le (byte-order mark)"), ("utf-8-sig", None)],
+)
+def test_cli_classify_reads_the_encodings_import_reads(tmp_path: Path, codec: str, said: str | None) -> None:
+    """A GBK export from a Chinese phone, a UTF-16 file from PowerShell, UTF-8 with a BOM: the same
+    labels as from UTF-8, the encoding said on stderr when it is not UTF-8, from a file and stdin."""
+    given = tmp_path / "export.csv"
+    given.write_bytes(_LEGACY_CSV.encode(codec))
+    expected = ["marketing", "other", "verification", "unsubscribe-reply"]
+    for args, stdin in (([str(given)], None), (["-"], given.read_bytes())):
+        result = runner.invoke(app, ["classify", *args, "--format", "jsonl"], input=stdin)
+        assert result.exit_code == 0, result.stderr
+        rows = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [r["label"] for r in rows] == expected
+        assert rows[1]["body"] == "【招商银行】您尾号1234的信用卡本期账单已出，应还金额1024.00元"
+        name = str(given) if args[0] != "-" else "<stdin>"
+        assert result.stderr.splitlines() == ([f"{name}: {said}"] if said else []) + ["4 messages classified"]
+
+
+def test_cli_classify_counts_bytes_that_do_not_decode(tmp_path: Path) -> None:
+    # UTF-8 throughout the first 256 KiB, then one stray byte: the message is kept, the loss said
+    padding = "".join(f"in,95555,hello {i}\n" for i in range(20_000))
+    given = tmp_path / "late.csv"
+    given.write_bytes(("direction,address,body\n" + padding).encode() + b"in,95555,caf\xe9 TD\n")
+    result = runner.invoke(app, ["classify", str(given), "--format", "csv"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[-1].startswith("in,95555,caf\ufffd TD,")
+    assert result.stderr.splitlines() == [
+        f"warning: {given}: 1 character could not be decoded as utf-8 and became U+FFFD",
+        "20001 messages classified",
+    ]

@@ -47,6 +47,10 @@ class ClassifyInput:
     columns: list[str]
     fmt: str
     spool: IO[str]
+    #: how bytes were read (``"utf-8 (UTF-8)"``, ``"gb18030 (detected)"``); None for text given as text
+    encoding: str | None = None
+    #: characters that did not decode and were replaced by U+FFFD
+    replaced: int = 0
 
     def records(self) -> Iterator[dict[str, object]]:
         """Every message as given, in input order (one pass over the spool per call)."""
@@ -91,22 +95,33 @@ def read_classify_records(
     and ``sender`` or ``address``. Raises UsageError on a missing field or a malformed line. The
     input is copied to an anonymous temporary file (removed when closed, private to the user)
     so the messages can be written out again without holding them in memory.
+
+    Bytes are decoded as the importers decode text archives (:mod:`~sms_audit.importers._textfile`):
+    a byte-order mark, else UTF-8, else the detected legacy encoding (a GBK export is read as
+    GB18030); bytes that still do not decode become U+FFFD, counted in ``replaced``.
     """
     import tempfile
 
     import pandas as pd
 
+    from sms_audit.importers._textfile import DETECT_BYTES, TextLines, sniff_encoding
+
     label = name or "<stdin>"
-    text_stream: TextIO
+    text_stream: Iterable[str]
+    decoded: TextLines | None = None
     if isinstance(stream, (io.RawIOBase, io.BufferedIOBase)) or "b" in getattr(stream, "mode", ""):
         binary: Any = stream
-        text_stream = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace", newline="")
+        first = binary.read(DETECT_BYTES)
+        encoding = sniff_encoding(first)
+        decoded = TextLines(itertools.chain([first], iter(lambda: binary.read(1 << 20), b"")), encoding)
+        text_stream = decoded
     else:
-        text_stream = stream  # type: ignore[assignment]
+        text_stream = stream
     spool = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115 - ClassifyInput closes it
     try:
         head: list[str] = []
-        for line in text_stream:
+        text_lines = iter(text_stream)
+        for line in text_lines:
             line = line.lstrip("\ufeff") if not head else line
             head.append(line)
             if line.strip():
@@ -114,7 +129,7 @@ def read_classify_records(
         fmt = _detect("".join(head), input_format, name, label)
 
         def lines() -> Iterator[str]:  # the input as read, copied to the spool on the way
-            for line in itertools.chain(head, text_stream):
+            for line in itertools.chain(head, text_lines):
                 spool.write(line)
                 yield line
 
@@ -142,7 +157,14 @@ def read_classify_records(
         frame["address"] = frame["sender"]
     elif "sender" in present:  # files that mix the two: a row's sender stands in for its missing address
         frame["address"] = frame["address"].where(frame["address"] != "", frame["sender"])
-    return ClassifyInput(frame=frame, columns=columns, fmt=fmt, spool=spool)
+    return ClassifyInput(
+        frame=frame,
+        columns=columns,
+        fmt=fmt,
+        spool=spool,
+        encoding=None if decoded is None else decoded.encoding.describe(),
+        replaced=0 if decoded is None else decoded.replaced,
+    )
 
 
 def _detect(text: str, input_format: str | None, name: str | None, label: str) -> str:

@@ -242,13 +242,20 @@ def messages(
     raise typer.Exit(state.exit_code)
 
 
-def _warn_about_input(name: str, data: Any) -> None:
+def _warn_about_input(state: AppState, name: str, data: Any) -> None:
     """Say what the input holds that the labels cannot honour: fields the classifier's own columns
     replace, directions it does not know, messages without a sender (checked per message: the file's
     header or first lines having the fields says nothing about each message)."""
     from sms_audit.classifier import CLASSIFY_COLUMNS
     from sms_audit.schema import Direction
 
+    if data.encoding is not None and not data.encoding.startswith("utf-8"):
+        info(state, f"{name}: read as {data.encoding}")
+    if data.replaced:
+        warn(
+            f"{name}: {plural(data.replaced, 'character')} could not be decoded as "
+            f"{(data.encoding or 'utf-8').split(' ')[0]} and became U+FFFD"
+        )
     replaced = [c for c in data.columns if c in CLASSIFY_COLUMNS]
     if replaced:  # the user's own labels must not vanish without a word
         warn(
@@ -311,25 +318,23 @@ def classify(
             f"unknown input format {input_format!r}", hint="one of: " + ", ".join(CLASSIFY_INPUT_FORMATS)
         )
     if source == "-":
-        data = read_classify_records(sys.stdin, input_format, None)
+        data = read_classify_records(getattr(sys.stdin, "buffer", sys.stdin), input_format, None)
     else:
         path = Path(source)
         try:
-            with open(path, encoding="utf-8-sig", newline="") as handle:
+            with open(path, "rb") as handle:
                 data = read_classify_records(handle, input_format, source)
         except FileNotFoundError:
             raise SmsAuditError("no such file or directory", path=source) from None
         except OSError as exc:
             raise SmsAuditError(f"cannot read: {exc.strerror or exc}", path=source) from None
-        except UnicodeDecodeError:
-            raise SmsAuditError("not UTF-8 text", path=source, hint="save the file as UTF-8") from None
     try:
         labelled = classify_frame(data.frame, region=state.region, rules=load_rules(config.rules_dir()))
     except BaseException:
         data.close()
         raise
     columns = tuple(c for c in data.columns if c not in CLASSIFY_COLUMNS) + CLASSIFY_COLUMNS
-    _warn_about_input(source if source != "-" else "<stdin>", data)
+    _warn_about_input(state, source if source != "-" else "<stdin>", data)
     view = RecordView(
         json_key="messages",
         table_specs=tuple(c for c in _CLASSIFY_TABLE if c.name in columns),

@@ -176,7 +176,7 @@ def report(
             )
         with open_output(output) as stream:
             render(shown, resolved, stream, details=details, verbose=state.verbose, wide=wide)
-        if resolved in (OutputFormat.JSONL, OutputFormat.CSV, OutputFormat.JSON, OutputFormat.HTML):
+        if resolved is not OutputFormat.TABLE:  # the table states it; a file or a pipe does not show it
             for line in footer_lines(shown, brief=True):
                 info(state, line)
         if resolved is OutputFormat.HTML and not to_stdout:

@@ -147,7 +147,7 @@ class TextLines:
     def __init__(self, chunks: Iterable[bytes], encoding: TextEncoding, max_line: int | None = None) -> None:
         self._chunks = iter(chunks)
         self._max_line = max_line or MAX_LINE_CHARS
-        self._encoding = encoding
+        self.encoding = encoding
         self._decoder = codecs.getincrementaldecoder(encoding.codec)("replace")
         self.replaced = 0
         self.line_number = 0
@@ -155,7 +155,7 @@ class TextLines:
 
     def text_chunks(self) -> Iterator[str]:
         """The decoded text in pieces of any length (for formats that are not line-based)."""
-        skip = self._encoding.bom
+        skip = self.encoding.bom
         for chunk in self._chunks:
             self.bytes_read += len(chunk)
             if skip:
@@ -197,7 +197,7 @@ class TextLines:
             return None
         return (
             f"{self.replaced} character{'s' if self.replaced != 1 else ''} could not be decoded as "
-            f"{self._encoding.codec} and {'were' if self.replaced != 1 else 'was'} replaced by U+FFFD"
+            f"{self.encoding.codec} and {'were' if self.replaced != 1 else 'was'} replaced by U+FFFD"
         )
 
 

@@ -181,6 +181,16 @@ def test_cli_report_default_jsonl_and_stderr_footer() -> None:
     assert quiet.stderr == ""
 
 
+@pytest.mark.parametrize("fmt", ["md", "json", "csv"])
+def test_cli_report_summary_on_stderr_for_every_file_format(tmp_path: Path, fmt: str) -> None:
+    # a report written to a file or a pipe states its headline on stderr, whatever the format
+    out = tmp_path / f"r.{fmt}"
+    result = runner.invoke(app, ["report", str(SAMPLE), "--format", fmt, "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert "Checked 187 messages" in result.stderr and "5 violating messages from 1 brand" in result.stderr
+    assert "Checked 187" not in result.stdout and out.stat().st_size > 0
+
+
 def test_cli_report_table_and_md(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "220")
     table = runner.invoke(app, ["report", str(SAMPLE), "--format", "table", "--details"])
