@@ -186,10 +186,13 @@ _INSERT = (
 _SELECT = ", ".join(f"m.{c}" for c in _STORE_COLUMNS)
 _LABEL_COLUMNS = tuple(c for c in CLASSIFY_COLUMNS if c != "sender_kind")
 _SELECT_LABELLED = _SELECT + ", " + ", ".join(f"l.{c}" for c in _LABEL_COLUMNS)
-_INSERT_LABELS = (
-    f"INSERT OR REPLACE INTO labels(id, {', '.join(_LABEL_COLUMNS)}) "
+_STAGE_LABELS = (
+    f"INSERT INTO temp.new_labels(id, {', '.join(_LABEL_COLUMNS)}) "
     f"VALUES ({', '.join('?' * (len(_LABEL_COLUMNS) + 1))})"
 )
+#: What the classifier reads of a stored message (:func:`~sms_audit.classifier.classify_frame`).
+CLASSIFIER_INPUT = ("direction", "address", "sender_kind", "body", "timestamp")
+_CLASSIFIER_SELECT = tuple("timestamp_us" if c == "timestamp" else c for c in CLASSIFIER_INPUT)
 # What a report reads of each message (the rest stays empty in its frame): no recipients, thread
 # or record ids, which only listings show.
 _REPORT_COLUMNS = tuple(
@@ -214,7 +217,7 @@ FETCH = 20_000  # rows per classification chunk when labelling
 STREAM_BATCH = 10_000  # rows per frame when streaming messages out: small frames, flat memory
 LOCK_TIMEOUT_ENV = "SMS_AUDIT_LOCK_TIMEOUT"
 DEFAULT_LOCK_TIMEOUT = 600.0  # seconds a second import waits for the first (cron jobs overlap)
-_CACHE_KIB = 65_536  # page cache while importing: random index inserts stay in memory
+_CACHE_KIB = 65_536  # page cache while importing or labelling: random index inserts stay in memory
 
 
 def message_key(message_id: str) -> int:
@@ -391,6 +394,7 @@ class Store:
         on_progress: Callable[[int, int | None], None] | None = None,
     ) -> int:
         """Label every message again (the rules or the model changed); one transaction. Returns rows."""
+        self.conn.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
         with self._transaction():
             self.conn.execute("DELETE FROM labels")
             done = self._label(classify, None, on_progress)
@@ -411,30 +415,46 @@ class Store:
         on_progress: Callable[[int, int | None], None] | None = None,
     ) -> int:
         """Classify the whole history of ``addresses`` (None: every address) in chunks of about
-        :data:`FETCH` rows that never split one address, and store the labels."""
+        :data:`FETCH` rows that never split one address, and store the labels.
+
+        ``classify`` is given the classifier's input columns only (:data:`CLASSIFIER_INPUT`: direction,
+        address, sender_kind, body, timestamp) and must return at least :data:`_LABEL_COLUMNS`.
+        The history is read in address order through SQLite's sorter (a sequential scan, then an
+        external merge sort in bounded memory: 1,000,000 messages in 3.7 s, against 11 s walking the
+        address index, which reads the table's pages in random order). Labels come out in that order
+        too; they are appended to a temporary table and merged into ``labels`` once, in id order,
+        instead of being inserted at random places of its B-tree (1,000,000 labels: 6.8 s against
+        8.9 s with a warm page cache, and far more when the cache spills).
+        """
+        conn = self.conn
         if addresses is not None:
-            self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS affected(address TEXT PRIMARY KEY)")
-            self.conn.execute("DELETE FROM temp.affected")
-            self.conn.executemany("INSERT OR IGNORE INTO temp.affected VALUES (?)", ((a,) for a in addresses))
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS affected(address TEXT PRIMARY KEY)")
+            conn.execute("DELETE FROM temp.affected")
+            conn.executemany("INSERT OR IGNORE INTO temp.affected VALUES (?)", ((a,) for a in addresses))
             where = "WHERE m.address IN (SELECT address FROM temp.affected)"
-            total = self.conn.execute(f"SELECT count(*) FROM messages m {where}").fetchone()[0]
+            total = conn.execute(f"SELECT count(*) FROM messages m {where}").fetchone()[0]
         else:
             where = ""
             total = self.count_messages()
+        conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS new_labels(id INTEGER, {', '.join(_LABEL_COLUMNS)})")
+        conn.execute("DELETE FROM temp.new_labels")
+        # "+m.address": sort, do not walk the index (see above)
         sql = (
-            f"SELECT m.id, {_SELECT} FROM messages m {where} ORDER BY m.address, m.timestamp_us, m.message_id"
+            f"SELECT m.id, {', '.join('m.' + c for c in _CLASSIFIER_SELECT)} FROM messages m {where} "
+            "ORDER BY +m.address, m.timestamp_us, m.message_id"
         )
+        address_at = 1 + _CLASSIFIER_SELECT.index("address")
         done = 0
         pending: list[tuple[Any, ...]] = []
-        with closing(self.conn.execute(sql)) as cursor:
+        with closing(conn.execute(sql)) as cursor:
             while True:
                 batch = cursor.fetchmany(FETCH)
                 if batch:
                     pending.extend(batch)
                     # cut at the last address boundary: one sender's history is never split
-                    last = pending[-1][1 + _STORE_COLUMNS.index("address")]
+                    last = pending[-1][address_at]
                     cut = len(pending)
-                    while cut > 0 and pending[cut - 1][1 + _STORE_COLUMNS.index("address")] == last:
+                    while cut > 0 and pending[cut - 1][address_at] == last:
                         cut -= 1
                     if cut == 0:
                         continue
@@ -442,27 +462,31 @@ class Store:
                 else:
                     chunk, pending = pending, []
                 if chunk:
-                    done += self._store_labels(chunk, classify)
+                    done += self._stage_labels(chunk, classify)
                     if on_progress is not None:
                         on_progress(done, total)
                 if not batch:
                     break
+        conn.execute(
+            f"INSERT OR REPLACE INTO labels(id, {', '.join(_LABEL_COLUMNS)}) "
+            f"SELECT id, {', '.join(_LABEL_COLUMNS)} FROM temp.new_labels ORDER BY id"
+        )
+        conn.execute("DELETE FROM temp.new_labels")
         self._refresh_totals()
         return done
 
-    def _store_labels(
+    def _stage_labels(
         self, rows: Sequence[tuple[Any, ...]], classify: Callable[[pd.DataFrame], pd.DataFrame]
     ) -> int:
-        frame = _frame([r[1:] for r in rows])
-        labelled = classify(frame)
-        ids = [r[0] for r in rows]
-        columns: list[Sequence[Any]] = [ids]
+        """Classify one chunk of (id, *classifier input) rows; append its labels to temp.new_labels."""
+        labelled = classify(_classifier_frame(rows))
+        columns: list[Sequence[Any]] = [[r[0] for r in rows]]
         for name in _LABEL_COLUMNS:
             values = labelled[name]
             columns.append(
                 values.to_numpy(dtype=bool).astype(int).tolist() if name in _BOOLEAN else values.tolist()
             )
-        self.conn.executemany(_INSERT_LABELS, zip(*columns, strict=True))
+        self.conn.executemany(_STAGE_LABELS, zip(*columns, strict=True))
         return len(rows)
 
     # --- reading -------------------------------------------------------------------------------
@@ -821,6 +845,23 @@ def _frame(
             data[name] = _text_column(values if values is not None else [""] * n)
     order = list(MESSAGE_COLUMNS) + [c for c in _LABEL_COLUMNS if labelled]
     return pd.DataFrame(data, columns=order, copy=False)
+
+
+def _classifier_frame(rows: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
+    """The classifier's input (:data:`CLASSIFIER_INPUT`) from (id, *columns) store rows."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    values = list(zip(*rows, strict=True)) if rows else [()] * (1 + len(CLASSIFIER_INPUT))
+    data: dict[str, pd.Series] = {}
+    for i, name in enumerate(CLASSIFIER_INPUT, start=1):
+        if name == "timestamp":  # NOT NULL in the store
+            micros = pa.array(values[i], pa.int64()).to_numpy(zero_copy_only=False).astype(np.int64)
+            data[name] = pd.Series(micros.view("datetime64[us]")).dt.tz_localize("UTC")
+        else:
+            data[name] = _text_column(values[i])
+    return pd.DataFrame(data, columns=list(CLASSIFIER_INPUT), copy=False)
 
 
 def _text_column(values: Sequence[Any]) -> pd.Series:

@@ -175,6 +175,26 @@ def test_cli_unsupported_and_missing_files(tmp_path: Path) -> None:
     assert f"error: {tmp_path / 'gone.xml'}: no such file or directory" in lines
 
 
+def test_cli_the_same_hint_is_given_once_per_run(tmp_path: Path) -> None:
+    """Ten unsupported files are ten errors, but one list of the supported formats."""
+    junk = [tmp_path / name for name in ("a.txt", "b.bin", "c.pdf")]
+    for path in junk:
+        path.write_bytes(b"not messages\n")
+    db = tmp_path / "s.sqlite"
+    result = runner.invoke(
+        app, ["-q", "--db", str(db), "import", *map(str, junk), str(tmp_path / "gone.xml")]
+    )
+    assert result.exit_code == 3
+    lines = result.stderr.splitlines()
+    assert [line for line in lines if line.startswith("error:")] == [
+        *(f"error: {path}: not a supported archive" for path in junk),
+        f"error: {tmp_path / 'gone.xml'}: no such file or directory",
+    ]
+    hints = [line for line in lines if line.startswith("hint:")]
+    assert len(hints) == 1 and hints[0].startswith("hint: supported: SMS Backup & Restore XML")
+    assert lines.index(hints[0]) == 1  # right after the first error it explains
+
+
 def test_cli_no_store_yet(tmp_path: Path) -> None:
     result = runner.invoke(app, ["--db", str(tmp_path / "none.sqlite"), "messages"])
     assert result.exit_code == 3
@@ -702,7 +722,11 @@ _LEGACY_CSV = (
 
 @pytest.mark.parametrize(
     ("codec", "said"),
-    [("gbk", "read as gb18030 (detected)"), ("utf-16", "read as utf-16-le (byte-order mark)"), ("utf-8-sig", None)],
+    [
+        ("gbk", "read as gb18030 (detected)"),
+        ("utf-16", "read as utf-16-le (byte-order mark)"),
+        ("utf-8-sig", None),
+    ],
 )
 def test_cli_classify_reads_the_encodings_import_reads(tmp_path: Path, codec: str, said: str | None) -> None:
     """A GBK export from a Chinese phone, a UTF-16 file from PowerShell, UTF-8 with a BOM: the same
@@ -731,4 +755,42 @@ def test_cli_classify_counts_bytes_that_do_not_decode(tmp_path: Path) -> None:
     assert result.stderr.splitlines() == [
         f"warning: {given}: 1 character could not be decoded as utf-8 and became U+FFFD",
         "20001 messages classified",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        (
+            'direction,address,body\nin,1069,"never closed\nin,1069,next\nin,1069,last\n',
+            "line 4: the input ends inside a quoted field",
+        ),
+        ('direction,address,body\nin,1069,"closed"x\n', "line 2: ',' expected after '\"'"),
+        (
+            'direction,address,body\nin,1069,ok\n"in,1069,open at the end\n',
+            "line 3: the input ends inside a quoted field",
+        ),
+    ],
+)
+def test_cli_classify_refuses_broken_csv_quotes(tmp_path: Path, text: str, error: str) -> None:
+    """A quote left open swallowed every later line into one body: refused, nothing written."""
+    given = tmp_path / "broken.csv"
+    given.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["classify", str(given)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.splitlines()[0] == f"error: {given}: {error}"
+
+
+def test_cli_classify_accepts_quotes_inside_fields(tmp_path: Path) -> None:
+    given = tmp_path / "quotes.csv"
+    given.write_text(
+        'direction,address,body\nin,1069,"a, b"\nin,1069,say "hi" now\nin,1069,"two\nlines ""quoted"""\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["classify", str(given), "--format", "jsonl"])
+    assert result.exit_code == 0, result.stderr
+    assert [json.loads(line)["body"] for line in result.stdout.splitlines()] == [
+        "a, b",
+        'say "hi" now',
+        'two\nlines "quoted"',
     ]

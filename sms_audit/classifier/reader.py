@@ -116,7 +116,7 @@ def read_classify_records(
         decoded = TextLines(itertools.chain([first], iter(lambda: binary.read(1 << 20), b"")), encoding)
         text_stream = decoded
     else:
-        text_stream = stream
+        text_stream = stream  # type: ignore[assignment]  # a text stream here (TextIO), not bytes
     spool = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115 - ClassifyInput closes it
     try:
         head: list[str] = []
@@ -283,7 +283,8 @@ def _dialect(fmt: str) -> dict[str, Any]:
     # TSV has no quoting convention: a '"' in a body is a literal character (as in eval/dev.tsv).
     if fmt == "tsv":
         return {"delimiter": "\t", "quoting": csv.QUOTE_NONE}
-    return {"delimiter": ",", "quoting": csv.QUOTE_MINIMAL}
+    # strict: a quote left open would otherwise swallow every later line into one field
+    return {"delimiter": ",", "quoting": csv.QUOTE_MINIMAL, "strict": True}
 
 
 def _rows(reader: Any, width: int, label: str, *, header: bool = True) -> Iterator[list[str]]:
@@ -303,6 +304,12 @@ def _rows(reader: Any, width: int, label: str, *, header: bool = True) -> Iterat
     except StopIteration:
         return
     except csv.Error as exc:
+        if str(exc) == "unexpected end of data":  # the input ended inside a quoted field
+            raise UsageError(
+                f"line {reader.line_num}: the input ends inside a quoted field",
+                path=label,
+                hint='a field opened with " is never closed; check the quotes of the last messages',
+            ) from None
         raise UsageError(f"line {reader.line_num}: {exc}", path=label) from None
 
 

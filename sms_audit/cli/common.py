@@ -147,6 +147,7 @@ class AppState:
     debug: bool = False
     settings: config.Settings = field(default_factory=config.Settings)
     exit_code: ExitCode = ExitCode.OK
+    hints_shown: set[str] = field(default_factory=set)  # a hint is said once per run, not per archive
 
     @property
     def db_path(self) -> Path:
@@ -232,11 +233,14 @@ def warn(text: str) -> None:
     _say(f"warning: {text}")
 
 
-def print_error(exc: SmsAuditError) -> None:
-    """``error: PATH: cause`` on one line, then an optional ``hint:`` line."""
+def print_error(exc: SmsAuditError, state: AppState | None = None) -> None:
+    """``error: PATH: cause`` on one line, then an optional ``hint:`` line — once per run when
+    ``state`` is given (ten unsupported files get one list of the supported formats)."""
     _say(f"error: {exc}")
-    if exc.hint:
+    if exc.hint and (state is None or exc.hint not in state.hints_shown):
         _say(f"hint: {exc.hint}")
+        if state is not None:
+            state.hints_shown.add(exc.hint)
 
 
 def report_archive(state: AppState, result: ArchiveResult, summary: str | None) -> None:
@@ -257,7 +261,7 @@ def report_archive(state: AppState, result: ArchiveResult, summary: str | None) 
     if isinstance(result.error, TruncatedArchive):
         warn(str(result.error))  # every complete record before the break was kept
     else:
-        print_error(result.error)
+        print_error(result.error, state)
     state.fail(result.error.exit_code if result.error.exit_code != ExitCode.INTERNAL else ExitCode.DATA_ERROR)
 
 

@@ -91,6 +91,17 @@ def _options(state: AppState, policy: str | None, grace: str | None, timezone: s
     chosen_policy = state.setting("policy", policy)
     chosen_grace = state.setting("grace", grace)
     zone = state.setting("timezone", timezone)
+    for chosen, values in (
+        (chosen_policy, (chosen_policy.value, None, None)),
+        (chosen_grace, (None, chosen_grace.value, None)),
+        (zone, (None, None, zone.value)),
+    ):
+        try:
+            AuditOptions.parse(*values)
+        except UsageError as exc:  # a bad value from the environment or config.toml says so
+            if chosen.source.startswith("--"):
+                raise
+            raise UsageError(f"{exc.message} (from {chosen.source})", hint=exc.hint) from None
     return AuditOptions.parse(
         chosen_policy.value,
         chosen_grace.value,

@@ -480,3 +480,32 @@ def test_cli_report_output_file_suffix_picks_the_format_unless_one_is_set(
     from_env = tmp_path / "env.html"
     assert runner.invoke(app, ["-q", "report", str(SAMPLE), "-o", str(from_env)]).exit_code == 0
     assert from_env.read_text(encoding="utf-8").startswith('{"finding_id"')
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "error"),
+    [
+        ("policy", "xx", "unknown policy 'xx'"),
+        ("grace", "abc", "not a duration: 'abc' (examples: 24h, 3d, 2w, 90min, 10bd, 1mo)"),
+        ("timezone", "Mars/X", "unknown time zone 'Mars/X'"),
+    ],
+)
+@pytest.mark.parametrize("where", ["option", "env", "config"])
+def test_cli_report_bad_setting_names_where_it_came_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str, error: str, where: str
+) -> None:
+    monkeypatch.setenv("SMS_AUDIT_CONFIG_DIR", str(tmp_path))
+    args = ["report", str(SAMPLE)]
+    source = ""
+    if where == "option":
+        args += [f"--{name}", value]
+    elif where == "env":
+        monkeypatch.setenv(f"SMS_AUDIT_{name.upper()}", value)
+        source = f" (from $SMS_AUDIT_{name.upper()})"
+    else:
+        (tmp_path / "config.toml").write_text(f'{name} = "{value}"\n', encoding="utf-8")
+        source = " (from config.toml)"
+    result = runner.invoke(app, args)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.splitlines()[0] == f"error: {error}{source}"
+    assert result.stderr.splitlines()[1].startswith("hint: ")
