@@ -794,3 +794,23 @@ def test_cli_classify_accepts_quotes_inside_fields(tmp_path: Path) -> None:
         'say "hi" now',
         'two\nlines "quoted"',
     ]
+
+
+def test_cli_classify_warns_about_messages_without_a_body(tmp_path: Path) -> None:
+    """An empty body is a real message (a picture message); an absent or null one is not told apart
+    from it by the labels, so it is counted and said — and still classified, in order."""
+    given = tmp_path / "nobody.jsonl"
+    given.write_text(
+        '{"direction": "in", "address": "1069", "body": "hi"}\n'
+        '{"direction": "in", "address": "1069"}\n'
+        '{"direction": "in", "address": "1069", "body": null}\n'
+        '{"direction": "in", "address": "1069", "body": ""}\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["classify", str(given)])
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 4
+    assert result.stderr.splitlines() == [
+        f"warning: {given}: 2 messages without a body (classified as an empty text)",
+        "4 messages classified",
+    ]
+    assert "body" not in json.loads(result.stdout.splitlines()[1])  # given as it was

@@ -51,6 +51,8 @@ class ClassifyInput:
     encoding: str | None = None
     #: characters that did not decode and were replaced by U+FFFD
     replaced: int = 0
+    #: messages given without a ``body`` (JSON Lines: absent or null), classified as an empty text
+    without_body: int = 0
 
     def records(self) -> Iterator[dict[str, object]]:
         """Every message as given, in input order (one pass over the spool per call)."""
@@ -164,6 +166,7 @@ def read_classify_records(
         spool=spool,
         encoding=None if decoded is None else decoded.encoding.describe(),
         replaced=0 if decoded is None else decoded.replaced,
+        without_body=fields.without_body,
     )
 
 
@@ -199,6 +202,7 @@ class _Fields:
 
     def __init__(self, names: Iterable[str] = ()) -> None:
         self.count = 0
+        self.without_body = 0  # JSON messages with no "body" (or null): read as an empty text
         self.pending: dict[str, list[str]] = {n: [] for n in names}
         self.chunks: dict[str, list[Any]] = {n: [] for n in self.pending}
 
@@ -264,6 +268,8 @@ def _read_jsonl(lines: Iterable[str], label: str) -> tuple[list[str], _Fields]:
                 if key in _CLASSIFIER_FIELDS:
                     fields.add_field(key)  # a field first seen late: earlier messages lack it
         fields.append([_as_text(record.get(key)) for key in fields.pending])
+        if record.get("body") is None:
+            fields.without_body += 1
     return list(columns), fields
 
 

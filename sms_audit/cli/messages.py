@@ -270,6 +270,8 @@ def _warn_about_input(state: AppState, name: str, data: Any) -> None:
             f"{name}: {plural(odd, 'message')} with a direction other than "
             f"{', '.join(d.value for d in Direction)} (never read as an unsubscribe)"
         )
+    if data.without_body and "body" in data.columns:  # (no body field at all is refused earlier)
+        warn(f"{name}: {plural(data.without_body, 'message')} without a body (classified as an empty text)")
     anonymous = int((frame["address"].str.strip() == "").sum())
     if anonymous:
         warn(f"{name}: {plural(anonymous, 'message')} without a sender or address (no opt-out can be told)")
