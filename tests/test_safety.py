@@ -276,11 +276,19 @@ def big_backup(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _wait_for_import_to_start(db: Path, proc: subprocess.Popen[str]) -> None:
+    """Until ``proc`` writes to the store's WAL (written after ``proc`` started: a WAL an earlier
+    process left behind must not count, or the signal would reach ``proc`` while it starts up)."""
+    started = time.time_ns()  # proc, just launched, writes only after its ~0.2 s start-up
     deadline = time.monotonic() + 60
+    wal = Path(f"{db}-wal")
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(proc.stderr.read() if proc.stderr else "import ended early")
-        if db.exists() and Path(f"{db}-wal").exists() and Path(f"{db}-wal").stat().st_size > 0:
+        try:
+            written = wal.stat()
+        except FileNotFoundError:
+            written = None
+        if written is not None and written.st_size > 0 and written.st_mtime_ns >= started:
             return
         time.sleep(0.05)
     raise AssertionError("the import did not start writing")
