@@ -267,7 +267,14 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # as from a terminal: a suite started in the background (`pytest &`) runs with SIGINT
+        # ignored, which children inherit and Python then leaves ignored (Ctrl-C would not reach it)
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture(scope="module")
