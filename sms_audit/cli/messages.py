@@ -282,11 +282,17 @@ def _classified(given: Iterator[dict[str, Any]], labelled: Any) -> Iterator[dict
     the labels turned into dicts 10,000 rows at a time, so memory does not grow with the input."""
     from sms_audit.classifier import CLASSIFY_COLUMNS
 
-    labels = labelled[list(CLASSIFY_COLUMNS)]
+    names = list(CLASSIFY_COLUMNS)
+    labels = labelled[names]
     for start in range(0, len(labels), 10_000):
-        for labels_row in labels.iloc[start : start + 10_000].to_dict("records"):
+        chunk = labels.iloc[start : start + 10_000]
+        # a list per column then zip: DataFrame.to_dict("records") boxes every value (3x slower)
+        for values in zip(*(chunk[name].tolist() for name in names), strict=True):
             record = next(given)
-            yield {**{k: v for k, v in record.items() if k not in CLASSIFY_COLUMNS}, **labels_row}
+            if not record.keys().isdisjoint(CLASSIFY_COLUMNS):
+                record = {k: v for k, v in record.items() if k not in CLASSIFY_COLUMNS}
+            record.update(zip(names, values, strict=True))
+            yield record
 
 
 def classify(
