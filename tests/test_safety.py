@@ -260,21 +260,21 @@ def _big_backup(path: Path, n: int) -> Path:
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SMS_AUDIT_")}
-    return subprocess.Popen(
-        [sys.executable, "-m", "sms_audit", *args],
-        cwd=REPO,
-        env={**clean, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        # as from a terminal: a suite started in the background (`pytest &`) runs with SIGINT
-        # ignored, which children inherit and Python then leaves ignored (Ctrl-C would not reach it)
-        preexec_fn=_default_sigint,
-    )
-
-
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    # As from a terminal: a suite started in the background (`pytest &`) runs with SIGINT ignored,
+    # which a child inherits and Python then leaves ignored (Ctrl-C would not reach it). A handler
+    # is not inherited across exec (the child starts with SIGINT at its default), an ignore is.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "sms_audit", *args],
+            cwd=REPO,
+            env={**clean, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(scope="module")

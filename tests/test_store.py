@@ -205,3 +205,59 @@ def test_store_migrates_to_stored_totals(tmp_path: Path) -> None:
     with Store(path) as store:
         assert store.get_meta("totals") is not None
         assert _counted(store) == expected
+
+
+@pytest.mark.parametrize("fetch", [3, 7, 20_000])
+def test_store_labels_equal_classifying_the_whole_archive_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fetch: int
+) -> None:
+    """Labelling in chunks (cut at sender boundaries, read through SQLite's sorter with only the
+    classifier's input columns, staged and merged in id order) gives every message the label that
+    classifying the whole archive in one frame gives it; a relabel gives the same again."""
+    import sms_audit.store as store_module
+    from sms_audit.classifier import classify_frame
+    from sms_audit.store import CLASSIFIER_INPUT
+    from tests.conftest import SAMPLE_DATA
+
+    monkeypatch.setattr(store_module, "FETCH", fetch)
+    seen: list[tuple[str, ...]] = []
+
+    def spy(frame: Any) -> Any:
+        seen.append(tuple(frame.columns))
+        return classify_frame(frame, region="CN")
+
+    with Store(tmp_path / "s.sqlite") as store:
+        _import(store, SAMPLE_DATA / "android-sms-backup.xml")
+        stored = {
+            r[0]: r[1:]
+            for r in store.conn.execute(
+                "SELECT m.message_id, l.label, l.reason, l.brand, l.optout_keyword, l.is_trap "
+                "FROM messages m JOIN labels l ON l.id = m.id"
+            )
+        }
+        frame = next(iter(store.batches(None, limit=None, labelled=False)))
+        whole = classify_frame(frame, region="CN")
+        expected = {
+            mid: (label, reason, brand, keyword, int(trap))
+            for mid, label, reason, brand, keyword, trap in zip(
+                whole["message_id"],
+                whole["label"],
+                whole["reason"],
+                whole["brand"],
+                whole["optout_keyword"],
+                whole["is_trap"],
+                strict=True,
+            )
+        }
+        assert len(stored) == len(expected) == 189 and stored == expected
+        assert store.relabel(spy, "again") == 189
+        assert set(seen) == {CLASSIFIER_INPUT} and (len(seen) > 2) == (fetch < 189)
+        again = {
+            r[0]: r[1:]
+            for r in store.conn.execute(
+                "SELECT m.message_id, l.label, l.reason, l.brand, l.optout_keyword, l.is_trap "
+                "FROM messages m JOIN labels l ON l.id = m.id"
+            )
+        }
+        assert again == expected
+        assert store.conn.execute("SELECT count(*) FROM temp.new_labels").fetchone()[0] == 0
