@@ -8,6 +8,7 @@ cells that a spreadsheet would run as a formula are prefixed with ``'``.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -89,6 +90,11 @@ def format_time(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+# Findings repeat their unsubscribe's time and deadline: 115,669 findings of a 1,000,000-message
+# bench store format ~350,000 times but only ~120,000 distinct ones (equal times give equal text).
+_time_text = functools.lru_cache(maxsize=16_384)(format_time)
+
+
 def _is_nat(value: datetime) -> bool:
     return type(value).__name__ == "NaTType"
 
@@ -98,7 +104,7 @@ def to_jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, datetime):  # pandas.Timestamp is a datetime
-        return None if _is_nat(value) else format_time(value)
+        return None if _is_nat(value) else _time_text(value)
     if isinstance(value, float):
         return None if math.isnan(value) else value
     if isinstance(value, int):
@@ -117,7 +123,7 @@ def to_jsonable(value: Any) -> Any:
 def _orjson_default(value: Any) -> Any:
     """orjson's hook for what it does not write itself, with :func:`to_jsonable`'s meaning."""
     if isinstance(value, datetime):
-        return None if _is_nat(value) else format_time(value)
+        return None if _is_nat(value) else _time_text(value)
     if isinstance(value, (set, frozenset)):
         return list(value)
     if isinstance(value, Mapping):
