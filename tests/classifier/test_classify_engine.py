@@ -102,3 +102,61 @@ def test_classify_in_bulk_equals_one_row_at_a_time() -> None:
         assert (
             bulk[list(CLASSIFY_COLUMNS)].iloc[i].tolist() == alone[list(CLASSIFY_COLUMNS)].iloc[0].tolist()
         ), rows[i]
+
+
+def _conversation_frame(seed: int, n: int, *, missing_time: bool) -> pd.DataFrame:
+    """Senders in several spellings (+86…, national), replies that echo a prompt, STOP after
+    marketing, brands, codes; times out of input order; optionally one row without a time."""
+    rng = random.Random(seed)
+    spellings = {
+        "10690000": ["10690000"],
+        "+8613800138000": ["+8613800138000", "13800138000", "+86 138 0013 8000"],
+        "95555": ["95555"],
+        "10655001": ["10655001"],
+        "+8613912345678": ["+8613912345678", "139 1234 5678"],
+    }
+    incoming = [
+        "【优选商城】双十一全场五折，回T退订",
+        "【招商银行】您尾号{d}的信用卡账单已出",
+        "您的验证码是{n}，5分钟内有效",
+        "【某店】新品上市 拒收请回复R",
+        "今晚一起吃饭吗",
+    ]
+    outgoing = ["T", "R", "TD", "好的", "退订", "STOP"]
+    rows = []
+    for i in range(n):
+        key = rng.choice(list(spellings))
+        address = rng.choice(spellings[key])
+        if rng.random() < 0.35:
+            rows.append(("out", address, rng.choice(outgoing)))
+        else:
+            body = rng.choice(incoming).format(n=rng.randrange(100000, 999999), d=rng.randrange(1000, 9999))
+            rows.append(("in", address, body))
+    frame = pd.DataFrame(rows, columns=["direction", "address", "body"])
+    seconds = [rng.randrange(0, 10**6) for _ in range(n)]
+    frame["timestamp"] = pd.to_datetime(seconds, unit="s", utc=True)
+    if missing_time:
+        frame["timestamp"] = frame["timestamp"].astype(object)
+        frame.loc[n // 2, "timestamp"] = None
+        frame["timestamp"] = frame["timestamp"].map(lambda t: "" if t is None else t.isoformat())
+    return frame
+
+
+@pytest.mark.parametrize("missing_time", [False, True])
+@pytest.mark.parametrize("chunk", [1, 7, 40])
+def test_classify_in_sender_chunks_equals_one_pass(
+    monkeypatch: pytest.MonkeyPatch, chunk: int, missing_time: bool
+) -> None:
+    """A frame larger than CHUNK_ROWS is classified in chunks of whole senders (grouped by the
+    normalised number, whatever its spelling), with the region and time order of the whole frame:
+    every label, reason, brand and flag is the one a single pass gives, in input order."""
+    frame = _conversation_frame(11 + chunk, 240, missing_time=missing_time)
+    frame.index = pd.RangeIndex(1000, 1240)  # a caller's own index is kept
+    one_pass = classify_frame(frame)  # region inferred from the +86 numbers
+    monkeypatch.setattr(engine, "CHUNK_ROWS", chunk)
+    chunked = classify_frame(frame)
+    assert list(chunked.index) == list(frame.index)
+    assert (one_pass["label"] == "unsubscribe-reply").sum() > 5
+    for name in CLASSIFY_COLUMNS:
+        assert chunked[name].dtype == one_pass[name].dtype, name
+        assert chunked[name].tolist() == one_pass[name].tolist(), name
