@@ -120,7 +120,9 @@ def classify_frame(
     from the frame's international numbers when None). ``timestamp``, when present and parseable,
     orders the context rules (a reply echoing the keyword an earlier message asked for; a keyword
     sent to a long code that has sent marketing). Incoming texts no rule decides are labelled by
-    the packaged content model, once per distinct digit-folded body and sender group.
+    the packaged content model, once per distinct digit-folded body and sender group. A frame of
+    more than :data:`CHUNK_ROWS` rows is labelled in chunks of whole senders (the same labels, the
+    memory of a chunk).
     """
     return classify_with_model(frame, region=region, rules=rules, model=content.packaged_model())
 
