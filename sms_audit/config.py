@@ -119,7 +119,8 @@ def resolve_region(flag: str | None, settings: Settings) -> Resolved:
     try:
         return Resolved(valid_region(chosen.value), chosen.source)
     except ValueError:
-        where = "" if chosen.source == "--region" else f" (from {chosen.source})"
+        source = str(config_file()) if chosen.source == "config.toml" else chosen.source
+        where = "" if chosen.source == "--region" else f" (from {source})"
         raise UsageError(
             f"unknown region {chosen.value!r}{where}",
             hint="use an ISO 3166 code such as CN, US or GB (e.g. --region CN)",

@@ -665,7 +665,7 @@ def test_cli_a_full_disk_is_one_line_and_exit_3_not_a_bug(args: list[str]) -> No
 
 @pytest.mark.parametrize(
     ("where", "source"),
-    [("option", ""), ("env", " (from $SMS_AUDIT_REGION)"), ("config", " (from config.toml)")],
+    [("option", ""), ("env", " (from $SMS_AUDIT_REGION)"), ("config", " (from {dir}/config.toml)")],
 )
 def test_cli_a_bad_region_says_where_it_came_from(
     where: str, source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -679,6 +679,7 @@ def test_cli_a_bad_region_says_where_it_came_from(
         (tmp_path / "config.toml").write_text('region = "ZZ"\n', encoding="utf-8")
         monkeypatch.setenv("SMS_AUDIT_CONFIG_DIR", str(tmp_path))
     result = runner.invoke(app, args)
+    source = source.format(dir=tmp_path)
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == (
         f"error: unknown region 'ZZ'{source}\nhint: use an ISO 3166 code such as CN, US or GB (e.g. --region CN)\n"
@@ -763,12 +764,18 @@ def test_cli_classify_counts_bytes_that_do_not_decode(tmp_path: Path) -> None:
     [
         (
             'direction,address,body\nin,1069,"never closed\nin,1069,next\nin,1069,last\n',
-            "line 4: the input ends inside a quoted field",
+            "line 2: a quoted field that starts here is never closed",
         ),
         ('direction,address,body\nin,1069,"closed"x\n', "line 2: ',' expected after '\"'"),
         (
+            'direction,address,body\nin,1069,ok\nin,1069,"opens on line 3\n'
+            + "".join(f"in,1069,row {i}\n" for i in range(1000)),
+            "line 3: a quoted field that starts here is never closed",
+        ),
+        ('direction,address,"body\nin,1069,x\n', "line 1: a quoted field that starts here is never closed"),
+        (
             'direction,address,body\nin,1069,ok\n"in,1069,open at the end\n',
-            "line 3: the input ends inside a quoted field",
+            "line 3: a quoted field that starts here is never closed",
         ),
     ],
 )
@@ -814,3 +821,27 @@ def test_cli_classify_warns_about_messages_without_a_body(tmp_path: Path) -> Non
         "4 messages classified",
     ]
     assert "body" not in json.loads(result.stdout.splitlines()[1])  # given as it was
+
+
+def test_cli_classify_warns_about_unreadable_timestamps(tmp_path: Path) -> None:
+    """Times order each sender's messages (a reply after the prompt that asked for it); a message
+    whose time cannot be read puts its own sender in input order, and is counted in a warning."""
+    given = tmp_path / "times.jsonl"
+    given.write_text(
+        '{"direction": "out", "sender": "13800138000", "body": "T", "timestamp": 1740909600000}\n'
+        '{"direction": "in", "sender": "+8613800138000", "body": "【好又多】周末全场五折 回T退订", '
+        '"timestamp": "1740823200000"}\n'
+        '{"direction": "in", "sender": "95555", "body": "hello", "timestamp": "yesterday"}\n'
+        '{"direction": "in", "sender": "95555", "body": "again"}\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["classify", str(given)])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[0])["label"] == "unsubscribe-reply"
+    assert result.stderr.splitlines() == [
+        (
+            f"warning: {given}: 2 messages without a readable timestamp (ISO 8601 or Unix s/ms): "
+            "their senders' messages are taken in input order"
+        ),
+        "4 messages classified",
+    ]

@@ -159,7 +159,7 @@ def _classify_one(
     result = frame.copy()
     body = _arrow_text(frame.get("body", None), n)
     senders = _Senders.build(frame, n, region)
-    order = _order(frame, n) if order is None else order
+    order = _order(frame, n, senders.key) if order is None else order
 
     label = np.full(n, _OTHER, dtype=np.int8)
     pieces = _Pieces(n)
@@ -284,7 +284,7 @@ def _by_sender_chunks(
 
     n = len(frame)
     senders = _Senders.build(frame, n, region)
-    order = _order(frame, n)  # of the whole frame: one row without a time orders every row by position
+    order = _order(frame, n, senders.key)  # of the whole frame (the same ranks as one pass)
     by_sender = np.argsort(senders.key, kind="stable")
     ends = np.flatnonzero(np.diff(senders.key[by_sender])) + 1  # where a new sender starts
     parts: dict[str, list[Any]] = {name: [] for name in CLASSIFY_COLUMNS}
@@ -988,24 +988,57 @@ def _tags(raw_u: list[str], keys_u: list[str], kinds_u: list[str]) -> dict[str, 
 # --- context --------------------------------------------------------------------------------------
 
 
-def _order(frame: pd.DataFrame, n: int) -> np.ndarray:
-    """Rank of each row in time (timestamp, then input position); input position without timestamps."""
+_NAT = np.iinfo(np.int64).min
+# Unix time by magnitude, as the importers read it (importers/base.py main_time_us): seconds,
+# milliseconds (Android, SB&R), microseconds, nanoseconds.
+_EPOCH_SCALE = ((10**11, 10**9), (10**14, 10**6), (10**17, 10**3))
+
+
+def message_times(values: pd.Series | None, n: int) -> np.ndarray:
+    """Each row's time as int64 ns since 1970 UTC (:data:`_NAT` where absent or unreadable).
+
+    Datetimes are taken as they are; text may be ISO 8601 (any offset, or UTC without one) or Unix
+    time in s, ms, µs or ns as digits (told apart by magnitude, as the importers do)."""
     import pandas as pd
 
+    if values is None or n == 0:
+        return np.full(n, _NAT, dtype=np.int64)
+    if isinstance(values.dtype, pd.DatetimeTZDtype) or values.dtype.kind == "M":
+        return values.to_numpy(dtype="datetime64[ns]").astype(np.int64)  # NaT is _NAT
+    text = values.astype(pd.StringDtype("pyarrow")).fillna("").str.strip()
+    epoch = text.str.fullmatch(r"-?[0-9]{9,19}").fillna(False).to_numpy(dtype=bool)
+    parsed = pd.to_datetime(text.where(~epoch, ""), utc=True, errors="coerce", format="mixed")
+    ns = pd.Series(parsed).to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    if epoch.any():
+        numbers = text[epoch].astype(np.int64).to_numpy()
+        scale = np.full(len(numbers), 1, dtype=np.int64)  # nanoseconds
+        for bound, factor in reversed(_EPOCH_SCALE):
+            scale = np.where(np.abs(numbers) < bound, factor, scale)
+        ns[epoch] = numbers * scale
+    return ns
+
+
+def unreadable_times(values: pd.Series) -> int:
+    """How many rows :func:`message_times` cannot read (absent, empty or not a time)."""
+    return int((message_times(values, len(values)) == _NAT).sum())
+
+
+def _order(frame: pd.DataFrame, n: int, key: np.ndarray) -> np.ndarray:
+    """Rank of each row among its sender's (``key``: sender code per row) rows: in time, ties and
+    rows in input order, when every row of that sender has a readable time; else in input order.
+
+    Ranks are only ever compared within one sender, so each sender decides for itself: one row
+    without a time no longer puts every other sender in input order."""
     position = np.arange(n)
     if "timestamp" not in frame or n == 0:
         return position
-    stamps = frame["timestamp"]
-    if not isinstance(stamps.dtype, pd.DatetimeTZDtype) and stamps.dtype.kind != "M":
-        text = stamps.astype(pd.StringDtype("pyarrow")).fillna("")
-        if (text == "").all():
-            return position
-        stamps = pd.to_datetime(text, utc=True, errors="coerce", format="mixed")
-    if stamps.isna().any():
-        return position
-    values = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    values = message_times(frame["timestamp"], n)
+    missing = values == _NAT
+    if missing.any():
+        unordered = np.bincount(key, weights=missing, minlength=int(key.max()) + 1) > 0
+        values = np.where(unordered[key], position, values)
     ranks = np.empty(n, dtype=np.int64)
-    ranks[np.lexsort((position, values))] = position
+    ranks[np.lexsort((position, values, key))] = position
     return ranks
 
 

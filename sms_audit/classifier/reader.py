@@ -296,25 +296,27 @@ def _dialect(fmt: str) -> dict[str, Any]:
 def _rows(reader: Any, width: int, label: str, *, header: bool = True) -> Iterator[list[str]]:
     """The data rows of a CSV/TSV reader (its header skipped when ``header``): blank lines
     skipped, short rows padded, long rows an error."""
+    start = 1  # the line the record being read begins on (a quoted field may span lines)
     try:
         if header:
             next(reader)
+        start = reader.line_num + 1
         for row in reader:
-            if not row or row == [""]:
-                continue
-            if len(row) < width:
-                row = row + [""] * (width - len(row))
-            elif len(row) > width:
-                raise UsageError(f"line {reader.line_num}: {len(row)} fields, header has {width}", path=label)
-            yield row
+            if row and row != [""]:
+                if len(row) < width:
+                    row = row + [""] * (width - len(row))
+                elif len(row) > width:
+                    raise UsageError(f"line {start}: {len(row)} fields, header has {width}", path=label)
+                yield row
+            start = reader.line_num + 1
     except StopIteration:
         return
     except csv.Error as exc:
         if str(exc) == "unexpected end of data":  # the input ended inside a quoted field
             raise UsageError(
-                f"line {reader.line_num}: the input ends inside a quoted field",
+                f"line {start}: a quoted field that starts here is never closed",
                 path=label,
-                hint='a field opened with " is never closed; check the quotes of the last messages',
+                hint='every field opened with " needs a closing "; a " inside a quoted field is written ""',
             ) from None
         raise UsageError(f"line {reader.line_num}: {exc}", path=label) from None
 
@@ -327,6 +329,12 @@ def _read_delimited(lines: Iterable[str], fmt: str, label: str) -> tuple[list[st
     except StopIteration:
         raise UsageError("empty input: no header line", path=label) from None
     except csv.Error as exc:
+        if str(exc) == "unexpected end of data":
+            raise UsageError(
+                "line 1: a quoted field that starts here is never closed",
+                path=label,
+                hint='every field opened with " needs a closing "',
+            ) from None
         raise UsageError(f"cannot parse header: {exc}", path=label) from None
     names = [h.strip() for h in header]
     repeated = sorted({n for n in names if names.count(n) > 1})

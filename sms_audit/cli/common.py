@@ -279,12 +279,12 @@ def progress(state: AppState, description: str) -> Iterator[ProgressCallback | N
     if state.quiet or not sys.stderr.isatty():
         yield None
         return
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-    with Progress(
+    with Progress(  # a percentage: the steps count bytes read or messages labelled
         TextColumn("{task.description}"),
         BarColumn(),
-        DownloadColumn(),
+        TaskProgressColumn(),
         TimeRemainingColumn(),
         console=stderr(),
         transient=True,

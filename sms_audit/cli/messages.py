@@ -272,6 +272,15 @@ def _warn_about_input(state: AppState, name: str, data: Any) -> None:
         )
     if data.without_body and "body" in data.columns:  # (no body field at all is refused earlier)
         warn(f"{name}: {plural(data.without_body, 'message')} without a body (classified as an empty text)")
+    if "timestamp" in frame:
+        from sms_audit.classifier.engine import unreadable_times
+
+        untimed = unreadable_times(frame["timestamp"])
+        if untimed:
+            warn(
+                f"{name}: {plural(untimed, 'message')} without a readable timestamp (ISO 8601 or Unix "
+                "s/ms): their senders' messages are taken in input order"
+            )
     anonymous = int((frame["address"].str.strip() == "").sum())
     if anonymous:
         warn(f"{name}: {plural(anonymous, 'message')} without a sender or address (no opt-out can be told)")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 import sms_audit.output as formats
+from sms_audit import config
 from sms_audit.cli.common import (
     AppState,
     ArchivesArg,
@@ -101,7 +102,8 @@ def _options(state: AppState, policy: str | None, grace: str | None, timezone: s
         except UsageError as exc:  # a bad value from the environment or config.toml says so
             if chosen.source.startswith("--"):
                 raise
-            raise UsageError(f"{exc.message} (from {chosen.source})", hint=exc.hint) from None
+            where = str(config.config_file()) if chosen.source == "config.toml" else chosen.source
+            raise UsageError(f"{exc.message} (from {where})", hint=exc.hint) from None
     return AuditOptions.parse(
         chosen_policy.value,
         chosen_grace.value,

@@ -160,3 +160,44 @@ def test_classify_in_sender_chunks_equals_one_pass(
     for name in CLASSIFY_COLUMNS:
         assert chunked[name].dtype == one_pass[name].dtype, name
         assert chunked[name].tolist() == one_pass[name].tolist(), name
+
+
+_PROMPT = "【好又多】周末全场五折 回T退订"
+
+
+def _reply_label(stamps: list[object], *, extra: tuple[str, str, str, object] | None = None) -> str:
+    """The reply "T" comes first in the input but after the prompt in time (stamps: reply, prompt)."""
+    rows = [
+        ("out", "13800138000", "T", stamps[0]),
+        ("in", "+8613800138000", _PROMPT, stamps[1]),
+    ]
+    if extra is not None:
+        rows.append(extra)
+    frame = pd.DataFrame(rows, columns=["direction", "address", "body", "timestamp"])
+    return str(classify_frame(frame, region="CN")["label"].iloc[0])
+
+
+@pytest.mark.parametrize(
+    "stamps",
+    [
+        ["2025-03-02T10:00:00Z", "2025-03-01T10:00:00Z"],
+        ["2025-03-02 18:00:00+08:00", "2025-03-01T10:00:00Z"],
+        ["1740909600000", "1740823200000"],  # Unix ms, as Android and SB&R write it
+        ["1740909600", "1740823200"],  # Unix s
+        ["1740909600000000", "1740823200000000"],  # Unix µs
+    ],
+)
+def test_replies_are_ordered_by_time_in_every_written_form(stamps: list[object]) -> None:
+    assert _reply_label(stamps) == "unsubscribe-reply"
+    # another sender's unreadable or missing time does not put this sender in input order
+    for other in ("yesterday", "", None):
+        assert _reply_label(stamps, extra=("in", "95555", "hello", other)) == "unsubscribe-reply"
+
+
+def test_a_sender_with_a_row_without_a_time_is_read_in_input_order() -> None:
+    # the sender's own prompt has no readable time: its rows keep input order (reply first: no echo)
+    assert _reply_label(["2025-03-02T10:00:00Z", "soon"]) == "other"
+    assert _reply_label(["", ""]) == "other"
+    times = pd.Series(["2025-03-01T10:00:00Z", "1740823200000", "1740823200", "", "soon", None])
+    assert engine.message_times(times, 6).tolist()[:3] == [1740823200 * 10**9] * 3
+    assert engine.unreadable_times(times) == 3

@@ -504,7 +504,7 @@ def test_cli_report_bad_setting_names_where_it_came_from(
         source = f" (from $SMS_AUDIT_{name.upper()})"
     else:
         (tmp_path / "config.toml").write_text(f'{name} = "{value}"\n', encoding="utf-8")
-        source = " (from config.toml)"
+        source = f" (from {tmp_path / 'config.toml'})"
     result = runner.invoke(app, args)
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr.splitlines()[0] == f"error: {error}{source}"
