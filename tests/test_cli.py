@@ -845,3 +845,42 @@ def test_cli_classify_warns_about_unreadable_timestamps(tmp_path: Path) -> None:
         ),
         "4 messages classified",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "error"),
+    [
+        (
+            '[{"direction": "in", "address": "1", "body": "x"}]\n',
+            "arr.txt",
+            "this is a JSON array, not JSON Lines",
+        ),
+        (
+            '[{"direction": "in", "address": "1", "body": "x"}]\n',
+            "arr.json",
+            "line 1: expected a JSON object, found an array",
+        ),
+        (
+            '{\n  "schema_version": 1,\n  "messages": []\n}\n',
+            "doc.jsonl",
+            (
+                "line 1: not valid JSON (Expecting property name enclosed in double quotes); "
+                "this looks like an indented JSON document, not JSON Lines"
+            ),
+        ),
+    ],
+)
+def test_cli_classify_says_when_json_is_a_document_not_lines(
+    tmp_path: Path, text: str, name: str, error: str
+) -> None:
+    given = tmp_path / name
+    given.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["classify", str(given)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        f"error: {given}: {error}",
+        (
+            "hint: give one JSON object per line: sms-audit messages --format jsonl, or jq -c '.[]' FILE "
+            "(jq -c '.messages[]' for a --format json document)"
+        ),
+    ]

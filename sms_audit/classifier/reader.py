@@ -170,6 +170,12 @@ def read_classify_records(
     )
 
 
+_JSON_LINES_HINT = (
+    "give one JSON object per line: sms-audit messages --format jsonl, or jq -c '.[]' FILE "
+    "(jq -c '.messages[]' for a --format json document)"
+)
+
+
 def _detect(text: str, input_format: str | None, name: str | None, label: str) -> str:
     if input_format:
         fmt = input_format.lower()
@@ -187,6 +193,8 @@ def _detect(text: str, input_format: str | None, name: str | None, label: str) -
     stripped = text.lstrip()
     if not stripped:
         raise UsageError("empty input: no header or messages", path=label)
+    if stripped.startswith("["):
+        raise UsageError("this is a JSON array, not JSON Lines", path=label, hint=_JSON_LINES_HINT)
     if stripped.startswith("{"):
         return "jsonl"
     header = stripped.split("\n", 1)[0]
@@ -259,9 +267,20 @@ def _read_jsonl(lines: Iterable[str], label: str) -> tuple[list[str], _Fields]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise UsageError(f"line {number}: not valid JSON ({exc.msg})", path=label) from None
+            document = number == 1 and line.strip() == "{"  # an indented document (--format json)
+            raise UsageError(
+                f"line {number}: not valid JSON ({exc.msg})"
+                + ("; this looks like an indented JSON document, not JSON Lines" if document else ""),
+                path=label,
+                hint=_JSON_LINES_HINT if document else None,
+            ) from None
         if not isinstance(record, dict):
-            raise UsageError(f"line {number}: expected a JSON object", path=label)
+            array = isinstance(record, list)
+            raise UsageError(
+                f"line {number}: expected a JSON object" + (", found an array" if array else ""),
+                path=label,
+                hint=_JSON_LINES_HINT if array else None,
+            )
         for key in record:
             if key not in columns:
                 columns[str(key)] = None
