@@ -884,3 +884,32 @@ def test_cli_classify_says_when_json_is_a_document_not_lines(
             "(jq -c '.messages[]' for a --format json document)"
         ),
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "why"),
+    [
+        (
+            "cap.csv",
+            "Direction,Sender,Body\nin,1069,hi\n",
+            "field names are lower case ('Direction', 'Sender', 'Body' are not read)",
+        ),
+        (
+            "cap.jsonl",
+            '{"direction": "in", "Sender": "1", "body": "x"}\n',
+            "field names are lower case ('Sender' is not read)",
+        ),
+        (
+            "semi.csv",
+            "direction;sender;body\nin;1069;hi\n",
+            "the header is one field: its names are separated by semicolons, not commas",
+        ),
+    ],
+)
+def test_cli_classify_says_why_fields_look_missing(tmp_path: Path, name: str, text: str, why: str) -> None:
+    given = tmp_path / name
+    given.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["classify", str(given)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    hint = result.stderr.splitlines()[1]
+    assert hint == f"hint: each message needs direction (in/out), sender or address, and body; {why}"

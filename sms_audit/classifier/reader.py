@@ -153,7 +153,7 @@ def read_classify_records(
         raise UsageError(
             f"{fmt} input lacks required field(s): {', '.join(missing)}",
             path=label,
-            hint="each message needs direction (in/out), sender or address, and body",
+            hint=_missing_hint(columns, fmt),
         )
     if "address" not in present:
         frame["address"] = frame["sender"]
@@ -168,6 +168,21 @@ def read_classify_records(
         replaced=0 if decoded is None else decoded.replaced,
         without_body=fields.without_body,
     )
+
+
+def _missing_hint(columns: list[str], fmt: str) -> str:
+    """Why the fields may look absent: names in another case, or another separator."""
+    hint = "each message needs direction (in/out), sender or address, and body"
+    cased = [c for c in columns if c not in _CLASSIFIER_FIELDS and c.strip().lower() in _CLASSIFIER_FIELDS]
+    if cased:
+        verb = "is" if len(cased) == 1 else "are"
+        hint += f"; field names are lower case ({', '.join(repr(c) for c in cased)} {verb} not read)"
+    elif fmt == "csv" and len(columns) == 1:
+        for separator, name in ((";", "semicolons"), ("|", "bars")):
+            if separator in columns[0]:
+                hint += f"; the header is one field: its names are separated by {name}, not commas"
+                break
+    return hint
 
 
 _JSON_LINES_HINT = (
