@@ -375,10 +375,10 @@ def with_grace(policy: Policy, text: str, source: str = "--grace") -> Policy:
         )
     try:
         grace = parse_duration(value)
-    except ValueError as exc:
+    except ValueError:
         raise UsageError(
-            str(exc).replace("2w, 90min)", "2w, 90min, 10bd, 1mo)"),
-            hint="--grace takes a duration such as 24h, 72h, 10bd",
+            f"not a duration: {value!r}",
+            hint="a grace period is a duration such as 24h, 3d, 2w, 90min, 10bd (business days) or 1mo",
         ) from None
     return replace(
         policy,

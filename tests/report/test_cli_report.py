@@ -486,7 +486,7 @@ def test_cli_report_output_file_suffix_picks_the_format_unless_one_is_set(
     ("name", "value", "error"),
     [
         ("policy", "xx", "unknown policy 'xx'"),
-        ("grace", "abc", "not a duration: 'abc' (examples: 24h, 3d, 2w, 90min, 10bd, 1mo)"),
+        ("grace", "abc", "not a duration: 'abc'"),
         ("timezone", "Mars/X", "unknown time zone 'Mars/X'"),
     ],
 )
