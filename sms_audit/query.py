@@ -52,6 +52,9 @@ class MessageFilter:
             until_at = parse_when(until) if until else None
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+        # names as the user may type them: Marketing, IN, " out "
+        direction = direction.strip().lower() if direction is not None else None
+        label = label.strip().lower() if label is not None else None
         if direction is not None and direction not in {d.value for d in Direction}:
             raise UsageError(
                 f"unknown direction {direction!r}", hint="one of: " + ", ".join(d.value for d in Direction)

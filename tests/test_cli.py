@@ -52,6 +52,12 @@ def test_cli_messages_label_column_and_filter() -> None:
         app, ["messages", str(SAMPLE), "--sender", "+8613900001111", "--search", "T", "--direction", "out"]
     )
     assert [(r["body"], r["label"]) for r in _jsonl(friend.stdout)][:1] == [("T", "other")]
+    # names typed in another case or with spaces mean the same
+    typed = runner.invoke(
+        app, ["messages", str(SAMPLE), "--label", " Unsubscribe-Reply", "--direction", "OUT"]
+    )
+    assert typed.exit_code == 0, typed.stderr
+    assert _jsonl(typed.stdout) == rows
 
 
 def test_cli_messages_filters() -> None:
