@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from sms_audit.classifier import CLASSIFY_COLUMNS
 from sms_audit.cli import MESSAGES_COLUMNS, app
 from tests.conftest import REPO, SAMPLE_DATA
 from tests.fixtures_sbr import document, sms
@@ -610,8 +611,8 @@ def test_cli_classify_warns_when_input_fields_are_replaced_and_names_the_path(tm
     assert "warning" not in runner.invoke(app, ["classify", str(plain)]).stderr
     empty = tmp_path / "sub" / "empty.csv"
     empty.write_text("", encoding="utf-8")
-    bad = runner.invoke(app, ["classify", str(empty)])
-    assert (bad.exit_code, bad.stderr) == (2, f"error: {empty}: empty input: no header line\n")
+    none = runner.invoke(app, ["classify", str(empty)])
+    assert (none.exit_code, none.stdout, none.stderr) == (0, "", "0 messages classified\n")
 
 
 @pytest.mark.parametrize(
@@ -919,3 +920,22 @@ def test_cli_classify_says_why_fields_look_missing(tmp_path: Path, name: str, te
     assert (result.exit_code, result.stdout) == (2, "")
     hint = result.stderr.splitlines()[1]
     assert hint == f"hint: each message needs direction (in/out), sender or address, and body; {why}"
+
+
+@pytest.mark.parametrize(
+    ("given", "args", "stdout"),
+    [
+        (b"", ["-"], ""),
+        (b"\n\n", ["-", "--input-format", "jsonl"], ""),
+        (b"", ["-", "--format", "csv"], ",".join(CLASSIFY_COLUMNS) + "\n"),
+        (
+            b"direction,address,body\n",
+            ["-", "--format", "csv"],
+            "direction,address,body," + ",".join(CLASSIFY_COLUMNS) + "\n",
+        ),
+    ],
+)
+def test_cli_classify_empty_input_is_zero_messages(given: bytes, args: list[str], stdout: str) -> None:
+    """A filter upstream that matched nothing is no error: zero messages, exit 0."""
+    result = runner.invoke(app, ["classify", *args], input=given)
+    assert (result.exit_code, result.stdout, result.stderr) == (0, stdout, "0 messages classified\n")

@@ -143,6 +143,9 @@ def read_classify_records(
     except BaseException:
         spool.close()
         raise
+    if not columns:  # nothing at all (an empty file, or a filter upstream that matched nothing)
+        empty = {c: pd.Series([], dtype=pd.StringDtype("pyarrow")) for c in ("direction", "address", "body")}
+        return ClassifyInput(frame=pd.DataFrame(empty), columns=[], fmt=fmt, spool=spool)
     frame = pd.DataFrame(fields.arrays())
     present = set(columns)
     missing = [f for f in ("direction", "body") if f not in present]
@@ -207,7 +210,7 @@ def _detect(text: str, input_format: str | None, name: str | None, label: str) -
                 return fmt
     stripped = text.lstrip()
     if not stripped:
-        raise UsageError("empty input: no header or messages", path=label)
+        return "jsonl"  # no messages, in any format
     if stripped.startswith("["):
         raise UsageError("this is a JSON array, not JSON Lines", path=label, hint=_JSON_LINES_HINT)
     if stripped.startswith("{"):
@@ -361,7 +364,7 @@ def _read_delimited(lines: Iterable[str], fmt: str, label: str) -> tuple[list[st
     try:
         header = next(reader)
     except StopIteration:
-        raise UsageError("empty input: no header line", path=label) from None
+        return [], _Fields()  # no header: no messages
     except csv.Error as exc:
         if str(exc) == "unexpected end of data":
             raise UsageError(
