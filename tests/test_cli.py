@@ -939,3 +939,26 @@ def test_cli_classify_empty_input_is_zero_messages(given: bytes, args: list[str]
     """A filter upstream that matched nothing is no error: zero messages, exit 0."""
     result = runner.invoke(app, ["classify", *args], input=given)
     assert (result.exit_code, result.stdout, result.stderr) == (0, stdout, "0 messages classified\n")
+
+
+def test_cli_classify_encoding_option_overrides_detection(tmp_path: Path) -> None:
+    """Detection reads the first 256 KiB: a GBK export whose Chinese text comes later is read as
+    UTF-8 (the loss counted); --encoding names the right one, for a file and for stdin."""
+    head = "direction,address,body\n" + "".join(f"in,95555,hello {i}\n" for i in range(30_000))
+    given = tmp_path / "late.csv"
+    given.write_bytes(head.encode() + "in,10690000,【店】大促 回T退订\nout,10690000,退订\n".encode("gbk"))
+    detected = runner.invoke(app, ["classify", str(given), "--format", "csv"])
+    assert detected.exit_code == 0 and "could not be decoded as utf-8" in detected.stderr
+    for args, stdin in (([str(given)], None), (["-"], given.read_bytes())):
+        result = runner.invoke(app, ["classify", *args, "--encoding", "GBK", "--format", "csv"], input=stdin)
+        assert result.exit_code == 0, result.stderr
+        last = result.stdout.splitlines()[-2:]
+        assert last[0].startswith("in,10690000,【店】大促 回T退订,marketing,")
+        assert last[1].startswith("out,10690000,退订,unsubscribe-reply,")
+        name = str(given) if args[0] != "-" else "<stdin>"
+        assert result.stderr.splitlines() == [f"{name}: read as gb18030 (given)", "30002 messages classified"]
+    bad = runner.invoke(app, ["classify", str(given), "--encoding", "klingon"])
+    assert (bad.exit_code, bad.stdout) == (2, "")
+    assert bad.stderr == (
+        "error: unknown text encoding 'klingon'\nhint: e.g. utf-8, gbk, gb18030, big5, shift_jis, utf-16\n"
+    )

@@ -88,7 +88,7 @@ def read_classify_input(
 
 
 def read_classify_records(
-    stream: TextIO | BinaryIO, input_format: str | None, name: str | None
+    stream: TextIO | BinaryIO, input_format: str | None, name: str | None, encoding: str | None = None
 ) -> ClassifyInput:
     """Parse messages for ``sms-audit classify`` (JSONL, CSV or TSV), line by line.
 
@@ -100,7 +100,7 @@ def read_classify_records(
 
     Bytes are decoded as the importers decode text archives (:mod:`~sms_audit.importers._textfile`):
     a byte-order mark, else UTF-8, else the detected legacy encoding (a GBK export is read as
-    GB18030); bytes that still do not decode become U+FFFD, counted in ``replaced``.
+    GB18030), or ``encoding`` when given (a codec name: ``gbk``, ``big5``); bytes that still do not decode become U+FFFD, counted in ``replaced``.
     """
     import tempfile
 
@@ -114,8 +114,8 @@ def read_classify_records(
     if isinstance(stream, (io.RawIOBase, io.BufferedIOBase)) or "b" in getattr(stream, "mode", ""):
         binary: Any = stream
         first = binary.read(DETECT_BYTES)
-        encoding = sniff_encoding(first)
-        decoded = TextLines(itertools.chain([first], iter(lambda: binary.read(1 << 20), b"")), encoding)
+        chosen = sniff_encoding(first) if encoding is None else given_encoding(encoding)
+        decoded = TextLines(itertools.chain([first], iter(lambda: binary.read(1 << 20), b"")), chosen)
         text_stream = decoded
     else:
         text_stream = stream  # type: ignore[assignment]  # a text stream here (TextIO), not bytes
@@ -171,6 +171,18 @@ def read_classify_records(
         replaced=0 if decoded is None else decoded.replaced,
         without_body=fields.without_body,
     )
+
+
+def given_encoding(name: str) -> Any:
+    """The encoding a user named (a byte-order mark it reads as U+FEFF is dropped with the first line's)."""
+    from sms_audit.importers._textfile import TextEncoding, text_codec
+
+    codec = text_codec(name)
+    if codec is None:
+        raise UsageError(
+            f"unknown text encoding {name!r}", hint="e.g. utf-8, gbk, gb18030, big5, shift_jis, utf-16"
+        )
+    return TextEncoding(codec, 0, "given")
 
 
 def _missing_hint(columns: list[str], fmt: str) -> str:

@@ -317,6 +317,14 @@ def classify(
             metavar="FORMAT",
         ),
     ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            help="Text encoding of the input (utf-8, gbk, big5, utf-16 …); default: detected, as import does.",
+            metavar="CODEC",
+        ),
+    ] = None,
     fmt: RecordFormatOption = None,
     output: OutputOption = None,
     wide: WideOption = False,
@@ -334,13 +342,17 @@ def classify(
         raise UsageError(
             f"unknown input format {input_format!r}", hint="one of: " + ", ".join(CLASSIFY_INPUT_FORMATS)
         )
+    if encoding is not None:  # checked before any input is read
+        from sms_audit.classifier.reader import given_encoding
+
+        given_encoding(encoding)
     if source == "-":
-        data = read_classify_records(getattr(sys.stdin, "buffer", sys.stdin), input_format, None)
+        data = read_classify_records(getattr(sys.stdin, "buffer", sys.stdin), input_format, None, encoding)
     else:
         path = Path(source)
         try:
             with open(path, "rb") as handle:
-                data = read_classify_records(handle, input_format, source)
+                data = read_classify_records(handle, input_format, source, encoding)
         except FileNotFoundError:
             raise SmsAuditError("no such file or directory", path=source) from None
         except OSError as exc:
