@@ -99,6 +99,11 @@ def resolve(name: str, option: str | None, settings: Settings, default: str | No
     return Resolved(default, "default")
 
 
+def source_text(source: str) -> str:
+    """Where a setting came from, for an error: ``$SMS_AUDIT_GRACE``, or config.toml's full path."""
+    return str(config_file()) if source == "config.toml" else source
+
+
 def default_db_path() -> Path:
     return platformdirs.user_data_path(APP_NAME) / "archive.sqlite"
 
@@ -119,8 +124,7 @@ def resolve_region(flag: str | None, settings: Settings) -> Resolved:
     try:
         return Resolved(valid_region(chosen.value), chosen.source)
     except ValueError:
-        source = str(config_file()) if chosen.source == "config.toml" else chosen.source
-        where = "" if chosen.source == "--region" else f" (from {source})"
+        where = "" if chosen.source == "--region" else f" (from {source_text(chosen.source)})"
         raise UsageError(
             f"unknown region {chosen.value!r}{where}",
             hint="use an ISO 3166 code such as CN, US or GB (e.g. --region CN)",

@@ -829,12 +829,7 @@ def _frame(
     for name in _STORE_COLUMNS + (_LABEL_COLUMNS if labelled else ()):
         values = values_of.get(name)
         if name in ("timestamp_us", "sent_timestamp_us"):
-            micros = (
-                np.full(n, -(2**63), dtype=np.int64)
-                if values is None
-                else pc.fill_null(pa.array(values, pa.int64()), -(2**63)).to_numpy()
-            )
-            data[name.removesuffix("_us")] = pd.Series(micros.view("datetime64[us]")).dt.tz_localize("UTC")
+            data[name.removesuffix("_us")] = _time_column(values, n)
         elif name in _BOOLEAN:
             if values is None:
                 data[name] = pd.Series(np.zeros(n, dtype=bool))
@@ -856,19 +851,29 @@ def _frame(
 
 def _classifier_frame(rows: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
     """The classifier's input (:data:`CLASSIFIER_INPUT`) from (id, *columns) store rows."""
+    import pandas as pd
+
+    values = list(zip(*rows, strict=True)) if rows else [()] * (1 + len(CLASSIFIER_INPUT))
+    data = {
+        name: _time_column(values[i], len(rows)) if name == "timestamp" else _text_column(values[i])
+        for i, name in enumerate(CLASSIFIER_INPUT, start=1)
+    }
+    return pd.DataFrame(data, columns=list(CLASSIFIER_INPUT), copy=False)
+
+
+def _time_column(values: Sequence[Any] | None, n: int) -> pd.Series:
+    """UTC datetimes from stored Unix µs (NULL, or no values at all: NaT)."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    values = list(zip(*rows, strict=True)) if rows else [()] * (1 + len(CLASSIFIER_INPUT))
-    data: dict[str, pd.Series] = {}
-    for i, name in enumerate(CLASSIFIER_INPUT, start=1):
-        if name == "timestamp":  # NOT NULL in the store
-            micros = pa.array(values[i], pa.int64()).to_numpy(zero_copy_only=False).astype(np.int64)
-            data[name] = pd.Series(micros.view("datetime64[us]")).dt.tz_localize("UTC")
-        else:
-            data[name] = _text_column(values[i])
-    return pd.DataFrame(data, columns=list(CLASSIFIER_INPUT), copy=False)
+    micros = (
+        np.full(n, -(2**63), dtype=np.int64)
+        if values is None
+        else pc.fill_null(pa.array(values, pa.int64()), -(2**63)).to_numpy()
+    )
+    return pd.Series(micros.view("datetime64[us]")).dt.tz_localize("UTC")
 
 
 def _text_column(values: Sequence[Any]) -> pd.Series:

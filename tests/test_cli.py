@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -30,6 +31,12 @@ def _truncated(tmp_path: Path) -> Path:
     path = tmp_path / "sms-cut.xml"
     path.write_text(text[: text.index("m4") + 2], encoding="utf-8")
     return path
+
+
+def _classify_text(path: Path, text: str, *args: str) -> Any:
+    """Write ``text`` (UTF-8) to ``path`` and run ``sms-audit classify path *args`` on it."""
+    path.write_text(text, encoding="utf-8")
+    return runner.invoke(app, ["classify", str(path), *args])
 
 
 def test_cli_messages_from_archive_pipe_gives_jsonl() -> None:
@@ -596,11 +603,10 @@ def test_cli_messages_stopped_early_prints_nothing_but_the_rows(tmp_path: Path, 
 def test_cli_classify_warns_when_input_fields_are_replaced_and_names_the_path(tmp_path: Path) -> None:
     given = tmp_path / "sub" / "mine.jsonl"
     given.parent.mkdir()
-    given.write_text(
+    result = _classify_text(
+        given,
         '{"direction": "in", "address": "95555", "body": "hi", "label": "MINE", "reason": "x"}\n',
-        encoding="utf-8",
     )
-    result = runner.invoke(app, ["classify", str(given)])
     assert result.exit_code == 0
     assert result.stderr.splitlines()[0] == (
         f"warning: {given}: input fields label, reason replaced by the classifier's (rename them to keep them)"
@@ -697,14 +703,13 @@ def test_cli_classify_warns_per_message_about_directions_and_missing_senders(tmp
     """The header having the fields says nothing about each message: odd directions and messages
     without any sender are counted and named, and still classified."""
     given = tmp_path / "mixed.jsonl"
-    given.write_text(
+    result = _classify_text(
+        given,
         '{"direction": "sideways", "address": "95555", "body": "hi"}\n'
         '{"direction": " IN ", "body": "no sender"}\n'
         '{"direction": "out", "sender": "106900", "body": "TD"}\n'
         '{"address": "95556", "body": "no direction"}\n',
-        encoding="utf-8",
     )
-    result = runner.invoke(app, ["classify", str(given)])
     assert result.exit_code == 0 and len(result.stdout.splitlines()) == 4
     assert result.stderr.splitlines() == [
         (
@@ -789,19 +794,19 @@ def test_cli_classify_counts_bytes_that_do_not_decode(tmp_path: Path) -> None:
 def test_cli_classify_refuses_broken_csv_quotes(tmp_path: Path, text: str, error: str) -> None:
     """A quote left open swallowed every later line into one body: refused, nothing written."""
     given = tmp_path / "broken.csv"
-    given.write_text(text, encoding="utf-8")
-    result = runner.invoke(app, ["classify", str(given)])
+    result = _classify_text(given, text)
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr.splitlines()[0] == f"error: {given}: {error}"
 
 
 def test_cli_classify_accepts_quotes_inside_fields(tmp_path: Path) -> None:
     given = tmp_path / "quotes.csv"
-    given.write_text(
+    result = _classify_text(
+        given,
         'direction,address,body\nin,1069,"a, b"\nin,1069,say "hi" now\nin,1069,"two\nlines ""quoted"""\n',
-        encoding="utf-8",
+        "--format",
+        "jsonl",
     )
-    result = runner.invoke(app, ["classify", str(given), "--format", "jsonl"])
     assert result.exit_code == 0, result.stderr
     assert [json.loads(line)["body"] for line in result.stdout.splitlines()] == [
         "a, b",
@@ -814,14 +819,13 @@ def test_cli_classify_warns_about_messages_without_a_body(tmp_path: Path) -> Non
     """An empty body is a real message (a picture message); an absent or null one is not told apart
     from it by the labels, so it is counted and said — and still classified, in order."""
     given = tmp_path / "nobody.jsonl"
-    given.write_text(
+    result = _classify_text(
+        given,
         '{"direction": "in", "address": "1069", "body": "hi"}\n'
         '{"direction": "in", "address": "1069"}\n'
         '{"direction": "in", "address": "1069", "body": null}\n'
         '{"direction": "in", "address": "1069", "body": ""}\n',
-        encoding="utf-8",
     )
-    result = runner.invoke(app, ["classify", str(given)])
     assert result.exit_code == 0 and len(result.stdout.splitlines()) == 4
     assert result.stderr.splitlines() == [
         f"warning: {given}: 2 messages without a body (classified as an empty text)",
@@ -834,15 +838,14 @@ def test_cli_classify_warns_about_unreadable_timestamps(tmp_path: Path) -> None:
     """Times order each sender's messages (a reply after the prompt that asked for it); a message
     whose time cannot be read puts its own sender in input order, and is counted in a warning."""
     given = tmp_path / "times.jsonl"
-    given.write_text(
+    result = _classify_text(
+        given,
         '{"direction": "out", "sender": "13800138000", "body": "T", "timestamp": 1740909600000}\n'
         '{"direction": "in", "sender": "+8613800138000", "body": "【好又多】周末全场五折 回T退订", '
         '"timestamp": "1740823200000"}\n'
         '{"direction": "in", "sender": "95555", "body": "hello", "timestamp": "yesterday"}\n'
         '{"direction": "in", "sender": "95555", "body": "again"}\n',
-        encoding="utf-8",
     )
-    result = runner.invoke(app, ["classify", str(given)])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[0])["label"] == "unsubscribe-reply"
     assert result.stderr.splitlines() == [
@@ -881,8 +884,7 @@ def test_cli_classify_says_when_json_is_a_document_not_lines(
     tmp_path: Path, text: str, name: str, error: str
 ) -> None:
     given = tmp_path / name
-    given.write_text(text, encoding="utf-8")
-    result = runner.invoke(app, ["classify", str(given)])
+    result = _classify_text(given, text)
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr.splitlines() == [
         f"error: {given}: {error}",
@@ -915,8 +917,7 @@ def test_cli_classify_says_when_json_is_a_document_not_lines(
 )
 def test_cli_classify_says_why_fields_look_missing(tmp_path: Path, name: str, text: str, why: str) -> None:
     given = tmp_path / name
-    given.write_text(text, encoding="utf-8")
-    result = runner.invoke(app, ["classify", str(given)])
+    result = _classify_text(given, text)
     assert (result.exit_code, result.stdout) == (2, "")
     hint = result.stderr.splitlines()[1]
     assert hint == f"hint: each message needs direction (in/out), sender or address, and body; {why}"

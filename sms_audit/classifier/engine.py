@@ -280,14 +280,13 @@ def _by_sender_chunks(
     senders (grouped by normalised address, as the context rules group them) in input order; the
     region the whole frame implies is worked out once, so every chunk reads numbers alike."""
     import pandas as pd
-    import pyarrow as pa
 
     n = len(frame)
     senders = _Senders.build(frame, n, region)
     order = _order(frame, n, senders.key)  # of the whole frame (the same ranks as one pass)
     by_sender = np.argsort(senders.key, kind="stable")
     ends = np.flatnonzero(np.diff(senders.key[by_sender])) + 1  # where a new sender starts
-    parts: dict[str, list[Any]] = {name: [] for name in CLASSIFY_COLUMNS}
+    labels: list[pd.DataFrame] = []
     taken: list[np.ndarray] = []
     start = 0
     while start < n:
@@ -298,26 +297,15 @@ def _by_sender_chunks(
         ranks = np.empty(len(rows), dtype=np.int64)  # the whole frame's order, as ranks 0..len-1
         ranks[np.argsort(order[rows], kind="stable")] = np.arange(len(rows))
         chunk = _classify_one(frame.iloc[rows].reset_index(drop=True), senders.region, rules, model, ranks)
-        for name in CLASSIFY_COLUMNS:
-            values = chunk[name]
-            parts[name].append(
-                values.to_numpy(dtype=bool)
-                if values.dtype == bool
-                else pa.array(values.array, pa.large_string())
-            )
+        labels.append(chunk[list(CLASSIFY_COLUMNS)])
         taken.append(rows)
         start = stop
-    back = np.empty(n, dtype=np.int64)  # chunk order -> input order
+    back = np.empty(n, dtype=np.int64)  # input row -> its place among the chunks' rows
     back[np.concatenate(taken)] = np.arange(n)
+    joined = pd.concat(labels, ignore_index=True).take(back).set_axis(frame.index)
     result = frame.copy()
     for name in CLASSIFY_COLUMNS:
-        pieces = parts[name]
-        if isinstance(pieces[0], np.ndarray):
-            result[name] = pd.Series(np.concatenate(pieces)[back], index=frame.index, dtype=bool)
-        else:
-            joined = pa.chunked_array(pieces).combine_chunks().take(pa.array(back))
-            result[name] = pd.Series(pd.array(joined, dtype="str"), index=frame.index)
-        parts[name] = []  # freed as the columns are assembled
+        result[name] = joined[name]
     return result
 
 
@@ -988,23 +976,24 @@ def _tags(raw_u: list[str], keys_u: list[str], kinds_u: list[str]) -> dict[str, 
 # --- context --------------------------------------------------------------------------------------
 
 
-_NAT = np.iinfo(np.int64).min
+#: :func:`message_times`'s value for a row without a readable time (numpy's NaT as int64).
+NO_TIME = np.iinfo(np.int64).min
 # Unix time by magnitude, as the importers read it (importers/base.py main_time_us): seconds,
 # milliseconds (Android, SB&R), microseconds, nanoseconds.
 _EPOCH_SCALE = ((10**11, 10**9), (10**14, 10**6), (10**17, 10**3))
 
 
 def message_times(values: pd.Series | None, n: int) -> np.ndarray:
-    """Each row's time as int64 ns since 1970 UTC (:data:`_NAT` where absent or unreadable).
+    """Each row's time as int64 ns since 1970 UTC (:data:`NO_TIME` where absent or unreadable).
 
     Datetimes are taken as they are; text may be ISO 8601 (any offset, or UTC without one) or Unix
     time in s, ms, µs or ns as digits (told apart by magnitude, as the importers do)."""
     import pandas as pd
 
     if values is None or n == 0:
-        return np.full(n, _NAT, dtype=np.int64)
+        return np.full(n, NO_TIME, dtype=np.int64)
     if isinstance(values.dtype, pd.DatetimeTZDtype) or values.dtype.kind == "M":
-        return values.to_numpy(dtype="datetime64[ns]").astype(np.int64)  # NaT is _NAT
+        return values.to_numpy(dtype="datetime64[ns]").astype(np.int64)  # NaT is NO_TIME
     text = values.astype(pd.StringDtype("pyarrow")).fillna("").str.strip()
     epoch = text.str.fullmatch(r"-?[0-9]{9,19}").fillna(False).to_numpy(dtype=bool)
     parsed = pd.to_datetime(text.where(~epoch, ""), utc=True, errors="coerce", format="mixed")
@@ -1018,9 +1007,16 @@ def message_times(values: pd.Series | None, n: int) -> np.ndarray:
     return ns
 
 
-def unreadable_times(values: pd.Series) -> int:
-    """How many rows :func:`message_times` cannot read (absent, empty or not a time)."""
-    return int((message_times(values, len(values)) == _NAT).sum())
+def with_times(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """``frame`` with its ``timestamp`` read once as UTC datetimes (NaT where unreadable; see
+    :func:`message_times`), and how many could not be read. A frame without the column is given back."""
+    import pandas as pd
+
+    if "timestamp" not in frame:
+        return frame, 0
+    times = message_times(frame["timestamp"], len(frame))
+    parsed = pd.Series(times.view("datetime64[ns]"), index=frame.index).dt.tz_localize("UTC")
+    return frame.assign(timestamp=parsed), int((times == NO_TIME).sum())
 
 
 def _order(frame: pd.DataFrame, n: int, key: np.ndarray) -> np.ndarray:
@@ -1033,7 +1029,7 @@ def _order(frame: pd.DataFrame, n: int, key: np.ndarray) -> np.ndarray:
     if "timestamp" not in frame or n == 0:
         return position
     values = message_times(frame["timestamp"], n)
-    missing = values == _NAT
+    missing = values == NO_TIME
     if missing.any():
         unordered = np.bincount(key, weights=missing, minlength=int(key.max()) + 1) > 0
         values = np.where(unordered[key], position, values)

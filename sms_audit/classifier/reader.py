@@ -16,6 +16,8 @@ from sms_audit.errors import UsageError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sms_audit.importers._textfile import TextEncoding
+
 INPUT_FORMATS: tuple[str, ...] = ("jsonl", "csv", "tsv")
 _EXTENSIONS = {
     ".jsonl": "jsonl",
@@ -47,8 +49,8 @@ class ClassifyInput:
     columns: list[str]
     fmt: str
     spool: IO[str]
-    #: how bytes were read (``"utf-8 (UTF-8)"``, ``"gb18030 (detected)"``); None for text given as text
-    encoding: str | None = None
+    #: how bytes were read (its ``describe()``: ``gb18030 (detected)``); None for text given as text
+    encoding: TextEncoding | None = None
     #: characters that did not decode and were replaced by U+FFFD
     replaced: int = 0
     #: messages given without a ``body`` (JSON Lines: absent or null), classified as an empty text
@@ -100,7 +102,8 @@ def read_classify_records(
 
     Bytes are decoded as the importers decode text archives (:mod:`~sms_audit.importers._textfile`):
     a byte-order mark, else UTF-8, else the detected legacy encoding (a GBK export is read as
-    GB18030), or ``encoding`` when given (a codec name: ``gbk``, ``big5``); bytes that still do not decode become U+FFFD, counted in ``replaced``.
+    GB18030), or ``encoding`` when given (a codec name: ``gbk``, ``big5``); bytes that still do not
+    decode become U+FFFD, counted in ``replaced``.
     """
     import tempfile
 
@@ -167,13 +170,13 @@ def read_classify_records(
         columns=columns,
         fmt=fmt,
         spool=spool,
-        encoding=None if decoded is None else decoded.encoding.describe(),
+        encoding=None if decoded is None else decoded.encoding,
         replaced=0 if decoded is None else decoded.replaced,
         without_body=fields.without_body,
     )
 
 
-def given_encoding(name: str) -> Any:
+def given_encoding(name: str) -> TextEncoding:
     """The encoding a user named (a byte-order mark it reads as U+FEFF is dropped with the first line's)."""
     from sms_audit.importers._textfile import TextEncoding, text_codec
 
@@ -243,9 +246,6 @@ class _Fields:
         self.without_body = 0  # JSON messages with no "body" (or null): read as an empty text
         self.pending: dict[str, list[str]] = {n: [] for n in names}
         self.chunks: dict[str, list[Any]] = {n: [] for n in self.pending}
-
-    def __contains__(self, name: str) -> bool:
-        return name in self.pending
 
     def add_field(self, name: str) -> None:
         """A field first seen now: the messages before lack it (empty text)."""
@@ -361,13 +361,22 @@ def _rows(reader: Any, width: int, label: str, *, header: bool = True) -> Iterat
     except StopIteration:
         return
     except csv.Error as exc:
-        if str(exc) == "unexpected end of data":  # the input ended inside a quoted field
-            raise UsageError(
-                f"line {start}: a quoted field that starts here is never closed",
-                path=label,
-                hint='every field opened with " needs a closing "; a " inside a quoted field is written ""',
-            ) from None
+        if _unclosed(exc):
+            raise _unclosed_error(start, label) from None
         raise UsageError(f"line {reader.line_num}: {exc}", path=label) from None
+
+
+def _unclosed(exc: csv.Error) -> bool:
+    """The input ended inside a quoted field (csv's wording in strict mode)."""
+    return str(exc) == "unexpected end of data"
+
+
+def _unclosed_error(line: int, label: str) -> UsageError:
+    return UsageError(
+        f"line {line}: a quoted field that starts here is never closed",
+        path=label,
+        hint='every field opened with " needs a closing "; a " inside a quoted field is written ""',
+    )
 
 
 def _read_delimited(lines: Iterable[str], fmt: str, label: str) -> tuple[list[str], _Fields]:
@@ -378,12 +387,8 @@ def _read_delimited(lines: Iterable[str], fmt: str, label: str) -> tuple[list[st
     except StopIteration:
         return [], _Fields()  # no header: no messages
     except csv.Error as exc:
-        if str(exc) == "unexpected end of data":
-            raise UsageError(
-                "line 1: a quoted field that starts here is never closed",
-                path=label,
-                hint='every field opened with " needs a closing "',
-            ) from None
+        if _unclosed(exc):
+            raise _unclosed_error(1, label) from None
         raise UsageError(f"cannot parse header: {exc}", path=label) from None
     names = [h.strip() for h in header]
     repeated = sorted({n for n in names if names.count(n) > 1})

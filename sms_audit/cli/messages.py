@@ -242,19 +242,19 @@ def messages(
     raise typer.Exit(state.exit_code)
 
 
-def _warn_about_input(state: AppState, name: str, data: Any) -> None:
+def _warn_about_input(state: AppState, name: str, data: Any, untimed: int) -> None:
     """Say what the input holds that the labels cannot honour: fields the classifier's own columns
     replace, directions it does not know, messages without a sender (checked per message: the file's
     header or first lines having the fields says nothing about each message)."""
     from sms_audit.classifier import CLASSIFY_COLUMNS
     from sms_audit.schema import Direction
 
-    if data.encoding is not None and not data.encoding.startswith("utf-8"):
-        info(state, f"{name}: read as {data.encoding}")
+    codec = data.encoding.codec if data.encoding is not None else "utf-8"
+    if codec != "utf-8":
+        info(state, f"{name}: read as {data.encoding.describe()}")
     if data.replaced:
         warn(
-            f"{name}: {plural(data.replaced, 'character')} could not be decoded as "
-            f"{(data.encoding or 'utf-8').split(' ')[0]} and became U+FFFD"
+            f"{name}: {plural(data.replaced, 'character')} could not be decoded as {codec} and became U+FFFD"
         )
     replaced = [c for c in data.columns if c in CLASSIFY_COLUMNS]
     if replaced:  # the user's own labels must not vanish without a word
@@ -272,15 +272,11 @@ def _warn_about_input(state: AppState, name: str, data: Any) -> None:
         )
     if data.without_body and "body" in data.columns:  # (no body field at all is refused earlier)
         warn(f"{name}: {plural(data.without_body, 'message')} without a body (classified as an empty text)")
-    if "timestamp" in frame:
-        from sms_audit.classifier.engine import unreadable_times
-
-        untimed = unreadable_times(frame["timestamp"])
-        if untimed:
-            warn(
-                f"{name}: {plural(untimed, 'message')} without a readable timestamp (ISO 8601 or Unix "
-                "s/ms): their senders' messages are taken in input order"
-            )
+    if untimed:
+        warn(
+            f"{name}: {plural(untimed, 'message')} without a readable timestamp (ISO 8601 or Unix "
+            "s/ms): their senders' messages are taken in input order"
+        )
     anonymous = int((frame["address"].str.strip() == "").sum())
     if anonymous:
         warn(f"{name}: {plural(anonymous, 'message')} without a sender or address (no opt-out can be told)")
@@ -332,6 +328,7 @@ def classify(
     """Label messages given as JSONL/CSV/TSV (fields: direction, sender or address, body)."""
     from sms_audit import config
     from sms_audit.classifier import CLASSIFY_COLUMNS, classify_frame, load_rules
+    from sms_audit.classifier.engine import with_times
     from sms_audit.classifier.reader import read_classify_records
     from sms_audit.errors import SmsAuditError
 
@@ -358,12 +355,13 @@ def classify(
         except OSError as exc:
             raise SmsAuditError(f"cannot read: {exc.strerror or exc}", path=source) from None
     try:
-        labelled = classify_frame(data.frame, region=state.region, rules=load_rules(config.rules_dir()))
+        frame, untimed = with_times(data.frame)  # read once: for the order and for the warning
+        labelled = classify_frame(frame, region=state.region, rules=load_rules(config.rules_dir()))
     except BaseException:
         data.close()
         raise
     columns = tuple(c for c in data.columns if c not in CLASSIFY_COLUMNS) + CLASSIFY_COLUMNS
-    _warn_about_input(state, source if source != "-" else "<stdin>", data)
+    _warn_about_input(state, source if source != "-" else "<stdin>", data, untimed)
     view = RecordView(
         json_key="messages",
         table_specs=tuple(c for c in _CLASSIFY_TABLE if c.name in columns),

@@ -102,8 +102,9 @@ def _options(state: AppState, policy: str | None, grace: str | None, timezone: s
         except UsageError as exc:  # a bad value from the environment or config.toml says so
             if chosen.source.startswith("--"):
                 raise
-            where = str(config.config_file()) if chosen.source == "config.toml" else chosen.source
-            raise UsageError(f"{exc.message} (from {where})", hint=exc.hint) from None
+            raise UsageError(
+                f"{exc.message} (from {config.source_text(chosen.source)})", hint=exc.hint
+            ) from None
     return AuditOptions.parse(
         chosen_policy.value,
         chosen_grace.value,
