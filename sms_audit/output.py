@@ -263,12 +263,22 @@ def write_csv(
     quoted = csv.writer(stream, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(columns)
     count = 0
+    rows: list[list[str]] = []
     for record in records:
-        cells = [csv_safe(_cell_text(record.get(c))) for c in columns]
+        cells = [csv_safe(v if type(v) is str else _cell_text(v)) for v in map(record.get, columns)]
         if escape_controls:
             cells = [visible(c) for c in cells]
-        (quoted if any("\r" in c for c in cells) else writer).writerow(cells)
+        if "\r" in "".join(cells):
+            writer.writerows(rows)
+            rows.clear()
+            quoted.writerow(cells)
+        else:
+            rows.append(cells)
+            if len(rows) == 1_000:  # written a thousand at a time: one call, not one per row
+                writer.writerows(rows)
+                rows.clear()
         count += 1
+    writer.writerows(rows)
     return count
 
 
@@ -783,8 +793,8 @@ def _csv_frames(
                     texts[i] = csv_safe(texts[i])
                 has_cr |= pc.match_substring(arr, "\r").to_numpy(zero_copy_only=False)
                 cells.append(texts)
-            else:
-                cells.append([_cell_text(v) for v in values])
+            else:  # lists, flags, times: a list of texts can start with "=" too
+                cells.append([csv_safe(_cell_text(v)) for v in values])
         rows = list(zip(*cells, strict=True))
         if escape_controls:
             rows = [tuple(visible(c) for c in row) for row in rows]

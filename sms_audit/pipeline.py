@@ -685,11 +685,37 @@ def iter_store(
     from sms_audit.query import MessageFilter
 
     ensure_labels(store, region=region, rules=rules, progress=progress)
-    choice = _store_region(store, region)
+    choice = store_region(store, region)
     flt = (flt or MessageFilter()).for_region(choice.code)
     sources = tuple(_store_sources(store))
     for frame in store.batches(flt, limit=limit, newest_first=newest_first, labelled=True):
         yield Messages(check_frame(frame, CLASSIFIED_SCHEMA, "store"), sources, choice, store.path)
+
+
+def iter_store_records(
+    store: Store,
+    flt: MessageFilter | None = None,
+    *,
+    region: str | RegionChoice | None = None,
+    rules: RuleSet | None = None,
+    limit: int | None = None,
+    newest_first: bool = False,
+    columns: Mapping[str, str] | None = None,
+    time_text: bool = False,
+    progress: ProgressFactory | None = None,
+) -> Generator[list[dict[str, Any]], None, None]:
+    """:func:`iter_store` as lists of plain records (:meth:`~sms_audit.store.Store.records`: the
+    frame's columns as Python values) instead of frames. Without pandas, for listings whose first
+    lines should not wait for it; the labels are brought up to date first, as there. ``columns``
+    (record key → stored column) and ``time_text`` (times as their output text: UTC, milliseconds,
+    Z) as there."""
+    from sms_audit.query import MessageFilter
+
+    ensure_labels(store, region=region, rules=rules, progress=progress)
+    flt = (flt or MessageFilter()).for_region(store_region(store, region).code)
+    yield from store.records(
+        flt, limit=limit, newest_first=newest_first, columns=columns, time_text=time_text
+    )
 
 
 def ensure_labels(
@@ -701,7 +727,7 @@ def ensure_labels(
 ) -> int:
     """Label every stored message again when the rules or model changed since it was labelled
     (a new version, edited user rules). Returns the number of messages labelled (0: up to date)."""
-    classify_rows, fingerprint = labeller(_store_region(store, region).code, rules)
+    classify_rows, fingerprint = labeller(store_region(store, region).code, rules)
     if store.labelled_as() == fingerprint or store.count_messages() == 0:
         return 0
     with _progress(progress, "labelling the store with the current rules") as callback:
@@ -726,12 +752,14 @@ def _store_messages(store: Store, region: str | RegionChoice | None, frame: pd.D
     return Messages(
         frame if frame is not None else empty_frame(CLASSIFIED_SCHEMA),
         tuple(_store_sources(store)),
-        _store_region(store, region),
+        store_region(store, region),
         store.path,
     )
 
 
-def _store_region(store: Store, region: str | RegionChoice | None) -> RegionChoice:
+def store_region(store: Store, region: str | RegionChoice | None) -> RegionChoice:
+    """The region a store's messages are read in: ``region`` when given, else the one the store
+    remembers from its imports, else unknown."""
     choice = _given_region(region)
     if choice is not None:
         return choice

@@ -21,7 +21,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -215,6 +215,10 @@ _BOOLEAN = frozenset(
 )
 FETCH = 20_000  # rows per classification chunk when labelling
 STREAM_BATCH = 10_000  # rows per frame when streaming messages out: small frames, flat memory
+_STORED = {"timestamp": "timestamp_us", "sent_timestamp": "sent_timestamp_us"}
+FIRST_BATCH = 1_000  # the first records of a listing: out before a whole batch is fetched
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
 LOCK_TIMEOUT_ENV = "SMS_AUDIT_LOCK_TIMEOUT"
 DEFAULT_LOCK_TIMEOUT = 600.0  # seconds a second import waits for the first (cron jobs overlap)
 # Page cache while importing: the random inserts into the key index stay in memory (1,000,000
@@ -554,15 +558,7 @@ class Store:
         """Frames of at most ``size`` messages, in time order: memory stays flat however large the
         store. Every part of ``flt`` is applied in SQL (the label too when ``labelled``; labels are
         stored, so no sender's history is needed to filter)."""
-        where, params = _where(flt, labelled=labelled)
-        order = "DESC" if newest_first else "ASC"
-        source = "messages m LEFT JOIN labels l ON l.id = m.id" if labelled else "messages m"
-        sql = (
-            f"SELECT {_SELECT_LABELLED if labelled else _SELECT} FROM {source} "
-            f"{('WHERE ' + where) if where else ''} ORDER BY m.timestamp_us {order}, m.message_id {order}"
-        )
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
+        sql, params = _listing(flt, limit=limit, newest_first=newest_first, labelled=labelled)
         with closing(self.conn.execute(sql, params)) as cursor:
             first = True
             while rows := cursor.fetchmany(size):
@@ -570,6 +566,39 @@ class Store:
                 yield _frame(rows, labelled=labelled)
             if first:
                 yield _frame([], labelled=labelled)
+
+    def records(
+        self,
+        flt: MessageFilter | None = None,
+        *,
+        limit: int | None = None,
+        newest_first: bool = False,
+        columns: Mapping[str, str] | None = None,
+        size: int = STREAM_BATCH,
+        time_text: bool = False,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The labelled messages of :meth:`batches` as lists of plain records (at most ``size`` each;
+        the first list holds at most :data:`FIRST_BATCH`): the values a frame holds, as Python objects —
+        text ("" for NULL), bool, an aware UTC datetime or None, recipients as a list. No pandas: a
+        listing's first lines are written in the time it would take to import it.
+
+        ``columns`` maps each record key, in order, to the message or label column it holds (default:
+        :data:`~sms_audit.schema.MESSAGE_COLUMNS` then the label columns, each as itself); only those
+        are read. With ``time_text`` the times are their output text instead of datetimes
+        (:func:`~sms_audit.output.format_time`: UTC, milliseconds, ``Z``). Raises KeyError for a
+        column the store does not have."""
+        wanted = dict(columns) if columns is not None else {c: c for c in MESSAGE_COLUMNS + _LABEL_COLUMNS}
+        stored = [_STORED.get(c, c) for c in wanted.values()]
+        select = ", ".join(("l." if c in _LABEL_COLUMNS else "m.") + _known(c) for c in stored)
+        sql, params = _listing(flt, limit=limit, newest_first=newest_first, labelled=True, select=select)
+        convert = [_converter(c, _utc_text if time_text else _utc) for c in stored]
+        keys = list(wanted)
+        with closing(self.conn.execute(sql, params)) as cursor:
+            batch = min(size, FIRST_BATCH)
+            while rows := cursor.fetchmany(batch):
+                values = [f(v) if f else v for f, v in zip(convert, zip(*rows, strict=True), strict=True)]
+                yield [dict(zip(keys, row, strict=True)) for row in zip(*values, strict=True)]
+                batch = size
 
     def report_messages(self) -> pd.DataFrame:
         """The labelled messages a report needs, read through the label indexes instead of the whole
@@ -807,6 +836,73 @@ def _rows(
         row.append(import_id)
         out.append(tuple(row))
     return out
+
+
+def _listing(
+    flt: MessageFilter | None,
+    *,
+    limit: int | None,
+    newest_first: bool,
+    labelled: bool,
+    select: str | None = None,
+) -> tuple[str, list[Any]]:
+    """The SQL (and parameters) of a listing of ``select`` (default: every column): ``flt`` applied,
+    in time order, at most ``limit`` rows."""
+    where, params = _where(flt, labelled=labelled)
+    order = "DESC" if newest_first else "ASC"
+    source = "messages m LEFT JOIN labels l ON l.id = m.id" if labelled else "messages m"
+    select = select or (_SELECT_LABELLED if labelled else _SELECT)
+    sql = (
+        f"SELECT {select} FROM {source} "
+        f"{('WHERE ' + where) if where else ''} ORDER BY m.timestamp_us {order}, m.message_id {order}"
+    )
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return sql, params
+
+
+def _utc(us: Any) -> datetime | None:
+    """Stored Unix µs → aware UTC datetime; NULL (or a value beyond year 9999, which no importer
+    stores) → None, as a frame reads it as NaT."""
+    if us is None:
+        return None
+    try:
+        return _UNIX_EPOCH + timedelta(microseconds=int(us))
+    except (OverflowError, ValueError, TypeError):
+        return None
+
+
+def _utc_text(us: Any) -> str | None:
+    """Stored Unix µs → ``2024-05-01T08:30:00.000Z`` (:func:`~sms_audit.output.format_time`'s text)."""
+    if us is None:
+        return None
+    try:
+        moment = _NAIVE_EPOCH + timedelta(microseconds=int(us) // 1000 * 1000)
+    except (OverflowError, ValueError, TypeError):
+        return None
+    return moment.isoformat(timespec="milliseconds") + "Z"
+
+
+def _text(value: Any) -> str:
+    return value if type(value) is str else "" if value is None else str(value)
+
+
+def _known(column: str) -> str:
+    if column not in _STORE_COLUMNS and column not in _LABEL_COLUMNS:
+        raise KeyError(f"no column {column!r} in the store")
+    return column
+
+
+def _converter(column: str, time: Callable[[Any], Any]) -> Callable[[Sequence[Any]], Sequence[Any]] | None:
+    """How one stored column becomes record values (:func:`_frame`'s values), column at a time."""
+    if column in ("timestamp_us", "sent_timestamp_us"):
+        return lambda values: list(map(time, values))
+    if column in _BOOLEAN:
+        return lambda values: list(map(bool, values))  # NULL (no label yet) reads as False
+    if column == "recipients":
+        return lambda values: [json.loads(v) if v and v != "[]" else [] for v in values]
+    # text: as stored, NULL read as "" (a check of the whole column first: NULLs are rare)
+    return lambda values: [_text(v) for v in values] if None in values else values
 
 
 def _frame(

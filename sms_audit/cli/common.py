@@ -405,25 +405,3 @@ def emit(
     resolved = resolve_format(fmt, to_stdout=output is None or output == "-", output=output)
     with open_output(output) as stream:
         return write_records(records, columns, resolved, stream, view)
-
-
-def emit_frames(
-    frames: Iterable[Any],
-    columns: Sequence[str],
-    fmt: RecordFormat,
-    output: str | None,
-    view: RecordView = DEFAULT_VIEW,
-) -> int:
-    """Write message frames as they come (see :func:`~sms_audit.output.write_frames`)."""
-    from sms_audit.output import write_frames
-
-    resolved = resolve_format(fmt, to_stdout=output is None or output == "-", output=output)
-    with open_output(output) as stream:
-        return write_frames(frames, columns, resolved, stream, view)
-
-
-def frame_records(frame: Any, columns: Sequence[str]) -> Iterator[dict[str, Any]]:
-    """Rows of a frame as dicts with ``columns`` (those present), in order."""
-    present = [c for c in columns if c in frame.columns]
-    for row in frame[present].itertuples(index=False, name=None):
-        yield dict(zip(present, row, strict=True))

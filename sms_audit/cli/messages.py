@@ -26,7 +26,6 @@ from sms_audit.cli.common import (
     counted,
     display_timezone,
     emit,
-    emit_frames,
     examples,
     get_passphrase,
     get_state,
@@ -38,7 +37,16 @@ from sms_audit.cli.common import (
     warn,
 )
 from sms_audit.errors import ExitCode, UsageError
-from sms_audit.output import GROUP_ADDRESS, MINUTES, SHORT_LABEL, Col, RecordFormat, RecordView, plural
+from sms_audit.output import (
+    GROUP_ADDRESS,
+    MINUTES,
+    SHORT_LABEL,
+    Col,
+    RecordFormat,
+    RecordView,
+    plural,
+    resolve_format,
+)
 
 if TYPE_CHECKING:
     from sms_audit.pipeline import ArchiveResult
@@ -67,8 +75,11 @@ MESSAGES_COLUMNS = (
     "source_file",
     "source_record",
 )
+# what each field holds: the brand as written (the report groups by its key)
+_MESSAGES_FIELDS = {c: "brand_display" if c == "brand" else c for c in MESSAGES_COLUMNS}
 _MESSAGES_VIEW = RecordView(
     json_key="messages",
+    exact_keys=True,  # the records hold MESSAGES_COLUMNS, in order
     table_specs=(
         Col("timestamp", "Time", 95, compact=MINUTES),
         Col("direction", "Dir", 60),
@@ -199,7 +210,7 @@ def messages(
     wide: WideOption = False,
 ) -> None:
     """List messages, labelled, from archives or the store."""
-    from sms_audit.pipeline import iter_store
+    from sms_audit.pipeline import iter_store_records, store_region
     from sms_audit.query import MessageFilter
 
     state = get_state(ctx)
@@ -208,35 +219,41 @@ def messages(
     flt = MessageFilter.from_options(
         since=since, until=until, sender=sender, direction=direction, search=search, label=label
     )
+    # only a table shows times in a zone: the others write UTC text, made straight from the store
+    shown_as = resolve_format(chosen_format, to_stdout=output is None or output == "-", output=output)
     with (
         message_store(state, archives or [], input_format, archive_timezone, csv_map) as store,
         # closed before the store is: a reader stopped early (--limit, a closed pipe) holds a cursor
         closing(
-            iter_store(
+            iter_store_records(
                 store,
                 flt,
                 region=state.region_choice(),
                 limit=limit,
                 newest_first=newest_first,
+                columns=_MESSAGES_FIELDS,
+                time_text=shown_as is not RecordFormat.TABLE,
                 progress=lambda description: progress(state, description),
             )
         ) as batches,
     ):
-        first = next(batches, None)
-        zone = display_timezone(state, timezone, first.region.code if first is not None else None)
+        # plain records, not frames: the first lines are out before pandas could even be imported
+        first = next(batches, [])
+        zone = display_timezone(state, timezone, store_region(store, state.region_choice()).code)
         view = replace(
             _MESSAGES_VIEW,
             timezone=zone,
             title=f"Messages (times in {zone})",
             wide=wide,
         )
-        # the brand as written (the report groups by key)
-        frames = (
-            m.frame.assign(brand=m.frame["brand_display"])
-            for m in itertools.chain([first] if first else [], batches)
-        )
-        count = emit_frames(
-            counted(state, frames, "writing messages"), MESSAGES_COLUMNS, chosen_format, output, view
+        count = emit(
+            itertools.chain.from_iterable(
+                counted(state, itertools.chain([first], batches), "writing messages")
+            ),
+            MESSAGES_COLUMNS,
+            chosen_format,
+            output,
+            view,
         )
     info(state, plural(count, "message"))
     raise typer.Exit(state.exit_code)

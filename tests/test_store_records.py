@@ -1,0 +1,169 @@
+"""``Store.records`` (plain records, no pandas) against ``Store.batches`` (frames), and the
+``messages`` listing written from it."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from sms_audit import store as store_module
+from sms_audit.cli import app
+from sms_audit.cli.messages import MESSAGES_COLUMNS
+from sms_audit.output import RecordFormat, RecordView, format_time, write_frames
+from sms_audit.pipeline import import_archives
+from sms_audit.query import MessageFilter
+from sms_audit.store import Store
+from tests.fixtures_sbr import document, mms, sms
+
+runner = CliRunner()
+T0 = 1_700_000_000_000  # ms
+
+
+def _archive(tmp_path: Path) -> Path:
+    """A backup with the shapes a listing must carry through: marketing and an opt-out reply, an
+    incoming message without a sent time, a group MMS with recipients, formula-looking text, a
+    quote and a CR in a body."""
+    path = tmp_path / "sms-2024.xml"
+    path.write_text(
+        document(
+            sms("1069012345", T0, "【优购】春季大促，全场5折 回T退订"),
+            sms("1069012345", T0 + 60_000, "T", type_=2),
+            sms("1069012345", T0 + 90_000_000, "【优购】新品上架，点击 http://t.cn/x 回T退订"),
+            sms("+8613800138000", T0 + 120_000, '=HYPERLINK("x") "quoted"\rline', date_sent=0),
+            sms("95555", T0 + 123_456, "【招商银行】验证码：123456，5分钟内有效"),
+            mms(
+                "+8613800138000~+8613900139000",
+                T0 + 200_000,
+                1,
+                [("text/plain", "-1 for lunch?")],
+                [("+8613800138000", 137), ("=cmd", 151), ("+8613900139000", 151)],
+            ),
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def stored(tmp_path: Path) -> Path:
+    db = tmp_path / "store.sqlite"
+    with Store(db) as store:
+        (result,) = import_archives(store, [_archive(tmp_path)], region="CN")
+        assert result.error is None and result.new == 6
+    return db
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if value is pd.NaT:
+        return None
+    return value
+
+
+def test_records_hold_the_values_of_the_frames(stored: Path) -> None:
+    with Store(stored, create=False) as store:
+        (frame,) = list(store.batches(labelled=True))
+        batches = list(store.records())
+    assert [len(b) for b in batches] == [6]
+    (records,) = batches
+    expected = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    assert records == expected
+    assert list(records[0]) == list(frame.columns)
+    group = next(r for r in records if r["is_group"])
+    assert group["recipients"] == ["+8613900139000", "=cmd"]  # the others, not the sender
+    untimed = next(r for r in records if r["body"].startswith("=HYPERLINK"))
+    assert untimed["sent_timestamp"] is None
+    assert untimed["timestamp"].isoformat() == "2023-11-14T22:15:20+00:00"
+    assert {r["label"] for r in records} >= {"marketing", "unsubscribe-reply", "verification"}
+
+
+def test_records_read_only_the_columns_asked_for_with_times_as_text(stored: Path) -> None:
+    columns = {"id": "message_id", "when": "timestamp", "sent": "sent_timestamp", "brand": "brand_display"}
+    with Store(stored, create=False) as store:
+        full = [r for b in store.records() for r in b]
+        (records,) = list(store.records(columns=columns, time_text=True))
+        with pytest.raises(KeyError, match="no column 'nope' in the store"):
+            next(store.records(columns={"x": "nope"}))
+    assert [list(r) for r in records] == [["id", "when", "sent", "brand"]] * 6
+    assert [r["when"] for r in records] == [format_time(r["timestamp"]) for r in full]
+    assert records[0]["when"] == "2023-11-14T22:13:20.000Z"
+    assert [r["sent"] for r in records] == [
+        None if r["sent_timestamp"] is None else format_time(r["sent_timestamp"]) for r in full
+    ]
+    assert {r["brand"] for r in records} >= {"优购", "招商银行"}
+
+
+def test_records_come_first_in_a_small_batch_then_in_full_ones(
+    stored: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "FIRST_BATCH", 2)
+    with Store(stored, create=False) as store:
+        sizes = [len(b) for b in store.records(size=3)]
+        newest = [r["timestamp"] for b in store.records(newest_first=True, limit=4) for r in b]
+        marketing = [r["label"] for b in store.records(MessageFilter(label="marketing")) for r in b]
+    assert sizes == [2, 3, 1]
+    assert newest == sorted(newest, reverse=True) and len(newest) == 4
+    assert marketing == ["marketing", "marketing"]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "json"])
+def test_messages_listing_equals_the_frames_written(stored: Path, fmt: str) -> None:
+    """The CLI lists plain records; the library writes frames (``write_frames``): same bytes."""
+    result = runner.invoke(app, ["--db", str(stored), "-q", "messages", "--format", fmt])
+    assert result.exit_code == 0, result.output
+    with Store(stored, create=False) as store:
+        frames = [f.assign(brand=f["brand_display"]) for f in store.batches(labelled=True)]
+    out = io.StringIO()
+    view = RecordView(json_key="messages")
+    assert write_frames(frames, MESSAGES_COLUMNS, RecordFormat(fmt), out, view) == 6
+    assert result.stdout == out.getvalue()
+    if fmt == "csv":  # formula-looking text and list cells are neutralised
+        assert "'=HYPERLINK" in result.stdout and "'-1 for lunch?" in result.stdout
+        assert ",'+8613900139000;=cmd," in result.stdout  # a list cell too (was written bare)
+    if fmt == "jsonl":
+        first = json.loads(result.stdout.splitlines()[0])
+        assert list(first) == list(MESSAGES_COLUMNS)
+        assert first["brand"] == "优购" and first["timestamp"] == "2023-11-14T22:13:20.000Z"
+
+
+def test_messages_from_the_store_never_import_pandas(stored: Path) -> None:
+    """The first lines are written without pandas (whose import alone took ~0.4 s)."""
+    script = (
+        "import sys\n"
+        "from sms_audit.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "finally:\n"
+        "    print(sorted(m for m in ('pandas', 'numpy', 'pyarrow') if m in sys.modules), file=sys.stderr)\n"
+    )
+    for fmt in ("jsonl", "csv"):
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                script,
+                "--db",
+                str(stored),
+                "-q",
+                "messages",
+                "--format",
+                fmt,
+                "--limit",
+                "2",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stderr.strip().splitlines()[-1] == "[]"
+        assert len(proc.stdout.splitlines()) == (2 if fmt == "jsonl" else 3)
