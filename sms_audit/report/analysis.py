@@ -63,6 +63,8 @@ class MessageRef:
     brand: str
     brand_display: str
     source_file: str
+    #: ``timestamp`` as output text (:func:`~sms_audit.output.format_time`), made for all at once
+    utc_time: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -540,6 +542,8 @@ def local_isoformat(times: pd.Series, tz: str) -> list[str]:
 
 
 def _message_refs(f: pd.DataFrame, rows: Sequence[int], tz: str) -> dict[int, MessageRef]:
+    import numpy as np
+
     if not rows:
         return {}
     sub = f.iloc[list(rows)]
@@ -550,7 +554,11 @@ def _message_refs(f: pd.DataFrame, rows: Sequence[int], tz: str) -> dict[int, Me
             return [""] * n
         return sub[name].fillna("").tolist()  # str already (Arrow strings)
 
-    stamps = sub["timestamp"].dt.tz_convert("UTC").dt.to_pydatetime().tolist()
+    utc = sub["timestamp"].dt.tz_convert("UTC")
+    stamps = utc.dt.to_pydatetime().tolist()
+    utc_text = [
+        t + "Z" for t in np.datetime_as_string(utc.dt.tz_localize(None).to_numpy("datetime64[ms]")).tolist()
+    ]
     local = local_isoformat(sub["timestamp"], tz)
     columns = zip(
         sub["row"].tolist(),
@@ -567,6 +575,7 @@ def _message_refs(f: pd.DataFrame, rows: Sequence[int], tz: str) -> dict[int, Me
         text("brand"),
         text("brand_display"),
         text("source_file"),
+        utc_text,
         strict=True,
     )
     return {
@@ -584,8 +593,9 @@ def _message_refs(f: pd.DataFrame, rows: Sequence[int], tz: str) -> dict[int, Me
             brand=brand,
             brand_display=display,
             source_file=source,
+            utc_time=utc_text,
         )
-        for row, mid, ts, loc, dr, ad, raw, kind, body, label, reason, brand, display, source in columns
+        for row, mid, ts, loc, dr, ad, raw, kind, body, label, reason, brand, display, source, utc_text in columns
     }
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sms_audit.output import _time_text
 from sms_audit.report.analysis import (
     CONFIRMATION_KINDS,
     NON_MARKETING,
@@ -12,6 +14,7 @@ from sms_audit.report.analysis import (
     WITHIN_GRACE,
     Finding,
     LedgerEntry,
+    MessageRef,
     Report,
     SubjectSummary,
 )
@@ -21,9 +24,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def finding_record(item: Finding, report: Report) -> dict[str, Any]:
-    """One finding as a flat record in :data:`FINDING_COLUMNS` order."""
+def finding_record(item: Finding, report: Report, *, time_text: bool = False) -> dict[str, Any]:
+    """One finding as a flat record in :data:`FINDING_COLUMNS` order; with ``time_text`` its UTC
+    times are their output text (:func:`~sms_audit.output.format_time`) instead of datetimes."""
     msg, unsub, reply = item.message, item.unsubscribe, item.reply
+    time: Any = _text if time_text else _moment
+    deadline: Any = _time_text if time_text else None
     return {
         "finding_id": item.finding_id,
         "kind": item.kind,
@@ -33,7 +39,7 @@ def finding_record(item: Finding, report: Report) -> dict[str, Any]:
         "brand_display": item.brand_display,
         "via": item.via,
         "message_id": msg.message_id,
-        "timestamp": msg.timestamp,
+        "timestamp": time(msg),
         "local_time": msg.local_time,
         "direction": msg.direction,
         "address": msg.address,
@@ -43,20 +49,28 @@ def finding_record(item: Finding, report: Report) -> dict[str, Any]:
         "rule": msg.reason,
         "body": msg.body,
         "unsubscribe_message_id": unsub.unsubscribe_id if unsub else None,
-        "unsubscribed_at": unsub.message.timestamp if unsub else None,
+        "unsubscribed_at": time(unsub.message) if unsub else None,
         "unsubscribed_local_time": unsub.message.local_time if unsub else None,
         "unsubscribe_address": unsub.address if unsub else None,
         "unsubscribe_keyword": unsub.keyword if unsub else None,
-        "grace_deadline": unsub.deadline if unsub else None,
+        "grace_deadline": (deadline(unsub.deadline) if deadline else unsub.deadline) if unsub else None,
         "policy": report.policy.name,
         "explanation": item.explanation,
         "trap_reason": item.trap_reason if item.kind == TRAP else None,
         "replied": (item.reply is not None) if item.kind == TRAP else None,
         "reply_message_id": reply.message_id if reply else None,
-        "replied_at": reply.timestamp if reply else None,
+        "replied_at": time(reply) if reply else None,
         "reply_body": reply.body if reply else None,
         "source_file": msg.source_file,
     }
+
+
+def _text(msg: MessageRef) -> str:
+    return msg.utc_time or _time_text(msg.timestamp)
+
+
+def _moment(msg: MessageRef) -> datetime:
+    return msg.timestamp
 
 
 def ledger_record(entry: LedgerEntry, report: Report) -> dict[str, Any]:

@@ -115,9 +115,9 @@ def document(report: Report, *, generated_at: datetime | None = None, lazy: bool
         "redacted": bool(report.meta.get("redacted", False)),
         "counts": counts(report),
         "summary": records(summary_record(r) for r in report.summary),
-        "findings": records(finding_record(f, report) for f in report.unsubscribe_findings),
+        "findings": records(finding_record(f, report, time_text=True) for f in report.unsubscribe_findings),
         "ledger": records(ledger_record(e, report) for e in report.ledger),
-        "traps": records(finding_record(f, report) for f in report.traps),
+        "traps": records(finding_record(f, report, time_text=True) for f in report.traps),
         "caveats": list(CAVEATS),
     }
 
@@ -663,9 +663,13 @@ def render(
         case OutputFormat.JSON:
             write_json(document(report, generated_at=generated_at, lazy=True), stream)
         case OutputFormat.JSONL:
-            write_jsonl((finding_record(f, report) for f in report.findings), FINDING_COLUMNS, stream)
+            write_jsonl(
+                (finding_record(f, report, time_text=True) for f in report.findings), FINDING_COLUMNS, stream
+            )
         case OutputFormat.CSV:
-            write_csv((finding_record(f, report) for f in report.findings), FINDING_COLUMNS, stream)
+            write_csv(
+                (finding_record(f, report, time_text=True) for f in report.findings), FINDING_COLUMNS, stream
+            )
         case OutputFormat.HTML:
             from sms_audit.report.html_report import write_report_html  # imports matplotlib
 

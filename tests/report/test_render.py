@@ -15,9 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sms_audit.normalize import normalize_address
-from sms_audit.output import OutputFormat
+from sms_audit.output import OutputFormat, format_time
 from sms_audit.report.analysis import Report, analyze
 from sms_audit.report.policy import PRESETS
+from sms_audit.report.records import finding_record
 from sms_audit.report.redact import MERCHANT_NUMBERS, mask_address, redact_report, redact_text
 from sms_audit.report.render import FINDING_COLUMNS, document, md_block, md_escape, render
 from tests.conftest import REPO
@@ -127,6 +128,21 @@ def test_render_jsonl_one_finding_per_line(report: Report) -> None:
     assert violation["unsubscribed_at"] == "2025-03-01T03:00:00.000Z"
     assert violation["grace_deadline"] == "2025-03-02T03:00:00.000Z"
     assert rows[-1]["kind"] == "trap" and rows[-1]["replied"] is True
+
+
+def test_finding_records_with_time_text_hold_the_times_as_written(report: Report) -> None:
+    """JSON/JSONL/CSV take the times as text made column-wise at analysis: the same text as
+    formatting each datetime, for every finding (traps and their replies included)."""
+    times = ("timestamp", "unsubscribed_at", "grace_deadline", "replied_at")
+    for item in report.findings:
+        moments, texts = finding_record(item, report), finding_record(item, report, time_text=True)
+        assert {k: v for k, v in texts.items() if k not in times} == {
+            k: v for k, v in moments.items() if k not in times
+        }
+        for name in times:
+            assert texts[name] == (None if moments[name] is None else format_time(moments[name])), name
+        assert isinstance(moments["timestamp"], datetime) and texts["timestamp"].endswith("Z")
+    assert any(finding_record(f, report, time_text=True)["replied_at"] for f in report.traps)
 
 
 def test_render_csv_header_and_formula_guard() -> None:
