@@ -704,11 +704,18 @@ def iter_store_records(
     time_text: bool = False,
     progress: ProgressFactory | None = None,
 ) -> Generator[list[dict[str, Any]], None, None]:
-    """:func:`iter_store` as lists of plain records (:meth:`~sms_audit.store.Store.records`: the
-    frame's columns as Python values) instead of frames. Without pandas, for listings whose first
-    lines should not wait for it; the labels are brought up to date first, as there. ``columns``
-    (record key → stored column) and ``time_text`` (times as their output text: UTC, milliseconds,
-    Z) as there."""
+    """The messages ``flt`` selects, labelled, in time order, as lists of plain dicts — 1,000 in the
+    first list, then at most 10,000 per list — without pandas (for listings whose first lines should
+    not wait for it). The labels are brought up to date first, as in :func:`iter_store`.
+
+    Each record holds :data:`~sms_audit.schema.MESSAGE_COLUMNS` then the classifier's columns
+    (``label``, ``reason``, ``brand``, ``brand_display``, ``optout_keyword``, ``is_resubscribe``,
+    ``is_trap``, ``trap_reason``, ``is_promotional``): text as ``str`` ("" when empty), flags as
+    ``bool``, ``timestamp``/``sent_timestamp`` as aware UTC ``datetime`` (``sent_timestamp`` may be
+    None), ``recipients`` as a ``list`` of numbers. ``columns`` maps the keys wanted, in order, to
+    the column each holds (e.g. ``{"id": "message_id", "brand": "brand_display"}``); ``time_text``
+    gives the times as their output text (``2024-05-01T08:30:00.000Z``) instead. Raises KeyError
+    for an unknown column, StoreError when the store cannot be read."""
     from sms_audit.query import MessageFilter
 
     ensure_labels(store, region=region, rules=rules, progress=progress)

@@ -216,6 +216,7 @@ _BOOLEAN = frozenset(
 FETCH = 20_000  # rows per classification chunk when labelling
 STREAM_BATCH = 10_000  # rows per frame when streaming messages out: small frames, flat memory
 _STORED = {"timestamp": "timestamp_us", "sent_timestamp": "sent_timestamp_us"}
+_STORE_TABLES = frozenset({"imports", "messages", "meta"})  # in every schema version
 FIRST_BATCH = 1_000  # the first records of a listing: out before a whole batch is fetched
 _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NAIVE_EPOCH = datetime(1970, 1, 1)
@@ -294,8 +295,9 @@ class Store:
             self.conn = sqlite3.connect(path, isolation_level=None, timeout=self.lock_timeout)
             self.conn.create_function("sms_audit_key", 1, message_key, deterministic=True)
             self.conn.create_function("sms_audit_fold", 1, _fold, deterministic=True)
-            self.conn.execute("PRAGMA foreign_keys = ON")
             self.conn.execute(f"PRAGMA busy_timeout = {int(self.lock_timeout * 1000)}")
+            self._check_ours(create)  # before anything is written: a phone's sms.db stays untouched
+            self.conn.execute("PRAGMA foreign_keys = ON")
             # WAL: readers see the last committed state while an import writes, and never wait.
             self.conn.execute("PRAGMA journal_mode = WAL")
             self._migrate()
@@ -305,6 +307,34 @@ class Store:
                 path=str(path),
                 hint="is it an sms-audit store? use --db to choose another file",
             ) from None
+
+    def _check_ours(self, create: bool) -> None:
+        """Refuse a database that is not an sms-audit store (a phone's ``sms.db`` given as ``--db``):
+        only an empty database becomes one, and only when ``create`` (an import), made private."""
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {
+            name for (name,) in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        if version >= 1 and tables >= _STORE_TABLES:
+            return
+        if tables or version:
+            self.conn.close()
+            raise StoreError(
+                "not an sms-audit store: a database of something else, left untouched",
+                path=str(self.path),
+                hint="to read it as an archive: sms-audit import PATH (--db names sms-audit's own store)",
+            )
+        if not create:
+            self.conn.close()
+            raise StoreError(
+                "no message store yet (an empty file)",
+                path=str(self.path),
+                hint="import an archive first: sms-audit import FILE",
+            )
+        try:
+            os.chmod(self.path, 0o600)  # private like a store made here
+        except OSError:
+            pass
 
     @staticmethod
     def _create_private(path: Path) -> None:

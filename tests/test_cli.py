@@ -218,6 +218,23 @@ def test_cli_no_store_yet(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("command", [["messages"], ["report"], ["imports"], ["import", "x.xml"]])
+def test_cli_a_phone_database_as_db_is_refused_and_left_untouched(tmp_path: Path, command: list[str]) -> None:
+    phone = tmp_path / "sms.db"
+    phone.write_bytes((REPO / "sample_data" / "iphone-sms.db").read_bytes())
+    before = phone.read_bytes()
+    (tmp_path / "x.xml").write_text(document(sms("95555", 1_700_000_000_000, "hi")), encoding="utf-8")
+    args = [str(tmp_path / a) if a.endswith(".xml") else a for a in command]
+    result = runner.invoke(app, ["--db", str(phone), *args])
+    assert result.exit_code == 3
+    assert result.stderr == (
+        f"error: {phone}: not an sms-audit store: a database of something else, left untouched\n"
+        "hint: to read it as an archive: sms-audit import PATH (--db names sms-audit's own store)\n"
+    )
+    assert phone.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sms.db", "x.xml"]
+
+
 def test_cli_debug_shows_the_exception(tmp_path: Path) -> None:
     result = runner.invoke(app, ["--debug", "--db", str(tmp_path / "none.sqlite"), "messages"])
     assert type(result.exception).__name__ == "StoreError"

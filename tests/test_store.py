@@ -6,6 +6,7 @@ import json
 import sqlite3
 import stat
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,51 @@ def test_store_missing_without_create_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError) as info:
         Store(tmp_path / "none.sqlite", create=False)
     assert info.value.message == "no message store yet"
+
+
+def _foreign(path: Path, *tables: str, version: int = 0) -> bytes:
+    with closing(sqlite3.connect(path)) as conn:
+        for name in tables:
+            conn.execute(f"CREATE TABLE {name} (ROWID INTEGER PRIMARY KEY, text TEXT)")
+        conn.execute(f"PRAGMA user_version = {version}")
+        conn.commit()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("tables", "version"),
+    [
+        (("message", "handle", "chat"), 0),  # an iPhone sms.db
+        (("sms", "pdu", "threads"), 64),  # Android's mmssms.db (user_version set by the provider)
+        (("messages",), 3),  # one table of the same name is not a store
+        ((), 2),  # no tables but another program's version
+    ],
+)
+@pytest.mark.parametrize("create", [False, True])
+def test_store_refuses_a_foreign_database_and_leaves_it_untouched(
+    tmp_path: Path, tables: tuple[str, ...], version: int, create: bool
+) -> None:
+    path = tmp_path / "sms.db"
+    before = _foreign(path, *tables, version=version)
+    with pytest.raises(StoreError) as info:
+        Store(path, create=create)
+    assert info.value.message == "not an sms-audit store: a database of something else, left untouched"
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sms.db"]  # no -wal, no -shm
+
+
+def test_store_from_an_empty_file_only_when_importing(tmp_path: Path) -> None:
+    path = tmp_path / "empty.sqlite"
+    path.touch(mode=0o644)
+    with pytest.raises(StoreError) as info:
+        Store(path, create=False)
+    assert info.value.message == "no message store yet (an empty file)"
+    assert path.stat().st_size == 0
+    with Store(path) as store:
+        assert store.count_messages() == 0
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with Store(path, create=False) as store:  # a store now
+        assert store.count_messages() == 0
 
 
 def test_store_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
