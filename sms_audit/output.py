@@ -182,8 +182,9 @@ def visible(text: str, *, keep_newlines: bool = True) -> str:
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-# Numbers and lists of numbers ("+8613600003333;+8613500004444") cannot call functions: keep them.
-_SIGNED_NUMBER = re.compile(r"[+-][0-9][0-9 .]*(?:;[+-]?[0-9][0-9 .]*)*")
+# Numbers and lists of numbers ("+8613600003333;+8613500004444", a group's thread key joined with
+# "~") cannot call functions: keep them.
+_SIGNED_NUMBER = re.compile(r"[+-][0-9][0-9 .]*(?:[;~][+-]?[0-9][0-9 .]*)*")
 
 
 def csv_safe(text: str) -> str:
