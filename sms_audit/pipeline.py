@@ -682,11 +682,7 @@ def iter_store(
 ) -> Generator[Messages, None, None]:
     """:func:`load_store` in batches of at most :data:`~sms_audit.store.STREAM_BATCH` messages: the first
     arrives at once and memory stays flat however large the store."""
-    from sms_audit.query import MessageFilter
-
-    ensure_labels(store, region=region, rules=rules, progress=progress)
-    choice = store_region(store, region)
-    flt = (flt or MessageFilter()).for_region(choice.code)
+    choice, flt = _labelled_selection(store, flt, region, rules, progress)
     sources = tuple(_store_sources(store))
     for frame in store.batches(flt, limit=limit, newest_first=newest_first, labelled=True):
         yield Messages(check_frame(frame, CLASSIFIED_SCHEMA, "store"), sources, choice, store.path)
@@ -716,13 +712,25 @@ def iter_store_records(
     the column each holds (e.g. ``{"id": "message_id", "brand": "brand_display"}``); ``time_text``
     gives the times as their output text (``2024-05-01T08:30:00.000Z``) instead. Raises KeyError
     for an unknown column, StoreError when the store cannot be read."""
-    from sms_audit.query import MessageFilter
-
-    ensure_labels(store, region=region, rules=rules, progress=progress)
-    flt = (flt or MessageFilter()).for_region(store_region(store, region).code)
+    _, flt = _labelled_selection(store, flt, region, rules, progress)
     yield from store.records(
         flt, limit=limit, newest_first=newest_first, columns=columns, time_text=time_text
     )
+
+
+def _labelled_selection(
+    store: Store,
+    flt: MessageFilter | None,
+    region: str | RegionChoice | None,
+    rules: RuleSet | None,
+    progress: ProgressFactory | None,
+) -> tuple[RegionChoice, MessageFilter]:
+    """Before reading the store: its labels brought up to date, its region, and ``flt`` read in it."""
+    from sms_audit.query import MessageFilter
+
+    ensure_labels(store, region=region, rules=rules, progress=progress)
+    choice = store_region(store, region)
+    return choice, (flt or MessageFilter()).for_region(choice.code)
 
 
 def ensure_labels(

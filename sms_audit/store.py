@@ -19,14 +19,15 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from sms_audit.errors import StoreError
-from sms_audit.normalize import to_unix_us
+from sms_audit.normalize import to_unix_us, us_to_datetime
+from sms_audit.output import us_time_text
 from sms_audit.schema import CLASSIFY_COLUMNS, MESSAGE_COLUMNS, string_column
 
 if TYPE_CHECKING:
@@ -176,9 +177,9 @@ MIGRATIONS: tuple[str, ...] = (
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 # Stored message columns, in MESSAGE_COLUMNS order (times as integer microseconds).
-_STORE_COLUMNS = tuple(
-    {"timestamp": "timestamp_us", "sent_timestamp": "sent_timestamp_us"}.get(c, c) for c in MESSAGE_COLUMNS
-)
+#: The stored name of each time column (Unix µs).
+_STORED = {"timestamp": "timestamp_us", "sent_timestamp": "sent_timestamp_us"}
+_STORE_COLUMNS = tuple(_STORED.get(c, c) for c in MESSAGE_COLUMNS)
 _INSERT = (
     f"INSERT OR IGNORE INTO messages(key, {', '.join(_STORE_COLUMNS)}, import_id) "
     f"VALUES ({', '.join('?' * (len(_STORE_COLUMNS) + 2))})"
@@ -192,7 +193,7 @@ _STAGE_LABELS = (
 )
 #: What the classifier reads of a stored message (:func:`~sms_audit.classifier.classify_frame`).
 CLASSIFIER_INPUT = ("direction", "address", "sender_kind", "body", "timestamp")
-_CLASSIFIER_SELECT = tuple("timestamp_us" if c == "timestamp" else c for c in CLASSIFIER_INPUT)
+_CLASSIFIER_SELECT = tuple(_STORED.get(c, c) for c in CLASSIFIER_INPUT)
 # What a report reads of each message (the rest stays empty in its frame): no recipients, thread
 # or record ids, which only listings show.
 _REPORT_COLUMNS = tuple(
@@ -215,11 +216,8 @@ _BOOLEAN = frozenset(
 )
 FETCH = 20_000  # rows per classification chunk when labelling
 STREAM_BATCH = 10_000  # rows per frame when streaming messages out: small frames, flat memory
-_STORED = {"timestamp": "timestamp_us", "sent_timestamp": "sent_timestamp_us"}
 _STORE_TABLES = frozenset({"imports", "messages", "meta"})  # in every schema version
 FIRST_BATCH = 1_000  # the first records of a listing: out before a whole batch is fetched
-_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_NAIVE_EPOCH = datetime(1970, 1, 1)
 LOCK_TIMEOUT_ENV = "SMS_AUDIT_LOCK_TIMEOUT"
 DEFAULT_LOCK_TIMEOUT = 600.0  # seconds a second import waits for the first (cron jobs overlap)
 # Page cache while importing: the random inserts into the key index stay in memory (1,000,000
@@ -331,10 +329,8 @@ class Store:
                 path=str(self.path),
                 hint="import an archive first: sms-audit import FILE",
             )
-        try:
-            os.chmod(self.path, 0o600)  # private like a store made here
-        except OSError:
-            pass
+        with suppress(OSError):  # private like a store made here
+            os.chmod(self.path, 0o600)
 
     @staticmethod
     def _create_private(path: Path) -> None:
@@ -621,12 +617,12 @@ class Store:
         stored = [_STORED.get(c, c) for c in wanted.values()]
         select = ", ".join(("l." if c in _LABEL_COLUMNS else "m.") + _known(c) for c in stored)
         sql, params = _listing(flt, limit=limit, newest_first=newest_first, labelled=True, select=select)
-        convert = [_converter(c, _utc_text if time_text else _utc) for c in stored]
+        convert = [_converter(c, us_time_text if time_text else _utc) for c in stored]
         keys = list(wanted)
         with closing(self.conn.execute(sql, params)) as cursor:
             batch = min(size, FIRST_BATCH)
             while rows := cursor.fetchmany(batch):
-                values = [f(v) if f else v for f, v in zip(convert, zip(*rows, strict=True), strict=True)]
+                values = [f(v) for f, v in zip(convert, zip(*rows, strict=True), strict=True)]
                 yield [dict(zip(keys, row, strict=True)) for row in zip(*values, strict=True)]
                 batch = size
 
@@ -892,25 +888,12 @@ def _listing(
 
 
 def _utc(us: Any) -> datetime | None:
-    """Stored Unix µs → aware UTC datetime; NULL (or a value beyond year 9999, which no importer
-    stores) → None, as a frame reads it as NaT."""
-    if us is None:
-        return None
+    """:func:`~sms_audit.normalize.us_to_datetime`, with a time beyond year 9999 (which no importer
+    stores) read as None, as a frame reads NULL as NaT."""
     try:
-        return _UNIX_EPOCH + timedelta(microseconds=int(us))
+        return us_to_datetime(None if us is None else int(us))
     except (OverflowError, ValueError, TypeError):
         return None
-
-
-def _utc_text(us: Any) -> str | None:
-    """Stored Unix µs → ``2024-05-01T08:30:00.000Z`` (:func:`~sms_audit.output.format_time`'s text)."""
-    if us is None:
-        return None
-    try:
-        moment = _NAIVE_EPOCH + timedelta(microseconds=int(us) // 1000 * 1000)
-    except (OverflowError, ValueError, TypeError):
-        return None
-    return moment.isoformat(timespec="milliseconds") + "Z"
 
 
 def _text(value: Any) -> str:
@@ -923,9 +906,9 @@ def _known(column: str) -> str:
     return column
 
 
-def _converter(column: str, time: Callable[[Any], Any]) -> Callable[[Sequence[Any]], Sequence[Any]] | None:
+def _converter(column: str, time: Callable[[Any], Any]) -> Callable[[Sequence[Any]], Sequence[Any]]:
     """How one stored column becomes record values (:func:`_frame`'s values), column at a time."""
-    if column in ("timestamp_us", "sent_timestamp_us"):
+    if column in _STORED.values():
         return lambda values: list(map(time, values))
     if column in _BOOLEAN:
         return lambda values: list(map(bool, values))  # NULL (no label yet) reads as False
@@ -954,7 +937,7 @@ def _frame(
     data: dict[str, pd.Series] = {}
     for name in _STORE_COLUMNS + (_LABEL_COLUMNS if labelled else ()):
         values = values_of.get(name)
-        if name in ("timestamp_us", "sent_timestamp_us"):
+        if name in _STORED.values():
             data[name.removesuffix("_us")] = _time_column(values, n)
         elif name in _BOOLEAN:
             if values is None:

@@ -542,7 +542,7 @@ def local_isoformat(times: pd.Series, tz: str) -> list[str]:
 
 
 def _message_refs(f: pd.DataFrame, rows: Sequence[int], tz: str) -> dict[int, MessageRef]:
-    import numpy as np
+    from sms_audit.output import time_texts
 
     if not rows:
         return {}
@@ -554,11 +554,8 @@ def _message_refs(f: pd.DataFrame, rows: Sequence[int], tz: str) -> dict[int, Me
             return [""] * n
         return sub[name].fillna("").tolist()  # str already (Arrow strings)
 
-    utc = sub["timestamp"].dt.tz_convert("UTC")
-    stamps = utc.dt.to_pydatetime().tolist()
-    utc_text = [
-        t + "Z" for t in np.datetime_as_string(utc.dt.tz_localize(None).to_numpy("datetime64[ms]")).tolist()
-    ]
+    stamps = sub["timestamp"].dt.tz_convert("UTC").dt.to_pydatetime().tolist()
+    utc_text = time_texts(sub["timestamp"])
     local = local_isoformat(sub["timestamp"], tz)
     columns = zip(
         sub["row"].tolist(),

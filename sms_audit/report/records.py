@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sms_audit.output import _time_text
@@ -28,8 +27,10 @@ def finding_record(item: Finding, report: Report, *, time_text: bool = False) ->
     """One finding as a flat record in :data:`FINDING_COLUMNS` order; with ``time_text`` its UTC
     times are their output text (:func:`~sms_audit.output.format_time`) instead of datetimes."""
     msg, unsub, reply = item.message, item.unsubscribe, item.reply
-    time: Any = _text if time_text else _moment
-    deadline: Any = _time_text if time_text else None
+
+    def time(ref: MessageRef) -> Any:
+        return (ref.utc_time or _time_text(ref.timestamp)) if time_text else ref.timestamp
+
     return {
         "finding_id": item.finding_id,
         "kind": item.kind,
@@ -53,7 +54,7 @@ def finding_record(item: Finding, report: Report, *, time_text: bool = False) ->
         "unsubscribed_local_time": unsub.message.local_time if unsub else None,
         "unsubscribe_address": unsub.address if unsub else None,
         "unsubscribe_keyword": unsub.keyword if unsub else None,
-        "grace_deadline": (deadline(unsub.deadline) if deadline else unsub.deadline) if unsub else None,
+        "grace_deadline": (_time_text(unsub.deadline) if time_text else unsub.deadline) if unsub else None,
         "policy": report.policy.name,
         "explanation": item.explanation,
         "trap_reason": item.trap_reason if item.kind == TRAP else None,
@@ -63,14 +64,6 @@ def finding_record(item: Finding, report: Report, *, time_text: bool = False) ->
         "reply_body": reply.body if reply else None,
         "source_file": msg.source_file,
     }
-
-
-def _text(msg: MessageRef) -> str:
-    return msg.utc_time or _time_text(msg.timestamp)
-
-
-def _moment(msg: MessageRef) -> datetime:
-    return msg.timestamp
 
 
 def ledger_record(entry: LedgerEntry, report: Report) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO, assert_never
 from zoneinfo import ZoneInfo
@@ -115,11 +115,16 @@ def document(report: Report, *, generated_at: datetime | None = None, lazy: bool
         "redacted": bool(report.meta.get("redacted", False)),
         "counts": counts(report),
         "summary": records(summary_record(r) for r in report.summary),
-        "findings": records(finding_record(f, report, time_text=True) for f in report.unsubscribe_findings),
+        "findings": records(_finding_records(report.unsubscribe_findings, report)),
         "ledger": records(ledger_record(e, report) for e in report.ledger),
-        "traps": records(finding_record(f, report, time_text=True) for f in report.traps),
+        "traps": records(_finding_records(report.traps, report)),
         "caveats": list(CAVEATS),
     }
+
+
+def _finding_records(items: Iterable[Finding], report: Report) -> Iterator[dict[str, Any]]:
+    """Findings as output records: times as their UTC text, made once at analysis."""
+    return (finding_record(f, report, time_text=True) for f in items)
 
 
 # --- footer -------------------------------------------------------------------------------------
@@ -663,13 +668,9 @@ def render(
         case OutputFormat.JSON:
             write_json(document(report, generated_at=generated_at, lazy=True), stream)
         case OutputFormat.JSONL:
-            write_jsonl(
-                (finding_record(f, report, time_text=True) for f in report.findings), FINDING_COLUMNS, stream
-            )
+            write_jsonl(_finding_records(report.findings, report), FINDING_COLUMNS, stream)
         case OutputFormat.CSV:
-            write_csv(
-                (finding_record(f, report, time_text=True) for f in report.findings), FINDING_COLUMNS, stream
-            )
+            write_csv(_finding_records(report.findings, report), FINDING_COLUMNS, stream)
         case OutputFormat.HTML:
             from sms_audit.report.html_report import write_report_html  # imports matplotlib
 
