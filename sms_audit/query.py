@@ -8,7 +8,7 @@ store's SQL; every other filter runs on the classified frame.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sms_audit.errors import UsageError
@@ -20,14 +20,48 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class MessageFilter:
+    """Which messages to read; every part given must hold.
+
+    ``since``/``until``: times (``until`` excluded; a naive datetime is read as UTC). ``sender``: a
+    number, short code or sender ID as written ("+86 138 0013 8000", "13800138000", "95555"),
+    matched in the messages' region (:meth:`for_region` keeps what was written in ``sender_raw`` and
+    the normalised key in ``sender``). ``direction`` (in, out, draft, failed, other) and ``label``
+    (:data:`~sms_audit.schema.LABELS`) in any case; ``search``: text the body contains, any case;
+    ``addresses``: only these normalised addresses (their whole history). An unknown direction or
+    label raises UsageError.
+    """
+
     since: datetime | None = None
     until: datetime | None = None
-    sender: str | None = None  # normalised key
+    sender: str | None = None  # normalised key (when sender_raw is set); as written otherwise
     sender_raw: str | None = None
     direction: str | None = None
     search: str | None = None
     label: str | None = None
-    addresses: tuple[str, ...] | None = None  # only these normalised addresses (their whole history)
+    addresses: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        # the library takes what the command line takes, in the same spellings
+        if self.sender is not None and self.sender_raw is None:
+            object.__setattr__(self, "sender_raw", self.sender.strip() or None)
+            object.__setattr__(self, "sender", None)
+        for name in ("since", "until"):
+            moment = getattr(self, name)
+            if moment is not None and moment.tzinfo is None:
+                object.__setattr__(self, name, moment.replace(tzinfo=UTC))
+        if self.direction is not None:
+            direction = self.direction.strip().lower()
+            if direction not in {d.value for d in Direction}:
+                raise UsageError(
+                    f"unknown direction {direction!r}",
+                    hint="one of: " + ", ".join(d.value for d in Direction),
+                )
+            object.__setattr__(self, "direction", direction)
+        if self.label is not None:
+            label = self.label.strip().lower()
+            if label not in LABELS:
+                raise UsageError(f"unknown label {label!r}", hint="one of: " + ", ".join(LABELS))
+            object.__setattr__(self, "label", label)
 
     @classmethod
     def from_options(
@@ -52,17 +86,7 @@ class MessageFilter:
             until_at = parse_when(until) if until else None
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        # names as the user may type them: Marketing, IN, " out "
-        direction = direction.strip().lower() if direction is not None else None
-        label = label.strip().lower() if label is not None else None
-        if direction is not None and direction not in {d.value for d in Direction}:
-            raise UsageError(
-                f"unknown direction {direction!r}", hint="one of: " + ", ".join(d.value for d in Direction)
-            )
-        if label is not None and label not in LABELS:
-            raise UsageError(f"unknown label {label!r}", hint="one of: " + ", ".join(LABELS))
-        raw = sender.strip() if sender else None
-        return cls(since_at, until_at, None, raw or None, direction, search, label)
+        return cls(since_at, until_at, sender or None, None, direction, search, label)
 
     def for_region(self, region: str | None) -> MessageFilter:
         """This filter with its sender normalised in ``region`` (the messages' region)."""

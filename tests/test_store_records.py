@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,9 @@ from typer.testing import CliRunner
 from sms_audit import store as store_module
 from sms_audit.cli import app
 from sms_audit.cli.messages import MESSAGES_COLUMNS
+from sms_audit.errors import UsageError
 from sms_audit.output import RecordFormat, RecordView, format_time, write_frames
-from sms_audit.pipeline import import_archives
+from sms_audit.pipeline import import_archives, iter_store_records, load_store
 from sms_audit.query import MessageFilter
 from sms_audit.store import Store
 from tests.fixtures_sbr import document, mms, sms
@@ -167,3 +169,36 @@ def test_messages_from_the_store_never_import_pandas(stored: Path) -> None:
         assert proc.returncode == 0, proc.stderr
         assert proc.stderr.strip().splitlines()[-1] == "[]"
         assert len(proc.stdout.splitlines()) == (2 if fmt == "jsonl" else 3)
+
+
+@pytest.mark.parametrize(
+    ("flt", "expected"),
+    [
+        # a number as written, in any spelling, as --sender takes it (was ignored: all 6 came back)
+        (MessageFilter(sender="+86 138 0013 8000"), 2),
+        (MessageFilter(sender="13800138000"), 2),
+        (MessageFilter(sender="1069012345"), 3),
+        # names in any case, as --label/--direction take them (were 0 rows)
+        (MessageFilter(label="MARKETING"), 2),
+        (MessageFilter(direction=" OUT "), 1),
+        # a naive time is UTC (was a TypeError from deep inside)
+        (MessageFilter(since=datetime(2023, 11, 14, 22, 15)), 4),
+        (MessageFilter(until=datetime(2023, 11, 14, 22, 15)), 2),
+    ],
+)
+def test_library_filters_take_what_the_command_line_takes(
+    stored: Path, flt: MessageFilter, expected: int
+) -> None:
+    with Store(stored, create=False) as store:
+        frame = load_store(store, flt).frame
+        records = [r for b in iter_store_records(store, flt) for r in b]
+    assert len(frame) == expected
+    assert [r["message_id"] for r in records] == frame["message_id"].tolist()
+
+
+def test_library_filter_refuses_an_unknown_label_or_direction() -> None:
+    with pytest.raises(UsageError, match="unknown label 'spam'"):
+        MessageFilter(label="spam")
+    with pytest.raises(UsageError, match="unknown direction 'up'"):
+        MessageFilter(direction="up")
+    assert MessageFilter(sender="  ") == MessageFilter()
