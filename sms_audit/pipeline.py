@@ -267,11 +267,9 @@ def import_archives(
                 with _progress(progress, f"importing {path.name}") as callback:
                     options.on_progress = callback
                     try:
-                        for columns in _prefetch(
-                            stream.normalizer.columns(batch, importer.NAME, str(path))
-                            for batch in stream.batches(options)
-                        ):
-                            writer.add(columns)
+                        # parsed in a thread; normalised here, once the stored duplicates are dropped
+                        for batch in _prefetch(stream.batches(options)):
+                            writer.add_records(batch, stream.columns)
                     except CorruptArchive as exc:  # keep every complete record before the damage
                         error = exc
                 _collect(result, stats, stream)
@@ -561,6 +559,10 @@ class _ArchiveStream:
             yield batch
         if error is not None and not isinstance(error, _Exhausted):
             raise error
+
+    def columns(self, records: Sequence[Record]) -> dict[str, list[Any]]:
+        """Records of this archive as the store's columns (:meth:`~sms_audit.model.Normalizer.columns`)."""
+        return self.normalizer.columns(records, self.importer.NAME, str(self.path))
 
     def _zone(self, head: Sequence[Record]) -> str:
         """The zone local record times are read in (recorded in the details when the archive has them)."""

@@ -33,6 +33,7 @@ from sms_audit.schema import CLASSIFY_COLUMNS, MESSAGE_COLUMNS, string_column
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sms_audit.model import Record
     from sms_audit.query import MessageFilter
 
 SCHEMA_VERSION = 3
@@ -747,20 +748,41 @@ class ImportWriter:
         """Insert a batch given as columns (:data:`~sms_audit.schema.MESSAGE_COLUMNS`, times as Unix
         µs, flags as bools, recipients as tuples). Messages already stored are skipped by key before
         their row is built. Returns the number of new rows."""
-        ids = columns["message_id"]
-        if not ids:
+        keys = [message_key(m) for m in columns["message_id"]]
+        return self._insert(columns, keys, self._fresh(keys))
+
+    def add_records(
+        self, records: Sequence[Record], to_columns: Callable[[Sequence[Record]], Mapping[str, Sequence[Any]]]
+    ) -> int:
+        """Insert a batch of importer records: those already stored are skipped by key before
+        ``to_columns`` (the normaliser, :meth:`~sms_audit.model.Normalizer.columns`) turns the rest
+        into :meth:`add`'s columns, so an overlapping backup's duplicates cost their parse and one
+        key lookup, not their normalisation. Returns the number of new rows."""
+        keys = [message_key(r.message_id) for r in records]
+        fresh = self._fresh(keys)
+        if not fresh:
             return 0
-        conn = self.store.conn
-        keys = [message_key(m) for m in ids]
+        if len(fresh) < len(keys):
+            records, keys = [records[i] for i in fresh], [keys[i] for i in fresh]
+        return self._insert(to_columns(records), keys, range(len(keys)))
+
+    def _fresh(self, keys: Sequence[int]) -> Sequence[int]:
+        """Positions of the keys not stored yet."""
+        if not keys:
+            return []
         known = {
             k
-            for (k,) in conn.execute(
+            for (k,) in self.store.conn.execute(
                 "SELECT key FROM messages WHERE key IN (SELECT value FROM json_each(?))", (json.dumps(keys),)
             )
         }
-        fresh = [i for i, k in enumerate(keys) if k not in known] if known else range(len(keys))
+        return [i for i, k in enumerate(keys) if k not in known] if known else range(len(keys))
+
+    def _insert(self, columns: Mapping[str, Sequence[Any]], keys: Sequence[int], fresh: Sequence[int]) -> int:
+        """Insert the ``fresh`` positions of a column batch whose message keys are ``keys``."""
         if not fresh:
             return 0
+        conn = self.store.conn
         rows = _rows(columns, keys, fresh, self.import_id)
         before = conn.total_changes
         conn.executemany(_INSERT, rows)

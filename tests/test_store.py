@@ -63,6 +63,30 @@ def test_store_reimport_adds_nothing_and_overlap_adds_only_new(tmp_path: Path) -
         assert store.get_meta("region") == "CN"
 
 
+def test_store_normalises_only_the_records_not_stored_yet(tmp_path: Path) -> None:
+    """An overlapping backup's duplicates are dropped by key before the normaliser sees them."""
+    region = Normalizer("CN")
+    with Store(tmp_path / "s.sqlite") as store:
+        _import(store, _backup(tmp_path, "a.xml", "m0", "m1", "m2"))
+        path = _backup(tmp_path, "b.xml", "m1", "m2", "m3", start=1)  # m1, m2 stored already
+        records = list(android_xml.read_records(path, ReadOptions(), ReadStats()))
+        seen: list[list[str]] = []
+
+        def to_columns(batch: Any) -> Any:
+            seen.append([r.body for r in batch])
+            return region.columns(batch, "sbr_xml", str(path))
+
+        with store.importing(str(path), "sbr_xml") as writer:
+            assert writer.add_records(records, to_columns) == 1
+            assert writer.add_records(records[:2], to_columns) == 0
+            writer.finish(
+                status="ok", read=4, skipped=0, excluded=0, size=None, sha256=None, region="CN", details={}
+            )
+        assert seen == [["m3"]]  # only a batch with something new, and only that
+        assert store.count_messages() == 4
+        assert writer.new == 1 and writer.addresses == {"95555"}
+
+
 def test_store_interrupted_import_leaves_store_unchanged(tmp_path: Path) -> None:
     with Store(tmp_path / "s.sqlite") as store:
         _import(store, _backup(tmp_path, "a.xml", "m0"))
