@@ -104,11 +104,10 @@ def make_message_id(kind: str, *parts: object) -> str:
 
     ``kind`` separates key spaces ("sms", "mms", "ios"). Parts are joined unambiguously.
     """
-    digest = hashlib.sha256(kind.encode())
-    for part in parts:
-        text = "" if part is None else str(part)
-        digest.update(b"\x1f" + str(len(text)).encode() + b":" + text.encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()[:32]
+    texts = ["" if part is None else str(part) for part in parts]
+    # kind, then "\x1f<length in characters>:<text>" per part, hashed as UTF-8 in one call
+    key = kind + "".join(f"\x1f{len(text)}:{text}" for text in texts)
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def sms_message_id(address_raw: str, direction: Direction, date_ms: int, body: str) -> str:

@@ -15,6 +15,7 @@ classifier's columns when labelled); callers say what they want with a
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sqlite3
@@ -228,6 +229,11 @@ _CACHE_KIB = 32_768
 # file, and the labels are merged in id order, which touches few pages (1,000,000-message relabel:
 # 30 s / 386 MB peak at 16 MiB against 34 s / 451 MB at 64 MiB).
 _LABEL_CACHE_KIB = 16_384
+#: New rows after which an import that at least doubles the store drops the secondary indexes
+#: and builds them again at the end (:meth:`ImportWriter._defer_indexes`).
+_DEFER_INDEXES_AT = 50_000
+_DEFERRABLE_INDEXES = ("messages_by_address", "messages_by_time")
+_FLAG_COLUMNS = frozenset({"is_group", "has_attachments", "is_filtered"})
 
 
 def message_key(message_id: str) -> int:
@@ -743,6 +749,8 @@ class ImportWriter:
         self.new = 0
         self.finished = False
         self.addresses: set[str] = set()  # senders whose history this import changed
+        self.prior = store.count_messages()  # messages stored before this import
+        self._deferred: list[str] = []  # CREATE INDEX statements dropped while rows pour in
 
     def add(self, columns: Mapping[str, Sequence[Any]]) -> int:
         """Insert a batch given as columns (:data:`~sms_audit.schema.MESSAGE_COLUMNS`, times as Unix
@@ -759,7 +767,8 @@ class ImportWriter:
         into :meth:`add`'s columns, so an overlapping backup's duplicates cost their parse and one
         key lookup, not their normalisation. Returns the number of new rows."""
         keys = [message_key(r.message_id) for r in records]
-        fresh = self._fresh(keys)
+        # An empty store holds nothing to look up; INSERT OR IGNORE drops repeats within the archive.
+        fresh = self._fresh(keys) if self.prior else range(len(keys))
         if not fresh:
             return 0
         if len(fresh) < len(keys):
@@ -792,7 +801,34 @@ class ImportWriter:
         address = columns["address"]
         self.addresses.update(address[i] for i in fresh)
         self.new += added
+        if not self._deferred and self.new >= max(_DEFER_INDEXES_AT, self.prior):
+            self._defer_indexes()
         return added
+
+    def _defer_indexes(self) -> None:
+        """Drop the messages' secondary indexes until the rows are in (:meth:`_restore_indexes`).
+
+        An import that at least doubles the store inserts faster without them: each row otherwise
+        lands at a random place in two B-trees larger than the page cache, while CREATE INDEX sorts
+        once (1,000,000 rows: 11.2 s → 7.9 s in SQLite alone). Inside the import's transaction, so a
+        failed import rolls the DROP back with everything else. The key index stays: it skips
+        duplicates.
+        """
+        conn = self.store.conn
+        found = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages'"
+            " AND sql IS NOT NULL AND name IN (?, ?) ORDER BY name",
+            _DEFERRABLE_INDEXES,
+        ).fetchall()
+        for name, _sql in found:
+            conn.execute(f'DROP INDEX "{name}"')
+        self._deferred = [sql for _name, sql in found]
+
+    def _restore_indexes(self) -> None:
+        """Build the indexes :meth:`_defer_indexes` dropped (before labelling reads by address)."""
+        for sql in self._deferred:
+            self.store.conn.execute(sql)
+        self._deferred = []
 
     def label(
         self,
@@ -805,6 +841,7 @@ class ImportWriter:
         When the stored labels were made with other rules (``fingerprint`` differs), every message
         is labelled again instead. Returns the number of messages labelled.
         """
+        self._restore_indexes()
         store = self.store
         stored = store.labelled_as()
         if stored != fingerprint and (stored is not None or store.count_messages() > self.new):
@@ -831,6 +868,7 @@ class ImportWriter:
     ) -> None:
         """Record the import's outcome (status ok, truncated or corrupt), its counts and the region
         its numbers were read in (the store remembers the first region for later imports)."""
+        self._restore_indexes()
         self.store.conn.execute(
             "UPDATE imports SET size=?, sha256=?, region=?, status=?, read=?, new=?, duplicates=?,"
             " skipped=?, excluded=?, details=?, finished_at=? WHERE import_id=?",
@@ -865,25 +903,23 @@ def _datetime(us: int | None) -> datetime | None:
 
 
 def _rows(
-    columns: Mapping[str, Sequence[Any]], keys: Sequence[int], picked: Iterable[int], import_id: int
+    columns: Mapping[str, Sequence[Any]], keys: Sequence[int], picked: Sequence[int], import_id: int
 ) -> list[tuple[Any, ...]]:
-    """Store rows for the ``picked`` positions of a column batch."""
-    ordered = [columns[name] for name in MESSAGE_COLUMNS]
-    flags = {MESSAGE_COLUMNS.index(n) for n in ("is_group", "has_attachments", "is_filtered")}
-    recipients = MESSAGE_COLUMNS.index("recipients")
-    out = []
-    for i in picked:
-        row: list[Any] = [keys[i]]
-        for j, column in enumerate(ordered):
-            value = column[i]
-            if j in flags:
-                value = int(value)
-            elif j == recipients:
-                value = json.dumps(list(value), ensure_ascii=False) if value else "[]"
-            row.append(value)
-        row.append(import_id)
-        out.append(tuple(row))
-    return out
+    """Store rows for the ``picked`` positions of a column batch, built column by column (flags as
+    0/1, recipients as JSON)."""
+    everything = isinstance(picked, range) and picked == range(len(keys))
+    ordered = []
+    for name in MESSAGE_COLUMNS:
+        column = columns[name]
+        if not everything:
+            column = [column[i] for i in picked]
+        if name == "recipients":
+            column = [json.dumps(list(v), ensure_ascii=False) if v else "[]" for v in column]
+        elif name in _FLAG_COLUMNS:
+            column = list(map(int, column))  # numpy bools too
+        ordered.append(column)
+    chosen = keys if everything else [keys[i] for i in picked]
+    return list(zip(chosen, *ordered, itertools.repeat(import_id, len(chosen)), strict=True))
 
 
 def _listing(

@@ -133,3 +133,28 @@ def test_parse_duration_and_when() -> None:
             parse_duration(bad)
     with pytest.raises(ValueError, match="not a date, time or duration: 'yesterday'"):
         parse_when("yesterday")
+
+
+# Message ids are content hashes stored in every user's store: a change of scheme would make the next
+# import of the same backup add every message again. These values were made by the first scheme.
+@pytest.mark.parametrize(
+    ("kind", "parts", "expected"),
+    [
+        ("sms", ("10690000", "in", 1700000000000, "【京东】回T退订"), "1d20e6b4fbedb7aea126dfc612f9ea52"),
+        ("mms", (None, 7, "", "a\ud800b"), "eeab3e1cf12e0ac32f1c956ffa420833"),
+        ("ios", (), "48ee046028069a9c6ded9844911eab90"),
+    ],
+)
+def test_message_ids_never_change(kind: str, parts: tuple[object, ...], expected: str) -> None:
+    from sms_audit.model import make_message_id
+
+    assert make_message_id(kind, *parts) == expected
+
+
+def test_sms_message_id_is_stable_across_address_punctuation() -> None:
+    from sms_audit.model import Direction, sms_message_id
+
+    expected = "e94e48f289b06b389cd49dc9ba2a639d"
+    assert sms_message_id("+86 106-9000", Direction.OUT, 1512226167463, "TD") == expected
+    assert sms_message_id("+861069000", Direction.OUT, 1512226167463, "TD") == expected
+    assert sms_message_id("+861069000", Direction.IN, 1512226167463, "TD") != expected

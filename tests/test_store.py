@@ -331,3 +331,79 @@ def test_store_labels_equal_classifying_the_whole_archive_at_once(
         }
         assert again == expected
         assert store.conn.execute("SELECT count(*) FROM temp.new_labels").fetchone()[0] == 0
+
+
+def _secondary_indexes(store: Store) -> dict[str, str]:
+    return dict(
+        store.conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages' AND sql IS NOT NULL"
+        ).fetchall()
+    )
+
+
+def test_large_import_builds_the_indexes_again_after_its_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sms_audit.store as store_module
+
+    monkeypatch.setattr(store_module, "_DEFER_INDEXES_AT", 2)  # as if 2 rows were many
+    with Store(tmp_path / "s.sqlite") as store:
+        before = _secondary_indexes(store)
+        assert set(before) == {"messages_by_address", "messages_by_time"}
+        path = tmp_path / "a.xml"
+        first = sms("95555", 1700000000000, "m0")
+        path.write_text(
+            document(first, sms("95555", 1700000001000, "m1"), sms("95555", 1700000002000, "m2"), first),
+            encoding="utf-8",
+        )
+        records = list(android_xml.read_records(path, ReadOptions(), ReadStats()))
+        with store.importing("a.xml", "sbr_xml") as writer:
+            assert writer.add(Normalizer("CN").columns(records[:1], "sbr_xml", "a.xml")) == 1
+            assert _secondary_indexes(store) == before  # one row: not yet
+            assert writer.add(Normalizer("CN").columns(records[1:], "sbr_xml", "a.xml")) == 2
+            assert _secondary_indexes(store) == {}  # dropped while the rows pour in
+            writer.finish(
+                status="ok", read=4, skipped=0, excluded=0, size=None, sha256=None, region="CN", details={}
+            )
+        assert _secondary_indexes(store) == before
+        assert store.count_messages() == 3  # the repeat within the archive was dropped by its key
+        plan = " ".join(
+            str(row)
+            for row in store.conn.execute("EXPLAIN QUERY PLAN SELECT * FROM messages WHERE address = 'x'")
+        )
+        assert "messages_by_address" in plan
+
+
+def test_large_import_rolled_back_keeps_the_indexes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sms_audit.store as store_module
+
+    monkeypatch.setattr(store_module, "_DEFER_INDEXES_AT", 1)
+    with Store(tmp_path / "s.sqlite") as store:
+        _import(store, _backup(tmp_path, "a.xml", "m0"))
+        before = _secondary_indexes(store)
+        path = _backup(tmp_path, "b.xml", "x1", "x2", start=5)
+        records = list(android_xml.read_records(path, ReadOptions(), ReadStats()))
+        with pytest.raises(KeyboardInterrupt), store.importing("b.xml", "sbr_xml") as writer:
+            writer.add(Normalizer("CN").columns(records, "sbr_xml", "b.xml"))
+            assert _secondary_indexes(store) == {}  # 2 new rows double a store of 1
+            raise KeyboardInterrupt
+        assert _secondary_indexes(store) == before
+        assert store.count_messages() == 1
+
+
+def test_import_into_a_large_store_keeps_its_indexes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sms_audit.store as store_module
+
+    monkeypatch.setattr(store_module, "_DEFER_INDEXES_AT", 1)
+    with Store(tmp_path / "s.sqlite") as store:
+        _import(store, _backup(tmp_path, "a.xml", "m0", "m1", "m2"))
+        before = _secondary_indexes(store)
+        path = _backup(tmp_path, "b.xml", "x1", start=5)
+        records = list(android_xml.read_records(path, ReadOptions(), ReadStats()))
+        with store.importing("b.xml", "sbr_xml") as writer:
+            writer.add(Normalizer("CN").columns(records, "sbr_xml", "b.xml"))
+            assert _secondary_indexes(store) == before  # 1 new row to 3 stored: kept
+            writer.finish(
+                status="ok", read=1, skipped=0, excluded=0, size=None, sha256=None, region="CN", details={}
+            )
+        assert store.count_messages() == 4
