@@ -2,4 +2,5 @@
 
 from sms_audit.cli import main
 
-main()
+if __name__ == "__main__":  # not when imported (a multiprocessing child imports the main module)
+    main()
