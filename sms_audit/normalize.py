@@ -158,6 +158,8 @@ def split_group_address(address: str) -> list[str]:
     """The members of a group address ``"+15550100001~+15550100002"`` (Signal/Silence, SB&R), or
     ``[address]`` when it names one party. Only lists of phone numbers are split: an alphanumeric
     sender ID may hold a comma."""
+    if "~" not in address and ";" not in address and "," not in address:
+        return [address]  # most addresses: no list to split
     parts = [p for p in _GROUP_SPLIT.split(address) if p.strip()]
     if len(parts) > 1 and all(_PHONE_LIKE.fullmatch(p) for p in parts):
         return [p.strip() for p in parts]

@@ -158,3 +158,20 @@ def test_sms_message_id_is_stable_across_address_punctuation() -> None:
     assert sms_message_id("+86 106-9000", Direction.OUT, 1512226167463, "TD") == expected
     assert sms_message_id("+861069000", Direction.OUT, 1512226167463, "TD") == expected
     assert sms_message_id("+861069000", Direction.IN, 1512226167463, "TD") != expected
+
+
+@given(
+    st.text(max_size=12),
+    st.sampled_from(["in", "out", "draft"]),
+    st.integers(0, 10**14),
+    st.text(max_size=40),
+)
+def test_sms_message_id_is_the_generic_id_of_its_parts(
+    address: str, way: str, date_ms: int, body: str
+) -> None:
+    from sms_audit.model import Direction, make_message_id, sms_message_id
+    from sms_audit.normalize import address_identity
+
+    direction = Direction(way)
+    expected = make_message_id("sms", address_identity(address), way, date_ms, body)
+    assert sms_message_id(address, direction, date_ms, body) == expected

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Protocol
 
 from sms_audit.model import Message, Normalizer, Record
+from sms_audit.normalize import epoch_us
 
 #: Called with (work done, total work or None); units are the importer's own (bytes or rows).
 ProgressCallback = Callable[[int, "int | None"], None]
@@ -165,8 +166,6 @@ def main_time_us(value: object, *, apple: bool = False) -> int | Skip:
     A secondary time (``date_sent``) uses :func:`secondary_time_us` instead: an impossible one is
     only set to null.
     """
-    from sms_audit.normalize import epoch_us
-
     if value is None or value in ("", "null", 0, "0"):
         return Skip("no date")
     try:
@@ -180,8 +179,6 @@ def main_time_us(value: object, *, apple: bool = False) -> int | Skip:
 
 def secondary_time_us(value: object, *, apple: bool = False) -> int | None:
     """A secondary time in Unix µs, or None when it is missing or impossible."""
-    from sms_audit.normalize import epoch_us
-
     try:
         return epoch_us(value, apple=apple)  # type: ignore[arg-type]
     except (ValueError, TypeError):

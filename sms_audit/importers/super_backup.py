@@ -75,9 +75,14 @@ def _is_xml_char(cp: int) -> bool:
     )
 
 
+_NONCHARACTERS = {0xFFFE: 0xFFFD, 0xFFFF: 0xFFFD}
+
+
 def unescape(text: str) -> str:
     """Character references and the five XML entities → text; surrogate pairs joined; anything
-    else (a bare ``&``, ``&copy;``) kept as written."""
+    else (a bare ``&``, ``&copy;``) kept as written. The noncharacters U+FFFE and U+FFFF, which XML
+    forbids even unescaped, become U+FFFD as in the SB&R reader."""
+    text = text.translate(_NONCHARACTERS)
     if "&" not in text:
         return text
     out: list[str] = []

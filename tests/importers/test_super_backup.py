@@ -257,3 +257,18 @@ def test_property_any_input_raises_only_typed_errors(tmp_path: Path, data: bytes
             _records(path)
         except SmsAuditError:
             pass
+
+
+@pytest.mark.parametrize(
+    ("written", "body"),
+    [
+        ("a\ufffeb", "a\ufffdb"),  # raw noncharacters, which XML forbids: as the SB&R reader reads them
+        ("\uffff", "\ufffd"),
+        ("x&#xFFFE;y&#65535;", "x\ufffdy\ufffd"),  # and as references
+        ("\ufffd kept", "\ufffd kept"),
+    ],
+)
+def test_noncharacters_become_the_replacement_character(tmp_path: Path, written: str, body: str) -> None:
+    text = document(sms(PORT, T0, written, 1, raw=True), sms(PORT, T0 + 1, "after", 1))
+    records, _ = _records(_write(tmp_path / "n.xml", text))
+    assert [r.body for r in records] == [body, "after"]
