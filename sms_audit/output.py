@@ -71,15 +71,32 @@ SUFFIX_FORMATS = {
 }
 
 
+_FORMAT_NAMES = {"md": "Markdown", "html": "HTML", "csv": "CSV", "json": "JSON", "jsonl": "JSON Lines"}
+
+
 def resolve_format(fmt: _F, *, to_stdout: bool, output: str | None = None) -> _F:
     """``auto`` is a table on a terminal, the format ``-o FILE``'s suffix names (``report.html``,
-    ``findings.csv``: those this command offers), and JSON Lines everywhere else (pipes, cron)."""
+    ``findings.csv``), and JSON Lines everywhere else (pipes, cron, a suffix that names no format).
+
+    Raises UsageError when the suffix names a format ``fmt``'s command does not write
+    (``messages -o list.md``): writing JSON Lines into a file called ``.md`` would surprise.
+    """
     if fmt.value != "auto":
         return fmt
     if output and not to_stdout:
         named = SUFFIX_FORMATS.get(Path(output).suffix.lower())
-        if named in {f.value for f in type(fmt)}:
+        offered = [f.value for f in type(fmt) if f.value != "auto"]
+        if named in offered:
             return type(fmt)(named)
+        if named is not None:
+            from sms_audit.errors import UsageError
+
+            raise UsageError(
+                f"this command does not write {_FORMAT_NAMES.get(named, named)}, which the file name's suffix "
+                "asks for",
+                path=output,
+                hint=f"choose a format with --format ({', '.join(offered)}) or another file name",
+            )
     return type(fmt)("table" if to_stdout and stdout_is_tty() else "jsonl")
 
 

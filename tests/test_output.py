@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sms_audit.errors import UsageError
 from sms_audit.output import (
     MINUTES,
     Col,
@@ -364,9 +365,24 @@ def test_write_json_streamed_findings_shape() -> None:
         (OutputFormat.AUTO, "f.txt", OutputFormat.JSONL),  # no format of that name: JSON Lines
         (OutputFormat.AUTO, "noext", OutputFormat.JSONL),
         (OutputFormat.CSV, "report.html", OutputFormat.CSV),  # a chosen format always wins
-        (RecordFormat.AUTO, "messages.md", RecordFormat.JSONL),  # md is offered by reports only
         (RecordFormat.AUTO, "messages.csv", RecordFormat.CSV),
     ],
 )
 def test_resolve_format_auto_follows_the_output_files_suffix(fmt: Any, output: str, expected: Any) -> None:
     assert resolve_format(fmt, to_stdout=False, output=output) is expected
+
+
+@pytest.mark.parametrize(
+    ("name", "said"), [("list.md", "Markdown"), ("list.HTML", "HTML"), ("a.markdown", "Markdown")]
+)
+def test_a_suffix_naming_a_format_the_command_lacks_is_refused(name: str, said: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        resolve_format(RecordFormat.AUTO, to_stdout=False, output=name)
+    assert (
+        str(caught.value)
+        == f"{name}: this command does not write {said}, which the file name's suffix asks for"
+    )
+    assert caught.value.hint == "choose a format with --format (table, json, jsonl, csv) or another file name"
+    # a format given explicitly is what is written, whatever the name
+    assert resolve_format(RecordFormat.JSONL, to_stdout=False, output=name) is RecordFormat.JSONL
+    assert resolve_format(OutputFormat.AUTO, to_stdout=False, output="r.md") is OutputFormat.MD
