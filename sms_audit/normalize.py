@@ -318,9 +318,10 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=total)
 
 
-def parse_when(text: str, *, now: datetime | None = None) -> datetime:
-    """A point in time from the command line: ISO date/time (UTC unless it has an offset) or a
-    duration meaning "that long ago" (``7d``). Returns aware UTC; raises ValueError."""
+def parse_when(text: str, *, now: datetime | None = None, zone: str | None = None) -> datetime:
+    """A point in time from the command line: ISO date/time or a duration meaning "that long ago"
+    (``7d``). A date or time without an offset is wall-clock time in ``zone`` (an IANA name; UTC when
+    None): ``2024-05-01`` in Asia/Shanghai is 2024-04-30T16:00Z. Returns aware UTC; raises ValueError."""
     value = text.strip()
     try:
         moment = datetime.fromisoformat(value)
@@ -332,4 +333,11 @@ def parse_when(text: str, *, now: datetime | None = None) -> datetime:
                 f"not a date, time or duration: {text!r} "
                 "(examples: 2024-05-01, 2024-05-01T08:00:00+08:00, 30d)"
             ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment.tzinfo is not None:
+        return moment.astimezone(UTC)
+    if zone is None:
+        return moment.replace(tzinfo=UTC)
+    from zoneinfo import ZoneInfo
+
+    # fold=0: in a DST overlap the earlier reading, as the archive times are read
+    return moment.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)

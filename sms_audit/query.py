@@ -73,8 +73,10 @@ class MessageFilter:
         direction: str | None,
         search: str | None,
         label: str | None,
+        zone: str | None = None,
     ) -> MessageFilter:
-        """Validate command-line values; bad ones raise UsageError (exit 2).
+        """Validate command-line values; bad ones raise UsageError (exit 2). ``since``/``until``
+        without an offset are wall-clock times in ``zone`` (IANA name; None: UTC).
 
         The sender is normalised later, with the region of the messages it filters
         (:meth:`for_region`): a national number means a number of the archive's country.
@@ -82,8 +84,8 @@ class MessageFilter:
         from sms_audit.normalize import parse_when
 
         try:
-            since_at = parse_when(since) if since else None
-            until_at = parse_when(until) if until else None
+            since_at = parse_when(since, zone=zone) if since else None
+            until_at = parse_when(until, zone=zone) if until else None
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         return cls(since_at, until_at, sender or None, None, direction, search, label)

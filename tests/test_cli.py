@@ -88,7 +88,8 @@ def test_cli_messages_filters() -> None:
     )
     lines = window.stdout.splitlines()
     assert lines[0] == ",".join(MESSAGES_COLUMNS)
-    assert len(lines) == 1 + 2
+    # 2025-09-11 is midnight in Shanghai (the sample's zone): the 18:15 UTC reply is 02:15 on the 11th
+    assert [line.split(",")[1] for line in lines[1:]] == ["2025-09-10T12:15:00.000Z"]
     everything = _jsonl(runner.invoke(app, ["messages", str(SAMPLE)]).stdout)
     latest = runner.invoke(app, ["messages", str(SAMPLE), "--limit", "2", "--newest-first"])
     assert _jsonl(latest.stdout) == everything[::-1][:2]
@@ -980,3 +981,32 @@ def test_cli_classify_encoding_option_overrides_detection(tmp_path: Path) -> Non
     assert bad.stderr == (
         "error: unknown text encoding 'klingon'\nhint: e.g. utf-8, gbk, gb18030, big5, shift_jis, utf-16\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("zone", "since", "until", "bodies"),
+    [
+        # 00:30 on 1 May in Shanghai is 16:30 UTC on 30 April: the Shanghai user's 1 May holds it
+        ("Asia/Shanghai", "2024-05-01", "2024-05-02", ["just after midnight", "late evening"]),
+        ("UTC", "2024-05-01", "2024-05-02", ["late evening", "next day in Shanghai"]),
+        ("America/New_York", "2024-05-01T12:00", None, ["next day in Shanghai"]),  # 16:00 UTC
+        # an offset or a Z says the zone itself; a duration is a time ago
+        ("Asia/Shanghai", "2024-04-30T16:30:00Z", "2024-04-30T17:00:00+00:00", ["just after midnight"]),
+    ],
+)
+def test_cli_since_until_without_an_offset_are_on_the_shown_clock(
+    tmp_path: Path, zone: str, since: str, until: str | None, bodies: list[str]
+) -> None:
+    path = tmp_path / "b.xml"
+    path.write_text(
+        document(
+            sms("+8613800138000", 1714494600000, "just after midnight"),  # 2024-04-30T16:30Z
+            sms("+8613800138000", 1714571400000, "late evening"),  # 2024-05-01T13:50Z
+            sms("+8613800138000", 1714580400000, "next day in Shanghai"),  # 2024-05-01T16:20Z
+        ),
+        encoding="utf-8",
+    )
+    args = ["messages", str(path), "--timezone", zone, "--since", since, "--format", "jsonl"]
+    result = runner.invoke(app, args + (["--until", until] if until else []))
+    assert result.exit_code == 0, result.stderr
+    assert [r["body"] for r in _jsonl(result.stdout)] == bodies

@@ -175,3 +175,18 @@ def test_sms_message_id_is_the_generic_id_of_its_parts(
     direction = Direction(way)
     expected = make_message_id("sms", address_identity(address), way, date_ms, body)
     assert sms_message_id(address, direction, date_ms, body) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "utc"),
+    [
+        ("2024-05-01", "Asia/Shanghai", "2024-04-30T16:00:00+00:00"),
+        ("2024-05-01", None, "2024-05-01T00:00:00+00:00"),
+        ("2024-05-01T08:00", "Europe/Berlin", "2024-05-01T06:00:00+00:00"),
+        ("2024-05-01T08:00+08:00", "Europe/Berlin", "2024-05-01T00:00:00+00:00"),  # an offset wins
+        ("2024-11-03T01:30", "America/New_York", "2024-11-03T05:30:00+00:00"),  # twice that night: the first
+        ("2024-03-10T02:30", "America/New_York", "2024-03-10T07:30:00+00:00"),  # skipped that night: moved on
+    ],
+)
+def test_parse_when_reads_wall_clock_times_in_the_zone(text: str, zone: str | None, utc: str) -> None:
+    assert parse_when(text, zone=zone).isoformat() == utc

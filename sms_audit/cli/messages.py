@@ -50,6 +50,7 @@ from sms_audit.output import (
 
 if TYPE_CHECKING:
     from sms_audit.pipeline import ArchiveResult
+    from sms_audit.query import MessageFilter
     from sms_audit.store import Store
 
 #: Field order of ``messages`` output (documented in the README).
@@ -210,19 +211,41 @@ def messages(
     wide: WideOption = False,
 ) -> None:
     """List messages, labelled, from archives or the store."""
-    from sms_audit.pipeline import iter_store_records, store_region
+    from sms_audit.pipeline import store_region
     from sms_audit.query import MessageFilter
 
     state = get_state(ctx)
     check_output(output)
     chosen_format = state.output_format(fmt, RecordFormat)
-    flt = MessageFilter.from_options(
-        since=since, until=until, sender=sender, direction=direction, search=search, label=label
-    )
+    options = {"since": since, "until": until, "sender": sender, "direction": direction}
+    options |= {"search": search, "label": label}
+    MessageFilter.from_options(**options)  # bad values are usage errors before any archive is read
     # only a table shows times in a zone: the others write UTC text, made straight from the store
     shown_as = resolve_format(chosen_format, to_stdout=output is None or output == "-", output=output)
+    with message_store(state, archives or [], input_format, archive_timezone, csv_map) as store:
+        zone = display_timezone(state, timezone, store_region(store, state.region_choice()).code)
+        # a date without an offset is a day on the clock the table shows, not in UTC
+        flt = MessageFilter.from_options(**options, zone=zone)
+        _list(state, store, flt, zone, limit, newest_first, shown_as, chosen_format, output, wide)
+    raise typer.Exit(state.exit_code)
+
+
+def _list(
+    state: AppState,
+    store: Store,
+    flt: MessageFilter,
+    zone: str,
+    limit: int | None,
+    newest_first: bool,
+    shown_as: RecordFormat,
+    chosen_format: RecordFormat,
+    output: str | None,
+    wide: bool,
+) -> None:
+    """Write the store's messages that ``flt`` selects (the body of :func:`messages`)."""
+    from sms_audit.pipeline import iter_store_records
+
     with (
-        message_store(state, archives or [], input_format, archive_timezone, csv_map) as store,
         # closed before the store is: a reader stopped early (--limit, a closed pipe) holds a cursor
         closing(
             iter_store_records(
@@ -239,7 +262,6 @@ def messages(
     ):
         # plain records, not frames: the first lines are out before pandas could even be imported
         first = next(batches, [])
-        zone = display_timezone(state, timezone, store_region(store, state.region_choice()).code)
         view = replace(
             _MESSAGES_VIEW,
             timezone=zone,
@@ -256,7 +278,6 @@ def messages(
             view,
         )
     info(state, plural(count, "message"))
-    raise typer.Exit(state.exit_code)
 
 
 def _warn_about_input(state: AppState, name: str, data: Any, untimed: int) -> None:
