@@ -144,7 +144,12 @@ def mms_record(
     rcs_group = RCS_GROUP_DOMAIN in address_attr.lower()
     people = [a for a in listed if RCS_GROUP_DOMAIN not in a.lower()]  # the group pseudo-address is no person
     participants = list(dict.fromkeys([*people, *others, *([sender] if sender else [])]))
-    is_group = len(listed) > 1 or rcs_group or len(participants) > 2
+    # Counted with the user: the From of a received MMS and the To rows include the user's own number,
+    # while the user's own MMS usually has the placeholder as From, so two To rows already make a group
+    # even when the thread attribute names one number.
+    authored = direction in (Direction.OUT, Direction.DRAFT, Direction.FAILED)
+    addressees = dict.fromkeys([*people, *others])
+    is_group = len(listed) > 1 or rcs_group or len(participants) > 2 or (authored and len(addressees) > 1)
     if direction is Direction.IN:
         other_party = sender or (listed[0] if listed else address_attr)
     else:
@@ -160,9 +165,14 @@ def mms_record(
         body=body,
         service=Service.RCS if rcs_group or (tr_id or "").startswith("proto:") else Service.MMS,
         sent_timestamp_us=secondary_time_us(date_sent),
-        recipients=tuple(p for p in participants if p != other_party) if is_group else (),
+        recipients=(tuple(addressees) if authored else tuple(p for p in participants if p != other_party))
+        if is_group
+        else (),
         is_group=is_group,
         group_id=address_attr if rcs_group else "",
-        members=tuple(people if len(people) > 1 else participants) if is_group else (),
+        # the user's own MMS: its members are whom it went to (the From is the user, maybe as a number)
+        members=tuple(people if len(people) > 1 else (addressees if authored else participants))
+        if is_group
+        else (),
         has_attachments=has_attachments,
     )

@@ -380,3 +380,45 @@ def test_catalog_matches_every_importer_module() -> None:
     for module in IMPORTERS:
         for name in ("sniff", "read", "read_records"):
             assert callable(getattr(module, name)), f"{module.__name__} lacks {name}()"
+
+
+@pytest.mark.parametrize(
+    ("box", "own", "to", "group"),
+    [
+        (2, "insert-address-token", ["+8613600003333"], False),  # to one person
+        (2, "insert-address-token", ["+8613600003333", "+8613500004444"], True),  # to two: a group
+        (2, "+8613800138000", ["+8613600003333", "+8613500004444"], True),  # own number written as From
+        (2, "+8613800138000", ["+8613600003333"], False),
+        (
+            4,
+            "insert-address-token",
+            ["+8613600003333", "+8613500004444"],
+            True,
+        ),  # failed to send, still a group
+        (1, "+8613600003333", ["+8613800138000"], False),  # received, To is the user: 1:1
+        (1, "+8613600003333", ["+8613800138000", "+8613500004444"], True),
+    ],
+)
+def test_android_xml_mms_group_when_the_thread_names_one_number(
+    tmp_path: Path, box: int, own: str, to: list[str], group: bool
+) -> None:
+    """SB&R's address attribute may name only the first member; the addr rows tell the group."""
+    sender = own
+    path = _write(
+        tmp_path,
+        document(
+            mms(
+                to[0] if box != 1 else own,
+                1754654760000,
+                box,
+                [("text/plain", "收到")],
+                [(sender, 137)] + [(m, 151) for m in to],
+            )
+        ),
+    )
+    (message,), _ = _read(path)
+    assert message.is_group is group
+    if group and box != 1:
+        assert message.sender_kind == "group"
+        assert set(message.recipients) == set(to)
+        assert message.address == message.thread_key == "~".join(sorted(to))  # own number or not: one thread
