@@ -136,6 +136,7 @@ class Normalizer:
         self.zone = zone or "UTC"
         self.max_body = max_body
         self._seen: dict[str, Address] = {}
+        self._plain: dict[str, tuple[str, str, str, tuple[str, ...]]] = {}  # 1:1 records by raw address
 
     def address(self, raw: str) -> Address:
         found = self._seen.get(raw)
@@ -145,6 +146,12 @@ class Normalizer:
 
     def _derive(self, rec: Record) -> tuple[str, str, str, tuple[str, ...]]:
         """(address, sender_kind, thread_key, recipients) of one record."""
+        if not rec.is_group and not rec.recipients:  # most records: one lookup per record
+            plain = self._plain.get(rec.address_raw)
+            if plain is None:
+                addr = self.address(rec.address_raw)
+                plain = self._plain[rec.address_raw] = (addr.key, addr.kind.value, addr.key, ())
+            return plain
         addr = self.address(rec.address_raw)
         recipients = tuple(dict.fromkeys(self.address(r).key for r in rec.recipients if r and r.strip()))
         if not rec.is_group:
