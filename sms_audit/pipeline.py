@@ -545,13 +545,16 @@ class _ArchiveStream:
         self.max_body = max_body
         self.normalizer = Normalizer(None)
 
-    def batches(self, options: ReadOptions) -> Iterator[list[Record]]:
+    def batches(self, options: ReadOptions) -> Iterator[Sequence[Record]]:
         """Batches of records, normalised by :attr:`normalizer` once the first batch has decided the
         region; a CorruptArchive/TruncatedArchive is raised after the batch holding every complete
         record before the damage."""
         from sms_audit.model import Normalizer
 
-        records = self._records(options)
+        if self._in_child():
+            yield from self._child_batches(options)
+            return
+        records = self.importer.read_records(self.path, options, self.stats)
         head, error = _take(records, REGION_SAMPLE if self.region is None else BATCH)
         if self.region is None:
             self.region = _infer_region(head) or self.fallback or UNKNOWN_REGION
@@ -566,14 +569,39 @@ class _ArchiveStream:
         if error is not None and not isinstance(error, _Exhausted):
             raise error
 
-    def _records(self, options: ReadOptions) -> Iterator[Record]:
-        """The importer's records, parsed in a child process when the archive is large enough for
-        the second core to pay (:mod:`~sms_audit.importers._parse_process`)."""
-        if self.importer.NAME in PROCESS_READERS and _file_size(self.path) >= PROCESS_READ_BYTES:
-            from sms_audit.importers._parse_process import read_in_process
+    def _in_child(self) -> bool:
+        """Whether this archive is parsed in a child process: large enough for the second core to
+        pay (:mod:`~sms_audit.importers._parse_process`), by an importer that can run there."""
+        return self.importer.NAME in PROCESS_READERS and _file_size(self.path) >= PROCESS_READ_BYTES
 
-            return read_in_process(self.importer, self.path, options, self.stats)  # type: ignore[arg-type]
-        return self.importer.read_records(self.path, options, self.stats)
+    def _child_batches(self, options: ReadOptions) -> Iterator[Sequence[Record]]:
+        """:meth:`batches` parsed in a child process: its batches as they come (held as columns),
+        the first ones joined until the region can be inferred."""
+        from sms_audit.importers._parse_process import read_batches_in_process
+        from sms_audit.model import Normalizer, RecordBatch
+
+        source = read_batches_in_process(self.importer, self.path, options, self.stats)  # type: ignore[arg-type]
+        head: list[RecordBatch] = []
+        error: CorruptArchive | None = None
+        try:
+            while not head or (self.region is None and sum(map(len, head)) < REGION_SAMPLE):
+                batch = next(source, None)
+                if batch is None:
+                    break
+                head.append(batch)
+        except CorruptArchive as exc:  # every complete record before the damage is still written
+            error = exc
+        first = (
+            RecordBatch.concat(head) if len(head) > 1 else head[0] if head else RecordBatch.from_records([])
+        )
+        if self.region is None:
+            self.region = _infer_region(first) or self.fallback or UNKNOWN_REGION
+        self.normalizer = Normalizer(self.region.code, self._zone(first), max_body=self.max_body)
+        if len(first):
+            yield first
+        if error is not None:
+            raise error
+        yield from source
 
     def columns(self, records: Sequence[Record]) -> dict[str, list[Any]]:
         """Records of this archive as the store's columns (:meth:`~sms_audit.model.Normalizer.columns`)."""

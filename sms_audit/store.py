@@ -766,13 +766,18 @@ class ImportWriter:
         ``to_columns`` (the normaliser, :meth:`~sms_audit.model.Normalizer.columns`) turns the rest
         into :meth:`add`'s columns, so an overlapping backup's duplicates cost their parse and one
         key lookup, not their normalisation. Returns the number of new rows."""
-        keys = [message_key(r.message_id) for r in records]
+        from sms_audit.model import RecordBatch
+
+        batch = records if isinstance(records, RecordBatch) else None
+        ids = batch.columns["message_id"] if batch is not None else [r.message_id for r in records]
+        keys = list(map(message_key, ids))
         # An empty store holds nothing to look up; INSERT OR IGNORE drops repeats within the archive.
         fresh = self._fresh(keys) if self.prior else range(len(keys))
         if not fresh:
             return 0
         if len(fresh) < len(keys):
-            records, keys = [records[i] for i in fresh], [keys[i] for i in fresh]
+            records = batch.take(fresh) if batch is not None else [records[i] for i in fresh]
+            keys = [keys[i] for i in fresh]
         return self._insert(to_columns(records), keys, range(len(keys)))
 
     def _fresh(self, keys: Sequence[int]) -> Sequence[int]:

@@ -131,12 +131,14 @@ def test_import_through_a_child_stores_what_a_thread_stores(
     from sms_audit.importers import _parse_process
 
     children = []
+    real = _parse_process.read_batches_in_process
 
     def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
         children.append(args[1].name)
-        return read_in_process(*args, **kwargs)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(_parse_process, "read_in_process", counted)
+    monkeypatch.setattr(_parse_process, "read_batches_in_process", counted)
+    monkeypatch.setattr(_parse_process, "BATCH", 3)  # many batches; the region is inferred over several
     paths = [_sbr(tmp_path / "a.xml", 40), make_ios16_db(tmp_path / "sms.db"), _story(tmp_path / "mmssms.db")]
     dumps = []
     for threshold in (10**12, 0):  # never a child; always a child
@@ -159,3 +161,40 @@ def test_import_through_a_child_stores_what_a_thread_stores(
     assert children == ["a.xml", "sms.db", "mmssms.db"]  # the second round only
     assert dumps[0] == dumps[1]
     assert len(dumps[0][1]) > 45
+
+
+def test_a_damaged_archive_read_by_a_child_keeps_its_records_in_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sms_audit import pipeline
+    from sms_audit.importers import _parse_process
+
+    path = _sbr(tmp_path / "cut.xml", 12)
+    path.write_bytes(path.read_bytes()[:-300])
+    counts = []
+    for threshold, batch in (
+        (10**12, 3),
+        (0, 3),
+        (0, 100),
+    ):  # in process; a child, the break in a later batch or the first
+        monkeypatch.setattr(pipeline, "PROCESS_READ_BYTES", threshold)
+        monkeypatch.setattr(_parse_process, "BATCH", batch)
+        with Store(tmp_path / f"s-{threshold}-{batch}.sqlite") as store:
+            (result,) = import_archives(store, [path], region="CN")
+            counts.append((type(result.error).__name__, result.status, result.read, store.count_messages()))
+    assert counts[0] == counts[1] == counts[2]
+    assert counts[0][:2] == ("TruncatedArchive", "truncated") and counts[0][3] >= 10
+
+
+def test_record_batch_is_a_sequence_of_records(tmp_path: Path) -> None:
+    from sms_audit.model import RecordBatch
+
+    records = list(android_xml.read_records(_sbr(tmp_path / "a.xml"), ReadOptions(), ReadStats()))
+    batch = RecordBatch.from_records(records)
+    assert len(batch) == len(records) == 8
+    assert list(batch) == records and batch[2] == records[2] and batch[-1] == records[-1]
+    assert list(batch[1:3]) == records[1:3] and isinstance(batch[1:3], RecordBatch)
+    assert list(batch.take([4, 0])) == [records[4], records[0]]
+    assert list(RecordBatch.concat([batch[:3], batch[3:]])) == records
+    empty = RecordBatch.from_records([])
+    assert len(empty) == 0 and list(empty) == []
