@@ -236,9 +236,10 @@ def import_archives(
     The region is ``region``, else the one the store remembers from earlier imports, else inferred
     from each archive as in :func:`read_archives`. A file whose SHA-256 was imported completely
     before is answered at once (nothing is parsed). Parsing runs in a thread (in a child process for
-    a large SB&R, iPhone or mmssms.db file) while the store writes. The senders whose history an archive changed are labelled with ``rules`` (default: packaged
-    plus the user's) in the same transaction; when the rules changed since the store was labelled,
-    every message is labelled again. A truncated or corrupt archive keeps every complete message
+    a large SB&R, iPhone or mmssms.db file) while the store writes. The senders whose history an
+    archive changed are labelled with ``rules`` (default: packaged plus the user's) in the same
+    transaction; when the rules changed since the store was labelled, every message is labelled
+    again. A truncated or corrupt archive keeps every complete message
     before the damage (status ``truncated``/``corrupt``); any other failure leaves the store as it
     was for that archive. Returns one result per archive, with ``new``.
     ``csv_map`` is as in :func:`read_archives`.
