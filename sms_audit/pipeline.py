@@ -553,8 +553,13 @@ class _ArchiveStream:
         from sms_audit.model import Normalizer
 
         if self._in_child():
-            yield from self._child_batches(options)
-            return
+            from sms_audit.importers._parse_process import ParserUnavailable
+
+            try:
+                yield from self._child_batches(options)
+                return
+            except ParserUnavailable:
+                pass  # raised before any batch: read in this process instead
         records = self.importer.read_records(self.path, options, self.stats)
         head, error = _take(records, REGION_SAMPLE if self.region is None else BATCH)
         if self.region is None:

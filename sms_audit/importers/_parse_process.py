@@ -53,34 +53,48 @@ def read_batches_in_process(
     Yields the same records in the same order, calls ``options.on_progress`` with the child's
     progress, adds the child's counts, warnings and details to ``stats`` and raises the error that
     ended the reading (after its records). ``options.get_passphrase`` cannot cross processes:
-    importers that ask for one are read in process. Raises CorruptArchive when the child dies
-    without saying why (killed, out of memory). Closing the iterator early stops the child.
+    importers that ask for one are read in process. Raises ParserUnavailable, before yielding
+    anything, when no child can be started or it ends without a word (the caller then reads in
+    process), and CorruptArchive when the child dies later without saying why (killed, out of
+    memory). Closing the iterator early stops the child.
     """
     request = (importer.__name__, str(path), options.limits, options.csv_map, batch or BATCH)
     env = dict(os.environ)
     # the child imports sms_audit (and a test's importer module) from where the parent did
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-    child = subprocess.Popen(
-        [sys.executable, "-m", __name__],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    assert child.stdin is not None and child.stdout is not None
+    if not sys.executable or getattr(sys, "frozen", False):  # no Python to start (a frozen app)
+        raise ParserUnavailable("no Python interpreter to run a child with")
     try:
-        pickle.dump(request, child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-        child.stdin.close()
+        child = subprocess.Popen(
+            [sys.executable, "-m", __name__],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+    except OSError as exc:  # too many processes, no such file
+        raise ParserUnavailable(str(exc)) from None
+    assert child.stdin is not None and child.stdout is not None
+    heard = False  # until the child has sent something, a failure is the child's, not the archive's
+    try:
+        try:
+            pickle.dump(request, child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            child.stdin.close()
+        except OSError as exc:
+            raise ParserUnavailable(f"the child did not take its request: {exc}") from None
         while True:
             try:
                 kind, payload, progress = pickle.load(child.stdout)
             except (EOFError, pickle.UnpicklingError, OSError):
+                if not heard:
+                    raise ParserUnavailable(f"the child ended before reading ({_how(child)})") from None
                 raise CorruptArchive(
                     f"reading stopped: the parser process ended unexpectedly ({_how(child)})",
                     path=str(path),
                     hint="the records read before were kept; if memory is short, close other programs "
                     "and import again",
                 ) from None
+            heard = True
             if progress is not None and options.on_progress is not None:
                 options.on_progress(*progress)
             if kind == "records":
@@ -96,6 +110,11 @@ def read_batches_in_process(
             child.kill()
         child.wait()
         child.stdout.close()
+
+
+class ParserUnavailable(Exception):
+    """No child could be started, or it ended before it said anything (nothing was read): the
+    caller reads in process instead."""
 
 
 def _how(child: subprocess.Popen[bytes]) -> str:

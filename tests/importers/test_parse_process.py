@@ -198,3 +198,24 @@ def test_record_batch_is_a_sequence_of_records(tmp_path: Path) -> None:
     assert list(RecordBatch.concat([batch[:3], batch[3:]])) == records
     empty = RecordBatch.from_records([])
     assert len(empty) == 0 and list(empty) == []
+
+
+@pytest.mark.parametrize("executable", ["/nonexistent/python3", "/bin/false", ""])
+def test_without_a_working_child_the_archive_is_read_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, executable: str
+) -> None:
+    """No interpreter to start, or one that ends without a word: nothing was read, so the import
+    reads in process instead of failing."""
+    import sys
+
+    from sms_audit import pipeline
+    from sms_audit.importers._parse_process import ParserUnavailable, read_batches_in_process
+
+    path = _sbr(tmp_path / "a.xml", 30)
+    monkeypatch.setattr(sys, "executable", executable)
+    with pytest.raises(ParserUnavailable):
+        next(read_batches_in_process(android_xml, path, ReadOptions(), ReadStats()))
+    monkeypatch.setattr(pipeline, "PROCESS_READ_BYTES", 0)
+    with Store(tmp_path / "s.sqlite") as store:
+        (result,) = import_archives(store, [path], region="CN")
+        assert (result.error, result.read, result.skipped, store.count_messages()) == (None, 31, 1, 31)
