@@ -66,7 +66,9 @@ def read_batches_in_process(
         raise ParserUnavailable("no Python interpreter to run a child with")
     try:
         child = subprocess.Popen(
-            [sys.executable, "-m", __name__],
+            # -P: the working folder is not put first on the child's path (a stray pickle.py or an
+            # sms_audit/ checkout there must not be run); PYTHONPATH is this process's own path
+            [sys.executable, "-P", "-m", __name__],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from sms_audit.importers.base import Exclude, Skip, main_time_us, secondary_time_us
 from sms_audit.model import Record, mms_message_id, sms_message_id
-from sms_audit.normalize import split_group_address
+from sms_audit.normalize import address_identity, split_group_address
 from sms_audit.schema import Direction, Service
 
 # SMS `type` (AOSP Telephony.TextBasedSmsColumns; LG 7 blocked, 8 scheduled, 19 broadcast; §1.3).
@@ -143,13 +143,15 @@ def mms_record(
         address_attr = address if address is not None else "~".join(listed)
     rcs_group = RCS_GROUP_DOMAIN in address_attr.lower()
     people = [a for a in listed if RCS_GROUP_DOMAIN not in a.lower()]  # the group pseudo-address is no person
-    participants = list(dict.fromkeys([*people, *others, *([sender] if sender else [])]))
-    # Counted with the user: the From of a received MMS and the To rows include the user's own number,
-    # while the user's own MMS usually has the placeholder as From, so two To rows already make a group
-    # even when the thread attribute names one number.
+    participants = _distinct([*people, *others, *([sender] if sender else [])])
+    # A received MMS counts the user among its participants (its To rows hold the own number): a
+    # group has three. The user's own MMS is a group when it went to two people or more, even when
+    # the thread attribute names one number; its From (the placeholder, or the own number, which
+    # some phones also list among the To rows) is not one of them.
     authored = direction in (Direction.OUT, Direction.DRAFT, Direction.FAILED)
-    addressees = dict.fromkeys([*people, *others])
-    is_group = len(listed) > 1 or rcs_group or len(participants) > 2 or (authored and len(addressees) > 1)
+    addressees = _distinct([*people, *others], leave_out=sender if authored else None)
+    many = len(addressees) > 1 if authored else len(participants) > 2
+    is_group = len(listed) > 1 or rcs_group or many
     if direction is Direction.IN:
         other_party = sender or (listed[0] if listed else address_attr)
     else:
@@ -176,3 +178,36 @@ def mms_record(
         else (),
         has_attachments=has_attachments,
     )
+
+
+def _distinct(numbers: Sequence[str], leave_out: str | None = None) -> list[str]:
+    """``numbers`` with one spelling per number (the first), without ``leave_out``'s number.
+
+    Spellings are compared without the region (records are raw): the same characters once spaces
+    and punctuation are gone, or, for phone numbers, digits where one ends with the other's last 7 or
+    more (``+1 202-555-0101`` and ``(202) 555-0101``; Android's PhoneNumberUtils.compare matches the
+    same way).
+    """
+    kept: list[str] = []
+    keys: list[str] = [_number_key(leave_out)] if leave_out else []
+    for value in numbers:
+        key = _number_key(value)
+        if not any(_same_number(key, other) for other in keys):
+            keys.append(key)
+            kept.append(value)
+    return kept
+
+
+def _number_key(value: str) -> str:
+    identity = address_identity(value)
+    digits = identity.lstrip("+")
+    return digits if digits.isdigit() else identity
+
+
+def _same_number(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if not (a.isdigit() and b.isdigit()):
+        return False
+    short, long = sorted((a, b), key=len)
+    return len(short) >= 7 and long.endswith(short)

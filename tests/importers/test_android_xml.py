@@ -422,3 +422,38 @@ def test_android_xml_mms_group_when_the_thread_names_one_number(
         assert message.sender_kind == "group"
         assert set(message.recipients) == set(to)
         assert message.address == message.thread_key == "~".join(sorted(to))  # own number or not: one thread
+
+
+@pytest.mark.parametrize(
+    ("own", "to", "group", "recipients"),
+    [
+        # one person in two spellings is not a group
+        ("insert-address-token", ["+12025550101", "(202) 555-0101"], False, ()),
+        (
+            "insert-address-token",
+            ["+12025550101", "202-555-0101", "+12025550102"],
+            True,
+            ("+12025550101", "+12025550102"),
+        ),
+        # the own number written as From and again among the To rows is not a member
+        ("+12025550100", ["+12025550101", "+1 (202) 555-0100"], False, ()),
+        (
+            "+12025550100",
+            ["+12025550101", "+12025550100", "+12025550102"],
+            True,
+            ("+12025550101", "+12025550102"),
+        ),
+    ],
+)
+def test_android_xml_sent_mms_members_are_distinct_people_other_than_the_user(
+    tmp_path: Path, own: str, to: list[str], group: bool, recipients: tuple[str, ...]
+) -> None:
+    path = _write(
+        tmp_path,
+        document(mms(to[0], 1754654760000, 2, [("text/plain", "hi")], [(own, 137)] + [(m, 151) for m in to])),
+    )
+    (message,), _ = _read(path, region="US")
+    assert message.is_group is group
+    assert message.recipients == recipients
+    if group:  # the same thread as the message to these people written with their numbers as the address
+        assert message.thread_key == "~".join(sorted(recipients))

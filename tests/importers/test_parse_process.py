@@ -219,3 +219,19 @@ def test_without_a_working_child_the_archive_is_read_in_process(
     with Store(tmp_path / "s.sqlite") as store:
         (result,) = import_archives(store, [path], region="CN")
         assert (result.error, result.read, result.skipped, store.count_messages()) == (None, 31, 1, 31)
+
+
+def test_the_child_does_not_run_code_from_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stray pickle.py or sms_audit/ where the user runs the tool is not imported by the child."""
+    path = _sbr(tmp_path / "a.xml")
+    folder = tmp_path / "downloads"
+    (folder / "sms_audit" / "importers").mkdir(parents=True)
+    marker = tmp_path / "ran"
+    (folder / "pickle.py").write_text(f"open({str(marker)!r}, 'w').write('pickle')\\nraise SystemExit(9)\\n")
+    (folder / "sms_audit" / "__init__.py").write_text(f"open({str(marker)!r}, 'w').write('package')\\n")
+    monkeypatch.chdir(folder)
+    records = list(read_in_process(android_xml, path, ReadOptions(), ReadStats()))
+    assert len(records) == 8
+    assert not marker.exists()
