@@ -14,6 +14,13 @@ class ExitCode(IntEnum):
     DATA_ERROR = 3
     INTERNAL = 70  # a bug in sms-audit (EX_SOFTWARE); the one-line error asks for a report
     INTERRUPTED = 130
+    TERMINATED = 143  # SIGTERM (128 + 15): a scheduler's timeout, a shutdown
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread by the command line's handler so that an import rolls back
+    and temporary copies are removed, as on Ctrl-C (a KeyboardInterrupt: ``except Exception`` never
+    swallows it)."""
 
 
 class SmsAuditError(Exception):

@@ -275,8 +275,11 @@ def import_archives(
                     options.on_progress = callback
                     try:
                         # parsed in a thread; normalised here, once the stored duplicates are dropped
-                        for batch in _prefetch(stream.batches(options)):
-                            writer.add_records(batch, stream.columns)
+                        # closed at once when the import stops (Ctrl-C, SIGTERM, an error), so the
+                        # reader thread ends and cleans up before this archive's transaction rolls back
+                        with contextlib.closing(_prefetch(stream.batches(options))) as batches:
+                            for batch in batches:
+                                writer.add_records(batch, stream.columns)
                     except CorruptArchive as exc:  # keep every complete record before the damage
                         error = exc
                 _collect(result, stats, stream)
@@ -344,7 +347,7 @@ def _already_imported(store: Store, result: ArchiveResult) -> bool:
     return True
 
 
-def _prefetch(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+def _prefetch(items: Iterator[Any], depth: int = 2) -> Generator[Any, None, None]:
     """Run ``items`` in a thread, ``depth`` ahead of the consumer: parsing overlaps the store's
     writes (sqlite3 releases the GIL while SQLite works). Exceptions reach the consumer in order."""
     import queue
@@ -367,6 +370,12 @@ def _prefetch(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
             box.put(("end", None))
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
             box.put(("error", exc))
+        finally:
+            # in this thread, whatever ended the reading: the reader's finally blocks (a temporary
+            # copy of a WAL database, its SQLite connection, a parser child) run where they began
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
 
     worker = threading.Thread(target=produce, name="sms-audit-reader", daemon=True)
     worker.start()

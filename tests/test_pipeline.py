@@ -160,3 +160,24 @@ def test_store_report_counts_the_whole_archive_like_the_in_memory_one(tmp_path: 
     assert [f.finding_id for f in stored.findings] == [f.finding_id for f in full.findings]
     assert stored.ledger == full.ledger and stored.summary == full.summary
     assert monthly_labels(stored).equals(monthly_labels(full))
+
+
+def test_prefetch_closed_early_ends_the_reader_in_its_own_thread() -> None:
+    """Ctrl-C or an error in the consumer: closing the prefetch ends the reader, and the reader's
+    finally blocks (a SQLite connection, a temporary copy, a parser child) run in the reader's thread."""
+    import threading
+
+    from sms_audit.pipeline import _prefetch
+
+    ran_in: list[str] = []
+
+    def reader():  # type: ignore[no-untyped-def]
+        try:
+            yield from range(1_000_000)
+        finally:
+            ran_in.append(threading.current_thread().name)
+
+    batches = _prefetch(reader())
+    assert next(batches) == 0
+    batches.close()
+    assert ran_in == ["sms-audit-reader"]

@@ -353,8 +353,33 @@ def test_kill_9_during_import_never_corrupts_and_the_rerun_is_exact(
         assert conn.execute("SELECT count(*) FROM imports WHERE status = 'running'").fetchone()[0] == 0
 
 
-def test_ctrl_c_exits_130_and_leaves_the_store_unchanged(tmp_path: Path, big_backup: Path) -> None:
+def _parser_children() -> set[int]:
+    """Processes running the parser child (``python -P -m sms_audit.importers._parse_process``)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            if (
+                entry.name.isdigit()
+                and b"sms_audit.importers._parse_process" in (entry / "cmdline").read_bytes()
+            ) and "State:\tZ" not in (entry / "status").read_text():
+                found.add(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize(
+    ("sig", "code", "said"), [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")]
+)
+def test_ctrl_c_and_sigterm_leave_the_store_unchanged_and_nothing_behind(
+    tmp_path: Path, big_backup: Path, sig: signal.Signals, code: int, said: str
+) -> None:
+    """Exit 130 (Ctrl-C) or 143 (SIGTERM, a scheduler's timeout), the import rolled back, the parser
+    child gone, no temporary file left (the archive is large enough to be parsed in a child)."""
+    assert big_backup.stat().st_size >= 4 * 1024 * 1024
     db = tmp_path / "s.sqlite"
+    temp = tmp_path / "tmp"
+    temp.mkdir()
     assert (
         subprocess.run(
             [sys.executable, "-m", "sms_audit", "--db", str(db), "-q", "import", str(SAMPLE)],
@@ -363,11 +388,19 @@ def test_ctrl_c_exits_130_and_leaves_the_store_unchanged(tmp_path: Path, big_bac
         ).returncode
         == 0
     )
-    proc = _cli("--db", str(db), "-q", "import", str(big_backup))
+    before = _parser_children()
+    proc = _cli("--db", str(db), "-q", "import", str(big_backup), env={"TMPDIR": str(temp)})
     _wait_for_import_to_start(db, proc)
-    proc.send_signal(signal.SIGINT)
+    children = _parser_children() - before
+    assert children  # still parsing: the signal reaches the import while its child runs
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and err == "interrupted\n"
+    assert proc.returncode == code and err == f"{said}\n"
+    deadline = time.monotonic() + 10
+    while children & _parser_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not children & _parser_children()
+    assert list(temp.iterdir()) == []
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 189
         assert conn.execute("SELECT count(*) FROM imports").fetchone()[0] == 1

@@ -24,7 +24,7 @@ from sms_audit.cli import messages as _messages
 from sms_audit.cli import report as _report
 from sms_audit.cli.common import AppState, print_error
 from sms_audit.cli.messages import MESSAGES_COLUMNS
-from sms_audit.errors import ExitCode, SmsAuditError, UsageError
+from sms_audit.errors import ExitCode, SmsAuditError, Terminated, UsageError
 
 
 class _Group(TyperGroup):
@@ -85,7 +85,10 @@ class _Group(TyperGroup):
                 raise
             print_error(exc)
             raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
+            if isinstance(exc, Terminated):
+                sys.stderr.write("terminated\n")
+                raise typer.Exit(ExitCode.TERMINATED) from None
             sys.stderr.write("interrupted\n")
             raise typer.Exit(ExitCode.INTERRUPTED) from None
         except BrokenPipeError:  # the reader stopped early (| head): quiet, with the run's exit code
@@ -332,6 +335,12 @@ _league.register(app)
 
 def main() -> None:
     """Console-script entry point."""
+    import signal
+
+    def terminate(_signum: int, _frame: object) -> None:
+        raise Terminated
+
+    signal.signal(signal.SIGTERM, terminate)  # clean up (roll back, remove temporary copies), exit 143
     try:
         app(prog_name="sms-audit")
     except BrokenPipeError:  # raised while click prints (help text into `head`)

@@ -108,9 +108,20 @@ def read_batches_in_process(
                 raise error
             return
     finally:
-        if child.poll() is None:
+        _stop(child)
+
+
+def _stop(child: subprocess.Popen[bytes]) -> None:
+    """End the child: SIGTERM first, so that it removes its temporary copies (a WAL database is read
+    from one), then SIGKILL if it does not go within 5 s."""
+    if child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
             child.kill()
-        child.wait()
+    child.wait()
+    if child.stdout is not None:
         child.stdout.close()
 
 
@@ -151,6 +162,7 @@ def _serve() -> None:
     import importlib
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
+    signal.signal(signal.SIGTERM, _terminated)  # unwind: the importer's finally blocks clean up
     out = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # nothing printed by accident can corrupt the stream
@@ -186,8 +198,12 @@ def _serve() -> None:
     _send(out, ("end", (stats, error), progress[0]))
 
 
+def _terminated(_signum: int, _frame: object) -> None:
+    raise SystemExit(143)
+
+
 if __name__ == "__main__":
     try:
         _serve()
     except BrokenPipeError:  # the parent stopped reading (it was interrupted or gave up)
-        os._exit(0)
+        sys.exit(0)
