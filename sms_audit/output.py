@@ -68,10 +68,32 @@ SUFFIX_FORMATS = {
     ".markdown": "md",
     ".html": "html",
     ".htm": "html",
+    # formats no command writes: named so that `-o x.xlsx` is refused, not filled with JSON Lines
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".xlsx": "xlsx",
+    ".xls": "xlsx",
+    ".ods": "ods",
+    ".pdf": "pdf",
+    ".xml": "xml",
+    ".yaml": "yaml",
+    ".yml": "yaml",
 }
 
 
-_FORMAT_NAMES = {"md": "Markdown", "html": "HTML", "csv": "CSV", "json": "JSON", "jsonl": "JSON Lines"}
+FORMAT_NAMES = {
+    "md": "Markdown",
+    "html": "HTML",
+    "csv": "CSV",
+    "json": "JSON",
+    "jsonl": "JSON Lines",
+    "tsv": "TSV",
+    "xlsx": "Excel",
+    "ods": "OpenDocument spreadsheet",
+    "pdf": "PDF",
+    "xml": "XML",
+    "yaml": "YAML",
+}
 
 
 def resolve_format(fmt: _F, *, to_stdout: bool, output: str | None = None) -> _F:
@@ -92,7 +114,7 @@ def resolve_format(fmt: _F, *, to_stdout: bool, output: str | None = None) -> _F
             from sms_audit.errors import UsageError
 
             raise UsageError(
-                f"this command does not write {_FORMAT_NAMES.get(named, named)}, which the file name's suffix "
+                f"this command does not write {FORMAT_NAMES.get(named, named)}, which the file name's suffix "
                 "asks for",
                 path=output,
                 hint=f"choose a format with --format ({', '.join(offered)}) or another file name",

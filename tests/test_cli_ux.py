@@ -254,3 +254,27 @@ def test_wide_shows_every_column(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert "2025-06-02 11:24:00" in wide.stdout and "2025-06-02 11:24 " in narrow.stdout
     report = runner.invoke(app, ["report", str(SAMPLE), "--format", "table", "--wide"])
     assert report.stdout.splitlines()[1].split()[:4] == ["Brand", "/", "sender", "Weekly"]
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["classify", "/nonexistent/input.jsonl", "-o", "{out}/x.md"], "does not write Markdown"),
+        (["classify", "-", "-o", "{out}/x.html"], "does not write HTML"),  # before stdin is read
+        (["league", "/nonexistent/findings.json", "-o", "{out}/l.xlsx"], "does not write Excel"),
+        (["report", "{sample}", "-o", "{out}/r.pdf"], "does not write PDF"),
+        (["messages", "{sample}", "-o", "{out}/m.tsv"], "does not write TSV"),
+        (["imports", "-o", "{out}/i.yaml"], "does not write YAML"),
+        (["share", "{sample}", "-o", "{out}/s.md"], "this command writes JSON, not the Markdown"),
+    ],
+)
+def test_an_output_suffix_the_command_cannot_honour_is_refused_before_any_work(
+    tmp_path: Path, args: list[str], said: str
+) -> None:
+    sample = str(REPO / "sample_data" / "android-sms-backup.xml")
+    argv = [a.format(out=tmp_path, sample=sample) for a in args]
+    result = runner.invoke(app, ["--db", str(tmp_path / "s.sqlite"), *argv], input="not read\n")
+    assert result.exit_code == 2, result.stderr
+    assert said in result.stderr.splitlines()[0]
+    assert result.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no output, no store

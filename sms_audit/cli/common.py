@@ -22,6 +22,8 @@ from sms_audit import config
 from sms_audit.errors import ExitCode, SmsAuditError, TruncatedArchive, UsageError
 from sms_audit.output import (
     DEFAULT_VIEW,
+    FORMAT_NAMES,
+    SUFFIX_FORMATS,
     OutputFormat,
     RecordFormat,
     RecordView,
@@ -351,8 +353,11 @@ def check_input_format(name: str | None) -> str | None:
 # --- output -------------------------------------------------------------------------------------
 
 
-def check_output(path: str | None) -> None:
-    """A usage error before any work when ``-o`` cannot be written (a folder, a missing parent)."""
+def check_output(path: str | None, fmt: Any = None, *, only: str | None = None) -> None:
+    """A usage error before any work when ``-o`` cannot be written (a folder, a missing parent), or
+    when its suffix names a format the command will not write there: ``fmt`` is the command's
+    ``--format`` (:func:`~sms_audit.output.resolve_format` decides), ``only`` the one format a
+    command without ``--format`` writes (``share``: JSON)."""
     if path is None or path == "-":
         return
     target = Path(path).expanduser()
@@ -360,6 +365,16 @@ def check_output(path: str | None) -> None:
         raise UsageError("is a directory", path=str(target), hint="-o takes a file name")
     if not target.parent.is_dir():
         raise UsageError("its folder does not exist", path=str(target), hint="create the folder first")
+    if fmt is not None:
+        resolve_format(fmt, to_stdout=False, output=path)
+    named = SUFFIX_FORMATS.get(target.suffix.lower())
+    if only is not None and named not in (None, only):
+        raise UsageError(
+            f"this command writes {FORMAT_NAMES.get(only, only)}, not the "
+            f"{FORMAT_NAMES.get(named, named)} the file name's suffix asks for",
+            path=path,
+            hint=f"name the file with the .{only} suffix",
+        )
 
 
 @contextmanager

@@ -133,7 +133,7 @@ def imports(
     from datetime import datetime
 
     state = get_state(ctx)
-    check_output(output)
+    check_output(output, state.output_format(fmt, RecordFormat))
     with open_store(state, create=False) as store:
         records = store.imports()
         region = store.get_meta("region")

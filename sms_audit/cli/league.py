@@ -72,7 +72,7 @@ def share(
     from sms_audit.share import findings_document, valid_donor_id, write_preview
 
     state = get_state(ctx)
-    check_output(output)
+    check_output(output, only="json")
     donor = valid_donor_id(donor_id) if donor_id else None
     options = _options(state, policy, grace, timezone)
     with message_store(state, archives or [], input_format, archive_timezone, csv_map) as store:
@@ -177,6 +177,7 @@ def league(
     from sms_audit.league import league as compute_league
 
     state = get_state(ctx)
+    check_output(output, state.output_format(fmt, RecordFormat))  # before Dask starts
     stream = sys.stderr if not state.quiet and sys.stderr.isatty() else None  # Dask's bar: terminals only
     result = compute_league(
         inputs,

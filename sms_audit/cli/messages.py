@@ -215,8 +215,8 @@ def messages(
     from sms_audit.query import MessageFilter
 
     state = get_state(ctx)
-    check_output(output)
     chosen_format = state.output_format(fmt, RecordFormat)
+    check_output(output, chosen_format)
     options = {"since": since, "until": until, "sender": sender, "direction": direction}
     options |= {"search": search, "label": label}
     MessageFilter.from_options(**options)  # bad values are usage errors before any archive is read
@@ -371,8 +371,8 @@ def classify(
     from sms_audit.errors import SmsAuditError
 
     state = get_state(ctx)
-    check_output(output)
     chosen_format = state.output_format(fmt, RecordFormat)
+    check_output(output, chosen_format)  # before the input is read (stdin cannot be read twice)
     if input_format is not None and input_format not in CLASSIFY_INPUT_FORMATS:
         raise UsageError(
             f"unknown input format {input_format!r}", hint="one of: " + ", ".join(CLASSIFY_INPUT_FORMATS)

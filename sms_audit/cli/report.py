@@ -161,8 +161,8 @@ def report(
     from sms_audit.report.render import counts, footer_lines, render
 
     state = get_state(ctx)
-    check_output(output)
     chosen_format = state.output_format(fmt, OutputFormat)
+    check_output(output, chosen_format)
     if new and archives:
         raise UsageError(
             "--new works on the store, not on archives given directly",
