@@ -235,15 +235,21 @@ def _cell_text(value: Any) -> str:
 
 
 # Control characters (C0 except \n and \t, DEL, C1), bidi overrides/isolates and other invisible
-# format characters that can reorder or hide text on a terminal.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+# format characters that can reorder or hide text on a terminal; lone surrogates (a file name's
+# undecodable bytes, held by Python as U+DC80–U+DCFF) cannot be written at all.
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]"
+)
 
 
 def visible(text: str, *, keep_newlines: bool = True) -> str:
-    """Make control and invisible format characters visible (``\\x1b``, ``\\u202e``)."""
+    """Make control and invisible format characters visible (``\\x1b``, ``\\u202e``); a byte a
+    file name could not decode shows as itself (``\\xff``)."""
 
     def escape(match: re.Match[str]) -> str:
         cp = ord(match.group(0))
+        if 0xDC80 <= cp <= 0xDCFF:  # surrogateescape: the undecodable byte
+            return f"\\x{cp - 0xDC00:02x}"
         return f"\\x{cp:02x}" if cp <= 0xFF else f"\\u{cp:04x}"
 
     text = _UNSAFE.sub(escape, text)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sms_audit.errors import CorruptArchive, SmsAuditError, TruncatedArchive
+from sms_audit.files import path_text
 from sms_audit.schema import CLASSIFIED_SCHEMA, CLASSIFY_COLUMNS, MESSAGE_SCHEMA, check_frame, empty_frame
 
 if TYPE_CHECKING:
@@ -200,7 +201,7 @@ def read_archives(
                 options.on_progress = callback
                 try:
                     for batch in stream.batches(options):
-                        frames.append(stream.normalizer.frame(batch, importer.NAME, str(path)))
+                        frames.append(stream.normalizer.frame(batch, importer.NAME, path_text(path)))
                         owners.append(number)
                 finally:
                     _collect(result, stats, stream)
@@ -270,7 +271,7 @@ def import_archives(
             )
             error: CorruptArchive | None = None
             started = time.perf_counter()
-            with store.importing(str(path), importer.NAME) as writer:
+            with store.importing(path_text(path), importer.NAME) as writer:
                 with _progress(progress, f"importing {path.name}") as callback:
                     options.on_progress = callback
                     try:
@@ -620,7 +621,7 @@ class _ArchiveStream:
 
     def columns(self, records: Sequence[Record]) -> dict[str, list[Any]]:
         """Records of this archive as the store's columns (:meth:`~sms_audit.model.Normalizer.columns`)."""
-        return self.normalizer.columns(records, self.importer.NAME, str(self.path))
+        return self.normalizer.columns(records, self.importer.NAME, path_text(self.path))
 
     def _zone(self, head: Sequence[Record]) -> str:
         """The zone local record times are read in (recorded in the details when the archive has them)."""

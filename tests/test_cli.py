@@ -1010,3 +1010,18 @@ def test_cli_since_until_without_an_offset_are_on_the_shown_clock(
     result = runner.invoke(app, args + (["--until", until] if until else []))
     assert result.exit_code == 0, result.stderr
     assert [r["body"] for r in _jsonl(result.stdout)] == bodies
+
+
+def test_a_file_name_that_is_not_utf8_is_imported_and_shown_byte_for_byte(tmp_path: Path) -> None:
+    """A GBK name unpacked by unzip (bytes that are not UTF-8) is read, stored and shown as \\xNN."""
+    gbk = tmp_path / os.fsdecode("短信".encode("gbk") + b".xml")  # b6 cc d0 c5: no UTF-8 in it
+    gbk.write_bytes(SAMPLE.read_bytes())
+    shown = str(tmp_path) + "/\\xb6\\xcc\\xd0\\xc5.xml"
+    db = str(tmp_path / "s.sqlite")
+    result = runner.invoke(app, ["--db", db, "import", str(gbk)])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines()[0].startswith(f"{shown}: SMS Backup & Restore XML")
+    (row,) = _jsonl(runner.invoke(app, ["--db", db, "imports", "--format", "jsonl"]).stdout)
+    assert (row["path"], row["new"]) == (shown, 189)
+    listed = _jsonl(runner.invoke(app, ["messages", str(gbk), "--limit", "1"]).stdout)
+    assert listed[0]["source_file"] == shown

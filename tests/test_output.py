@@ -386,3 +386,16 @@ def test_a_suffix_naming_a_format_the_command_lacks_is_refused(name: str, said: 
     # a format given explicitly is what is written, whatever the name
     assert resolve_format(RecordFormat.JSONL, to_stdout=False, output=name) is RecordFormat.JSONL
     assert resolve_format(OutputFormat.AUTO, to_stdout=False, output="r.md") is OutputFormat.MD
+
+
+def test_visible_shows_a_file_names_undecodable_bytes_as_bytes() -> None:
+    import os
+    from pathlib import Path
+
+    from sms_audit.files import path_text
+    from sms_audit.output import visible
+
+    name = os.fsdecode(b"small\xffname\xe4.xml")
+    assert visible(name) == "small\\xffname\\xe4.xml" == path_text(name)
+    assert visible("lone \ud800 surrogate") == "lone \\ud800 surrogate"
+    assert path_text("短信.xml") == "短信.xml" and path_text(Path("/a/b.xml")) == "/a/b.xml"
