@@ -163,3 +163,99 @@ class GuardedMember:
             if newline >= 0:
                 break
         return b"".join(parts)
+
+
+# --- a ZIP cut short ---------------------------------------------------------------------------------
+# A copy or download interrupted mid-way leaves the local headers and data of the first members but
+# no central directory (it is written last), so zipfile cannot open it. Its first member can still be
+# read from its local header (APPNOTE.TXT 4.3.7: signature, version, flags, method, time, date, CRC,
+# sizes, name length, extra length, name, extra, then the data).
+_LOCAL_HEADER = b"PK\x03\x04"
+_LOCAL_FIXED = 30
+
+
+def starts_like_zip(path: Path) -> bool:
+    """True for a file that begins with a ZIP local file header (a whole ZIP, or one cut short)."""
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(4) == _LOCAL_HEADER
+    except OSError:
+        return False
+
+
+@contextmanager
+def open_cut_zip(path: Path, limits: Limits) -> Iterator[tuple[str, _CutMember]]:
+    """The first member of a ZIP whose central directory is missing: (its name, its data as far as
+    the file goes, inflated). Raises CorruptArchive for an encrypted or unsupported member."""
+    with open(path, "rb") as raw:
+        header = raw.read(_LOCAL_FIXED)
+        if len(header) < _LOCAL_FIXED or header[:4] != _LOCAL_HEADER:
+            raise CorruptArchive("damaged ZIP file (no local file header)", path=str(path))
+        flags = int.from_bytes(header[6:8], "little")
+        method = int.from_bytes(header[8:10], "little")
+        name_length = int.from_bytes(header[26:28], "little")
+        extra_length = int.from_bytes(header[28:30], "little")
+        name = raw.read(name_length).decode("utf-8" if flags & 0x800 else "cp437", "replace")
+        raw.read(extra_length)
+        if flags & 0x1 or method == 99:
+            raise CorruptArchive(
+                f"the backup inside the zip ({name}) is encrypted", path=str(path), hint=_EXTRACT_HINT
+            )
+        if method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise CorruptArchive(
+                f"the zip is cut short and its backup ({name}) uses compression method {method}, which "
+                "cannot be read without the end of the file",
+                path=str(path),
+                hint="copy the whole file again",
+            )
+        budget = max(1 << 20, path.stat().st_size * limits.max_inflate_ratio)
+        # a stored member's size is in its header unless a data descriptor follows it (flag bit 3)
+        stored = None if flags & 0x8 else int.from_bytes(header[18:22], "little")
+        yield name, _CutMember(raw, method == zipfile.ZIP_DEFLATED, budget, name, path, stored)
+
+
+class _CutMember:
+    """A member's data read from its local header on, inflated until the data or the file ends."""
+
+    def __init__(
+        self, raw: IO[bytes], deflated: bool, budget: int, name: str, path: Path, stored: int | None = None
+    ) -> None:
+        self._raw = raw
+        self._left = stored if not deflated else None  # bytes of a stored member still to read
+        self._inflater = zlib.decompressobj(-zlib.MAX_WBITS) if deflated else None
+        self._budget = budget
+        self._name = name
+        self._path = path
+        self._buffer = b""
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        want = size if size >= 0 else 1 << 62
+        while len(self._buffer) < want:
+            step = 1 << 16 if self._left is None else min(1 << 16, self._left)
+            chunk = self._raw.read(step) if step else b""
+            if not chunk:
+                break
+            if self._left is not None:
+                self._left -= len(chunk)
+            if self._inflater is None:
+                self._buffer += chunk
+                continue
+            try:
+                self._buffer += self._inflater.decompress(chunk)
+            except zlib.error:  # the cut or damage: what was inflated before it is kept
+                break
+            if self._inflater.eof:  # the member is complete; what follows is the next one
+                break
+            if self.bytes_read + len(self._buffer) > self._budget:
+                raise CorruptArchive(
+                    f"refusing a possible ZIP bomb: {self._name} inflates beyond {self._budget >> 20} MiB",
+                    path=str(self._path),
+                    hint="if you trust this file, raise the limit with SMS_AUDIT_MAX_INFLATE_RATIO",
+                )
+        data, self._buffer = self._buffer[:want], self._buffer[want:]
+        self.bytes_read += len(data)
+        return data

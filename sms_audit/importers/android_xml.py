@@ -12,7 +12,7 @@ from typing import IO
 from lxml import etree
 
 from sms_audit.errors import CorruptArchive, TruncatedArchive, UnsupportedArchive
-from sms_audit.importers._zip import ZIP_ERRORS, is_zip, open_member, open_zip
+from sms_audit.importers._zip import ZIP_ERRORS, is_zip, open_cut_zip, open_member, open_zip, starts_like_zip
 from sms_audit.importers.android_provider import mms_record, sms_record
 from sms_audit.importers.base import (
     Exclude,
@@ -64,18 +64,26 @@ _READABLE = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZI
 
 
 @contextmanager
-def _open_source(path: Path, limits: Limits) -> Iterator[tuple[IO[bytes], int]]:
-    """Open the XML read-only, directly or inside a zip; yields (stream, size in bytes)."""
+def _open_source(path: Path, limits: Limits) -> Iterator[tuple[IO[bytes], int | None, str | None]]:
+    """Open the XML read-only, directly or inside a zip; yields (stream, size in bytes if known, a
+    warning about the container or None)."""
     if is_zip(path):
         with open_zip(path) as archive:
             info = _xml_member(archive)
             if info is None:
                 raise UnsupportedArchive("zip file holds no .xml backup", path=str(path))
             with open_member(archive, info, path, limits) as stream:
-                yield stream, info.file_size
+                yield stream, info.file_size, None
+    elif starts_like_zip(path):  # a zip cut short: its first member, as far as the file goes
+        with open_cut_zip(path, limits) as (name, member):
+            yield (
+                member,
+                None,
+                f"the zip file is cut short (its list of files is missing): read {name} as far as it goes",
+            )  # type: ignore[misc]
     else:
         with open(path, "rb") as stream:
-            yield stream, path.stat().st_size
+            yield stream, path.stat().st_size, None
 
 
 def _root_name(head: bytes) -> str | None:
@@ -91,6 +99,9 @@ def _root_name(head: bytes) -> str | None:
 
 def _head(path: Path) -> bytes:
     try:
+        if not is_zip(path) and starts_like_zip(path):
+            with open_cut_zip(path, Limits()) as (name, member):
+                return member.read(_SNIFF_BYTES) if name.lower().endswith(".xml") else b""
         if is_zip(path):
             with zipfile.ZipFile(path) as archive:
                 info = _xml_member(archive)
@@ -101,6 +112,8 @@ def _head(path: Path) -> bytes:
                 with archive.open(info) as stream:
                     return stream.read(_SNIFF_BYTES)
         return read_head(path, _SNIFF_BYTES)
+    except CorruptArchive:
+        return b"<smses>"  # an SB&R zip whose backup cannot be read (encrypted): reading says why
     except ZIP_ERRORS:
         return b""
 
@@ -155,7 +168,9 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
     Raises TruncatedArchive after yielding every complete record when the file ends early, and
     CorruptArchive (also after yielding) for malformed XML in the middle.
     """
-    with _open_source(path, options.limits) as (raw, size):
+    with _open_source(path, options.limits) as (raw, size, container_note):
+        if container_note:
+            stats.warnings.append(container_note)
         head = _head(path)
         _refuse_entities(head, path)
         encoding = detect_xml_encoding(head)
@@ -191,7 +206,7 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
                     continue
                 stats.read += 1
                 if options.on_progress is not None and ordinal % 500 == 0:
-                    options.on_progress(stream.bytes_read, size)
+                    options.on_progress(stream.bytes_read, size)  # size None: the total is unknown
                 yield record
         except etree.XMLSyntaxError as exc:
             line = exc.lineno or last_line
@@ -226,7 +241,7 @@ def read_records(path: Path, options: ReadOptions, stats: ReadStats) -> Iterator
                 + (" (are they in another XML namespace or element?)" if ordinal == 0 else "")
             )
         if options.on_progress is not None:
-            options.on_progress(size, size)
+            options.on_progress(size or stream.bytes_read, size or stream.bytes_read)
 
 
 def _release(elem: etree._Element) -> None:

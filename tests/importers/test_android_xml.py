@@ -457,3 +457,59 @@ def test_android_xml_sent_mms_members_are_distinct_people_other_than_the_user(
     assert message.recipients == recipients
     if group:  # the same thread as the message to these people written with their numbers as the address
         assert message.thread_key == "~".join(sorted(recipients))
+
+
+def _zipped(tmp_path: Path, n: int, method: int) -> tuple[Path, list[str]]:
+    import zipfile
+
+    bodies = [f"【店{i}】第{i}条优惠 回T退订" for i in range(n)]
+    xml = document(*(sms("1069000", 1700000000000 + i * 60_000, b) for i, b in enumerate(bodies)))
+    path = tmp_path / "sms-backup.zip"
+    with zipfile.ZipFile(path, "w", method) as archive:
+        archive.writestr("sms-20251130.xml", xml)
+        archive.writestr("calls-20251130.xml", '<calls count="0"></calls>')
+    return path, bodies
+
+
+@pytest.mark.parametrize("method", [8, 0])  # deflated, stored
+@pytest.mark.parametrize("kept", [0.25, 0.5, 0.9])
+def test_android_xml_zip_cut_short_keeps_every_complete_record(
+    tmp_path: Path, method: int, kept: float
+) -> None:
+    """An interrupted copy of an SB&R zip has no central directory: its first member is read from its
+    local header as far as the file goes."""
+    whole, bodies = _zipped(tmp_path, 400, method)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(data[: int(len(data) * kept)])
+    assert android_xml.sniff(cut)
+    stats = ReadStats()
+    records = []
+    with pytest.raises(TruncatedArchive) as caught:
+        records.extend(android_xml.read_records(cut, ReadOptions(), stats))
+    assert [r.body for r in records] == bodies[: len(records)]
+    assert 0 < len(records) < 400 and caught.value.records_read == len(records)
+    assert stats.warnings[0] == (
+        "the zip file is cut short (its list of files is missing): read sms-20251130.xml as far as it goes"
+    )
+
+
+def test_android_xml_zip_cut_after_its_first_member_reads_it_whole(tmp_path: Path) -> None:
+    whole, bodies = _zipped(tmp_path, 50, 8)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(data[: data.index(b"PK\x03\x04", 4) + 10])  # into the second member's header
+    stats = ReadStats()
+    assert [r.body for r in android_xml.read_records(cut, ReadOptions(), stats)] == bodies
+    assert len(stats.warnings) == 1 and "cut short" in stats.warnings[0]
+
+
+def test_android_xml_encrypted_zip_cut_short_says_so(tmp_path: Path) -> None:
+    whole, _ = _zipped(tmp_path, 3000, 8)
+    data = bytearray(whole.read_bytes()[:2000])  # cut: no central directory
+    assert len(data) < whole.stat().st_size
+    data[6] |= 0x1  # the local header's "encrypted" flag
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(bytes(data))
+    with pytest.raises(CorruptArchive, match=r"the backup inside the zip \(sms-20251130.xml\) is encrypted"):
+        list(android_xml.read_records(cut, ReadOptions(), ReadStats()))
