@@ -321,7 +321,7 @@ def _already_imported(store: Store, result: ArchiveResult) -> bool:
     earlier = store.imported(result.sha256)
     if earlier is None:
         return False
-    with store.importing(str(result.path), result.format) as writer:
+    with store.importing(path_text(result.path), result.format) as writer:
         result.read, result.skipped, result.excluded = (
             earlier["read"],
             earlier["skipped"],

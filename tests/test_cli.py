@@ -1025,3 +1025,6 @@ def test_a_file_name_that_is_not_utf8_is_imported_and_shown_byte_for_byte(tmp_pa
     assert (row["path"], row["new"]) == (shown, 189)
     listed = _jsonl(runner.invoke(app, ["messages", str(gbk), "--limit", "1"]).stdout)
     assert listed[0]["source_file"] == shown
+    again = runner.invoke(app, ["--db", db, "import", str(gbk)])  # the same file again: nothing new
+    assert again.exit_code == 0, again.stderr
+    assert "new 0, already present 189" in again.stderr

@@ -151,11 +151,14 @@ def mms_record(
     authored = direction in (Direction.OUT, Direction.DRAFT, Direction.FAILED)
     addressees = _distinct([*people, *others], leave_out=sender if authored else None)
     many = len(addressees) > 1 if authored else len(participants) > 2
-    is_group = len(listed) > 1 or rcs_group or many
+    is_group = len(_distinct(listed)) > 1 or rcs_group or many
     if direction is Direction.IN:
         other_party = sender or (listed[0] if listed else address_attr)
     else:
-        other_party = address_attr or (others[0] if others else "")
+        # one person however many spellings the thread lists: the first (a thread of one entry keeps
+        # the whole attribute, as its message id always had)
+        one = listed[0] if len(listed) > 1 and not is_group and not rcs_group else address_attr
+        other_party = one or (others[0] if others else "")
     if not other_party:
         return Skip("MMS without any address")
     return Record(
@@ -184,9 +187,10 @@ def _distinct(numbers: Sequence[str], leave_out: str | None = None) -> list[str]
     """``numbers`` with one spelling per number (the first), without ``leave_out``'s number.
 
     Spellings are compared without the region (records are raw): the same characters once spaces
-    and punctuation are gone, or, for phone numbers, digits where one ends with the other's last 7 or
-    more (``+1 202-555-0101`` and ``(202) 555-0101``; Android's PhoneNumberUtils.compare matches the
-    same way).
+    and punctuation are gone, or the same national number with and without its country code (1–3
+    digits after ``+`` or ``00``) or trunk ``0``: ``+1 202-555-0101`` and ``(202) 555-0101``,
+    ``+44 7700 900123`` and ``07700 900123``. A local number that only ends another one
+    (``62345678`` and ``+86 139 6234 5678``) is another person.
     """
     kept: list[str] = []
     keys: list[str] = [_number_key(leave_out)] if leave_out else []
@@ -199,9 +203,12 @@ def _distinct(numbers: Sequence[str], leave_out: str | None = None) -> list[str]
 
 
 def _number_key(value: str) -> str:
+    """Digits, with an international prefix (``+``, ``00``) dropped, or the identity for a non-number."""
     identity = address_identity(value)
-    digits = identity.lstrip("+")
-    return digits if digits.isdigit() else identity
+    digits = identity.removeprefix("+")
+    if not digits.isdigit():
+        return identity
+    return digits[2:] if digits.startswith("00") and len(digits) > 9 else digits
 
 
 def _same_number(a: str, b: str) -> bool:
@@ -210,4 +217,5 @@ def _same_number(a: str, b: str) -> bool:
     if not (a.isdigit() and b.isdigit()):
         return False
     short, long = sorted((a, b), key=len)
-    return len(short) >= 7 and long.endswith(short)
+    national = short.removeprefix("0")  # the trunk prefix of a national form
+    return len(national) >= 7 and long.endswith(national) and 1 <= len(long) - len(national) <= 3

@@ -435,6 +435,10 @@ def test_android_xml_mms_group_when_the_thread_names_one_number(
             True,
             ("+12025550101", "+12025550102"),
         ),
+        # a local number that only ends another is another person
+        ("insert-address-token", ["62345678", "+8613962345678"], True, ("62345678", "+8613962345678")),
+        ("insert-address-token", ["+447700900123", "07700 900123"], False, ()),  # trunk 0
+        ("insert-address-token", ["008613800138000", "138 0013 8000"], False, ()),  # 00 prefix
         # the own number written as From and again among the To rows is not a member
         ("+12025550100", ["+12025550101", "+1 (202) 555-0100"], False, ()),
         (
@@ -513,3 +517,21 @@ def test_android_xml_encrypted_zip_cut_short_says_so(tmp_path: Path) -> None:
     cut.write_bytes(bytes(data))
     with pytest.raises(CorruptArchive, match=r"the backup inside the zip \(sms-20251130.xml\) is encrypted"):
         list(android_xml.read_records(cut, ReadOptions(), ReadStats()))
+
+
+def test_android_xml_thread_attribute_of_one_person_in_two_spellings_is_no_group(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        document(
+            mms(
+                "+8613800138000~138 0013 8000",
+                1754654760000,
+                2,
+                [("text/plain", "hi")],
+                [("insert-address-token", 137), ("+8613800138000", 151)],
+            )
+        ),
+    )
+    (message,), _ = _read(path)
+    assert message.is_group is False and message.recipients == ()
+    assert message.address == message.thread_key == "+8613800138000"
