@@ -18,9 +18,13 @@ class ExitCode(IntEnum):
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread by the command line's handler so that an import rolls back
-    and temporary copies are removed, as on Ctrl-C (a KeyboardInterrupt: ``except Exception`` never
-    swallows it)."""
+    """SIGTERM or SIGHUP, raised in the main thread by the command line's handler so that an import
+    rolls back and temporary copies are removed, as on Ctrl-C (a KeyboardInterrupt: ``except
+    Exception`` never swallows it). ``exit_code`` is 128 + the signal's number."""
+
+    def __init__(self, signum: int = 15) -> None:
+        super().__init__(signum)
+        self.exit_code = 128 + signum
 
 
 class SmsAuditError(Exception):

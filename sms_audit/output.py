@@ -78,6 +78,13 @@ SUFFIX_FORMATS = {
     ".xml": "xml",
     ".yaml": "yaml",
     ".yml": "yaml",
+    ".gz": "gzip",
+    ".bz2": "bzip2",
+    ".xz": "xz",
+    ".zst": "zstd",
+    ".zip": "zip",
+    ".tar": "tar",
+    ".7z": "7z",
 }
 
 
@@ -93,6 +100,13 @@ FORMAT_NAMES = {
     "pdf": "PDF",
     "xml": "XML",
     "yaml": "YAML",
+    "gzip": "gzip-compressed files",
+    "bzip2": "bzip2-compressed files",
+    "xz": "xz-compressed files",
+    "zstd": "zstd-compressed files",
+    "zip": "ZIP archives",
+    "tar": "tar archives",
+    "7z": "7z archives",
 }
 
 

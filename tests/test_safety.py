@@ -369,7 +369,12 @@ def _parser_children() -> set[int]:
 
 
 @pytest.mark.parametrize(
-    ("sig", "code", "said"), [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")]
+    ("sig", "code", "said"),
+    [
+        (signal.SIGINT, 130, "interrupted"),
+        (signal.SIGTERM, 143, "terminated"),
+        (signal.SIGHUP, 129, "terminated"),
+    ],
 )
 def test_ctrl_c_and_sigterm_leave_the_store_unchanged_and_nothing_behind(
     tmp_path: Path, big_backup: Path, sig: signal.Signals, code: int, said: str

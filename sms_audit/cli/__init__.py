@@ -88,7 +88,7 @@ class _Group(TyperGroup):
         except KeyboardInterrupt as exc:
             if isinstance(exc, Terminated):
                 sys.stderr.write("terminated\n")
-                raise typer.Exit(ExitCode.TERMINATED) from None
+                raise typer.Exit(exc.exit_code) from None
             sys.stderr.write("interrupted\n")
             raise typer.Exit(ExitCode.INTERRUPTED) from None
         except BrokenPipeError:  # the reader stopped early (| head): quiet, with the run's exit code
@@ -337,10 +337,14 @@ def main() -> None:
     """Console-script entry point."""
     import signal
 
-    def terminate(_signum: int, _frame: object) -> None:
-        raise Terminated
+    def terminate(signum: int, _frame: object) -> None:
+        raise Terminated(signum)
 
-    signal.signal(signal.SIGTERM, terminate)  # clean up (roll back, remove temporary copies), exit 143
+    # clean up as on Ctrl-C (roll back, remove temporary copies), then exit 128 + the signal's number:
+    # SIGTERM (a scheduler's timeout) 143, SIGHUP (the terminal closed, an SSH session dropped) 129
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), terminate)
     try:
         app(prog_name="sms-audit")
     except BrokenPipeError:  # raised while click prints (help text into `head`)

@@ -61,7 +61,7 @@ def read_batches_in_process(
     request = (importer.__name__, str(path), options.limits, options.csv_map, batch or BATCH)
     env = dict(os.environ)
     # the child imports sms_audit (and a test's importer module) from where the parent did
-    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    env["PYTHONPATH"] = os.pathsep.join(p or os.getcwd() for p in sys.path)  # "": the working folder
     if not sys.executable or getattr(sys, "frozen", False):  # no Python to start (a frozen app)
         raise ParserUnavailable("no Python interpreter to run a child with")
     try:
@@ -163,6 +163,8 @@ def _serve() -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
     signal.signal(signal.SIGTERM, _terminated)  # unwind: the importer's finally blocks clean up
+    if hasattr(signal, "SIGHUP"):  # the terminal closed: the parent goes too
+        signal.signal(signal.SIGHUP, _terminated)
     out = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # nothing printed by accident can corrupt the stream
