@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -313,6 +314,7 @@ def write_evidence(
     """
     sub = _subreport(report, target)
     complaints = complaint_texts(sub, target)
+    created = [d for d in (out_dir, out_dir / "complaints") if not d.exists()]
     _prepare_folder(
         out_dir,
         [
@@ -325,81 +327,91 @@ def write_evidence(
         ],
     )
     written: list[Path] = []
+    try:
+        buffer = io.StringIO()
+        write_csv(timeline(frame, sub, target), TIMELINE_COLUMNS, buffer)
+        written.append(out_dir / "timeline.csv")
+        _write(written[-1], buffer.getvalue())
 
-    buffer = io.StringIO()
-    write_csv(timeline(frame, sub, target), TIMELINE_COLUMNS, buffer)
-    written.append(out_dir / "timeline.csv")
-    _write(written[-1], buffer.getvalue())
-
-    buffer = io.StringIO()
-    write_report_markdown(sub, buffer)
-    text = buffer.getvalue().replace(
-        "# sms-audit report: messages after you unsubscribed",
-        f"# Evidence: {md_escape(target.brand_display or target.subject)}",
-        1,
-    )
-    text += (
-        _HOWTO
-        + "\n## Source archives\n\n"
-        + "".join(
-            f"- {md_escape(s.name)}: {s.size if s.size is not None else '?'} bytes, SHA-256 `{s.sha256 or '?'}`\n"
-            for s in sources
+        buffer = io.StringIO()
+        write_report_markdown(sub, buffer)
+        text = buffer.getvalue().replace(
+            "# sms-audit report: messages after you unsubscribed",
+            f"# Evidence: {md_escape(target.brand_display or target.subject)}",
+            1,
         )
-    )
-    written.append(out_dir / "summary.md")
-    _write(written[-1], text)
+        text += (
+            _HOWTO
+            + "\n## Source archives\n\n"
+            + "".join(
+                f"- {md_escape(s.name)}: {s.size if s.size is not None else '?'} bytes, SHA-256 `{s.sha256 or '?'}`\n"
+                for s in sources
+            )
+        )
+        written.append(out_dir / "summary.md")
+        _write(written[-1], text)
 
-    from sms_audit.report.html_report import write_report_html  # imports matplotlib
+        from sms_audit.report.html_report import write_report_html  # imports matplotlib
 
-    buffer = io.StringIO()
-    write_report_html(
-        sub,
-        buffer,
-        targets=[target],
-        generated_at=generated_at,
-        title=f"Evidence: {brand_label(target.brand_display) if target.brand else target.subject}",
-    )
-    written.append(out_dir / "report.html")
-    _write(written[-1], buffer.getvalue())
+        buffer = io.StringIO()
+        write_report_html(
+            sub,
+            buffer,
+            targets=[target],
+            generated_at=generated_at,
+            title=f"Evidence: {brand_label(target.brand_display) if target.brand else target.subject}",
+        )
+        written.append(out_dir / "report.html")
+        _write(written[-1], buffer.getvalue())
 
-    buffer = io.StringIO()
-    write_csv(
-        (
-            {"name": s.name, "path": s.path, "size": s.size, "sha256": s.sha256, "format": s.format}
-            for s in sources
-        ),
-        SOURCE_COLUMNS,
-        buffer,
-    )
-    written.append(out_dir / "sources.csv")
-    _write(written[-1], buffer.getvalue())
+        buffer = io.StringIO()
+        write_csv(
+            (
+                {"name": s.name, "path": s.path, "size": s.size, "sha256": s.sha256, "format": s.format}
+                for s in sources
+            ),
+            SOURCE_COLUMNS,
+            buffer,
+        )
+        written.append(out_dir / "sources.csv")
+        _write(written[-1], buffer.getvalue())
 
-    for name, body in complaints.items():
-        written.append(out_dir / "complaints" / name)
-        _write(written[-1], body)
+        for name, body in complaints.items():
+            written.append(out_dir / "complaints" / name)
+            _write(written[-1], body)
 
-    manifest = {
-        "schema_version": 1,
-        "generated_at": format_time(generated_at or datetime.now(UTC)),
-        "target": {
-            "subject": target.subject,
-            "brand": target.brand,
-            "brand_display": target.brand_display,
-            "numbers": list(target.addresses),
-        },
-        "policy": report.policy.to_record(),
-        "timezone": report.timezone,
-        "sources": [{"name": s.name, "path": s.path, "size": s.size, "sha256": s.sha256} for s in sources],
-        "files": [
-            {
-                "name": str(p.relative_to(out_dir)),
-                "size": p.stat().st_size,
-                "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
-            }
-            for p in written
-        ],
-        "complaint_messages": [i.message.message_id for i in complaint_messages(sub)],
-    }
-    written.append(out_dir / "manifest.json")
-    _write(written[-1], json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+        manifest = {
+            "schema_version": 1,
+            "generated_at": format_time(generated_at or datetime.now(UTC)),
+            "target": {
+                "subject": target.subject,
+                "brand": target.brand,
+                "brand_display": target.brand_display,
+                "numbers": list(target.addresses),
+            },
+            "policy": report.policy.to_record(),
+            "timezone": report.timezone,
+            "sources": [
+                {"name": s.name, "path": s.path, "size": s.size, "sha256": s.sha256} for s in sources
+            ],
+            "files": [
+                {
+                    "name": str(p.relative_to(out_dir)),
+                    "size": p.stat().st_size,
+                    "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
+                }
+                for p in written
+            ],
+            "complaint_messages": [i.message.message_id for i in complaint_messages(sub)],
+        }
+        written.append(out_dir / "manifest.json")
+        _write(written[-1], json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+    except BaseException:
+        # interrupted (Ctrl-C, SIGTERM) or failed: no half pack, which would also block the rerun
+        for path in written:
+            path.unlink(missing_ok=True)
+        for folder in reversed(created):
+            with contextlib.suppress(OSError):  # only when empty: never anything of the user's
+                folder.rmdir()
+        raise
     return written

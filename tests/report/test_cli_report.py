@@ -509,3 +509,29 @@ def test_cli_report_bad_setting_names_where_it_came_from(
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr.splitlines()[0] == f"error: {error}{source}"
     assert result.stderr.splitlines()[1].startswith("hint: ")
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_cli_evidence_interrupted_leaves_no_half_pack_and_the_rerun_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, existing: bool
+) -> None:
+    from sms_audit.report import html_report
+
+    out = tmp_path / "pack"
+    if existing:  # a folder of the user's: what was there stays, nothing of the pack does
+        out.mkdir()
+        (out / "notes.txt").write_text("mine", encoding="utf-8")
+    real = html_report.write_report_html
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(html_report, "write_report_html", interrupted)
+    result = runner.invoke(app, ["evidence", "优选商城", str(SAMPLE), "-o", str(out)])
+    assert result.exit_code == 130 and result.stderr.endswith("\ninterrupted\n")
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert left == (["pack", "pack/notes.txt"] if existing else [])
+    monkeypatch.setattr(html_report, "write_report_html", real)
+    again = runner.invoke(app, ["evidence", "优选商城", str(SAMPLE), "-o", str(out)])
+    assert again.exit_code == 0, again.stderr
+    assert (out / "manifest.json").is_file()
