@@ -388,6 +388,7 @@ class _Engine:
     def __init__(self, scheduler: str | None, workers: int | None) -> None:
         self.client: Any = None
         self.cluster: Any = None
+        self.scratch: str | None = None
         self.workers = 1
         if scheduler == SYNCHRONOUS:
             self.name = "the synchronous scheduler"
@@ -407,9 +408,17 @@ class _Engine:
             self.workers = max(1, len(self.client.scheduler_info(n_workers=-1)["workers"]))
             self.name = f"the cluster at {scheduler} ({self.workers} workers)"
             return
+        import tempfile
         import warnings
 
         count = workers or os.cpu_count() or 1
+        # the workers' spill and lock files go in a folder of ours, removed on close (Dask's default,
+        # dask-scratch-space in the temporary folder, is left behind)
+        self.scratch = tempfile.mkdtemp(prefix="sms-audit-dask-")
+        import dask
+
+        # for this cluster only: the previous setting is restored on close
+        self._config = dask.config.set({"temporary-directory": self.scratch})
         with warnings.catch_warnings():
             # the scheduler's health endpoint moves to a free loopback port when 8787 is taken
             warnings.filterwarnings("ignore", message="Port .* is already in use")
@@ -420,6 +429,7 @@ class _Engine:
                 host="127.0.0.1",
                 dashboard_address=None,
                 silence_logs=logging.ERROR,
+                local_directory=self.scratch,
             )
         self.client = Client(self.cluster)
         self.workers = count
@@ -430,6 +440,11 @@ class _Engine:
             self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+        if self.scratch is not None:
+            import shutil
+
+            self._config.__exit__(None, None, None)
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
     def persist(self, collection: Any, progress: TextIO | None, retries: int) -> Any:
         if self.client is None:
@@ -540,6 +555,13 @@ def league(
         frames = _aggregate(loaded, frozenset(skip), max(1, min(tasks, 4 * engine.workers)))
         results = engine.compute(frames, retries)
         peak = engine.peak_memory()
+    except KeyboardInterrupt:
+        # Ctrl-C/SIGTERM cancel the client's pending gathers, which asyncio would report one by one
+        # as "Task exception was never retrieved" with a traceback while the client closes
+        import logging
+
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL + 1)
+        raise
     finally:
         engine.close()
     rows, hidden = _finish(results, min_donors)

@@ -66,12 +66,22 @@ def test_league_min_donors_hides_brands_of_too_few_donors(donations: dict[str, P
 
 
 def test_local_cluster_equals_synchronous_and_survives_a_dying_worker(
-    donations: dict[str, Path], tmp_path: Path
+    donations: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import tempfile
+
+    import dask
+
     inputs = [donations["raw"], donations["findings"]]
     expected = league(inputs, scheduler=SYNCHRONOUS, min_donors=1)
     marker = tmp_path / "killed-once"
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    before = dask.config.get("temporary-directory", None)
     result = league(inputs, workers=2, min_donors=1, load=partial(_die_once, marker=str(marker)))
+    assert list(scratch.iterdir()) == []  # the workers' scratch space is gone with the cluster
+    assert dask.config.get("temporary-directory", None) == before
     assert marker.exists()  # a worker process really died during the run
     assert result.rows == expected.rows and result.errors == expected.errors
     assert result.scheduler == "a local cluster of 2 workers" and len(result.peak_memory) == 2
