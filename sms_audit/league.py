@@ -411,13 +411,12 @@ class _Engine:
         import tempfile
         import warnings
 
-        count = workers or os.cpu_count() or 1
-        # the workers' spill and lock files go in a folder of ours, removed on close (Dask's default,
-        # dask-scratch-space in the temporary folder, is left behind)
-        self.scratch = tempfile.mkdtemp(prefix="sms-audit-dask-")
         import dask
 
-        # for this cluster only: the previous setting is restored on close
+        count = workers or os.cpu_count() or 1
+        # the workers' spill and lock files go in a folder of ours, removed on close (Dask's default,
+        # dask-scratch-space in the temporary folder, is left behind); the setting is restored then
+        self.scratch = tempfile.mkdtemp(prefix="sms-audit-dask-")
         self._config = dask.config.set({"temporary-directory": self.scratch})
         with warnings.catch_warnings():
             # the scheduler's health endpoint moves to a free loopback port when 8787 is taken

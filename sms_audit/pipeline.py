@@ -557,49 +557,15 @@ class _ArchiveStream:
         self.normalizer = Normalizer(None)
 
     def batches(self, options: ReadOptions) -> Iterator[Sequence[Record]]:
-        """Batches of records, normalised by :attr:`normalizer` once the first batch has decided the
-        region; a CorruptArchive/TruncatedArchive is raised after the batch holding every complete
-        record before the damage."""
-        from sms_audit.model import Normalizer
-
-        if self._in_child():
-            from sms_audit.importers._parse_process import ParserUnavailable
-
-            try:
-                yield from self._child_batches(options)
-                return
-            except ParserUnavailable:
-                pass  # raised before any batch: read in this process instead
-        records = self.importer.read_records(self.path, options, self.stats)
-        head, error = _take(records, REGION_SAMPLE if self.region is None else BATCH)
-        if self.region is None:
-            self.region = _infer_region(head) or self.fallback or UNKNOWN_REGION
-        self.normalizer = Normalizer(self.region.code, self._zone(head), max_body=self.max_body)
-        if head:
-            yield head
-        while error is None:
-            batch, error = _take(records, BATCH)
-            if not batch:
-                break
-            yield batch
-        if error is not None and not isinstance(error, _Exhausted):
-            raise error
-
-    def _in_child(self) -> bool:
-        """Whether this archive is parsed in a child process: large enough for the second core to
-        pay (:mod:`~sms_audit.importers._parse_process`), by an importer that can run there."""
-        return self.importer.NAME in PROCESS_READERS and _file_size(self.path) >= PROCESS_READ_BYTES
-
-    def _child_batches(self, options: ReadOptions) -> Iterator[Sequence[Record]]:
-        """:meth:`batches` parsed in a child process: its batches as they come (held as columns),
-        the first ones joined until the region can be inferred."""
-        from sms_audit.importers._parse_process import read_batches_in_process
+        """Batches of records, normalised by :attr:`normalizer` once the first batches have decided
+        the region; a CorruptArchive/TruncatedArchive is raised after the batch holding every
+        complete record before the damage."""
         from sms_audit.model import Normalizer, RecordBatch
 
-        source = read_batches_in_process(self.importer, self.path, options, self.stats)  # type: ignore[arg-type]
-        head: list[RecordBatch] = []
+        source = self._source(options)
+        head: list[Sequence[Record]] = []
         error: CorruptArchive | None = None
-        try:
+        try:  # the first batches, until there are enough numbers to tell the region
             while not head or (self.region is None and sum(map(len, head)) < REGION_SAMPLE):
                 batch = next(source, None)
                 if batch is None:
@@ -607,9 +573,12 @@ class _ArchiveStream:
                 head.append(batch)
         except CorruptArchive as exc:  # every complete record before the damage is still written
             error = exc
-        first = (
-            RecordBatch.concat(head) if len(head) > 1 else head[0] if head else RecordBatch.from_records([])
-        )
+        if len(head) == 1:
+            first = head[0]
+        elif head and all(isinstance(b, RecordBatch) for b in head):
+            first = RecordBatch.concat(head)  # type: ignore[arg-type]
+        else:
+            first = [r for b in head for r in b]
         if self.region is None:
             self.region = _infer_region(first) or self.fallback or UNKNOWN_REGION
         self.normalizer = Normalizer(self.region.code, self._zone(first), max_body=self.max_body)
@@ -618,6 +587,39 @@ class _ArchiveStream:
         if error is not None:
             raise error
         yield from source
+
+    def _source(self, options: ReadOptions) -> Iterator[Sequence[Record]]:
+        """The importer's records in batches: from a child process when the archive is large enough
+        for the second core to pay and its importer can run there
+        (:mod:`~sms_audit.importers._parse_process`; batches held as columns), else read here (the
+        first batch :data:`REGION_SAMPLE` records when the region is still to be inferred). The
+        damage that ends a damaged archive is raised after its last batch."""
+        if self.importer.NAME in PROCESS_READERS and _file_size(self.path) >= PROCESS_READ_BYTES:
+            from sms_audit.importers._parse_process import ParserUnavailable, read_batches_in_process
+
+            try:
+                yield from read_batches_in_process(self.importer, self.path, options, self.stats)  # type: ignore[arg-type]
+                return
+            except ParserUnavailable:
+                pass  # raised before any batch: read in this process instead
+        records = iter(self.importer.read_records(self.path, options, self.stats))
+        size = REGION_SAMPLE if self.region is None else BATCH
+        while True:
+            batch: list[Record] = []
+            try:
+                for record in records:
+                    batch.append(record)
+                    if len(batch) >= size:
+                        break
+            except CorruptArchive:
+                if batch:
+                    yield batch
+                raise
+            if batch:
+                yield batch
+            if len(batch) < size:
+                return
+            size = BATCH
 
     def columns(self, records: Sequence[Record]) -> dict[str, list[Any]]:
         """Records of this archive as the store's columns (:meth:`~sms_audit.model.Normalizer.columns`)."""
@@ -643,27 +645,6 @@ def _file_size(path: Path) -> int:
         return path.stat().st_size if path.is_file() else 0
     except OSError:
         return 0
-
-
-class _Exhausted(Exception):
-    """The records ran out (not an error)."""
-
-
-def _take(records: Iterator[Record], size: int) -> tuple[list[Record], Exception | None]:
-    """Up to ``size`` records, and the error that stopped the reading (``_Exhausted`` at the end).
-
-    A damaged archive raises after its last complete record: what was read before is returned with
-    the error, so it is never lost.
-    """
-    batch: list[Record] = []
-    try:
-        for record in records:
-            batch.append(record)
-            if len(batch) >= size:
-                return batch, None
-    except CorruptArchive as exc:
-        return batch, exc
-    return batch, _Exhausted()
 
 
 def _infer_region(records: Sequence[Record]) -> RegionChoice | None:

@@ -217,8 +217,14 @@ def messages(
     state = get_state(ctx)
     chosen_format = state.output_format(fmt, RecordFormat)
     check_output(output, chosen_format)
-    options = {"since": since, "until": until, "sender": sender, "direction": direction}
-    options |= {"search": search, "label": label}
+    options = {
+        "since": since,
+        "until": until,
+        "sender": sender,
+        "direction": direction,
+        "search": search,
+        "label": label,
+    }
     MessageFilter.from_options(**options)  # bad values are usage errors before any archive is read
     # only a table shows times in a zone: the others write UTC text, made straight from the store
     shown_as = resolve_format(chosen_format, to_stdout=output is None or output == "-", output=output)

@@ -35,15 +35,6 @@ from sms_audit.model import Record, RecordBatch
 BATCH = 10_000
 
 
-def read_in_process(
-    importer: ModuleType, path: Path, options: ReadOptions, stats: ReadStats, *, batch: int | None = None
-) -> Iterator[Record]:
-    """``importer.read_records(path, options, stats)``, run in a child process: the records of
-    :func:`read_batches_in_process`, one by one."""
-    for records in read_batches_in_process(importer, path, options, stats, batch=batch):
-        yield from records
-
-
 def read_batches_in_process(
     importer: ModuleType, path: Path, options: ReadOptions, stats: ReadStats, *, batch: int | None = None
 ) -> Iterator[RecordBatch]:

@@ -9,7 +9,7 @@ import pytest
 
 from sms_audit.errors import CorruptArchive, TruncatedArchive
 from sms_audit.importers import android_mmssms, android_xml, ios_sms_db
-from sms_audit.importers._parse_process import read_in_process
+from sms_audit.importers._parse_process import read_batches_in_process
 from sms_audit.importers.base import ReadOptions, ReadStats
 from sms_audit.pipeline import import_archives
 from sms_audit.store import Store
@@ -17,6 +17,14 @@ from tests.fixtures_ios import make_ios16_db
 from tests.fixtures_sbr import document, mms, sms
 from tests.importers import _dying_importer
 from tests.importers.test_android_mmssms import _story
+
+
+def read_in_process(
+    importer, path: Path, options: ReadOptions, stats: ReadStats, *, batch: int | None = None
+):  # type: ignore[no-untyped-def]
+    """The child's records one by one, as the importer yields them in process."""
+    for records in read_batches_in_process(importer, path, options, stats, batch=batch):
+        yield from records
 
 
 def _sbr(path: Path, n: int = 7) -> Path:
