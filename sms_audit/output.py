@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import itertools
 import json
 import math
 import re
@@ -222,17 +223,22 @@ def dumps_json(value: Any, *, indent: bool = False) -> str:
     """JSON text of ``value`` (UTF-8 text unescaped; times as :func:`format_time`; NaN, NaT and NA
     as null): orjson, or the standard encoder for what orjson refuses (a lone surrogate, an integer
     beyond 64 bits)."""
+    return _dumps_bytes(value, indent=indent).decode("utf-8")
+
+
+def _dumps_bytes(value: Any, *, indent: bool = False) -> bytes:
+    """:func:`dumps_json` as UTF-8 bytes (what orjson makes: no decoding for a byte stream)."""
     import orjson
 
     options = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
     if indent:
         options |= orjson.OPT_INDENT_2
     try:
-        return orjson.dumps(value, default=_orjson_default, option=options).decode()
+        return orjson.dumps(value, default=_orjson_default, option=options)
     except (orjson.JSONEncodeError, TypeError):
         text = json.dumps(to_jsonable(value), ensure_ascii=False, indent=2 if indent else None)
         # a lone surrogate cannot be written as UTF-8: as a JSON escape it can (and means the same)
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+        return text.encode("utf-8", "backslashreplace")
 
 
 def _cell_text(value: Any) -> str:
@@ -305,6 +311,9 @@ def write_jsonl(
     return count
 
 
+_JSON_CHUNK = 1_000  # items of a streamed list encoded in one call
+
+
 def write_json(document: Mapping[str, Any], stream: TextIO) -> None:
     """One JSON document (e.g. ``{"schema_version": 1, "messages": [...]}``), indented (terminal-safe
     like :func:`write_jsonl`).
@@ -315,6 +324,7 @@ def write_json(document: Mapping[str, Any], stream: TextIO) -> None:
     no raw line break, so re-indenting an item line by line is exact).
     """
     escape = _json_escaper(stream)
+    raw = _utf8_buffer(stream)
     if not document:
         stream.write("{}\n")
         return
@@ -325,12 +335,30 @@ def write_json(document: Mapping[str, Any], stream: TextIO) -> None:
             stream.write(escape(dumps_json(value, indent=True).replace("\n", "\n  ")))
             continue
         empty = True
-        for item in value:
-            stream.write("[\n    " if empty else ",\n    ")
-            stream.write(escape(dumps_json(item, indent=True).replace("\n", "\n    ")))
+        while chunk := list(itertools.islice(value, _JSON_CHUNK)):
+            # a chunk encoded as one list: "[\n  {...},\n  {...}\n]" without its brackets, each line
+            # two spaces deeper, is exactly those items as members of the document's list
+            data = (b"[\n  " if empty else b",\n  ") + _dumps_bytes(chunk, indent=True)[2:-2].replace(
+                b"\n", b"\n  "
+            )
+            if raw is not None:  # UTF-8 straight to the file: no decoding and encoding again
+                stream.flush()
+                raw.write(data)
+            else:
+                stream.write(escape(data.decode("utf-8")))
             empty = False
         stream.write("[]" if empty else "\n  ]")
     stream.write("\n}\n")
+
+
+def _utf8_buffer(stream: TextIO) -> Any:
+    """The byte stream under ``stream`` when text can go to it as UTF-8 unchanged: a UTF-8 text file
+    or pipe (not a terminal, whose text is made safe first); else None."""
+    buffer = getattr(stream, "buffer", None)
+    encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    if buffer is None or encoding != "utf8" or (stream is sys.stdout and stdout_is_tty()):
+        return None
+    return buffer
 
 
 def _json_escaper(stream: TextIO) -> Any:

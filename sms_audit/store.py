@@ -217,6 +217,7 @@ _BOOLEAN = frozenset(
     {"is_group", "has_attachments", "is_filtered", "is_resubscribe", "is_trap", "is_promotional"}
 )
 FETCH = 20_000  # rows per classification chunk when labelling
+_REPORT_FETCH = 5_000  # rows per Arrow conversion of the report selection: less held as tuples at once
 STREAM_BATCH = 10_000  # rows per frame when streaming messages out: small frames, flat memory
 _STORE_TABLES = frozenset({"imports", "messages", "meta"})  # in every schema version
 FIRST_BATCH = 1_000  # the first records of a listing: out before a whole batch is fetched
@@ -675,7 +676,7 @@ class Store:
         with closing(conn.execute(sql)) as cursor:
             frames = [
                 _frame(batch, labelled=True, columns=_REPORT_COLUMNS)
-                for batch in iter(lambda: cursor.fetchmany(FETCH), [])
+                for batch in iter(lambda: cursor.fetchmany(_REPORT_FETCH), [])
             ]
         if not frames:
             return _frame([], labelled=True, columns=_REPORT_COLUMNS)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sms_audit import output
 from sms_audit.errors import UsageError
 from sms_audit.output import (
     MINUTES,
@@ -343,6 +345,41 @@ def test_write_json_streams_lists_byte_for_byte_as_one_document(spec: dict[str, 
     write_json(lazy, out)
     assert out.getvalue() == dumps_json(whole, indent=True) + "\n"
     assert json.loads(out.getvalue()) == json.loads(dumps_json(whole))
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    spec=st.dictionaries(
+        st.text(max_size=6),
+        st.tuples(_JSON_VALUES, st.booleans()),
+        max_size=5,
+    )
+)
+def test_write_json_streamed_to_a_file_in_chunks_is_the_same_bytes(
+    spec: dict[str, tuple[Any, bool]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """To a UTF-8 file the streamed items go to the byte buffer a chunk at a time (chunks of 2
+    here, so every list of 3 crosses a boundary): the file holds the bytes of the whole document."""
+    monkeypatch.setattr(output, "_JSON_CHUNK", 2)
+    whole = {key: value for key, (value, _) in spec.items()}
+    lazy = {
+        key: iter(value) if streamed and isinstance(value, list) else value
+        for key, (value, streamed) in spec.items()
+    }
+    path = tmp_path / "doc.json"
+    with path.open("w", encoding="utf-8") as stream:
+        write_json(lazy, stream)
+    assert path.read_bytes() == (dumps_json(whole, indent=True) + "\n").encode("utf-8")
+
+
+def test_write_json_streamed_lone_surrogate_to_a_file(tmp_path: Path) -> None:
+    """A lone surrogate (an undecodable file name) cannot be UTF-8: written as its JSON escape."""
+    path = tmp_path / "doc.json"
+    with path.open("w", encoding="utf-8") as stream:
+        write_json({"findings": iter([{"source_file": "a\udcff.xml"}, {"x": "好"}])}, stream)
+    text = path.read_text(encoding="utf-8")
+    assert '"source_file": "a\\udcff.xml"' in text and '"x": "好"' in text
+    assert json.loads(text)["findings"][0]["source_file"] == "a\udcff.xml"
 
 
 def test_write_json_streamed_findings_shape() -> None:

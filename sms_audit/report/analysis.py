@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sms_audit.report.policy import Policy
@@ -159,7 +159,7 @@ class Report:
     first_message: datetime | None
     last_message: datetime | None
     unsubscribes: tuple[Unsubscribe, ...]
-    findings: tuple[Finding, ...]  # traps included (kind "trap")
+    findings: Findings  # traps included (kind "trap"); columns, Finding objects on demand
     ledger: tuple[LedgerEntry, ...]
     summary: tuple[SubjectSummary, ...]
     sources: tuple[str, ...] = ()
@@ -175,16 +175,18 @@ class Report:
     overview: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     @property
-    def traps(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.kind == TRAP)
+    def traps(self) -> Findings:
+        return self.findings.where(self.findings.kinds == TRAP)
 
     @property
-    def unsubscribe_findings(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.kind != TRAP)
+    def unsubscribe_findings(self) -> Findings:
+        return self.findings.where(self.findings.kinds != TRAP)
 
     @property
-    def violations(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.kind in VIOLATION_KINDS)
+    def violations(self) -> Findings:
+        import numpy as np
+
+        return self.findings.where(np.isin(self.findings.kinds, list(VIOLATION_KINDS)))
 
     def findings_frame(self) -> pd.DataFrame:
         """Every message seen after an unsubscribe, one row each (``FINDING_SCHEMA`` columns)."""
@@ -211,6 +213,461 @@ class Report:
         return summary_frame(self)
 
 
+class _Context:
+    """What every finding of one report shares: the analysed frame (its rows are the findings'
+    messages), the episodes, the policy and the zone; arrays of the frame made once, on first use."""
+
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        unsubscribes: Mapping[int, Unsubscribe],
+        policy: Policy,
+        tz: str,
+        shown: Mapping[int, Unsubscribe] | None = None,
+    ) -> None:
+        self.frame = frame
+        self.unsubscribes = unsubscribes  # as analysed: explanations are made from these
+        self.shown = unsubscribes if shown is None else shown  # as output (masked by --redact)
+        self.redacted = shown is not None
+        self.policy = policy
+        self.tz = tz
+        self._text: dict[str, Any] = {}
+        self._times: Any = None
+        self._episodes: dict[int, tuple[str, int, str, str]] | None = None
+
+    def times_us(self) -> Any:
+        """The frame's times as int64 UTC microseconds (a numpy array), made once."""
+        if self._times is None:
+            self._times = _microseconds(self.frame["timestamp"])
+        return self._times
+
+    def text(self, name: str, rows: Any) -> list[str]:
+        """The values of text column ``name`` at ``rows`` (positions), "" for missing; a column the
+        frame lacks reads as "". One contiguous Arrow array per column, made once: a take from it
+        is a third of the time of one from the frame's chunks."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        array = self._text.get(name)
+        if array is None:
+            if name not in self.frame.columns:
+                return [""] * len(rows)
+            data = pa.array(self.frame[name].array, from_pandas=True)
+            array = data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
+            if array.null_count:
+                array = pc.fill_null(array, "")
+            self._text[name] = array
+        result: list[str] = array.take(pa.array(rows, pa.int64())).to_pylist()
+        return result
+
+    def episode(self, ep: int) -> tuple[str, int, str, str]:
+        """Of episode ``ep``: its first reply's message id and UTC microseconds, the "you replied
+        ..." phrase and the end of its grace period as local time text."""
+        if self._episodes is None:
+            self._episodes = {
+                e: (
+                    u.unsubscribe_id,
+                    _to_us(u.message.timestamp),
+                    f'you replied "{u.keyword}" to {u.address} at {u.message.local_time}',
+                    _local(u.deadline, self.tz),
+                )
+                for e, u in self.unsubscribes.items()
+            }
+        return self._episodes[ep]
+
+
+class Findings(Sequence[Finding]):
+    """The findings of a report in report order, held as columns (a few numbers and shared strings
+    each); a :class:`Finding` is made when it is read, a batch at a time, so a report of 100,000
+    findings never holds 100,000 objects. Equal to a tuple or list of the same findings.
+
+    ``kinds``, ``subjects`` (never masked: for selecting), ``rows`` (of ``Report.frame``) and
+    ``reply_rows`` (-1: none) are numpy arrays with one value per finding; :meth:`where` selects
+    by a mask over them; :meth:`records` yields the output records straight from the columns.
+    """
+
+    __slots__ = ("_columns", "_ctx")
+    _BATCH = 5_000
+    _NAMES = ("kind", "via", "row", "ep", "reply_row", "subject", "brand", "brand_display", "trap_reason")
+
+    def __init__(self, columns: Mapping[str, Any], ctx: _Context) -> None:
+        self._columns = dict(columns)
+        self._ctx = ctx
+
+    @classmethod
+    def empty(cls, ctx: _Context) -> Findings:
+        import numpy as np
+
+        return cls(
+            {n: np.empty(0, dtype=np.int64 if n.endswith(("row", "ep")) else object) for n in cls._NAMES}, ctx
+        )
+
+    # --- columns ------------------------------------------------------------------------------
+
+    @property
+    def kinds(self) -> Any:
+        return self._columns["kind"]
+
+    @property
+    def subjects(self) -> Any:
+        return self._columns["subject"]
+
+    @property
+    def rows(self) -> Any:
+        return self._columns["row"]
+
+    @property
+    def reply_rows(self) -> Any:
+        return self._columns["reply_row"]
+
+    @property
+    def vias(self) -> Any:
+        return self._columns["via"]
+
+    @property
+    def episodes(self) -> Any:
+        """The episode (an index of ``Report.unsubscribes``) of each finding; -1 for traps."""
+        return self._columns["ep"]
+
+    def addresses(self) -> Any:
+        """The number each finding's message came from (as analysed, never masked)."""
+        import numpy as np
+
+        return np.array(self._ctx.text("address", self.rows), dtype=object)
+
+    def message_ids(self) -> Any:
+        import numpy as np
+
+        return np.array(self._ctx.text("message_id", self.rows), dtype=object)
+
+    def times_us(self) -> Any:
+        """Each finding's message time, as int64 UTC microseconds."""
+        return self._ctx.times_us()[self.rows]
+
+    def stable_keys(self) -> list[str]:
+        """Each finding's stable identity (``Finding.key``), as :meth:`Finding.key` gives it."""
+        return self._keys(self._columns)
+
+    def where(self, mask: Any) -> Findings:
+        """The findings where ``mask`` (a boolean array, one value per finding) is true, in order;
+        or, given an array of positions, those findings in that order."""
+        return Findings({n: a[mask] for n, a in self._columns.items()}, self._ctx)
+
+    def redacted(self, unsubscribe: Callable[[Unsubscribe], Unsubscribe]) -> Findings:
+        """The same findings, masked as they are read (``--redact``, :mod:`~sms_audit.report.redact`):
+        numbers, codes and names in their messages, explanations and trap reasons; ``unsubscribe``
+        gives each episode's redacted :class:`Unsubscribe`. Selecting still sees the real subjects."""
+        ctx = self._ctx
+        shown = {ep: unsubscribe(u) for ep, u in ctx.unsubscribes.items()}
+        return Findings(self._columns, _Context(ctx.frame, ctx.unsubscribes, ctx.policy, ctx.tz, shown=shown))
+
+    # --- the sequence -------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._columns["kind"])
+
+    def __getitem__(self, index: Any) -> Any:
+        import numpy as np
+
+        if isinstance(index, slice):
+            return tuple(self._make(np.arange(len(self))[index]))
+        n = len(self)
+        position = int(index) + n if int(index) < 0 else int(index)
+        if not 0 <= position < n:
+            raise IndexError("finding index out of range")
+        return self._make(np.array([position]))[0]
+
+    def __iter__(self) -> Iterator[Finding]:
+        import numpy as np
+
+        for start in range(0, len(self), self._BATCH):
+            yield from self._make(np.arange(start, min(start + self._BATCH, len(self))))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Findings | tuple | list):
+            return len(self) == len(other) and tuple(self) == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<Findings: {len(self)}>"
+
+    # --- making findings and records ----------------------------------------------------------
+
+    def _keys(self, cols: Mapping[str, Any]) -> list[str]:
+        ctx = self._ctx
+        ids = ctx.text("message_id", cols["row"])
+        out = []
+        for kind, subject, ep, mid in zip(
+            cols["kind"].tolist(), cols["subject"].tolist(), cols["ep"].tolist(), ids, strict=True
+        ):
+            out.append(
+                f"{kind}|{subject}|{mid}" if ep < 0 else f"{kind}|{subject}|{ctx.episode(ep)[0]}|{mid}"
+            )
+        return out
+
+    def _explanations(self, cols: Mapping[str, Any]) -> list[str]:
+        """The explanation of each finding in ``cols`` (masked too when the report is redacted)."""
+        import numpy as np
+
+        ctx = self._ctx
+        rows = cols["row"]
+        addresses = ctx.text("address", rows)
+        labels = ctx.text("label", rows)
+        times = ctx.times_us()[rows].tolist()
+        replies = cols["reply_row"]
+        reply_times = (
+            dict(
+                zip(
+                    replies[replies >= 0].tolist(),
+                    local_isoformat(ctx.frame["timestamp"].iloc[replies[replies >= 0]], ctx.tz),
+                    strict=True,
+                )
+            )
+            if bool(np.any(replies >= 0))
+            else {}
+        )
+        policy = ctx.policy
+        out = []
+        for kind, via, ep, reply, address, label, moment in zip(
+            cols["kind"].tolist(),
+            cols["via"].tolist(),
+            cols["ep"].tolist(),
+            replies.tolist(),
+            addresses,
+            labels,
+            times,
+            strict=True,
+        ):
+            if ep < 0:
+                out.append(_trap_text(reply_times.get(reply)))
+                continue
+            _id, start, replied, deadline = ctx.episode(ep)
+            out.append(
+                _explain(kind, via, address, label, _ago_us(moment - start), replied, policy, deadline)
+            )
+        if ctx.redacted:
+            from sms_audit.report.redact import redact_text
+
+            out = [redact_text(text) for text in out]
+        return out
+
+    def _make(self, index: Any) -> list[Finding]:
+        ctx = self._ctx
+        cols = {n: a[index] for n, a in self._columns.items()}
+        rows, replies = cols["row"], cols["reply_row"]
+        wanted = sorted(set(rows.tolist()) | set(replies[replies >= 0].tolist()))
+        refs = _message_refs(ctx.frame, wanted, ctx.tz)
+        subjects, traps_reasons = cols["subject"].tolist(), cols["trap_reason"].tolist()
+        if ctx.redacted:
+            from sms_audit.report.redact import mask_address, redact_message, redact_text
+
+            refs = {row: redact_message(ref) for row, ref in refs.items()}
+            subjects = [
+                s if b else mask_address(s) for s, b in zip(subjects, cols["brand"].tolist(), strict=True)
+            ]
+            traps_reasons = [redact_text(t) for t in traps_reasons]
+        keys = self._keys(cols)
+        out = []
+        for key, text, kind, via, row, ep, reply, subject, brand, display, trap_reason in zip(
+            keys,
+            self._explanations(cols),
+            cols["kind"].tolist(),
+            cols["via"].tolist(),
+            rows.tolist(),
+            cols["ep"].tolist(),
+            replies.tolist(),
+            subjects,
+            cols["brand"].tolist(),
+            cols["brand_display"].tolist(),
+            traps_reasons,
+            strict=True,
+        ):
+            out.append(
+                Finding(
+                    finding_id=finding_id(key),
+                    key=key,
+                    kind=kind,
+                    severity=SEVERITY[kind],
+                    subject=subject,
+                    brand=brand,
+                    brand_display=display,
+                    via=via,
+                    message=refs[row],
+                    unsubscribe=None if ep < 0 else ctx.shown[ep],
+                    explanation=text,
+                    trap_reason=trap_reason,
+                    reply=refs[reply] if reply >= 0 else None,
+                )
+            )
+        return out
+
+    def records(self, *, time_text: bool = False) -> Iterator[dict[str, Any]]:
+        """Every finding as a flat record in :data:`~sms_audit.schema.FINDING_COLUMNS` order, made
+        from the columns a batch at a time (the values :func:`~sms_audit.report.records.finding_record`
+        gives for the :class:`Finding`). With ``time_text`` the UTC times are their output text
+        (:func:`~sms_audit.output.format_time`) instead of datetimes."""
+        import numpy as np
+
+        from sms_audit.output import _time_text, time_texts
+
+        ctx = self._ctx
+        f = ctx.frame
+        wanted = ["message_id", "direction", "address", "address_raw", "sender_kind", "label", "reason"]
+        wanted += ["body", "source_file"]
+        if ctx.redacted:
+            from sms_audit.report.redact import mask_address, redact_text
+
+        def when(times: Any) -> list[Any]:
+            if time_text:
+                return time_texts(times)
+            return times.dt.tz_convert("UTC").dt.to_pydatetime().tolist()
+
+        unsub_fields: dict[int, tuple[Any, ...]] = {}
+        for ep, u in ctx.shown.items():
+            moment = (
+                (u.message.utc_time or _time_text(u.message.timestamp)) if time_text else u.message.timestamp
+            )
+            deadline = _time_text(u.deadline) if time_text else u.deadline
+            unsub_fields[ep] = (
+                u.unsubscribe_id,
+                moment,
+                u.message.local_time,
+                u.address,
+                u.keyword,
+                deadline,
+            )
+        no_unsub, no_reply = (None,) * 6, (None,) * 3
+        policy = ctx.policy.name
+        for start in range(0, len(self), self._BATCH):
+            index = np.arange(start, min(start + self._BATCH, len(self)))
+            cols = {n: a[index] for n, a in self._columns.items()}
+            rows, replies, kinds = cols["row"], cols["reply_row"], cols["kind"].tolist()
+            values = {name: ctx.text(name, rows) for name in wanted}
+            stamps = f["timestamp"].iloc[rows]
+            times, local = when(stamps), local_isoformat(stamps, ctx.tz)
+            subjects = cols["subject"].tolist()
+            trap_reasons = cols["trap_reason"].tolist()
+            if ctx.redacted:
+                values["address"] = [mask_address(v) for v in values["address"]]
+                values["address_raw"] = [mask_address(v) for v in values["address_raw"]]
+                values["body"] = [
+                    redact_text(b, verification=label == "verification")
+                    for b, label in zip(values["body"], values["label"], strict=True)
+                ]
+                subjects = [
+                    s if b else mask_address(s) for s, b in zip(subjects, cols["brand"].tolist(), strict=True)
+                ]
+                trap_reasons = [redact_text(t) for t in trap_reasons]
+            has_reply = replies >= 0
+            reply_of: dict[int, tuple[Any, Any, Any]] = {}
+            if bool(has_reply.any()):
+                chosen = np.unique(replies[has_reply])
+                bodies = ctx.text("body", chosen)
+                if ctx.redacted:
+                    labels = ctx.text("label", chosen)
+                    bodies = [
+                        redact_text(b, verification=lb == "verification")
+                        for b, lb in zip(bodies, labels, strict=True)
+                    ]
+                reply_of = dict(
+                    zip(
+                        chosen.tolist(),
+                        zip(
+                            ctx.text("message_id", chosen),
+                            when(f["timestamp"].iloc[chosen]),
+                            bodies,
+                            strict=True,
+                        ),
+                        strict=True,
+                    )
+                )
+            episodes = [no_unsub if ep < 0 else unsub_fields[ep] for ep in cols["ep"].tolist()]
+            answered = [reply_of.get(reply, no_reply) for reply in replies.tolist()]
+            for (
+                key,
+                kind,
+                subject,
+                brand,
+                display,
+                via,
+                mid,
+                moment,
+                loc,
+                direction,
+                address,
+                raw,
+                sender_kind,
+                label,
+                rule,
+                body,
+                episode,
+                text,
+                trap_reason,
+                reply,
+                source,
+            ) in zip(
+                self._keys(cols),
+                kinds,
+                subjects,
+                cols["brand"].tolist(),
+                cols["brand_display"].tolist(),
+                cols["via"].tolist(),
+                values["message_id"],
+                times,
+                local,
+                values["direction"],
+                values["address"],
+                values["address_raw"],
+                values["sender_kind"],
+                values["label"],
+                values["reason"],
+                values["body"],
+                episodes,
+                self._explanations(cols),
+                trap_reasons,
+                answered,
+                values["source_file"],
+                strict=True,
+            ):
+                trap = kind == TRAP
+                # keys in FINDING_COLUMNS order (a test holds them to it)
+                yield {
+                    "finding_id": finding_id(key),
+                    "kind": kind,
+                    "severity": SEVERITY[kind],
+                    "subject": subject,
+                    "brand": brand,
+                    "brand_display": display,
+                    "via": via,
+                    "message_id": mid,
+                    "timestamp": moment,
+                    "local_time": loc,
+                    "direction": direction,
+                    "address": address,
+                    "address_raw": raw,
+                    "sender_kind": sender_kind,
+                    "label": label,
+                    "rule": rule,
+                    "body": body,
+                    "unsubscribe_message_id": episode[0],
+                    "unsubscribed_at": episode[1],
+                    "unsubscribed_local_time": episode[2],
+                    "unsubscribe_address": episode[3],
+                    "unsubscribe_keyword": episode[4],
+                    "grace_deadline": episode[5],
+                    "policy": policy,
+                    "explanation": text,
+                    "trap_reason": trap_reason if trap else None,
+                    "replied": (reply[0] is not None) if trap else None,
+                    "reply_message_id": reply[0],
+                    "replied_at": reply[1],
+                    "reply_body": reply[2],
+                    "source_file": source,
+                }
+
+
 def finding_id(key: str) -> str:
     """A short stable id that does not reveal the numbers in ``key``."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
@@ -225,13 +682,38 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     Raises SchemaError when a message or classifier column is missing or mistyped: a renamed
     column must fail, not yield an empty report. Group messages are never opt-out evidence.
     """
+    import numpy as np
+    import pandas as pd
+
     from sms_audit.schema import CLASSIFIED_SCHEMA, check_frame
 
     check_frame(frame, CLASSIFIED_SCHEMA, "report")
-    f = frame.loc[frame["direction"].isin(["in", "out"]) & ~frame["is_group"]].copy()
-    f = f.sort_values(["timestamp", "message_id"], kind="stable").reset_index(drop=True)
-    f["row"] = range(len(f))
+    kept = (frame["direction"].isin(["in", "out"]) & ~frame["is_group"]).to_numpy(dtype=bool)
+    # a store's report selection is already 1:1 and in order: no copy of it then (a 1,000,000-message
+    # store gives ~150,000 rows; each copy held another ~60 MB)
+    f = frame if kept.all() else frame.loc[kept]
+    if not _in_time_order(f):
+        f = f.sort_values(["timestamp", "message_id"], kind="stable")
+    f = f.copy(deep=False)  # the caller's frame keeps its index and columns; nothing writes into f
+    f.index = pd.RangeIndex(len(f))
+    f["row"] = np.arange(len(f), dtype=np.int64)
     return f
+
+
+def _in_time_order(f: pd.DataFrame) -> bool:
+    """Whether ``f`` is sorted by time, then message id (as :func:`prepare` sorts it)."""
+    import numpy as np
+
+    if len(f) < 2:
+        return True
+    step = np.diff(_microseconds(f["timestamp"]))
+    if (step < 0).any():
+        return False
+    ties = np.flatnonzero(step == 0)
+    if not len(ties):
+        return True
+    ids = f["message_id"].to_numpy(dtype=object)
+    return bool(np.all(ids[ties] <= ids[ties + 1]))
 
 
 # --- unsubscribe episodes ---------------------------------------------------------------------
@@ -278,7 +760,7 @@ def find_unsubscribes(f: pd.DataFrame, policy: Policy, tz: str) -> pd.DataFrame:
 
     # The number's brand: the latest branded incoming message from it at or before the reply,
     # else its most common brand overall.
-    inc = f.loc[f["direction"] == "in"]
+    inc = f.loc[f["direction"] == "in", ["timestamp", "address", "brand", "brand_display", "optout_keyword"]]
     branded = inc.loc[inc["brand"] != "", ["timestamp", "address", "brand", "brand_display"]]
     left = ep[["ep", "start", "address"]].sort_values("start")
     latest = pd.merge_asof(
@@ -445,27 +927,14 @@ def analyze(
     if totals is not None and totals.last is not None:
         as_of = pd.Timestamp(totals.last)
 
-    rows_needed = set(ep["row"].tolist()) | set(cov["row"].tolist()) | set(traps["row"].tolist())
-    rows_needed |= {int(r) for r in ep["end_row"].dropna().tolist()}
-    rows_needed |= {int(r) for r in traps["reply_row"].dropna().tolist()}
-    refs = _message_refs(f, sorted(rows_needed), tz)
-
-    unsubscribes = _build_unsubscribes(f, ep, refs)
-    findings = _build_findings(cov, traps, unsubscribes, refs, policy, tz)
+    # refs only for the episodes' messages: the findings stay columns (Findings makes objects)
+    rows_needed = set(ep["row"].tolist()) | {int(r) for r in ep["end_row"].dropna().tolist()}
+    unsubscribes = _build_unsubscribes(f, ep, _message_refs(f, sorted(rows_needed), tz))
+    ctx = _Context(f, unsubscribes, policy, tz)
+    findings = _finding_columns(f, cov, traps, unsubscribes, ctx)
     ledger = _build_ledger(unsubscribes, findings, as_of)
     summary = _build_summary(f, unsubscribes, ledger, findings)
-    rank = {row.subject: i for i, row in enumerate(summary)}
-    findings = tuple(
-        sorted(
-            findings,
-            key=lambda x: (
-                x.kind == TRAP,
-                rank.get(x.subject, len(rank)),
-                x.message.timestamp,
-                x.message.message_id,
-            ),
-        )
-    )
+    findings = _in_report_order(findings, summary)
     return Report(
         policy=policy,
         timezone=tz,
@@ -491,8 +960,12 @@ def only_new(report: Report, unseen: set[str]) -> Report:
     """The report limited to findings whose key is in ``unseen`` (``report --new``): the summary
     keeps the brands with a new finding; the unsubscribes and the ledger stay whole, so the counts
     of replies and confirmations are the archive's."""
-    findings = tuple(f for f in report.findings if f.key in unseen)
-    subjects = {f.subject for f in findings}
+    import numpy as np
+
+    findings = report.findings.where(
+        np.array([key in unseen for key in report.findings.stable_keys()], dtype=bool)
+    )
+    subjects = set(findings.subjects.tolist())
     return replace(
         report,
         findings=findings,
@@ -622,7 +1095,15 @@ def _build_unsubscribes(
 
 
 def _ago(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
+    return _ago_seconds(int(delta.total_seconds()))
+
+
+def _ago_us(delta: int) -> str:
+    """:func:`_ago` of a difference of UTC microseconds."""
+    return _ago_seconds(int(delta / 1_000_000))
+
+
+def _ago_seconds(seconds: int) -> str:
     if seconds < 3600:
         return f"{max(seconds // 60, 0)} min"
     if seconds < 2 * 86400:
@@ -630,14 +1111,14 @@ def _ago(delta: timedelta) -> str:
     return f"{seconds // 86400} days"
 
 
-def _explain(kind: str, via: str, msg: MessageRef, unsub: Unsubscribe, policy: Policy, deadline: str) -> str:
-    after = _ago(msg.timestamp - unsub.message.timestamp)
+def _explain(
+    kind: str, via: str, address: str, label: str, after: str, replied: str, policy: Policy, deadline: str
+) -> str:
+    """Why a message after an unsubscribe is a finding of ``kind``: ``after`` is how long after the
+    reply it came (:func:`_ago`), ``replied`` the 'you replied "TD" to ... at ...' phrase."""
     where = (
-        "from the same number"
-        if via == SAME_NUMBER
-        else f"from another number of the same brand ({msg.address})"
+        "from the same number" if via == SAME_NUMBER else f"from another number of the same brand ({address})"
     )
-    replied = f'you replied "{unsub.keyword}" to {unsub.address} at {unsub.message.local_time}'
     if kind == VIOLATION:
         return (
             f"marketing {where}, {after} after {replied}; the grace period ({policy.grace_text}, "
@@ -663,9 +1144,40 @@ def _explain(kind: str, via: str, msg: MessageRef, unsub: Unsubscribe, policy: P
             f"confirmation that also advertises {where}, {after} after {replied}; a confirmation may "
             "not contain marketing (47 CFR §64.1200(a)(12))"
         )
+    return f"{label} message {where}, {after} after {replied}; not marketing, so not counted as a violation"
+
+
+def _trap_text(replied_at: str | None) -> str:
+    """A trap's explanation; ``replied_at``: local time of the user's reply to it, if any."""
+    if replied_at is None:
+        return (
+            "this message asks for a reply but looks like a trap; do not reply (replying confirms "
+            "your number is in use)"
+        )
     return (
-        f"{msg.label} message {where}, {after} after {replied}; not marketing, so not counted as a violation"
+        f"you replied to this suspected trap at {replied_at}; replying confirms your number "
+        "is in use; do not reply again"
     )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _utc_us(us: Any) -> datetime:
+    """An aware UTC datetime from Unix microseconds (exact, unlike a float timestamp)."""
+    return _EPOCH + timedelta(microseconds=int(us))
+
+
+def _to_us(moment: datetime) -> int:
+    """Unix microseconds of an aware datetime (exact)."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _microseconds(times: pd.Series) -> Any:
+    """A datetime column as int64 Unix microseconds (UTC)."""
+    import numpy as np
+
+    return times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]").astype(np.int64)
 
 
 def _local(moment: datetime, tz: str) -> str:
@@ -674,86 +1186,85 @@ def _local(moment: datetime, tz: str) -> str:
     return moment.astimezone(ZoneInfo(tz)).isoformat()
 
 
-def _build_findings(
+def _finding_columns(
+    f: pd.DataFrame,
     cov: pd.DataFrame,
     traps: pd.DataFrame,
     unsubscribes: Mapping[int, Unsubscribe],
-    refs: Mapping[int, MessageRef],
-    policy: Policy,
-    tz: str,
-) -> tuple[Finding, ...]:
-    findings: list[Finding] = []
-    deadlines = {ep: _local(u.deadline, tz) for ep, u in unsubscribes.items()}
-    for ep, row, kind, via in zip(
-        cov["ep"].tolist(), cov["row"].tolist(), cov["kind"].tolist(), cov["via"].tolist(), strict=True
-    ):
-        unsub = unsubscribes[int(ep)]
-        msg = refs[int(row)]
-        key = f"{kind}|{unsub.subject}|{unsub.unsubscribe_id}|{msg.message_id}"
-        findings.append(
-            Finding(
-                finding_id=finding_id(key),
-                key=key,
-                kind=kind,
-                severity=SEVERITY[kind],
-                subject=unsub.subject,
-                brand=unsub.brand,
-                brand_display=unsub.brand_display,
-                via=via,
-                message=msg,
-                unsubscribe=unsub,
-                explanation=_explain(kind, via, msg, unsub, policy, deadlines[int(ep)]),
-            )
-        )
-    for rec in traps.to_dict("records"):
-        msg = refs[int(rec["row"])]
-        reply_row = rec.get("reply_row")
-        reply = None if _missing(reply_row) else refs[int(reply_row)]
-        key = f"{TRAP}|{msg.address}|{msg.message_id}"
-        text = (
-            "this message asks for a reply but looks like a trap; do not reply (replying confirms "
-            "your number is in use)"
-        )
-        if reply is not None:
-            text = (
-                f"you replied to this suspected trap at {reply.local_time}; replying confirms your number "
-                "is in use; do not reply again"
-            )
-        findings.append(
-            Finding(
-                finding_id=finding_id(key),
-                key=key,
-                kind=TRAP,
-                severity=SEVERITY[TRAP],
-                subject=msg.address,
-                brand=msg.brand,
-                brand_display=msg.brand_display,
-                via="",
-                message=msg,
-                unsubscribe=None,
-                explanation=text,
-                trap_reason=str(rec["trap_reason"]),
-                reply=reply,
-            )
-        )
-    findings.sort(key=lambda x: (x.kind == TRAP, x.subject, x.message.timestamp, x.message.message_id))
-    return tuple(findings)
+    ctx: _Context,
+) -> Findings:
+    """The findings as columns: one per covered message (kind from :func:`_classify_covered`), then
+    one per trap; ordered by :func:`_in_report_order` later."""
+    import numpy as np
+
+    eps = cov["ep"].to_numpy(dtype=np.int64)
+    per_ep = {e: (u.subject, u.brand, u.brand_display) for e, u in unsubscribes.items()}
+    subject, brand, display = (np.array([per_ep[e][i] for e in eps.tolist()], dtype=object) for i in range(3))
+    trap_rows = traps["row"].to_numpy(dtype=np.int64)
+    n_traps = len(trap_rows)
+    reply = traps["reply_row"].to_numpy(dtype=float, na_value=np.nan)
+    columns = {
+        "kind": np.concatenate([cov["kind"].to_numpy(dtype=object), np.full(n_traps, TRAP, dtype=object)]),
+        "via": np.concatenate([cov["via"].to_numpy(dtype=object), np.full(n_traps, "", dtype=object)]),
+        "row": np.concatenate([cov["row"].to_numpy(dtype=np.int64), trap_rows]),
+        "ep": np.concatenate([eps, np.full(n_traps, -1, dtype=np.int64)]),
+        "reply_row": np.concatenate(
+            [np.full(len(eps), -1, dtype=np.int64), np.where(np.isnan(reply), -1, reply).astype(np.int64)]
+        ),
+        # a trap's subject is its number; its brand is the message's own
+        "subject": np.concatenate([subject, np.array(ctx.text("address", trap_rows), dtype=object)]),
+        "brand": np.concatenate([brand, np.array(ctx.text("brand", trap_rows), dtype=object)]),
+        "brand_display": np.concatenate(
+            [display, np.array(ctx.text("brand_display", trap_rows), dtype=object)]
+        ),
+        "trap_reason": np.concatenate(
+            [np.full(len(eps), "", dtype=object), traps["trap_reason"].to_numpy(dtype=object, na_value="")]
+        ),
+    }
+    return Findings(columns, ctx)
+
+
+def _in_report_order(findings: Findings, summary: Sequence[SubjectSummary]) -> Findings:
+    """Unsubscribe findings before traps, by the summary's order of subjects (others after), then
+    by time (the frame's row order: time, then message id)."""
+    import numpy as np
+
+    rank = {row.subject: i for i, row in enumerate(summary)}
+    ranks = np.array([rank.get(s, len(rank)) for s in findings.subjects.tolist()], dtype=np.int64)
+    order = np.lexsort((findings.rows, ranks, findings.kinds == TRAP))
+    return findings.where(order)
 
 
 def _build_ledger(
-    unsubscribes: Mapping[int, Unsubscribe], findings: Sequence[Finding], as_of: Any
+    unsubscribes: Mapping[int, Unsubscribe], findings: Findings, as_of: Any
 ) -> tuple[LedgerEntry, ...]:
-    per: dict[str, list[Finding]] = {}
-    for item in findings:
-        if item.unsubscribe is not None:
-            per.setdefault(item.unsubscribe.unsubscribe_id, []).append(item)
+    import numpy as np
+    import pandas as pd
+
+    kinds = findings.kinds
+    d = pd.DataFrame(
+        {
+            "ep": findings.episodes,
+            "bad": np.isin(kinds, list(VIOLATION_KINDS)),
+            "conf": np.isin(kinds, list(CONFIRMATION_KINDS)),
+            "within": kinds == WITHIN_GRACE,
+            "notice": kinds == NON_MARKETING,
+            "flagged": np.isin(kinds, [k for k, v in SEVERITY.items() if v == "flagged"]),
+            "time": findings.times_us(),
+        }
+    )
+    d = d.loc[d["ep"] >= 0]
+    d["other"] = d["bad"] & (findings.vias[findings.episodes >= 0] == OTHER_NUMBER)
+    per = d.groupby("ep")[["bad", "conf", "within", "notice", "flagged", "other"]].sum()
+    confirmed_at = d.loc[d["conf"]].groupby("ep")["time"].min()
+    bad = d.loc[d["bad"]].groupby("ep")["time"]
+    first_bad, last_bad = bad.min(), bad.max()
+    counts = {int(e): tuple(int(v) for v in row) for e, row in zip(per.index, per.to_numpy(), strict=True)}
     now = _py_time(as_of) if as_of is not None else None
     entries: list[LedgerEntry] = []
-    for unsub in unsubscribes.values():
-        items = per.get(unsub.unsubscribe_id, [])
-        bad = [i for i in items if i.kind in VIOLATION_KINDS]
-        confs = [i for i in items if i.kind in CONFIRMATION_KINDS]
-        if bad:
+    for ep, unsub in unsubscribes.items():
+        n_bad, n_conf, within, notice, flagged, other = counts.get(ep, (0, 0, 0, 0, 0, 0))
+        if n_bad:
             status = "violated"
         elif unsub.to_trap:
             status = "replied to trap"
@@ -766,16 +1277,16 @@ def _build_ledger(
         entries.append(
             LedgerEntry(
                 unsubscribe=unsub,
-                confirmed=bool(confs),
-                confirmation_at=min(c.message.timestamp for c in confs) if confs else None,
+                confirmed=bool(n_conf),
+                confirmation_at=_utc_us(confirmed_at[ep]) if n_conf else None,
                 status=status,
-                violations=len(bad),
-                via_other_numbers=sum(1 for i in bad if i.via == OTHER_NUMBER),
-                within_grace=sum(1 for i in items if i.kind == WITHIN_GRACE),
-                non_marketing=sum(1 for i in items if i.kind == NON_MARKETING),
-                flagged=sum(1 for i in items if i.severity == "flagged"),
-                first_violation=min(i.message.timestamp for i in bad) if bad else None,
-                last_violation=max(i.message.timestamp for i in bad) if bad else None,
+                violations=n_bad,
+                via_other_numbers=other,
+                within_grace=within,
+                non_marketing=notice,
+                flagged=flagged,
+                first_violation=_utc_us(first_bad[ep]) if n_bad else None,
+                last_violation=_utc_us(last_bad[ep]) if n_bad else None,
                 days_since=(now - unsub.message.timestamp).days if now is not None else 0,
             )
         )
@@ -787,7 +1298,7 @@ def _build_summary(
     f: pd.DataFrame,
     unsubscribes: Mapping[int, Unsubscribe],
     ledger: Sequence[LedgerEntry],
-    findings: Sequence[Finding],
+    findings: Findings,
 ) -> tuple[SubjectSummary, ...]:
     inc = f.loc[(f["direction"] == "in") & (f["brand"] != ""), ["brand", "address"]].drop_duplicates()
     numbers_by_brand = inc.groupby("brand")["address"].agg(lambda s: sorted(s.astype(str)))
@@ -795,9 +1306,11 @@ def _build_summary(
     for entry in ledger:
         by_subject.setdefault(entry.unsubscribe.subject, []).append(entry)
     seen_numbers: dict[str, set[str]] = {}
-    for item in findings:
-        if item.kind != TRAP:
-            seen_numbers.setdefault(item.subject, set()).add(item.message.address)
+    unsub_findings = findings.where(findings.kinds != TRAP)
+    for subject, address in zip(
+        unsub_findings.subjects.tolist(), unsub_findings.addresses().tolist(), strict=True
+    ):
+        seen_numbers.setdefault(subject, set()).add(address)
     rows: list[SubjectSummary] = []
     for subject, entries in by_subject.items():
         first = min(entries, key=lambda e: e.unsubscribe.message.timestamp).unsubscribe

@@ -107,11 +107,13 @@ def resolve_target(report: Report, f: pd.DataFrame, target: str, region: str | N
 
 
 def _subreport(report: Report, target: Target) -> Report:
+    import numpy as np
+
     subjects = {target.subject}
-    findings = tuple(
-        f
-        for f in report.findings
-        if f.subject in subjects or (f.kind == "trap" and f.message.address in target.addresses)
+    items = report.findings
+    findings = items.where(
+        np.isin(items.subjects, list(subjects))
+        | ((items.kinds == "trap") & np.isin(items.addresses(), list(target.addresses)))
     )
     return replace(
         report,

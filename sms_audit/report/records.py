@@ -8,6 +8,7 @@ from sms_audit.output import _time_text
 from sms_audit.report.analysis import (
     CONFIRMATION_KINDS,
     NON_MARKETING,
+    SEVERITY,
     TRAP,
     VIOLATION_KINDS,
     WITHIN_GRACE,
@@ -106,21 +107,26 @@ def summary_record(row: SubjectSummary) -> dict[str, Any]:
 
 
 def counts(report: Report) -> dict[str, int]:
-    """Headline numbers (``counts`` in json)."""
+    """Headline numbers (``counts`` in json), counted on the findings' columns."""
+    import numpy as np
+
     items = report.findings
+    kinds = items.kinds
+    bad = np.isin(kinds, list(VIOLATION_KINDS))
+    trap = kinds == TRAP
     return {
         "unsubscribes": len(report.unsubscribes),
         "unsubscribe_replies": sum(u.replies for u in report.unsubscribes),
         "confirmed": sum(1 for e in report.ledger if e.confirmed),
-        "violations": sum(1 for f in items if f.kind in VIOLATION_KINDS),
-        "violating_subjects": len({f.subject for f in items if f.kind in VIOLATION_KINDS}),
-        "via_other_numbers": sum(1 for f in items if f.kind in VIOLATION_KINDS and f.via == "other-number"),
-        "within_grace": sum(1 for f in items if f.kind == WITHIN_GRACE),
-        "confirmations": sum(1 for f in items if f.kind in CONFIRMATION_KINDS),
-        "flagged": sum(1 for f in items if f.severity == "flagged"),
-        "non_marketing_after_unsubscribe": sum(1 for f in items if f.kind == NON_MARKETING),
-        "traps": sum(1 for f in items if f.kind == TRAP),
-        "traps_replied": sum(1 for f in items if f.kind == TRAP and f.reply is not None),
+        "violations": int(bad.sum()),
+        "violating_subjects": len(set(items.subjects[bad].tolist())),
+        "via_other_numbers": int((bad & (items.vias == "other-number")).sum()),
+        "within_grace": int((kinds == WITHIN_GRACE).sum()),
+        "confirmations": int(np.isin(kinds, list(CONFIRMATION_KINDS)).sum()),
+        "flagged": int(np.isin(kinds, [k for k, v in SEVERITY.items() if v == "flagged"]).sum()),
+        "non_marketing_after_unsubscribe": int((kinds == NON_MARKETING).sum()),
+        "traps": int(trap.sum()),
+        "traps_replied": int((trap & (items.reply_rows >= 0)).sum()),
     }
 
 
@@ -130,7 +136,7 @@ def findings_frame(report: Report, *, traps: bool = False) -> pd.DataFrame:
     from sms_audit.schema import FINDING_SCHEMA, frame_from_records
 
     items = report.traps if traps else report.unsubscribe_findings
-    return frame_from_records([finding_record(f, report) for f in items], FINDING_SCHEMA)
+    return frame_from_records(list(items.records()), FINDING_SCHEMA)
 
 
 def ledger_frame(report: Report) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import re
 from dataclasses import replace
 
 from sms_audit.normalize import SenderKind, normalize_address
-from sms_audit.report.analysis import Finding, LedgerEntry, MessageRef, Report, SubjectSummary, Unsubscribe
+from sms_audit.report.analysis import LedgerEntry, MessageRef, Report, SubjectSummary, Unsubscribe
 
 MASK = "•"
 # Long numbers that can only belong to a business (a 7-8 digit "short code" may be a landline).
@@ -90,7 +90,8 @@ def redact_text(text: str, *, verification: bool = False) -> str:
     return _LABELLED_NAME.sub(lambda m: m.group(1) + MASK * 3, text)
 
 
-def _message(ref: MessageRef) -> MessageRef:
+def redact_message(ref: MessageRef) -> MessageRef:
+    """``ref`` with its numbers masked and its text redacted (codes too when it is a verification)."""
     return replace(
         ref,
         address=mask_address(ref.address),
@@ -104,22 +105,9 @@ def _unsubscribe(unsub: Unsubscribe) -> Unsubscribe:
         unsub,
         subject=unsub.subject if unsub.brand else mask_address(unsub.subject),
         address=mask_address(unsub.address),
-        message=_message(unsub.message),
+        message=redact_message(unsub.message),
         keyword=redact_text(unsub.keyword),
-        resubscribe=None if unsub.resubscribe is None else _message(unsub.resubscribe),
-    )
-
-
-def _finding(item: Finding, unsubs: dict[str, Unsubscribe]) -> Finding:
-    unsub = None if item.unsubscribe is None else unsubs[item.unsubscribe.unsubscribe_id]
-    return replace(
-        item,
-        subject=item.subject if item.brand else mask_address(item.subject),
-        message=_message(item.message),
-        unsubscribe=unsub,
-        explanation=redact_text(item.explanation),
-        trap_reason=redact_text(item.trap_reason),
-        reply=None if item.reply is None else _message(item.reply),
+        resubscribe=None if unsub.resubscribe is None else redact_message(unsub.resubscribe),
     )
 
 
@@ -131,7 +119,8 @@ def redact_report(report: Report) -> Report:
     return replace(
         report,
         unsubscribes=tuple(unsubs.values()),
-        findings=tuple(_finding(f, unsubs) for f in report.findings),
+        # the findings are masked as they are read (Finding objects and output records alike)
+        findings=report.findings.redacted(lambda u: unsubs[u.unsubscribe_id]),
         ledger=ledger,
         summary=summary,
         meta={**report.meta, "redacted": True},
@@ -147,4 +136,4 @@ def _summary(row: SubjectSummary) -> SubjectSummary:
     )
 
 
-__all__ = ["LedgerEntry", "mask_address", "mask_number", "redact_report", "redact_text"]
+__all__ = ["LedgerEntry", "mask_address", "mask_number", "redact_message", "redact_report", "redact_text"]

@@ -28,6 +28,7 @@ from sms_audit.output import (
 from sms_audit.report.analysis import (
     NON_MARKETING,
     Finding,
+    Findings,
     LedgerEntry,
     MessageRef,
     Report,
@@ -36,7 +37,6 @@ from sms_audit.report.analysis import (
 from sms_audit.report.records import (
     FINDING_COLUMNS,
     counts,
-    finding_record,
     ledger_record,
     summary_record,
 )
@@ -122,9 +122,9 @@ def document(report: Report, *, generated_at: datetime | None = None, lazy: bool
     }
 
 
-def _finding_records(items: Iterable[Finding], report: Report) -> Iterator[dict[str, Any]]:
-    """Findings as output records: times as their UTC text, made once at analysis."""
-    return (finding_record(f, report, time_text=True) for f in items)
+def _finding_records(items: Findings, report: Report) -> Iterator[dict[str, Any]]:
+    """Findings as output records, times as their UTC text, made from the findings' columns."""
+    return items.records(time_text=True)
 
 
 # --- footer -------------------------------------------------------------------------------------

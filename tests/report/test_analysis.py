@@ -693,3 +693,93 @@ def test_local_isoformat_is_timestamp_isoformat(micros: list[int], tz: str) -> N
 
     times = pd.Series(np.array(micros, dtype="int64").view("datetime64[us]")).dt.tz_localize("UTC")
     assert local_isoformat(times, tz) == [t.isoformat() for t in times.dt.tz_convert(tz).tolist()]
+
+
+# --- findings held as columns ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("redacted", [False, True])
+@pytest.mark.parametrize("time_text", [False, True])
+def test_findings_records_are_the_records_of_the_finding_objects(
+    scenario: pd.DataFrame, redacted: bool, time_text: bool
+) -> None:
+    """The output records made from the columns equal those of the Finding objects, field for field
+    and in FINDING_COLUMNS order: every kind, a trap answered, redacted or not."""
+    from sms_audit.report.records import finding_record
+    from sms_audit.report.redact import redact_report
+    from sms_audit.schema import FINDING_COLUMNS
+
+    report = analyze(scenario, CN, tz=SH)
+    if redacted:
+        report = redact_report(report)
+    records = list(report.findings.records(time_text=time_text))
+    assert records == [finding_record(f, report, time_text=time_text) for f in report.findings]
+    assert [list(r) for r in records] == [list(FINDING_COLUMNS)] * len(records)
+    trap = records[-1]
+    assert (trap["kind"], trap["replied"], trap["reply_message_id"]) == (TRAP, True, "trap-reply")
+    assert records[0]["unsubscribe_message_id"] == "shop-td" and records[0]["trap_reason"] is None
+    if redacted:
+        assert report.findings[-1].message.address == trap["address"] != scenario_address(scenario, "trap-1")
+
+
+def scenario_address(frame: pd.DataFrame, mid: str) -> str:
+    return str(frame.loc[frame["message_id"] == mid, "address"].iloc[0])
+
+
+def test_findings_behave_as_a_sequence_of_findings(scenario: pd.DataFrame) -> None:
+    report = analyze(scenario, CN, tz=SH)
+    items = report.findings
+    objects = list(items)
+    assert len(items) == len(objects) == 6
+    assert items == tuple(objects) and items == objects and items != objects[:-1]
+    assert items[-1] == objects[-1] and items[1] == objects[1] and items[1:3] == tuple(objects[1:3])
+    with pytest.raises(IndexError):
+        items[6]
+    assert items.stable_keys() == [f.key for f in objects]
+    assert list(items.kinds) == [f.kind for f in objects]
+    late = items.where(items.kinds == VIOLATION)
+    assert [f.message.message_id for f in late] == ["shop-late-a", "shop-late-b"]
+    assert list(late.addresses()) == [f.message.address for f in objects if f.kind == VIOLATION]
+    assert report.traps == (objects[-1],) and len(report.unsubscribe_findings) == 5
+    assert len(report.violations) == 2
+
+
+def test_findings_are_made_a_batch_at_a_time(scenario: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Iterating never makes more Finding objects at once than one batch (here 2)."""
+    from sms_audit.report import analysis
+
+    report = analyze(scenario, CN, tz=SH)
+    sizes: list[int] = []
+    make = analysis.Findings._make
+
+    def counted(self: analysis.Findings, index: Any) -> list:
+        sizes.append(len(index))
+        return make(self, index)
+
+    monkeypatch.setattr(analysis.Findings, "_BATCH", 2)
+    monkeypatch.setattr(analysis.Findings, "_make", counted)
+    assert [f.message.message_id for f in report.findings][:2] == ["shop-grace", "shop-late-a"]
+    assert sizes == [2, 2, 2]
+
+
+def test_prepare_keeps_an_ordered_frame_and_sorts_any_other() -> None:
+    """Rows in time then message-id order are analysed as given (a store's selection); rows out of
+    that order, ties included, are sorted first; the caller's frame is never changed."""
+    from sms_audit.report.analysis import prepare
+
+    rows = [
+        {"message_id": mid, "timestamp": t(when), "direction": "in", "address": "+8610690000001", "body": "x"}
+        for mid, when in [
+            ("b", "2025-03-01T00:00:00Z"),
+            ("a", "2025-03-01T00:00:00Z"),
+            ("c", "2025-02-01T00:00:00Z"),
+        ]
+    ]
+    shuffled = make_frame(rows)
+    before = shuffled.copy()
+    assert list(prepare(shuffled)["message_id"]) == ["c", "a", "b"]
+    pd.testing.assert_frame_equal(shuffled, before)
+    ordered = shuffled.iloc[[2, 1, 0]].reset_index(drop=True)
+    f = prepare(ordered)
+    assert list(f["message_id"]) == ["c", "a", "b"] and list(f["row"]) == [0, 1, 2]
+    assert "row" not in ordered.columns
