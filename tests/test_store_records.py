@@ -202,3 +202,41 @@ def test_library_filter_refuses_an_unknown_label_or_direction() -> None:
     with pytest.raises(UsageError, match="unknown direction 'up'"):
         MessageFilter(direction="up")
     assert MessageFilter(sender="  ") == MessageFilter()
+
+
+def test_report_selection_is_queried_in_a_thread_and_fetched_here(stored: Path) -> None:
+    """The report's query starts in a thread (overlapping pandas' import) and its rows are fetched
+    in the caller's: the 1:1 messages of the unsubscribed number, in time order, with the columns
+    a report reads; the connection is the caller's again afterwards."""
+    import threading
+
+    with Store(stored) as store:
+        threads: list[str] = []
+        query = Store._report_cursor
+
+        def traced(self: Store) -> Any:
+            threads.append(threading.current_thread().name)
+            return query(self)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(Store, "_report_cursor", traced)
+            frame = store.report_messages()
+        assert threads == ["sms-audit-report-query"]
+        assert list(frame["body"]) == [
+            "【优购】春季大促，全场5折 回T退订",
+            "T",
+            "【优购】新品上架，点击 http://t.cn/x 回T退订",
+        ]
+        assert list(frame["label"]) == ["marketing", "unsubscribe-reply", "marketing"]
+        assert not frame["is_group"].any() and set(frame["service"]) == {""}
+        assert store.count_messages() == 6
+
+
+def test_report_selection_error_in_the_thread_is_raised_to_the_caller(stored: Path) -> None:
+    import sqlite3
+
+    with Store(stored) as store:
+        store.conn.execute("ALTER TABLE labels RENAME TO labels_gone")
+        with pytest.raises(sqlite3.OperationalError, match="no such table: labels"):
+            store.report_messages()
+        assert store.count_messages() == 6
