@@ -204,22 +204,32 @@ def test_library_filter_refuses_an_unknown_label_or_direction() -> None:
     assert MessageFilter(sender="  ") == MessageFilter()
 
 
-def test_report_selection_is_queried_in_a_thread_and_fetched_here(stored: Path) -> None:
-    """The report's query starts in a thread (overlapping pandas' import) and its rows are fetched
-    in the caller's: the 1:1 messages of the unsubscribed number, in time order, with the columns
-    a report reads; the connection is the caller's again afterwards."""
+def _report_frame_via_sqlite3(store: Store) -> pd.DataFrame:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store_module, "_adbc_query", _no_driver)
+        return store.report_messages()
+
+
+def _no_driver(*_args: Any) -> Any:
+    raise ImportError("No module named 'adbc_driver_sqlite'")
+
+
+def test_report_selection_read_by_the_adbc_driver_in_a_thread(stored: Path) -> None:
+    """The report's selection is read by the ADBC driver in a thread: the 1:1 messages of the
+    unsubscribed number in time order, with the columns a report reads, the same frame sqlite3
+    reads; the caller's connection is untouched."""
     import threading
 
     with Store(stored) as store:
         threads: list[str] = []
-        query = Store._report_cursor
+        query = store_module._adbc_query
 
-        def traced(self: Store) -> Any:
+        def traced(*args: Any) -> Any:
             threads.append(threading.current_thread().name)
-            return query(self)
+            return query(*args)
 
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(Store, "_report_cursor", traced)
+            patch.setattr(store_module, "_adbc_query", traced)
             frame = store.report_messages()
         assert threads == ["sms-audit-report-query"]
         assert list(frame["body"]) == [
@@ -229,10 +239,46 @@ def test_report_selection_is_queried_in_a_thread_and_fetched_here(stored: Path) 
         ]
         assert list(frame["label"]) == ["marketing", "unsubscribe-reply", "marketing"]
         assert not frame["is_group"].any() and set(frame["service"]) == {""}
+        pd.testing.assert_frame_equal(frame, _report_frame_via_sqlite3(store))
         assert store.count_messages() == 6
 
 
-def test_report_selection_error_in_the_thread_is_raised_to_the_caller(stored: Path) -> None:
+def test_report_selection_empty_is_the_same_frame_either_way(tmp_path: Path) -> None:
+    with Store(tmp_path / "empty.sqlite") as store:
+        frame = store.report_messages()
+        assert len(frame) == 0
+        pd.testing.assert_frame_equal(frame, _report_frame_via_sqlite3(store))
+
+
+def test_report_selection_sees_this_connections_uncommitted_rows(stored: Path) -> None:
+    """Inside a transaction of its own connection the selection is read through that connection
+    (another one, the driver's, would not see the rows yet)."""
+    with Store(stored) as store:
+        store.conn.execute("BEGIN")
+        store.conn.execute("UPDATE labels SET label = 'other' WHERE label = 'unsubscribe-reply'")
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(store_module, "_adbc_query", _unexpected)
+            assert len(store.report_messages()) == 0
+        store.conn.execute("ROLLBACK")
+        assert len(store.report_messages()) == 3
+
+
+def _unexpected(*_args: Any) -> Any:
+    raise AssertionError("the driver must not read inside a transaction")
+
+
+def test_report_selection_driver_failure_reads_through_sqlite3(stored: Path) -> None:
+    """A store the driver cannot read, or a column type it guessed otherwise, is read through sqlite3."""
+    import pyarrow as pa
+
+    with Store(stored) as store:
+        expected = _report_frame_via_sqlite3(store)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(store_module, "_adbc_query", lambda *_a: pa.table({"body": pa.array([b"\xff"])}))
+            pd.testing.assert_frame_equal(store.report_messages(), expected)
+
+
+def test_report_selection_error_is_raised_to_the_caller(stored: Path) -> None:
     import sqlite3
 
     with Store(stored) as store:
