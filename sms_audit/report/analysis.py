@@ -329,6 +329,21 @@ class Findings(Sequence[Finding]):
         """The episode (an index of ``Report.unsubscribes``) of each finding; -1 for traps."""
         return self._columns["ep"]
 
+    def shown_subjects(self) -> Any:
+        """``subjects`` as the findings show them: a number without a brand masked in a redacted
+        report (the summary's subjects are masked alike)."""
+        import numpy as np
+
+        if not self._ctx.redacted:
+            return self.subjects
+        from sms_audit.report.redact import mask_address
+
+        brands = self._columns["brand"].tolist()
+        return np.array(
+            [s if b else mask_address(s) for s, b in zip(self.subjects.tolist(), brands, strict=True)],
+            dtype=object,
+        )
+
     def addresses(self) -> Any:
         """The number each finding's message came from (as analysed, never masked)."""
         import numpy as np

@@ -449,7 +449,8 @@ class _Page:
         unsubs = sorted(
             (u for u in r.unsubscribes if u.subject == target.subject), key=lambda u: u.message.timestamp
         )
-        findings = [f for f in r.unsubscribe_findings if f.subject == target.subject]
+        candidates = r.unsubscribe_findings
+        findings = list(candidates.where(candidates.shown_subjects() == target.subject))
         since = unsubs[0].message.timestamp if unsubs else None
         data = timeline_data(r, target, since=since, rows=None if self.owner is None else self.owner == index)
         who = brand_label(target.brand_display or target.brand) if target.brand else target.subject

@@ -119,7 +119,7 @@ def counts(report: Report) -> dict[str, int]:
         "unsubscribe_replies": sum(u.replies for u in report.unsubscribes),
         "confirmed": sum(1 for e in report.ledger if e.confirmed),
         "violations": int(bad.sum()),
-        "violating_subjects": len(set(items.subjects[bad].tolist())),
+        "violating_subjects": len(set(items.shown_subjects()[bad].tolist())),
         "via_other_numbers": int((bad & (items.vias == "other-number")).sum()),
         "within_grace": int((kinds == WITHIN_GRACE).sum()),
         "confirmations": int(np.isin(kinds, list(CONFIRMATION_KINDS)).sum()),

@@ -389,9 +389,9 @@ def write_report_table(
             Col("body", "Message", 100, free_text=True, min_width=20, max_width=60),
         ]
         by_subject: dict[str, list[Finding]] = {}
-        for item in report.unsubscribe_findings:
-            if item.kind != NON_MARKETING:
-                by_subject.setdefault(item.subject, []).append(item)
+        listed = report.unsubscribe_findings
+        for item in listed.where(listed.kinds != NON_MARKETING):
+            by_subject.setdefault(item.subject, []).append(item)
         for row in report.summary:
             items = by_subject.get(row.subject, [])
             if items:
@@ -410,7 +410,7 @@ def write_report_table(
                     detail_columns,
                     f"{_who(row)}: messages after the unsubscribe",
                 )
-        others = [i for i in report.unsubscribe_findings if i.kind == NON_MARKETING]
+        others = list(listed.where(listed.kinds == NON_MARKETING))
         if others:
             table(
                 [
@@ -593,7 +593,8 @@ def write_report_markdown(report: Report, stream: TextIO) -> None:
         lines.append("No unsubscribe replies were found.")
     lines.append("")
     by_subject: dict[str, list[Finding]] = {}
-    for item in report.unsubscribe_findings:
+    listed = report.unsubscribe_findings
+    for item in listed.where(listed.kinds != NON_MARKETING):
         by_subject.setdefault(item.subject, []).append(item)
     entries_by_subject: dict[str, list[LedgerEntry]] = {}
     for entry in report.ledger:
@@ -616,11 +617,9 @@ def write_report_markdown(report: Report, stream: TextIO) -> None:
                 )
             lines.append("")
         for item in by_subject.get(row.subject, []):
-            if item.kind == NON_MARKETING:
-                continue
             lines += _md_message(item.message, tz, f"{item.kind} ({item.via})")
             lines[-2:-2] = [f"  {md_escape(item.explanation)}", ""]
-    others = [i for i in report.unsubscribe_findings if i.kind == NON_MARKETING]
+    others = list(listed.where(listed.kinds == NON_MARKETING))
     if others:
         lines += [
             "## Non-marketing after an unsubscribe (not violations)",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sms_audit.report.analysis import TRAP, Report, SubjectSummary
+from sms_audit.report.analysis import Report, SubjectSummary
 
 if TYPE_CHECKING:
     import numpy as np
@@ -55,9 +55,12 @@ def summary_targets(report: Report) -> list[Target]:
         if unsub.subject in ids:
             ids[unsub.subject].update(unsub.reply_ids)
             ids[unsub.subject].add(unsub.unsubscribe_id)
-    for item in report.findings:
-        if item.kind != TRAP and item.subject in ids:
-            ids[item.subject].add(item.message.message_id)
+    items = report.unsubscribe_findings
+    for subject, message_id in zip(
+        items.shown_subjects().tolist(), items.message_ids().tolist(), strict=True
+    ):
+        if subject in ids:
+            ids[subject].add(message_id)
     wanted = set().union(*ids.values())
     found = f.loc[f["message_id"].isin(list(wanted)), ["message_id", "address"]]
     address_of = dict(zip(found["message_id"].astype(str), found["address"].astype(str), strict=True))
