@@ -430,7 +430,7 @@ class Findings(Sequence[Finding]):
         rows = cols["row"]
         addresses = ctx.text("address", rows)
         labels = ctx.text("label", rows)
-        times = ctx.times_us()[rows].tolist()
+        times = ctx.times_us()[rows]
         replies = cols["reply_row"]
         reply_times = (
             dict(
@@ -444,24 +444,27 @@ class Findings(Sequence[Finding]):
             else {}
         )
         policy = ctx.policy
+        eps = cols["ep"]
+        starts = np.array(
+            [ctx.episode(e)[1] if e >= 0 else 0 for e in range(-1, max(eps.max(initial=-1) + 1, 0))]
+        )
+        afters = _ago_texts(times - starts[eps + 1])
         out = []
-        for kind, via, ep, reply, address, label, moment in zip(
+        for kind, via, ep, reply, address, label, after in zip(
             cols["kind"].tolist(),
             cols["via"].tolist(),
-            cols["ep"].tolist(),
+            eps.tolist(),
             replies.tolist(),
             addresses,
             labels,
-            times,
+            afters,
             strict=True,
         ):
             if ep < 0:
                 out.append(_trap_text(reply_times.get(reply)))
                 continue
-            _id, start, replied, deadline = ctx.episode(ep)
-            out.append(
-                _explain(kind, via, address, label, _ago_us(moment - start), replied, policy, deadline)
-            )
+            _id, _start, replied, deadline = ctx.episode(ep)
+            out.append(_explain(kind, via, address, label, after, replied, policy, deadline))
         if ctx.redacted:
             from sms_audit.report.redact import redact_text
 
@@ -685,7 +688,7 @@ class Findings(Sequence[Finding]):
 
 def finding_id(key: str) -> str:
     """A short stable id that does not reveal the numbers in ``key``."""
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha256(key.encode("utf-8")).digest()[:8].hex()  # the first 16 hex digits
 
 
 # --- frame preparation ------------------------------------------------------------------------
@@ -1012,21 +1015,22 @@ def local_isoformat(times: pd.Series, tz: str) -> list[str]:
 
     utc = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
     wall = times.dt.tz_convert(tz).dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
-    text = np.datetime_as_string(wall, unit="s").astype(object)
-    micros = (wall.astype(np.int64) % 1_000_000).tolist()
-    offsets = ((wall - utc).astype("timedelta64[s]").astype(np.int64)).tolist()
-    zones: dict[int, str] = {}
-    out = []
-    for base, fraction, offset in zip(text.tolist(), micros, offsets, strict=True):
-        zone = zones.get(offset)
-        if zone is None:
-            sign = "-" if offset < 0 else "+"
-            hours, rest = divmod(abs(offset), 3600)
-            zone = zones[offset] = f"{sign}{hours:02d}:{rest // 60:02d}" + (
-                f":{rest % 60:02d}" if rest % 60 else ""
-            )
-        out.append(f"{base}.{fraction:06d}{zone}" if fraction else base + zone)
-    return out
+    micros = wall.astype(np.int64) % 1_000_000
+    # seconds only when there is no fraction, as Timestamp.isoformat() writes it
+    text = np.where(
+        micros != 0, np.datetime_as_string(wall, unit="us"), np.datetime_as_string(wall, unit="s")
+    )
+    offsets = (wall - utc).astype("timedelta64[s]").astype(np.int64)
+    found, which = np.unique(offsets, return_inverse=True)
+    zones = np.array([_utc_offset(int(offset)) for offset in found.tolist()] or [""], dtype=str)
+    return list(np.char.add(text, zones[which.reshape(-1)]).tolist())
+
+
+def _utc_offset(seconds: int) -> str:
+    """``+08:00``, ``-03:30``, ``+00:19:32`` (seconds only when there are some, as isoformat())."""
+    sign = "-" if seconds < 0 else "+"
+    hours, rest = divmod(abs(seconds), 3600)
+    return f"{sign}{hours:02d}:{rest // 60:02d}" + (f":{rest % 60:02d}" if rest % 60 else "")
 
 
 def _message_refs(f: pd.DataFrame, rows: Sequence[int], tz: str) -> dict[int, MessageRef]:
@@ -1113,9 +1117,21 @@ def _ago(delta: timedelta) -> str:
     return _ago_seconds(int(delta.total_seconds()))
 
 
-def _ago_us(delta: int) -> str:
-    """:func:`_ago` of a difference of UTC microseconds."""
-    return _ago_seconds(int(delta / 1_000_000))
+def _ago_texts(delta_us: Any) -> list[str]:
+    """:func:`_ago` of each difference in an int64 array of microseconds, column-wise."""
+    import numpy as np
+
+    seconds = (delta_us / 1_000_000).astype(np.int64)  # toward zero, as int() of total_seconds()
+    text = np.where(
+        seconds < 3600,
+        np.char.add(np.maximum(seconds // 60, 0).astype(str), " min"),
+        np.where(
+            seconds < 2 * 86400,
+            np.char.add((seconds // 3600).astype(str), " h"),
+            np.char.add((seconds // 86400).astype(str), " days"),
+        ),
+    )
+    return list(text.tolist())
 
 
 def _ago_seconds(seconds: int) -> str:

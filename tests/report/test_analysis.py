@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -783,3 +783,24 @@ def test_prepare_keeps_an_ordered_frame_and_sorts_any_other() -> None:
     f = prepare(ordered)
     assert list(f["message_id"]) == ["c", "a", "b"] and list(f["row"]) == [0, 1, 2]
     assert "row" not in ordered.columns
+
+
+@given(st.lists(st.integers(-(10**13), 10**15), max_size=30))
+def test_ago_texts_are_ago_of_each_difference(deltas: list[int]) -> None:
+    """The column-wise "5 min / 3 h / 12 days" texts are those of the one-value function."""
+    import numpy as np
+
+    from sms_audit.report.analysis import _ago, _ago_texts
+
+    expected = [_ago(timedelta(microseconds=d)) for d in deltas]
+    assert _ago_texts(np.array(deltas, dtype=np.int64)) == expected
+
+
+def test_finding_id_is_the_first_16_hex_digits_of_the_sha256() -> None:
+    import hashlib
+
+    from sms_audit.report.analysis import finding_id
+
+    key = "violation|优选商城|shop-td|shop-late-a"
+    # pinned: ids are stable across versions (report --new and donated findings rely on them)
+    assert finding_id(key) == hashlib.sha256(key.encode("utf-8")).hexdigest()[:16] == "a83f6134bc60671c"
