@@ -476,7 +476,7 @@ class Findings(Sequence[Finding]):
         cols = {n: a[index] for n, a in self._columns.items()}
         rows, replies = cols["row"], cols["reply_row"]
         wanted = sorted(set(rows.tolist()) | set(replies[replies >= 0].tolist()))
-        refs = _message_refs(ctx.frame, wanted, ctx.tz)
+        refs = _message_refs(ctx.frame, wanted, ctx.tz, ctx)
         subjects, traps_reasons = cols["subject"].tolist(), cols["trap_reason"].tolist()
         if ctx.redacted:
             from sms_audit.report.redact import mask_address, redact_message, redact_text
@@ -1033,24 +1033,37 @@ def _utc_offset(seconds: int) -> str:
     return f"{sign}{hours:02d}:{rest // 60:02d}" + (f":{rest % 60:02d}" if rest % 60 else "")
 
 
-def _message_refs(f: pd.DataFrame, rows: Sequence[int], tz: str) -> dict[int, MessageRef]:
+def _message_refs(
+    f: pd.DataFrame, rows: Sequence[int], tz: str, ctx: _Context | None = None
+) -> dict[int, MessageRef]:
+    """A :class:`MessageRef` for each of ``rows`` (positions in ``f``, a :func:`prepare` frame), by
+    row; with ``ctx`` its text columns are taken from the context's contiguous arrays (many rows)."""
     from sms_audit.output import time_texts
 
-    if not rows:
+    if not len(rows):
         return {}
-    sub = f.iloc[list(rows)]
-    n = len(sub)
+    positions = list(rows)
+    if ctx is None:
+        sub = f.iloc[positions]
+        n = len(sub)
 
-    def text(name: str) -> list[str]:
-        if name not in sub.columns:
-            return [""] * n
-        return sub[name].fillna("").tolist()  # str already (Arrow strings)
+        def text(name: str) -> list[str]:
+            if name not in sub.columns:
+                return [""] * n
+            return sub[name].fillna("").tolist()  # str already (Arrow strings)
 
-    stamps = sub["timestamp"].dt.tz_convert("UTC").dt.to_pydatetime().tolist()
-    utc_text = time_texts(sub["timestamp"])
-    local = local_isoformat(sub["timestamp"], tz)
+        times = sub["timestamp"]
+    else:
+
+        def text(name: str) -> list[str]:
+            return ctx.text(name, positions)
+
+        times = f["timestamp"].iloc[positions]
+    stamps = times.dt.tz_convert("UTC").dt.to_pydatetime().tolist()
+    utc_text = time_texts(times)
+    local = local_isoformat(times, tz)
     columns = zip(
-        sub["row"].tolist(),
+        positions,
         text("message_id"),
         stamps,
         local,

@@ -352,7 +352,10 @@ class _Page:
             f"{_e(_when(first.deadline, self.tz))}. "
         )
         if row is not None and row.violations:
-            numbers = {f.message.address for f in self.report.violations if f.subject == target.subject}
+            violations = self.report.violations
+            numbers = set(
+                violations.where(violations.shown_subjects() == target.subject).addresses().tolist()
+            )
             text += (
                 f"After it, {_e(who)} sent <strong>{_plural(row.violations, 'marketing message')}</strong> "
                 f"from {_plural(len(numbers), 'number')}"

@@ -804,3 +804,33 @@ def test_finding_id_is_the_first_16_hex_digits_of_the_sha256() -> None:
     key = "violation|优选商城|shop-td|shop-late-a"
     # pinned: ids are stable across versions (report --new and donated findings rely on them)
     assert finding_id(key) == hashlib.sha256(key.encode("utf-8")).hexdigest()[:16] == "a83f6134bc60671c"
+
+
+@pytest.mark.parametrize("tz", ["Asia/Shanghai", "America/New_York", "UTC"])
+def test_violations_by_month_counts_local_months(tz: str) -> None:
+    """Months are the report zone's: a violation late on 31 March UTC is April in Shanghai."""
+    from zoneinfo import ZoneInfo
+
+    from sms_audit.report.timelines import violations_by_month
+
+    rows = scenario_rows()
+    rows.append(
+        {
+            "message_id": "shop-month-end",
+            "timestamp": "2025-03-31T20:00:00Z",
+            "direction": "in",
+            "address": PORT_A,
+            "body": "【优选商城】月底大促 回T退订",
+            "label": "marketing",
+            "is_promotional": True,
+            **SHOP,
+        }
+    )
+    report = analyze(make_frame(rows), CN, tz=tz)
+    expected: dict[str, int] = {}
+    for item in report.violations:
+        month = item.message.timestamp.astimezone(ZoneInfo(tz)).strftime("%Y-%m")
+        expected[month] = expected.get(month, 0) + 1
+    assert violations_by_month(report) == expected
+    assert sum(expected.values()) == 3
+    assert ("2025-04" in expected) == (tz == "Asia/Shanghai")
