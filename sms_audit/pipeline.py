@@ -844,7 +844,7 @@ def _store_sources(store: Store) -> Iterator[ArchiveResult]:
 
 def remember_shown(report: Report, state: SeenState) -> None:
     """Record every finding of ``report`` as shown, so the next ``since_state`` audit skips it."""
-    state.mark_seen(f.key for f in report.findings)
+    state.mark_seen(report.findings.stable_keys())
 
 
 # --- classify, select, audit ------------------------------------------------------------------------
@@ -956,7 +956,7 @@ def audit(
     report = analyze(frame, chosen, tz=tz, timezone_source=tz_source, region=region, totals=messages.totals)
     report = replace(report, meta={**report.meta, "policy_source": policy_source})
     if since_state is not None:
-        report = only_new(report, since_state.unseen(f.key for f in report.findings))
+        report = only_new(report, since_state.unseen(report.findings.stable_keys()))
     return report
 
 
