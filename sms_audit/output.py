@@ -372,11 +372,17 @@ def write_csv(
     columns: Sequence[str],
     stream: TextIO,
     *,
-    escape_controls: bool = False,
+    escape_controls: bool | None = None,
 ) -> int:
     """Header plus rows (RFC 4180 quoting); lists joined with ``;``; formula-looking cells prefixed
     with ``'``. Lines end in LF; a field holding a comma, quote, CR or LF is quoted (Python's csv
-    module would leave a bare CR unquoted with an LF line terminator, breaking the row)."""
+    module would leave a bare CR unquoted with an LF line terminator, breaking the row).
+
+    ``escape_controls``: write control and invisible format characters as visible escapes
+    (:func:`visible`); by default when ``stream`` is standard output on a terminal, where an escape
+    sequence in a message would act instead of showing."""
+    if escape_controls is None:
+        escape_controls = stream is sys.stdout and stdout_is_tty()
     writer = csv.writer(stream, lineterminator="\n")
     quoted = csv.writer(stream, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(columns)

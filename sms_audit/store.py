@@ -337,10 +337,17 @@ class Store:
             self.conn.execute("PRAGMA journal_mode = WAL")
             self._migrate()
         except sqlite3.DatabaseError as exc:
+            readonly = "readonly" in str(exc) or "read-only" in str(exc)
             raise StoreError(
                 f"cannot open the store: {exc}",
                 path=str(path),
-                hint="is it an sms-audit store? use --db to choose another file",
+                hint=(
+                    # WAL mode writes its -wal and -shm files beside the store, even to read it
+                    "the store or its folder is read-only: sms-audit writes its journal files beside "
+                    "the store; copy it to a folder you can write to, or give write access"
+                    if readonly
+                    else "is it an sms-audit store? use --db to choose another file"
+                ),
             ) from None
 
     def _check_ours(self, create: bool) -> None:

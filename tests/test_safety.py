@@ -409,3 +409,25 @@ def test_ctrl_c_and_sigterm_leave_the_store_unchanged_and_nothing_behind(
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 189
         assert conn.execute("SELECT count(*) FROM imports").fetchone()[0] == 1
+
+
+def test_report_csv_to_a_terminal_escapes_c1_and_bidi(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every CSV writer escapes controls on a terminal (the report's did not): the finding's body."""
+    path = tmp_path / "sms.xml"
+    t0 = 1_700_000_000_000
+    path.write_text(
+        document(
+            sms("1069012345", t0, "【优购】春季大促 回T退订"),
+            sms("1069012345", t0 + 60_000, "T", type_=2),
+            sms("1069012345", t0 + 5 * 86_400_000, "【优购】\u009b31m 新品 \u202egnp.exe 回T退订"),
+        )
+    )
+    piped = runner.invoke(app, ["--region", "CN", "report", str(path), "--format", "csv"])
+    assert piped.exit_code == 0 and "\u009b31m" in piped.stdout and "\u202e" in piped.stdout
+    monkeypatch.setattr("sms_audit.output.stdout_is_tty", lambda: True)
+    shown = runner.invoke(app, ["--region", "CN", "report", str(path), "--format", "csv"])
+    assert shown.exit_code == 0, shown.stderr
+    assert "\u009b" not in shown.stdout and "\u202e" not in shown.stdout
+    assert "\\x9b31m" in shown.stdout and "\\u202e" in shown.stdout

@@ -407,3 +407,27 @@ def test_import_into_a_large_store_keeps_its_indexes(tmp_path: Path, monkeypatch
                 status="ok", read=1, skipped=0, excluded=0, size=None, sha256=None, region="CN", details={}
             )
         assert store.count_messages() == 4
+
+
+@pytest.mark.parametrize(
+    ("failure", "hint"),
+    [
+        ("attempt to write a readonly database", "the store or its folder is read-only"),
+        ("file is not a database", "is it an sms-audit store?"),
+    ],
+)
+def test_store_that_cannot_be_opened_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str, hint: str
+) -> None:
+    """A store in a read-only folder (WAL needs its -wal/-shm files beside it) is told apart from a
+    file that is no store."""
+    db = tmp_path / "store.sqlite"
+    Store(db).close()
+
+    def fail(self: Store) -> None:
+        raise sqlite3.OperationalError(failure)
+
+    monkeypatch.setattr(Store, "_migrate", fail)
+    with pytest.raises(StoreError) as info:
+        Store(db)
+    assert str(info.value.hint).startswith(hint) and failure in str(info.value)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -159,7 +159,9 @@ class Report:
     first_message: datetime | None
     last_message: datetime | None
     unsubscribes: tuple[Unsubscribe, ...]
-    findings: Findings  # traps included (kind "trap"); columns, Finding objects on demand
+    #: Traps included (kind "trap"): :class:`Findings` (columns, objects made when read) from
+    #: :func:`analyze`; any other sequence of :class:`Finding` given is held as a :class:`FindingTuple`.
+    findings: Findings | FindingTuple
     ledger: tuple[LedgerEntry, ...]
     summary: tuple[SubjectSummary, ...]
     sources: tuple[str, ...] = ()
@@ -174,16 +176,22 @@ class Report:
     #: ``frame`` holds only part of it; None when ``frame`` is the whole archive.
     overview: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.findings, Findings):
+            held = FindingTuple(self.findings)
+            held.policy_name = self.policy.name
+            object.__setattr__(self, "findings", held)
+
     @property
-    def traps(self) -> Findings:
+    def traps(self) -> Findings | FindingTuple:
         return self.findings.where(self.findings.kinds == TRAP)
 
     @property
-    def unsubscribe_findings(self) -> Findings:
+    def unsubscribe_findings(self) -> Findings | FindingTuple:
         return self.findings.where(self.findings.kinds != TRAP)
 
     @property
-    def violations(self) -> Findings:
+    def violations(self) -> Findings | FindingTuple:
         import numpy as np
 
         return self.findings.where(np.isin(self.findings.kinds, list(VIOLATION_KINDS)))
@@ -286,13 +294,14 @@ class Findings(Sequence[Finding]):
     by a mask over them; :meth:`records` yields the output records straight from the columns.
     """
 
-    __slots__ = ("_columns", "_ctx")
+    __slots__ = ("_batch", "_columns", "_ctx")
     _BATCH = 5_000
     _NAMES = ("kind", "via", "row", "ep", "reply_row", "subject", "brand", "brand_display", "trap_reason")
 
     def __init__(self, columns: Mapping[str, Any], ctx: _Context) -> None:
         self._columns = dict(columns)
         self._ctx = ctx
+        self._batch: tuple[int, list[Finding]] | None = None  # the batch the last index fell in
 
     @classmethod
     def empty(cls, ctx: _Context) -> Findings:
@@ -336,13 +345,7 @@ class Findings(Sequence[Finding]):
 
         if not self._ctx.redacted:
             return self.subjects
-        from sms_audit.report.redact import mask_address
-
-        brands = self._columns["brand"].tolist()
-        return np.array(
-            [s if b else mask_address(s) for s, b in zip(self.subjects.tolist(), brands, strict=True)],
-            dtype=object,
-        )
+        return np.array(_shown_subjects(self._columns), dtype=object)
 
     def addresses(self) -> Any:
         """The number each finding's message came from (as analysed, never masked)."""
@@ -382,15 +385,22 @@ class Findings(Sequence[Finding]):
         return len(self._columns["kind"])
 
     def __getitem__(self, index: Any) -> Any:
+        import operator
+
         import numpy as np
 
         if isinstance(index, slice):
             return tuple(self._make(np.arange(len(self))[index]))
         n = len(self)
-        position = int(index) + n if int(index) < 0 else int(index)
+        position = operator.index(index)  # an int, as a tuple takes (not "1", not 1.0)
+        position += n if position < 0 else 0
         if not 0 <= position < n:
             raise IndexError("finding index out of range")
-        return self._make(np.array([position]))[0]
+        # the batch around it is made once: reading one finding after another costs what iterating does
+        start = position - position % self._BATCH
+        if self._batch is None or self._batch[0] != start:
+            self._batch = (start, self._make(np.arange(start, min(start + self._BATCH, n))))
+        return self._batch[1][position - start]
 
     def __iter__(self) -> Iterator[Finding]:
         import numpy as np
@@ -398,15 +408,44 @@ class Findings(Sequence[Finding]):
         for start in range(0, len(self), self._BATCH):
             yield from self._make(np.arange(start, min(start + self._BATCH, len(self))))
 
+    # like the tuple this once was: compared, joined, repeated and hashed as the tuple of its findings
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, Findings | tuple | list):
+        if isinstance(other, Findings | tuple):
             return len(self) == len(other) and tuple(self) == tuple(other)
         return NotImplemented
 
-    __hash__ = None  # type: ignore[assignment]
+    def __lt__(self, other: object) -> bool:
+        return tuple(self) < _as_tuple(other)
+
+    def __le__(self, other: object) -> bool:
+        return tuple(self) <= _as_tuple(other)
+
+    def __gt__(self, other: object) -> bool:
+        return tuple(self) > _as_tuple(other)
+
+    def __ge__(self, other: object) -> bool:
+        return tuple(self) >= _as_tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __add__(self, other: object) -> tuple[Finding, ...]:
+        return tuple(self) + _as_tuple(other)
+
+    def __radd__(self, other: object) -> tuple[Finding, ...]:
+        return _as_tuple(other) + tuple(self)
+
+    def __mul__(self, times: int) -> tuple[Finding, ...]:
+        return tuple(self) * times
+
+    __rmul__ = __mul__
 
     def __repr__(self) -> str:
-        return f"<Findings: {len(self)}>"
+        kinds: dict[str, int] = {}
+        for kind in self.kinds.tolist():
+            kinds[kind] = kinds.get(kind, 0) + 1
+        shown = ", ".join(f"{kind} {count}" for kind, count in kinds.items())
+        return f"<Findings: {len(self)}{': ' + shown if shown else ''}{' (redacted)' if self._ctx.redacted else ''}>"
 
     # --- making findings and records ----------------------------------------------------------
 
@@ -479,12 +518,10 @@ class Findings(Sequence[Finding]):
         refs = _message_refs(ctx.frame, wanted, ctx.tz, ctx)
         subjects, traps_reasons = cols["subject"].tolist(), cols["trap_reason"].tolist()
         if ctx.redacted:
-            from sms_audit.report.redact import mask_address, redact_message, redact_text
+            from sms_audit.report.redact import redact_message, redact_text
 
             refs = {row: redact_message(ref) for row, ref in refs.items()}
-            subjects = [
-                s if b else mask_address(s) for s, b in zip(subjects, cols["brand"].tolist(), strict=True)
-            ]
+            subjects = _shown_subjects(cols)
             traps_reasons = [redact_text(t) for t in traps_reasons]
         keys = self._keys(cols)
         out = []
@@ -574,9 +611,7 @@ class Findings(Sequence[Finding]):
                     redact_text(b, verification=label == "verification")
                     for b, label in zip(values["body"], values["label"], strict=True)
                 ]
-                subjects = [
-                    s if b else mask_address(s) for s, b in zip(subjects, cols["brand"].tolist(), strict=True)
-                ]
+                subjects = _shown_subjects(cols)
                 trap_reasons = [redact_text(t) for t in trap_reasons]
             has_reply = replies >= 0
             reply_of: dict[int, tuple[Any, Any, Any]] = {}
@@ -684,6 +719,96 @@ class Findings(Sequence[Finding]):
                     "reply_body": reply[2],
                     "source_file": source,
                 }
+
+
+class FindingTuple(tuple[Finding, ...]):
+    """Findings given as objects — ``dataclasses.replace(report, findings=(...))``, a tuple or list a
+    library user made — with the column view of :class:`Findings` computed from the objects, so a
+    report built that way renders, redacts and selects as one :func:`analyze` made. A tuple."""
+
+    policy_name: str = ""  # the report's policy, for the records (set by Report)
+
+    @property
+    def kinds(self) -> Any:
+        return _objects_array([f.kind for f in self])
+
+    @property
+    def subjects(self) -> Any:
+        return _objects_array([f.subject for f in self])
+
+    @property
+    def vias(self) -> Any:
+        return _objects_array([f.via for f in self])
+
+    @property
+    def reply_rows(self) -> Any:
+        """0 for a finding with a reply, -1 without (the objects have no frame rows)."""
+        import numpy as np
+
+        return np.array([-1 if f.reply is None else 0 for f in self], dtype=np.int64)
+
+    def shown_subjects(self) -> Any:
+        return self.subjects
+
+    def addresses(self) -> Any:
+        return _objects_array([f.message.address for f in self])
+
+    def message_ids(self) -> Any:
+        return _objects_array([f.message.message_id for f in self])
+
+    def times_us(self) -> Any:
+        import numpy as np
+
+        return np.array([_to_us(f.message.timestamp) for f in self], dtype=np.int64)
+
+    def stable_keys(self) -> list[str]:
+        return [f.key for f in self]
+
+    def where(self, mask: Any) -> FindingTuple:
+        import numpy as np
+
+        chosen = np.arange(len(self))[mask].tolist()
+        return self._again(self[i] for i in chosen)
+
+    def records(self, *, time_text: bool = False) -> Iterator[dict[str, Any]]:
+        from sms_audit.report.records import record_of_finding
+
+        return (record_of_finding(f, self.policy_name, time_text=time_text) for f in self)
+
+    def _again(self, items: Iterable[Finding]) -> FindingTuple:
+        out = FindingTuple(items)
+        out.policy_name = self.policy_name
+        return out
+
+
+def _objects_array(values: list[Any]) -> Any:
+    import numpy as np
+
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _as_tuple(other: object) -> tuple[Any, ...]:
+    """``other`` as a tuple for :class:`Findings`' tuple operations (a tuple, or findings)."""
+    if isinstance(other, tuple):
+        return other
+    if isinstance(other, Findings):
+        return tuple(other)
+    raise TypeError(f"can only combine findings with a tuple or findings, not {type(other).__name__}")
+
+
+def _shown_subjects(columns: Mapping[str, Any]) -> list[str]:
+    """The subjects of a redacted report's findings as shown: a trap's (its number) and a number
+    without a brand masked unless it is a merchant's (:func:`~sms_audit.report.redact.mask_address`)."""
+    from sms_audit.report.redact import mask_address
+
+    return [
+        mask_address(subject) if kind == TRAP or not brand else subject
+        for subject, brand, kind in zip(
+            columns["subject"].tolist(), columns["brand"].tolist(), columns["kind"].tolist(), strict=True
+        )
+    ]
 
 
 def finding_id(key: str) -> str:

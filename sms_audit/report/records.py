@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 def finding_record(item: Finding, report: Report, *, time_text: bool = False) -> dict[str, Any]:
     """One finding as a flat record in :data:`FINDING_COLUMNS` order; with ``time_text`` its UTC
     times are their output text (:func:`~sms_audit.output.format_time`) instead of datetimes."""
+    return record_of_finding(item, report.policy.name, time_text=time_text)
+
+
+def record_of_finding(item: Finding, policy: str, *, time_text: bool = False) -> dict[str, Any]:
+    """:func:`finding_record` given the report's policy name."""
     msg, unsub, reply = item.message, item.unsubscribe, item.reply
 
     def time(ref: MessageRef) -> Any:
@@ -56,7 +61,7 @@ def finding_record(item: Finding, report: Report, *, time_text: bool = False) ->
         "unsubscribe_address": unsub.address if unsub else None,
         "unsubscribe_keyword": unsub.keyword if unsub else None,
         "grace_deadline": (_time_text(unsub.deadline) if time_text else unsub.deadline) if unsub else None,
-        "policy": report.policy.name,
+        "policy": policy,
         "explanation": item.explanation,
         "trap_reason": item.trap_reason if item.kind == TRAP else None,
         "replied": (item.reply is not None) if item.kind == TRAP else None,

@@ -10,7 +10,16 @@ import re
 from dataclasses import replace
 
 from sms_audit.normalize import SenderKind, normalize_address
-from sms_audit.report.analysis import LedgerEntry, MessageRef, Report, SubjectSummary, Unsubscribe
+from sms_audit.report.analysis import (
+    Finding,
+    Findings,
+    FindingTuple,
+    LedgerEntry,
+    MessageRef,
+    Report,
+    SubjectSummary,
+    Unsubscribe,
+)
 
 MASK = "•"
 # Long numbers that can only belong to a business (a 7-8 digit "short code" may be a landline).
@@ -24,8 +33,11 @@ MERCHANT_NUMBERS = frozenset(
     }
 )
 
-# 7+ digits, optionally with a leading + and single spaces/dashes between digit groups.
-_PHONE = re.compile(r"\+?[0-9](?:[ \-]?[0-9]){6,}")
+# 7+ digits, optionally with a leading + and single spaces/dashes between digit groups; never an
+# ISO date such as the local times in explanations ("2025-09-10": a year 19xx/20xx, a month and a
+# day grouped 4-2-2, which no numbering plan writes), nor the tail of a longer number.
+_ISO_DATE = r"(?:19|20)[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])(?![0-9])"
+_PHONE = re.compile(rf"(?<![0-9])(?!{_ISO_DATE})\+?[0-9](?:[ \-]?[0-9]){{6,}}")
 # A code next to its keyword: "验证码 482913", "code: 4829", "482913是您的验证码", "G-482913".
 _CODE_AFTER = re.compile(
     r"((?:验证码|校验码|动态码|注册码|确认码|授权码|短信码|取件码|(?<![A-Za-z])(?:code|otp|passcode|pin))"
@@ -111,6 +123,22 @@ def _unsubscribe(unsub: Unsubscribe) -> Unsubscribe:
     )
 
 
+def _finding(item: Finding, unsubs: dict[str, Unsubscribe]) -> Finding:
+    """A finding given as an object (:class:`~sms_audit.report.analysis.FindingTuple`), masked as
+    :meth:`Findings.redacted` masks analysed ones: a trap's subject (its number) too."""
+    unsub = None if item.unsubscribe is None else unsubs[item.unsubscribe.unsubscribe_id]
+    mask = item.kind == "trap" or not item.brand
+    return replace(
+        item,
+        subject=mask_address(item.subject) if mask else item.subject,
+        message=redact_message(item.message),
+        unsubscribe=unsub,
+        explanation=redact_text(item.explanation),
+        trap_reason=redact_text(item.trap_reason),
+        reply=None if item.reply is None else redact_message(item.reply),
+    )
+
+
 def redact_report(report: Report) -> Report:
     """A copy of ``report`` with every number, code and detectable name masked (all formats use it)."""
     unsubs = {u.unsubscribe_id: _unsubscribe(u) for u in report.unsubscribes}
@@ -119,8 +147,12 @@ def redact_report(report: Report) -> Report:
     return replace(
         report,
         unsubscribes=tuple(unsubs.values()),
-        # the findings are masked as they are read (Finding objects and output records alike)
-        findings=report.findings.redacted(lambda u: unsubs[u.unsubscribe_id]),
+        # analysed findings are masked as they are read (Finding objects and output records alike)
+        findings=(
+            report.findings.redacted(lambda u: unsubs[u.unsubscribe_id])
+            if isinstance(report.findings, Findings)
+            else FindingTuple(_finding(f, unsubs) for f in report.findings)
+        ),
         ledger=ledger,
         summary=summary,
         meta={**report.meta, "redacted": True},

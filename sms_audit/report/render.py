@@ -29,6 +29,7 @@ from sms_audit.report.analysis import (
     NON_MARKETING,
     Finding,
     Findings,
+    FindingTuple,
     LedgerEntry,
     MessageRef,
     Report,
@@ -122,7 +123,7 @@ def document(report: Report, *, generated_at: datetime | None = None, lazy: bool
     }
 
 
-def _finding_records(items: Findings, report: Report) -> Iterator[dict[str, Any]]:
+def _finding_records(items: Findings | FindingTuple, report: Report) -> Iterator[dict[str, Any]]:
     """Findings as output records, times as their UTC text, made from the findings' columns."""
     return items.records(time_text=True)
 

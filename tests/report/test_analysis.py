@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -731,7 +732,9 @@ def test_findings_behave_as_a_sequence_of_findings(scenario: pd.DataFrame) -> No
     items = report.findings
     objects = list(items)
     assert len(items) == len(objects) == 6
-    assert items == tuple(objects) and items == objects and items != objects[:-1]
+    assert (
+        items == tuple(objects) and items != tuple(objects[:-1]) and items != objects
+    )  # as a tuple: a list is not equal
     assert items[-1] == objects[-1] and items[1] == objects[1] and items[1:3] == tuple(objects[1:3])
     with pytest.raises(IndexError):
         items[6]
@@ -834,3 +837,71 @@ def test_violations_by_month_counts_local_months(tz: str) -> None:
     assert violations_by_month(report) == expected
     assert sum(expected.values()) == 3
     assert ("2025-04" in expected) == (tz == "Asia/Shanghai")
+
+
+def test_findings_combine_compare_and_hash_like_the_tuple_of_their_findings(scenario: pd.DataFrame) -> None:
+    report = analyze(scenario, CN, tz=SH)
+    items, objects = report.findings, tuple(report.findings)
+    assert items + () == objects and () + items == objects and items * 2 == objects * 2
+    assert report.violations + report.traps == tuple(report.violations) + tuple(report.traps)
+    assert hash(items) == hash(objects) and not items < objects and items <= objects
+    assert items < objects + objects[:1] and objects + objects[:1] > items  # a proper prefix is less
+    for wrong in ("1", 1.0):
+        with pytest.raises(TypeError):
+            items[wrong]
+    with pytest.raises(TypeError):
+        items + [1]
+    assert repr(items) == (
+        "<Findings: 6: within_grace 1, violation 2, non_marketing_after_unsubscribe 1, confirmation 1, trap 1>"
+    )
+
+
+def test_findings_read_one_at_a_time_make_each_batch_once(
+    scenario: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Indexing finding after finding (or backwards: reversed(), index()) makes each batch once."""
+    from sms_audit.report import analysis
+
+    report = analyze(scenario, CN, tz=SH)
+    made: list[int] = []
+    make = analysis.Findings._make
+
+    def counted(self: analysis.Findings, index: Any) -> list:
+        made.append(int(index[0]))
+        return make(self, index)
+
+    monkeypatch.setattr(analysis.Findings, "_BATCH", 4)
+    monkeypatch.setattr(analysis.Findings, "_make", counted)
+    items = report.findings
+    backwards = list(reversed(items))
+    assert [f.message.message_id for f in backwards][-1] == "shop-grace"
+    assert made == [4, 0]
+    assert items.index(backwards[0]) == 5 and made == [4, 0, 4]
+
+
+def test_report_given_findings_as_objects_works_as_an_analysed_one(scenario: pd.DataFrame) -> None:
+    """dataclasses.replace(report, findings=<tuple or list of Finding>) gives a report that renders,
+    redacts and selects like the analysed one (the findings held as a FindingTuple)."""
+    from dataclasses import replace
+
+    from sms_audit.output import OutputFormat
+    from sms_audit.report.analysis import FindingTuple
+    from sms_audit.report.records import counts
+    from sms_audit.report.redact import redact_report
+    from sms_audit.report.render import render
+
+    report = analyze(scenario, CN, tz=SH)
+    for held in (tuple(report.findings), list(report.findings)):
+        again = replace(report, findings=held)
+        assert isinstance(again.findings, FindingTuple) and again.findings == tuple(report.findings)
+        assert counts(again) == counts(report)
+        assert again.violations == report.violations and again.traps == report.traps
+        pd.testing.assert_frame_equal(again.findings_frame(), report.findings_frame())
+        pd.testing.assert_frame_equal(again.traps_frame(), report.traps_frame())
+        for make in (lambda r: r, redact_report):
+            outputs = []
+            for each in (make(report), make(again)):
+                stream = io.StringIO()
+                render(each, OutputFormat.JSON, stream, generated_at=datetime(2026, 1, 1, tzinfo=UTC))
+                outputs.append(stream.getvalue())
+            assert outputs[0] == outputs[1]

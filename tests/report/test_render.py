@@ -255,7 +255,37 @@ def test_redact_text_idempotent_and_only_merchant_numbers_stay(text: str) -> Non
     # A 7+ digit run survives only when it is a business number (106 port, 400/800, 95xxx):
     # "10600000" stays by design, a personal number never does.
     for run in re.finditer(r"\+?[0-9](?:[ \-]?[0-9]){6,}", once):
+        if re.fullmatch(r"(?:19|20)[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])", run.group(0)):
+            continue  # an ISO date is kept (explanations' local times)
         assert normalize_address(run.group(0)).kind in MERCHANT_NUMBERS, run.group(0)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            'you replied "TD" to 13912345678 at 2025-09-10T20:15:00+08:00; ended 2025-09-11T20:15:00+08:00',
+            'you replied "TD" to •••••••5678 at 2025-09-10T20:15:00+08:00; ended 2025-09-11T20:15:00+08:00',
+        ),
+        ("on 2025-09-10 20:15 call 139-1234-5678", "on 2025-09-10 20:15 call •••-••••-5678"),
+        ("call 555-123-4567 or +86 139 1234 5678", "call •••-•••-4567 or +•• ••• •••• 5678"),
+        ("order 2025-13-45-77 ref", "order ••••-••-45-77 ref"),  # not a date: a 13th month
+        ("id 12025-09-10", "id •••••-09-10"),  # a date's digits at the end of a longer number
+    ],
+)
+def test_redact_text_keeps_iso_dates_and_masks_numbers_grouped_any_other_way(
+    text: str, expected: str
+) -> None:
+    assert redact_text(text) == expected
+
+
+def test_redacted_trap_subject_is_masked_like_its_number(report: Report) -> None:
+    """A trap's subject is its sender's number: masked wherever the finding is shown."""
+    redacted = redact_report(report)
+    (trap,) = redacted.traps
+    (record,) = [r for r in redacted.findings.records() if r["kind"] == "trap"]
+    assert trap.subject == record["subject"] == trap.message.address == record["address"]
+    assert trap.subject != report.traps[0].subject and trap.subject.endswith(report.traps[0].subject[-4:])
 
 
 def test_redact_text_keeps_merchant_numbers_and_masks_personal_ones() -> None:
