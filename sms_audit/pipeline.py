@@ -677,7 +677,7 @@ def ephemeral_store() -> Iterator[Store]:
     folder = Path(tempfile.mkdtemp(prefix="sms-audit-"))
     try:
         folder.chmod(0o700)
-        with Store(folder / "archive.sqlite", create=True) as store:
+        with Store(folder / "archive.sqlite", create=True, scratch=True) as store:
             yield store
     finally:
         shutil.rmtree(folder, ignore_errors=True)

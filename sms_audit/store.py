@@ -308,10 +308,13 @@ class Totals:
 class Store:
     """A connection to the store, migrated to :data:`SCHEMA_VERSION` on open.
 
-    Raises StoreError when the file is missing (``create=False``) or is not an sms-audit store.
+    ``scratch``: a private store for one command, removed after it (archives read directly): its
+    rollback journal is kept in memory instead of a write-ahead log, and nothing waits for the disk
+    (a 1,000,000-message direct report: 46.1 → 43.6 s). Raises StoreError when the file is missing
+    (``create=False``) or is not an sms-audit store.
     """
 
-    def __init__(self, path: Path, *, create: bool = True) -> None:
+    def __init__(self, path: Path, *, create: bool = True, scratch: bool = False) -> None:
         self.path = path
         if not path.exists():
             if not create:
@@ -333,8 +336,15 @@ class Store:
             self.conn.execute(f"PRAGMA busy_timeout = {int(self.lock_timeout * 1000)}")
             self._check_ours(create)  # before anything is written: a phone's sms.db stays untouched
             self.conn.execute("PRAGMA foreign_keys = ON")
-            # WAL: readers see the last committed state while an import writes, and never wait.
-            self.conn.execute("PRAGMA journal_mode = WAL")
+            if scratch:
+                # a private store for one command, removed after it: no write-ahead log written
+                # and then copied into the file (a rollback journal in memory still undoes a
+                # failed import), no waiting for the disk
+                self.conn.execute("PRAGMA journal_mode = MEMORY")
+                self.conn.execute("PRAGMA synchronous = OFF")
+            else:
+                # WAL: readers see the last committed state while an import writes, and never wait.
+                self.conn.execute("PRAGMA journal_mode = WAL")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             readonly = "readonly" in str(exc) or "read-only" in str(exc)

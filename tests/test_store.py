@@ -374,11 +374,17 @@ def test_large_import_builds_the_indexes_again_after_its_rows(
         assert "messages_by_address" in plan
 
 
-def test_large_import_rolled_back_keeps_the_indexes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("scratch", [False, True])
+def test_large_import_rolled_back_keeps_the_indexes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scratch: bool
+) -> None:
+    """Also in a scratch store (a direct read's: its rollback journal is in memory, no WAL)."""
     import sms_audit.store as store_module
 
     monkeypatch.setattr(store_module, "_DEFER_INDEXES_AT", 1)
-    with Store(tmp_path / "s.sqlite") as store:
+    with Store(tmp_path / "s.sqlite", scratch=scratch) as store:
+        mode = store.conn.execute("PRAGMA journal_mode").fetchone()[0]
+        assert mode == ("memory" if scratch else "wal")
         _import(store, _backup(tmp_path, "a.xml", "m0"))
         before = _secondary_indexes(store)
         path = _backup(tmp_path, "b.xml", "x1", "x2", start=5)
@@ -431,3 +437,16 @@ def test_store_that_cannot_be_opened_says_why(
     with pytest.raises(StoreError) as info:
         Store(db)
     assert str(info.value.hint).startswith(hint) and failure in str(info.value)
+
+
+def test_direct_reads_use_a_scratch_store_removed_afterwards() -> None:
+    """Archives given on the command line are read into a private scratch store (no WAL, nothing
+    synced), deleted with its folder afterwards."""
+    from sms_audit.pipeline import ephemeral_store
+
+    with ephemeral_store() as store:
+        folder = store.path.parent
+        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "memory"
+        assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 0
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert not folder.exists()
