@@ -326,11 +326,7 @@ class Store:
             self._create_private(path)
         self.lock_timeout = lock_timeout_seconds()
         try:
-            # check_same_thread off: a report's query starts in a thread (report_messages), never
-            # while another thread uses the connection
-            self.conn = sqlite3.connect(
-                path, isolation_level=None, timeout=self.lock_timeout, check_same_thread=False
-            )
+            self.conn = sqlite3.connect(path, isolation_level=None, timeout=self.lock_timeout)
             self.conn.create_function("sms_audit_key", 1, message_key, deterministic=True)
             self.conn.create_function("sms_audit_fold", 1, _fold, deterministic=True)
             self.conn.execute(f"PRAGMA busy_timeout = {int(self.lock_timeout * 1000)}")

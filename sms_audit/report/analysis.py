@@ -242,6 +242,7 @@ class _Context:
         self._text: dict[str, Any] = {}
         self._times: Any = None
         self._episodes: dict[int, tuple[str, int, str, str]] | None = None
+        self._starts: Any = None
 
     def times_us(self) -> Any:
         """The frame's times as int64 UTC microseconds (a numpy array), made once."""
@@ -268,6 +269,17 @@ class _Context:
         result: list[str] = array.take(pa.array(rows, pa.int64())).to_pylist()
         return result
 
+    def episode_starts(self) -> Any:
+        """Each episode's first reply as UTC microseconds, at index ``ep + 1`` (0 at index 0, for
+        the traps' -1): an int64 array."""
+        import numpy as np
+
+        if self._starts is None:
+            self._starts = np.zeros(len(self.unsubscribes) + 1, dtype=np.int64)
+            for ep in self.unsubscribes:
+                self._starts[ep + 1] = self.episode(ep)[1]
+        return self._starts
+
     def episode(self, ep: int) -> tuple[str, int, str, str]:
         """Of episode ``ep``: its first reply's message id and UTC microseconds, the "you replied
         ..." phrase and the end of its grace period as local time text."""
@@ -287,7 +299,7 @@ class _Context:
 class Findings(Sequence[Finding]):
     """The findings of a report in report order, held as columns (a few numbers and shared strings
     each); a :class:`Finding` is made when it is read, a batch at a time, so a report of 100,000
-    findings never holds 100,000 objects. Equal to a tuple or list of the same findings.
+    findings never holds 100,000 objects. Compared, joined and hashed as the tuple of its findings.
 
     ``kinds``, ``subjects`` (never masked: for selecting), ``rows`` (of ``Report.frame``) and
     ``reply_rows`` (-1: none) are numpy arrays with one value per finding; :meth:`where` selects
@@ -296,20 +308,11 @@ class Findings(Sequence[Finding]):
 
     __slots__ = ("_batch", "_columns", "_ctx")
     _BATCH = 5_000
-    _NAMES = ("kind", "via", "row", "ep", "reply_row", "subject", "brand", "brand_display", "trap_reason")
 
     def __init__(self, columns: Mapping[str, Any], ctx: _Context) -> None:
         self._columns = dict(columns)
         self._ctx = ctx
         self._batch: tuple[int, list[Finding]] | None = None  # the batch the last index fell in
-
-    @classmethod
-    def empty(cls, ctx: _Context) -> Findings:
-        import numpy as np
-
-        return cls(
-            {n: np.empty(0, dtype=np.int64 if n.endswith(("row", "ep")) else object) for n in cls._NAMES}, ctx
-        )
 
     # --- columns ------------------------------------------------------------------------------
 
@@ -339,13 +342,11 @@ class Findings(Sequence[Finding]):
         return self._columns["ep"]
 
     def shown_subjects(self) -> Any:
-        """``subjects`` as the findings show them: a number without a brand masked in a redacted
-        report (the summary's subjects are masked alike)."""
+        """``subjects`` as the findings show them: in a redacted report a trap's number and a number
+        without a brand masked (the summary's subjects are masked alike)."""
         import numpy as np
 
-        if not self._ctx.redacted:
-            return self.subjects
-        return np.array(_shown_subjects(self._columns), dtype=object)
+        return np.array(self._shown(self._columns)[0], dtype=object) if self._ctx.redacted else self.subjects
 
     def addresses(self) -> Any:
         """The number each finding's message came from (as analysed, never masked)."""
@@ -461,6 +462,15 @@ class Findings(Sequence[Finding]):
             )
         return out
 
+    def _shown(self, cols: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+        """The subjects and trap reasons of ``cols`` as shown: masked when the report is redacted."""
+        subjects, reasons = cols["subject"].tolist(), cols["trap_reason"].tolist()
+        if not self._ctx.redacted:
+            return subjects, reasons
+        from sms_audit.report.redact import redact_text
+
+        return _shown_subjects(cols), [redact_text(reason) for reason in reasons]
+
     def _explanations(self, cols: Mapping[str, Any]) -> list[str]:
         """The explanation of each finding in ``cols`` (masked too when the report is redacted)."""
         import numpy as np
@@ -484,10 +494,7 @@ class Findings(Sequence[Finding]):
         )
         policy = ctx.policy
         eps = cols["ep"]
-        starts = np.array(
-            [ctx.episode(e)[1] if e >= 0 else 0 for e in range(-1, max(eps.max(initial=-1) + 1, 0))]
-        )
-        afters = _ago_texts(times - starts[eps + 1])
+        afters = _ago_texts(times - ctx.episode_starts()[eps + 1])
         out = []
         for kind, via, ep, reply, address, label, after in zip(
             cols["kind"].tolist(),
@@ -516,13 +523,11 @@ class Findings(Sequence[Finding]):
         rows, replies = cols["row"], cols["reply_row"]
         wanted = sorted(set(rows.tolist()) | set(replies[replies >= 0].tolist()))
         refs = _message_refs(ctx.frame, wanted, ctx.tz, ctx)
-        subjects, traps_reasons = cols["subject"].tolist(), cols["trap_reason"].tolist()
+        subjects, traps_reasons = self._shown(cols)
         if ctx.redacted:
-            from sms_audit.report.redact import redact_message, redact_text
+            from sms_audit.report.redact import redact_message
 
             refs = {row: redact_message(ref) for row, ref in refs.items()}
-            subjects = _shown_subjects(cols)
-            traps_reasons = [redact_text(t) for t in traps_reasons]
         keys = self._keys(cols)
         out = []
         for key, text, kind, via, row, ep, reply, subject, brand, display, trap_reason in zip(
@@ -572,7 +577,7 @@ class Findings(Sequence[Finding]):
         wanted = ["message_id", "direction", "address", "address_raw", "sender_kind", "label", "reason"]
         wanted += ["body", "source_file"]
         if ctx.redacted:
-            from sms_audit.report.redact import mask_address, redact_text
+            from sms_audit.report.redact import mask_address, redact_body
 
         def when(times: Any) -> list[Any]:
             if time_text:
@@ -602,28 +607,18 @@ class Findings(Sequence[Finding]):
             values = {name: ctx.text(name, rows) for name in wanted}
             stamps = f["timestamp"].iloc[rows]
             times, local = when(stamps), local_isoformat(stamps, ctx.tz)
-            subjects = cols["subject"].tolist()
-            trap_reasons = cols["trap_reason"].tolist()
-            if ctx.redacted:
+            subjects, trap_reasons = self._shown(cols)
+            if ctx.redacted:  # as redact_message masks a message
                 values["address"] = [mask_address(v) for v in values["address"]]
                 values["address_raw"] = [mask_address(v) for v in values["address_raw"]]
-                values["body"] = [
-                    redact_text(b, verification=label == "verification")
-                    for b, label in zip(values["body"], values["label"], strict=True)
-                ]
-                subjects = _shown_subjects(cols)
-                trap_reasons = [redact_text(t) for t in trap_reasons]
+                values["body"] = list(map(redact_body, values["body"], values["label"]))
             has_reply = replies >= 0
             reply_of: dict[int, tuple[Any, Any, Any]] = {}
             if bool(has_reply.any()):
                 chosen = np.unique(replies[has_reply])
                 bodies = ctx.text("body", chosen)
                 if ctx.redacted:
-                    labels = ctx.text("label", chosen)
-                    bodies = [
-                        redact_text(b, verification=lb == "verification")
-                        for b, lb in zip(bodies, labels, strict=True)
-                    ]
+                    bodies = list(map(redact_body, bodies, ctx.text("label", chosen)))
                 reply_of = dict(
                     zip(
                         chosen.tolist(),

@@ -102,13 +102,19 @@ def redact_text(text: str, *, verification: bool = False) -> str:
     return _LABELLED_NAME.sub(lambda m: m.group(1) + MASK * 3, text)
 
 
+def redact_body(body: str, label: str) -> str:
+    """A message's text redacted: numbers, codes next to their keyword and names, and every 4–8
+    digit run when the message is labelled a verification."""
+    return redact_text(body, verification=label == "verification")
+
+
 def redact_message(ref: MessageRef) -> MessageRef:
-    """``ref`` with its numbers masked and its text redacted (codes too when it is a verification)."""
+    """``ref`` with its numbers masked and its text redacted (:func:`redact_body`)."""
     return replace(
         ref,
         address=mask_address(ref.address),
         address_raw=mask_address(ref.address_raw),
-        body=redact_text(ref.body, verification=ref.label == "verification"),
+        body=redact_body(ref.body, ref.label),
     )
 
 
@@ -168,4 +174,12 @@ def _summary(row: SubjectSummary) -> SubjectSummary:
     )
 
 
-__all__ = ["LedgerEntry", "mask_address", "mask_number", "redact_message", "redact_report", "redact_text"]
+__all__ = [
+    "LedgerEntry",
+    "mask_address",
+    "mask_number",
+    "redact_body",
+    "redact_message",
+    "redact_report",
+    "redact_text",
+]
