@@ -178,6 +178,17 @@ def test_fault4_numbers_abbreviations_and_addresses_are_not_links() -> None:
         ("Acme", "Your Acme verification code is QZXWV.", None),
         ("Acme", "Use 482 913 to sign in to Acme. Never share this code.", None),
         ("Acme", "Acme code: 482-913. It expires in 10 minutes.", None),
+        # a code before its keyword
+        ("Photon", "740213 (Photon verification code; it expires in 10 minutes). Do not share it.", None),
+        ("Zeta", "[Zeta] 3310 is the login code you asked for. Valid 5 min.", None),
+        ("Kiwi", "Kiwi: 915502 - enter this code to confirm your new device.", None),
+        ("Kiwi", "815502 -- please use this code to finish signing up to Kiwi.", None),
+        # run into the word before it (gateway templates that drop the space)
+        ("51234", "Your OTP is583021 for the payment of 20.00 at Acme Store.", None),
+        ("Acme", "Acme login code is4471, valid for 5 minutes.", None),
+        # OTP inside Chinese text
+        ("1065012345678", "【某某银行】您正在进行网银转账，OTP密码718204，5分钟内有效，请勿泄露。", "CN"),
+        ("1065012345678", "【某某證券】請輸入OTP 660193 完成登入，勿提供給他人。", "CN"),
     ],
 )
 def test_fault5_codes_of_other_shapes_are_verification(address: str, body: str, region: str | None) -> None:
