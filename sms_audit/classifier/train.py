@@ -28,14 +28,18 @@ import numpy as np
 
 from sms_audit.classifier import content, fingerprint
 from sms_audit.classifier.corpora import (
+    ANNOTATED_LABELS,
+    ANNOTATIONS_FILE,
     CLASSES,
     CODE_RELABEL,
     EXCLUDED,
     FOOTER_AMBIGUOUS,
     READERS,
+    annotation_key,
     body_key,
     corpus_files,
     map_label,
+    read_annotations,
     read_corpus,
     read_dev_bodies,
 )
@@ -98,6 +102,7 @@ class TrainingSet:
     facts: dict[str, list[bool]] = field(default_factory=dict)
     dropped_dev: Counter[str] = field(default_factory=Counter)
     dropped_ambiguous: Counter[str] = field(default_factory=Counter)
+    annotated: Counter[str] = field(default_factory=Counter)  # rows whose class is their annotation
     files: dict[str, list[tuple[str, int, str]]] = field(
         default_factory=dict
     )  # corpus -> (file, bytes, sha256)
@@ -114,13 +119,19 @@ def load_training_set(
     dev: Path = DEFAULT_DEV,
     rules: RuleSet | None = None,
     names: Sequence[str] | None = None,
+    annotations: Path | None = ANNOTATIONS_FILE,
 ) -> TrainingSet:
-    """Read, map, exclude dev.tsv bodies and build the model inputs (corpora in sorted order)."""
+    """Read, map, exclude dev.tsv bodies and build the model inputs (corpora in sorted order).
+
+    ``annotations`` (:func:`~sms_audit.classifier.corpora.read_annotations`; None for the label
+    map alone) gives the class of each annotated row of :data:`ANNOTATED_LABELS`.
+    """
     import pandas as pd
 
     from sms_audit.classifier.engine import content_inputs
 
     dev_keys = read_dev_bodies(dev)
+    annotated = read_annotations(annotations) if annotations is not None else {}
     data = TrainingSet()
     for name in sorted(names or READERS):
         folder = corpora / name
@@ -153,7 +164,15 @@ def load_training_set(
         facts["sender:business"] = facts["sender:business"] & real
         for i, (row, entry, key) in enumerate(rows):
             target = entry.target
-            if (name, row.source_label) in CODE_RELABEL and facts["code"][i]:
+            note = (
+                annotated.get((name, annotation_key(row.body)))
+                if (name, row.source_label) in ANNOTATED_LABELS
+                else None
+            )
+            if note is not None:
+                target = note
+                data.annotated[name] += 1
+            elif (name, row.source_label) in CODE_RELABEL and facts["code"][i]:
                 target = "verification"
             elif (name, row.source_label) in FOOTER_AMBIGUOUS and facts["optout"][i]:
                 data.dropped_ambiguous[name] += 1
@@ -307,6 +326,11 @@ def build(corpora: Path, dev: Path, params: Params) -> tuple[bytes, bytes]:
         "params": meta["params"],
         "dev_bodies_dropped": dict(sorted(data.dropped_dev.items())),
         "ambiguous_footer_rows_dropped": dict(sorted(data.dropped_ambiguous.items())),
+        "annotated_rows": dict(sorted(data.annotated.items())),
+        "annotations": {
+            "file": f"sms_audit/classifier/data/{ANNOTATIONS_FILE.name}",
+            "sha256": _sha256(ANNOTATIONS_FILE) if ANNOTATIONS_FILE.exists() else None,
+        },
         "corpora": [
             {
                 "corpus": name,
