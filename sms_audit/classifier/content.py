@@ -12,7 +12,7 @@ scores texts, with numpy alone (no scikit-learn at run time). Featurisation, in 
   split up that way);
 * character 1–4-grams of what is left are hashed into ``2**bits`` slots; their weights are the
   counts divided by the square root of the number of n-grams;
-* structural facts computed outside (sender group, link, one-time code, opt-out footer) and the
+* structural facts computed outside (link, one-time code, opt-out footer) and the
   featuriser's own (split-up characters, Chinese script) are extra features with a learned weight,
   never a verdict: a footer is what commercial senders must add (FCC 24-24, MIIT Order 31), but
   notices and phishing carry one too.
@@ -56,8 +56,11 @@ _THREADS = 2  # chunks scored at once (the issue's machines have two cores)
 _EXPLAIN_FLOOR = 0.2  # explanation candidates: pieces with at least this share of the text's strongest
 
 #: Structural facts the model sees as features, in weight-matrix order after the hashed n-grams.
+#: No sender kind: the only corpora that record senders (ExAIS chat, SmishTank scams) taught that a
+#: personal-looking number means chat or a scam, never an advert, which is false wherever businesses
+#: text from long codes (US 10DLC) — the kind stays a structural fact of the rules (opt-out replies,
+#: traps), not content. A model file that lists a ``sender:`` feature still loads and is fed it.
 PSEUDO_FEATURES: tuple[str, ...] = (
-    "sender:personal",
     "link",
     "code",
     "optout",
@@ -584,7 +587,9 @@ def _explain(
             live = live[~clash]
     if extras.size:
         pw = model.weights[model.n_hashed :]
-        pgain = extras * model.pseudo_value * (pw[:, best].T - pw[:, runner].T)
+        # the script is a prior, not a reason: "[Chinese text]" would explain every Chinese message
+        shown = np.array([not name.startswith("script:") for name in model.pseudo], dtype=bool)
+        pgain = (extras & shown) * model.pseudo_value * (pw[:, best].T - pw[:, runner].T)
         docs_p, feature = np.nonzero(pgain > 0)
         picked_doc.append(docs_p.astype(np.int64))
         picked_gain.append(pgain[docs_p, feature].astype(np.float64))

@@ -120,7 +120,7 @@ def classify_frame(
     from the frame's international numbers when None). ``timestamp``, when present and parseable,
     orders the context rules (a reply echoing the keyword an earlier message asked for; a keyword
     sent to a long code that has sent marketing). Incoming texts no rule decides are labelled by
-    the packaged content model, once per distinct digit-folded body and sender group. A frame of
+    the packaged content model, once per distinct digit-folded body. A frame of
     more than :data:`CHUNK_ROWS` rows is labelled in chunks of whole senders (the same labels, the
     memory of a chunk).
     """
@@ -404,13 +404,18 @@ def _run_model(
     pieces: _Pieces,
     promotional: np.ndarray,
 ) -> None:
-    """Label rows ``idx[todo]`` with the content model, once per distinct (text, sender group)."""
+    """Label rows ``idx[todo]`` with the content model, once per distinct text (and sender group,
+    for a model with sender features)."""
     import pyarrow as pa
 
     if not len(todo):
         return
     rows = idx[todo]
-    group = _sender_groups(senders, rows)
+    # the sender group splits a text only for a model that reads it (the packaged one does not)
+    if any(name.startswith("sender:") for name in model.pseudo):
+        group = _sender_groups(senders, rows)
+    else:
+        group = np.zeros(len(rows), dtype=np.int64)
     pair = view.codes[todo] * 3 + group
     pairs, local = np.unique(pair, return_inverse=True)
     texts_u = pairs // 3

@@ -81,13 +81,6 @@ def test_fault2_zh_adverts_with_a_notice_word_are_marketing(body: str) -> None:
 # --- 3. English carrier and subscription notices ---------------------------------------------------
 
 
-_EXAIS_NOISE = pytest.mark.xfail(
-    reason="known limit (docs/classifier.md): ExAIS, the only English corpus with carrier notices, "
-    "labels many of them spam, so the model still reads some as adverts",
-    strict=False,
-)
-
-
 @pytest.mark.parametrize(
     ("address", "body"),
     [
@@ -100,16 +93,10 @@ _EXAIS_NOISE = pytest.mark.xfail(
             "448",
             "Your bundle renewal failed: insufficient balance. Recharge to keep browsing. Text HELP to 448.",
         ),
-        pytest.param(
-            "CarrierNet",
-            "Your recharge of 500 was successful. New balance: 742.50. Thank you.",
-            marks=_EXAIS_NOISE,
-        ),
-        pytest.param(
-            "555",
-            "Dear subscriber, your daily plan has expired. Your current airtime balance is 12.00.",
-            marks=_EXAIS_NOISE,
-        ),
+        ("CarrierNet", "Your recharge of 500 was successful. New balance: 742.50. Thank you."),
+        ("555", "Dear subscriber, your daily plan has expired. Your current airtime balance is 12.00."),
+        ("CarrierNet", "You have used 80% of your 2GB weekly plan. Remaining: 410MB, valid until 14/03."),
+        ("555", "Last call cost 12.40. Main balance: 230.10. Bonus balance: 0.00."),
     ],
 )
 def test_fault3_en_carrier_notices_with_a_price_or_short_code_are_other(address: str, body: str) -> None:
@@ -132,6 +119,48 @@ def test_fault4_phishing_with_a_stop_footer_is_other(body: str) -> None:
     row = one("in", "+12025550166", body, region="US")
     assert row["label"] == "other"
     assert row["optout_keyword"] == "STOP"  # the footer is still read: the report may list the prompt
+
+
+_US_ADVERTS = [
+    "Spring sale at Maple & Co: 30% off all jackets this weekend only. Shop maplecoshop.com Reply STOP to opt out",
+    "GreenLeaf Dental: new patient special, cleaning and x-rays for $59. Book at greenleafdental.com/book Reply STOP to unsubscribe",
+    "Old Navy: Extra 20% off everything through Sunday! Shop now: oldnavy.gap.com/sale Reply STOP to cancel",
+    "Acme: Flash sale ends tonight, 40% off! acme.example/f Reply STOP to opt out",
+]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        *_US_ADVERTS,
+        "Your bank account has been locked due to unusual activity. Verify now at secure-acct-verify.com Reply STOP to opt out",
+        "Your Acme verification code is 482913. Do not share it.",
+    ],
+)
+def test_fault4_the_model_reads_no_sender_kind(body: str) -> None:
+    # US businesses text from 10-digit long codes (10DLC) that look like anyone's mobile: the model
+    # reads no sender kind, so a text gets the same verdict and reason from a long or a short code
+    long_code = one("in", "+12025550171", body, region="US")
+    short_code = one("in", "72345", body, region="US")
+    assert (long_code["label"], long_code["reason"]) == (short_code["label"], short_code["reason"])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        *_US_ADVERTS,
+        pytest.param(
+            "Joe's Pizza: 2 large pizzas for $19.99 tonight with code PIE2. Order at joespizza.com. Txt STOP to end",
+            marks=pytest.mark.xfail(
+                reason="known limit (docs/classifier.md): no corpus holds modern US adverts, so a "
+                "promo code beside a link still reads as a lure",
+                strict=False,
+            ),
+        ),
+    ],
+)
+def test_fault4_us_adverts_with_a_link_and_a_stop_footer_are_marketing(body: str) -> None:
+    assert one("in", "+12025550171", body, region="US")["label"] == "marketing"
 
 
 def _is_link(texts: list[str]) -> list[bool]:
