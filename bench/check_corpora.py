@@ -29,7 +29,13 @@ from sms_audit.classifier import LABELS, classify_frame
 from sms_audit.classifier.corpora import EXCLUDED, READERS, body_key, map_label, read_corpus, read_dev_bodies
 from sms_audit.classifier.train import DEFAULT_CORPORA, DEFAULT_DEV, REGIONS
 
-_AS_LABEL = {"verification": "verification", "marketing": "marketing", "scam": "other", "other": "other"}
+_AS_LABEL = {
+    "verification": "verification",
+    "marketing": "marketing",
+    "scam": "other",
+    "other": "other",
+    "chat": "other",
+}
 _SHORT = {
     "verification": "verif",
     "marketing": "mkt",

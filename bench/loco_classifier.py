@@ -58,6 +58,7 @@ _LABEL_OF_CLASS = {
     "marketing": "marketing",
     "scam": "other",
     "other": "other",
+    "chat": "other",
 }
 _SHORT = {
     "verification": "verif",

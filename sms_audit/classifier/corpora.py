@@ -6,9 +6,11 @@ into :class:`CorpusText` rows that keep the corpus's own label; :data:`LABEL_MAP
 ``../shared/eval/README.md``. The same table is printed in docs/classifier.md, and
 ``tests/classifier/test_corpora.py`` checks that the two agree.
 
-Training classes are the labels plus ``scam``: a scam reads as ``other`` in every output (a scam is
-not a merchant one can hold to an opt-out), but it is its own class while learning, because it
-shares its words with marketing and not with notices or chat.
+Training classes are the labels plus ``scam`` and ``chat``: both read as ``other`` in every output
+(a scam is not a merchant one can hold to an opt-out; chat is between people), but each is its own
+class while learning, because a scam shares its words with marketing rather than with notices, and
+people's chat (most English training text) shares its everyday words — "everything", "weekend",
+"tonight" — with a shop's advert rather than with an account notice.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 #: Classes the content model learns; ``scam`` is reported as the label ``other``.
-CLASSES: tuple[str, ...] = ("verification", "marketing", "scam", "other")
+CLASSES: tuple[str, ...] = ("verification", "marketing", "scam", "other", "chat")
 EXCLUDED = ""  # a LABEL_MAP target: the rows are not used for training or scoring
 
 
@@ -80,10 +82,10 @@ LABEL_MAP: tuple[LabelMapEntry, ...] = (
         "spam that Mendeley's relabelling of the same text calls smishing (prize and call-back scams)",
     ),
     LabelMapEntry("uci-sms-spam", "spam", "marketing", "other spam: premium services, adverts"),
-    LabelMapEntry("uci-sms-spam", "ham", "other", "personal chat"),
+    LabelMapEntry("uci-sms-spam", "ham", "chat", "personal chat"),
     LabelMapEntry("mendeley-smishing-5971", "spam", "marketing", "spam: adverts, premium services"),
     LabelMapEntry("mendeley-smishing-5971", "smishing", "scam", "smishing"),
-    LabelMapEntry("mendeley-smishing-5971", "ham", "other", "personal chat"),
+    LabelMapEntry("mendeley-smishing-5971", "ham", "chat", "personal chat"),
     LabelMapEntry(
         "exais-sms", "receive/SPAM", "marketing", "received spam: carrier and merchant promotions", "real"
     ),
@@ -125,7 +127,7 @@ LABEL_MAP: tuple[LabelMapEntry, ...] = (
     LabelMapEntry(
         "spamhunter", "Ads", "marketing", "labelled spam screenshots, category Ads (lemmatised English)"
     ),
-    LabelMapEntry("nus-sms-corpus", "*", "other", "messages sent by volunteers to friends: chat"),
+    LabelMapEntry("nus-sms-corpus", "*", "chat", "messages sent by volunteers to friends: chat"),
 )
 
 #: (corpus, corpus label) whose rows with an opt-out footer (flag "optout-instruction") are not used:

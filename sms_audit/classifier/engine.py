@@ -311,12 +311,14 @@ def _by_sender_chunks(
 
 # --- the content model ------------------------------------------------------------------------------
 
-#: Content-model class → label (a scam is `other`: not a merchant one can hold to an opt-out).
+#: Content-model class → label (a scam is `other`: not a merchant one can hold to an opt-out; chat is
+#: `other`: between people).
 _CLASS_LABEL = {
     "verification": LABELS.index("verification"),
     "marketing": _MARKETING,
     "scam": _OTHER,
     "other": _OTHER,
+    "chat": _OTHER,
 }
 
 

@@ -187,7 +187,7 @@ def load_training_set(
             elif (name, row.source_label) in FOOTER_AMBIGUOUS and facts["optout"][i]:
                 data.dropped_ambiguous[name] += 1
                 continue
-            if target == "other" and name in FOOTER_AMBIGUOUS_OTHER and facts["optout"][i]:
+            if target in ("other", "chat") and name in FOOTER_AMBIGUOUS_OTHER and facts["optout"][i]:
                 data.dropped_ambiguous[name] += 1
                 continue
             data.corpus.append(name)

@@ -138,3 +138,21 @@ def test_the_packaged_annotations_are_readable_and_cover_each_annotated_label() 
     assert {(r["corpus"], r["corpus_label"]) for r in rows} == set(ANNOTATED_LABELS)
     assert len(rows) == len(notes)  # one row per (corpus, key)
     assert all(len(r["key"]) == 16 and int(r["key"], 16) >= 0 for r in rows)
+
+
+def test_no_annotated_text_is_a_dev_tsv_body(shared_dev: Path) -> None:
+    import hashlib
+
+    from sms_audit.classifier.corpora import read_annotations, read_dev_bodies
+
+    dev_keys = {hashlib.sha256(k.encode("utf-8")).hexdigest()[:16] for k in read_dev_bodies(shared_dev)}
+    assert len(dev_keys) > 800
+    assert not dev_keys & {key for _, key in read_annotations()}
+
+
+def test_annotation_key_folds_digits_case_and_spaces() -> None:
+    from sms_audit.classifier.corpora import annotation_key
+
+    assert annotation_key("Your balance is 120.50MB") == annotation_key("your  balance is 998.01mb")
+    assert annotation_key("Your balance is 120.50MB") != annotation_key("Your balance is 12.50MB")
+    assert len(annotation_key("x")) == 16
