@@ -60,15 +60,20 @@ def hostile_rows() -> list[dict[str, Any]]:
 
 
 def hostile_archive(path: Path) -> Path:
-    """The same trick texts as an SMS Backup & Restore file (for the CLI and the browser test)."""
+    """The same trick texts as an SMS Backup & Restore file (for the browser test).
+
+    Each text leads with a plain offer, so that the classifier reads an advert whatever it makes of
+    the markup after it, and the page has two violations whose text it must show inertly.
+    """
     base = 1_740_794_400_000  # 2025-03-01T02:00:00Z
     day = 86_400_000
+    advert = HOSTILE_BODY.replace("【坏商家】", "【坏商家】双11全场5折起，满299减100 ", 1)
     path.write_text(
         document(
-            sms("10690555000001", base, HOSTILE_BODY),
+            sms("10690555000001", base, advert),
             sms("10690555000001", base + 3_600_000, "T", 2),
-            sms("10690555000001", base + 4 * day, HOSTILE_BODY + " 优惠"),
-            sms("10690555000002", base + 8 * day, HOSTILE_BODY + " 特价"),
+            sms("10690555000001", base + 4 * day, advert + " 优惠"),
+            sms("10690555000002", base + 8 * day, advert + " 特价"),
         ),
         encoding="utf-8",
     )
