@@ -848,11 +848,20 @@ def _traps(
     has_kw: np.ndarray,
     trap: _Pieces,
 ) -> None:
-    """Trap-shaped prompts: trap rules, and any opt-out prompt from a personal-looking number."""
+    """Trap-shaped prompts: trap rules, and any opt-out prompt from a personal-looking number.
+
+    Not from a North American number: there businesses text from ordinary ten-digit numbers (10DLC
+    and toll-free; the CTIA rules make them honour STOP), so a "+1" sender that asks for STOP looks
+    personal only because a long code does (OPT-OUT-RULES.md §9's heuristic is the Chinese one:
+    commercial SMS there must come from 106 ports).
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    personal = senders.tag("personal")[senders.codes[idx]] & has_kw[idx]
+    nanp = np.fromiter(
+        (key.startswith("+1") for key in senders.keys_u), dtype=bool, count=len(senders.keys_u)
+    )
+    personal = senders.tag("personal")[senders.codes[idx]] & ~nanp[senders.codes[idx]] & has_kw[idx]
     if personal.any():
         rows = idx[personal]
         kinds = pc.take(pa.array(senders.kinds_u, pa.string()), pa.array(senders.codes[rows]))

@@ -453,3 +453,19 @@ def test_classify_en_code_words_without_a_code_are_not_verification() -> None:
 )
 def test_classify_zh_account_alerts_and_order_updates_with_promo_tails_are_other(body: str) -> None:
     assert one("in", "1069012345678", body)["label"] == "other"
+
+
+@pytest.mark.parametrize(
+    ("address", "trap"),
+    [
+        ("+12025550123", False),  # a US long code (10DLC): businesses text from these
+        ("+18005550199", False),  # toll-free
+        ("+14165550123", False),  # Canada, same plan
+        ("+447700900123", True),  # a UK mobile asking for STOP is still trap-shaped
+        ("+8613912345678", True),  # a Chinese mobile: commercial SMS must come from 106 ports
+    ],
+)
+def test_opt_out_prompts_from_north_american_long_codes_are_not_traps(address: str, trap: bool) -> None:
+    body = "Weekend deal! 25% off all home decor through Sunday. Shop now: tgt.example/deal Reply STOP to opt out"
+    row = classify([("in", address, body)], region=None).iloc[0]
+    assert bool(row["is_trap"]) is trap
