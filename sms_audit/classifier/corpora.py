@@ -16,6 +16,7 @@ people's chat (most English training text) shares its everyday words — "everyt
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
 import zipfile
@@ -188,8 +189,6 @@ ANNOTATIONS_FILE = Path(__file__).resolve().parent / "data" / "annotations.tsv"
 
 def annotation_key(body: str) -> str:
     """The first 16 hex digits of the SHA-256 of :func:`body_key`: one key per text up to digits and case."""
-    import hashlib
-
     return hashlib.sha256(body_key(body).encode("utf-8")).hexdigest()[:16]
 
 

@@ -858,9 +858,7 @@ def _traps(
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    nanp = np.fromiter(
-        (key.startswith("+1") for key in senders.keys_u), dtype=bool, count=len(senders.keys_u)
-    )
+    nanp = pc.starts_with(pa.array(senders.keys_u, pa.string()), "+1").to_numpy(zero_copy_only=False)
     personal = senders.tag("personal")[senders.codes[idx]] & ~nanp[senders.codes[idx]] & has_kw[idx]
     if personal.any():
         rows = idx[personal]
